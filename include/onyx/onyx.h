@@ -1,0 +1,252 @@
+/*
+ * onyx.h - the public C API of onyx, a runtime for transformer models stored as ONNX.
+ *
+ * This header is the specification. Conventions that hold for every function:
+ *  - Names are onyx_<noun>_<verb>. Handles are opaque. Each _create has one _destroy, and
+ *    _destroy(NULL) does nothing.
+ *  - Fallible calls return onyx_status (ONYX_OK == 0). On failure, out-parameters are set to
+ *    NULL (or 0), and onyx_last_error() returns a message for the calling thread that names the
+ *    model, node and tensor at fault. The error path allocates nothing, so out-of-memory is
+ *    reported like any other error.
+ *  - Out-parameters come last. Ownership is stated on each function: "caller owns" means the
+ *    caller must pass the object to its _destroy function.
+ *  - The library never exits, aborts or writes to stdout. Log lines go to stderr, or to the
+ *    callback set with onyx_log_set_callback().
+ *  - Options structs carry their own size in their first field so they can grow without new
+ *    function names: always initialise them with the matching _init function.
+ *
+ * Threads: sessions may be created concurrently. One session runs one onyx_session_run() at a
+ * time; call it from several threads only with your own lock. Tensors are not synchronised.
+ */
+#ifndef ONYX_ONYX_H
+#define ONYX_ONYX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define ONYX_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define ONYX_API __attribute__((visibility("default")))
+#else
+#define ONYX_API
+#endif
+
+#define ONYX_VERSION_MAJOR 0
+#define ONYX_VERSION_MINOR 1
+#define ONYX_VERSION_PATCH 0
+
+/* The library's version as "MAJOR.MINOR.PATCH". Static storage. */
+ONYX_API const char *onyx_version(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status and errors
+ */
+typedef enum onyx_status {
+    ONYX_OK = 0,
+    ONYX_ERR_INVALID_ARGUMENT = 1, /* a caller mistake: NULL pointer, wrong name, shape or dtype */
+    ONYX_ERR_INVALID_MODEL = 2,    /* the model file or graph is malformed or inconsistent */
+    ONYX_ERR_NOT_IMPLEMENTED = 3,  /* valid ONNX that onyx cannot run (an op, dtype or attribute) */
+    ONYX_ERR_OUT_OF_MEMORY = 4,    /* host or device allocation failed */
+    ONYX_ERR_IO = 5,               /* a file could not be opened, mapped or read */
+    ONYX_ERR_NO_PROVIDER = 6,      /* an asked-for execution provider cannot be created here */
+    ONYX_ERR_RUNTIME = 7           /* a kernel failed at run time (for example a device error) */
+} onyx_status;
+
+/* A short constant name for a status, e.g. "INVALID_MODEL". Static storage. */
+ONYX_API const char *onyx_status_name(onyx_status status);
+
+/* The message of the last failed call on this thread ("" if none). Valid until the next onyx
+ * call on this thread. */
+ONYX_API const char *onyx_last_error(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Logging
+ */
+typedef enum onyx_log_level {
+    ONYX_LOG_VERBOSE = 0, /* node placement per provider, folding and planning decisions */
+    ONYX_LOG_INFO = 1,
+    ONYX_LOG_WARNING = 2, /* the default */
+    ONYX_LOG_ERROR = 3,
+    ONYX_LOG_FATAL = 4
+} onyx_log_level;
+
+typedef void (*onyx_log_fn)(void *user, onyx_log_level level, const char *message);
+
+/* Process-wide minimum level of messages that are emitted. */
+ONYX_API void onyx_log_set_level(onyx_log_level level);
+ONYX_API onyx_log_level onyx_log_get_level(void);
+/* Send log lines to fn(user, level, line) instead of stderr; fn == NULL restores stderr. */
+ONYX_API void onyx_log_set_callback(onyx_log_fn fn, void *user);
+
+/* ---------------------------------------------------------------------------------------------
+ * Data types. The numbers are ONNX's TensorProto.DataType codes.
+ */
+typedef enum onyx_dtype {
+    ONYX_DTYPE_UNDEFINED = 0,
+    ONYX_DTYPE_FLOAT32 = 1,
+    ONYX_DTYPE_UINT8 = 2,
+    ONYX_DTYPE_INT8 = 3,
+    ONYX_DTYPE_UINT16 = 4,
+    ONYX_DTYPE_INT16 = 5,
+    ONYX_DTYPE_INT32 = 6,
+    ONYX_DTYPE_INT64 = 7,
+    ONYX_DTYPE_STRING = 8, /* elements are onyx_string */
+    ONYX_DTYPE_BOOL = 9,   /* one byte per element, 0 or 1 */
+    ONYX_DTYPE_FLOAT16 = 10,
+    ONYX_DTYPE_FLOAT64 = 11,
+    ONYX_DTYPE_UINT32 = 12,
+    ONYX_DTYPE_UINT64 = 13,
+    ONYX_DTYPE_COMPLEX64 = 14,
+    ONYX_DTYPE_COMPLEX128 = 15,
+    ONYX_DTYPE_BFLOAT16 = 16
+} onyx_dtype;
+
+/* An element of a STRING tensor: bytes (not necessarily NUL-terminated) and their length. */
+typedef struct onyx_string {
+    const char *data;
+    size_t size;
+} onyx_string;
+
+/* "float32", "int64", ... ; "invalid" for unknown codes. Static storage. */
+ONYX_API const char *onyx_dtype_name(onyx_dtype dtype);
+/* Bytes per element; 0 for UNDEFINED and unknown codes. */
+ONYX_API size_t onyx_dtype_size(onyx_dtype dtype);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tensors: dtype, shape, and data on a device. Zero-size tensors (a dim of 0) are legal.
+ */
+#define ONYX_MAX_RANK 12
+
+typedef enum onyx_device_type { ONYX_DEVICE_CPU = 0, ONYX_DEVICE_CUDA = 1 } onyx_device_type;
+
+typedef struct onyx_tensor onyx_tensor;
+
+/* A new host tensor whose zero-filled memory the tensor owns. Caller owns the tensor. */
+ONYX_API onyx_status onyx_tensor_create(onyx_dtype dtype, const int64_t *dims, size_t rank,
+                                        onyx_tensor **out);
+/* A host tensor over caller memory of data_bytes bytes, which must hold the whole tensor and
+ * outlive it; the tensor never frees it. Caller owns the tensor. STRING tensors must use
+ * onyx_tensor_create and fill elements with onyx_tensor_set_string. */
+ONYX_API onyx_status onyx_tensor_create_borrowed(onyx_dtype dtype, const int64_t *dims,
+                                                 size_t rank, void *data, size_t data_bytes,
+                                                 onyx_tensor **out);
+ONYX_API void onyx_tensor_destroy(onyx_tensor *tensor);
+
+ONYX_API onyx_dtype onyx_tensor_dtype(const onyx_tensor *tensor);
+ONYX_API size_t onyx_tensor_rank(const onyx_tensor *tensor);
+/* The dims, rank of them; valid while the tensor lives. */
+ONYX_API const int64_t *onyx_tensor_dims(const onyx_tensor *tensor);
+ONYX_API int64_t onyx_tensor_numel(const onyx_tensor *tensor);
+ONYX_API size_t onyx_tensor_nbytes(const onyx_tensor *tensor);
+ONYX_API void *onyx_tensor_data(onyx_tensor *tensor);
+ONYX_API onyx_device_type onyx_tensor_device(const onyx_tensor *tensor);
+/* Copy bytes into element index of a STRING tensor the tensor owns. */
+ONYX_API onyx_status onyx_tensor_set_string(onyx_tensor *tensor, int64_t index, const char *bytes,
+                                            size_t size);
+
+/* ---------------------------------------------------------------------------------------------
+ * Session options
+ */
+typedef enum onyx_opt_level {
+    ONYX_OPT_NONE = 0,  /* run the graph as written */
+    ONYX_OPT_BASIC = 1, /* constant folding, dead-node removal, shape folding per input shape */
+    ONYX_OPT_ALL = 2    /* BASIC plus fusions that change the node list */
+} onyx_opt_level;
+
+typedef struct onyx_session_options {
+    size_t struct_size; /* sizeof(onyx_session_options), set by onyx_session_options_init */
+    /* Providers in priority order, comma-separated: "cpu", "cuda,cpu". Short names and ONNX
+     * Runtime's names (CPUExecutionProvider, CUDAExecutionProvider) are accepted. NULL = "cpu".
+     * A provider that cannot be created here is an error listing the available ones. */
+    const char *providers;
+    /* Provider options as "provider.key=value" pairs separated by ';' or newlines, using ONNX
+     * Runtime's option names where they exist (e.g. "cuda.device_id=0;cuda.gpu_mem_limit=2e9").
+     * Unknown keys are errors. NULL = none. */
+    const char *provider_options;
+    onyx_opt_level opt_level; /* default ONYX_OPT_ALL */
+    int intra_op_threads;     /* 0 = one per core */
+    /* Log level for this session's messages; the process level applies if more verbose.
+     * Default ONYX_LOG_WARNING. */
+    onyx_log_level log_level;
+    /* A name used in error messages instead of the model's path (optional). */
+    const char *model_name;
+} onyx_session_options;
+
+ONYX_API void onyx_session_options_init(onyx_session_options *options);
+
+/* ---------------------------------------------------------------------------------------------
+ * Sessions
+ */
+typedef struct onyx_session onyx_session;
+
+/* Load, check, optimise and place the model in the file at path. External data files are read
+ * from the model's folder. options may be NULL for defaults. Caller owns *out. */
+ONYX_API onyx_status onyx_session_create(const char *path, const onyx_session_options *options,
+                                         onyx_session **out);
+/* The same from a model in memory, which is copied. Models with external data must be loaded
+ * from a file. */
+ONYX_API onyx_status onyx_session_create_from_memory(const void *data, size_t size,
+                                                     const onyx_session_options *options,
+                                                     onyx_session **out);
+ONYX_API void onyx_session_destroy(onyx_session *session);
+
+/* Inputs and outputs of the model, in the graph's order. Dims are >= 0 when fixed and -1 when
+ * symbolic or unknown; dim_params[i] names a symbolic dim ("batch_size") or is NULL. rank is -1
+ * when the model does not say. Pointers stay valid while the session lives. */
+typedef struct onyx_value_info {
+    const char *name;
+    onyx_dtype dtype;
+    int rank;
+    const int64_t *dims;
+    const char *const *dim_params;
+} onyx_value_info;
+
+ONYX_API size_t onyx_session_input_count(const onyx_session *session);
+ONYX_API size_t onyx_session_output_count(const onyx_session *session);
+ONYX_API onyx_status onyx_session_input_info(const onyx_session *session, size_t index,
+                                             onyx_value_info *out);
+ONYX_API onyx_status onyx_session_output_info(const onyx_session *session, size_t index,
+                                              onyx_value_info *out);
+
+/* Providers in use after placement, in priority order, comma-separated ("cpu"). */
+ONYX_API const char *onyx_session_providers(const onyx_session *session);
+
+/* Run the model. Inputs are bound by name (n_inputs of them; every graph input without an
+ * initializer must be given). output_names selects n_outputs outputs by name; output_names ==
+ * NULL with n_outputs == 0 is not allowed. outputs[i] receives a new host tensor the caller owns.
+ * On failure every outputs[i] is NULL. */
+ONYX_API onyx_status onyx_session_run(onyx_session *session, const char *const *input_names,
+                                      const onyx_tensor *const *inputs, size_t n_inputs,
+                                      const char *const *output_names, size_t n_outputs,
+                                      onyx_tensor **outputs);
+
+/* Counters of the last run. */
+typedef struct onyx_run_stats {
+    size_t struct_size;
+    uint64_t nodes_run;        /* kernels launched, folded nodes excluded */
+    uint64_t host_allocations; /* heap allocations the run made for intermediate tensors */
+    uint64_t device_copies;    /* copies between devices inserted at provider boundaries */
+    uint64_t arena_bytes;      /* size of the planned arena for this input shape */
+    int plan_reused;           /* 1 when a plan for these input shapes existed already */
+} onyx_run_stats;
+
+ONYX_API void onyx_run_stats_init(onyx_run_stats *stats);
+ONYX_API onyx_status onyx_session_last_run_stats(const onyx_session *session,
+                                                 onyx_run_stats *out);
+
+/* Placement of node i of the optimised graph: its op type, name and provider. */
+ONYX_API size_t onyx_session_node_count(const onyx_session *session);
+ONYX_API onyx_status onyx_session_node_info(const onyx_session *session, size_t index,
+                                            const char **op_type, const char **name,
+                                            const char **provider);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ONYX_ONYX_H */

@@ -1,0 +1,92 @@
+/*
+ * kernel.h - the kernel contract shared by every per-node provider (cpu, cuda).
+ *
+ * Each provider keeps ONE table of onyx_kernel_def rows: {op, domain, opset range, dtypes,
+ * host inputs, prepare, run}. Claiming (which nodes a provider can run), dispatch and the
+ * generated docs/ops.md all read that table, so they cannot disagree.
+ *
+ * prepare(ctx): called before each run of the node with the concrete inputs. It checks input
+ *   dtypes, ranks and attributes, and sets every present output's dtype and shape with
+ *   onyx_tensor_set_shape(ctx->outputs[i], ...). It may read the data of inputs listed in
+ *   host_inputs (shape-steering inputs such as Reshape's shape), and of no others. It sets
+ *   ctx->workspace_bytes if run needs scratch memory. It allocates nothing.
+ * run(ctx): computes. Outputs have data of the size prepare declared; ctx->workspace points to
+ *   workspace_bytes of scratch. It allocates nothing.
+ * Both return ONYX_OK or an onyx_error(...) status whose message says what is wrong in the
+ *   node's terms ("input 1 (B) has shape [3,4], expected a matrix with 5 rows"); the runtime
+ *   prefixes the model and node names.
+ *
+ * Tensor conventions: inputs[i] is NULL when optional input i is absent or beyond the node's
+ * inputs; outputs[i] is NULL when output i is absent. Data are contiguous row-major.
+ */
+#ifndef ONYX_PROVIDERS_KERNEL_H
+#define ONYX_PROVIDERS_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dtype.h"
+#include "core/status.h"
+#include "core/tensor.h"
+#include "graph/ir.h"
+
+#define ONYX_OPSET_MAX 1000 /* until_version of rows that are current */
+
+typedef struct onyx_kernel_ctx onyx_kernel_ctx;
+typedef onyx_status (*onyx_kernel_fn)(onyx_kernel_ctx *ctx);
+
+struct onyx_kernel_ctx {
+    const onyx_graph *graph;
+    const onyx_node *node;
+    int n_inputs;
+    const onyx_tensor *const *inputs;
+    int n_outputs;
+    onyx_tensor *const *outputs;
+    size_t workspace_bytes; /* set by prepare */
+    void *workspace;        /* given to run */
+    int threads;            /* intra-op threads to use (>= 1) */
+    void *provider;         /* the provider's context (struct onyx_provider *) */
+    /* Run a subgraph attribute of this node (If's branches) with the enclosing scope's values
+     * visible, writing its outputs into n_outputs tensors the runtime owns. Set by the runtime. */
+    onyx_status (*run_subgraph)(onyx_kernel_ctx *ctx, const onyx_graph *subgraph,
+                                onyx_tensor **outputs, int n_outputs);
+    void *runtime; /* the runtime's state for run_subgraph */
+};
+
+typedef struct onyx_kernel_def {
+    const char *op_type;
+    const char *domain;   /* "" = ai.onnx, "com.microsoft" for contrib ops */
+    int since_version;    /* first opset version this row serves */
+    int until_version;    /* last one (inclusive); ONYX_OPSET_MAX when current */
+    int type_input;       /* input whose dtype must be in dtypes; -1 = no constraint checked here */
+    uint64_t dtypes;      /* ONYX_DT(...) mask for that input */
+    uint32_t host_inputs; /* bit i set: prepare reads input i's data on the host */
+    onyx_kernel_fn prepare;
+    onyx_kernel_fn run;
+} onyx_kernel_def;
+
+/* Helpers for kernels. */
+static inline const onyx_tensor *onyx_input(const onyx_kernel_ctx *ctx, int i) {
+    return i < ctx->n_inputs ? ctx->inputs[i] : NULL;
+}
+static inline onyx_tensor *onyx_output(const onyx_kernel_ctx *ctx, int i) {
+    return i < ctx->n_outputs ? ctx->outputs[i] : NULL;
+}
+/* Checks that input i is present; the message names the input by position and op. */
+onyx_status onyx_kernel_require(const onyx_kernel_ctx *ctx, int i);
+/* Checks input i's dtype is in mask; the message lists what was expected. */
+onyx_status onyx_kernel_check_dtype(const onyx_kernel_ctx *ctx, int i, uint64_t mask);
+/* Normalise a possibly negative axis against rank; error names the attribute/input. */
+onyx_status onyx_kernel_axis(const onyx_kernel_ctx *ctx, int64_t axis, int rank, const char *what,
+                             int *out);
+
+/* Find the row of a table (terminated by a row with op_type NULL) for op/domain/opset/dtype.
+ * On failure returns NULL and writes the reason ("no kernel for Foo", "Add at opset 6: rows
+ * cover 7-18", "dtype string not supported") into why. */
+const onyx_kernel_def *onyx_kernel_lookup(const onyx_kernel_def *const *tables, const char *op_type,
+                                          const char *domain, int opset, onyx_dtype dtype,
+                                          char *why, size_t why_size);
+/* "float32, float16, int64" for a mask, into buf. */
+const char *onyx_dtype_mask_describe(uint64_t mask, char *buf, size_t size);
+
+#endif
