@@ -47,9 +47,10 @@ struct onyx_kernel_ctx {
     int threads;            /* intra-op threads to use (>= 1) */
     void *provider;         /* the provider's context (struct onyx_provider *) */
     /* Run a subgraph attribute of this node (If's branches) with the enclosing scope's values
-     * visible, writing its outputs into n_outputs tensors the runtime owns. Set by the runtime. */
+     * visible. *results receives subgraph->n_outputs tensors that the runtime owns and keeps
+     * valid until this node's run returns. Set by the runtime. */
     onyx_status (*run_subgraph)(onyx_kernel_ctx *ctx, const onyx_graph *subgraph,
-                                onyx_tensor **outputs, int n_outputs);
+                                onyx_tensor *const **results);
     void *runtime; /* the runtime's state for run_subgraph */
 };
 

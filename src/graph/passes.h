@@ -1,0 +1,23 @@
+/*
+ * passes.h - graph analyses and rewrites that need no kernels: dtype inference and dead-node
+ * removal. Constant folding runs kernels, so it lives in the runtime (runtime/optimize.c).
+ */
+#ifndef ONYX_GRAPH_PASSES_H
+#define ONYX_GRAPH_PASSES_H
+
+#include "graph/ir.h"
+
+/* Fill the dtype of every value that the model did not declare, from op rules (outputs follow
+ * their inputs, comparisons give bool, Shape gives int64, Cast follows 'to', ...). Values whose
+ * dtype cannot be known stay UNDEFINED. Recurses into subgraphs. */
+onyx_status onyx_graph_infer_dtypes(onyx_graph *g);
+
+/* Remove nodes none of whose outputs reach a graph output (directly, or through a subgraph
+ * that uses them by name). Returns the number removed in *removed. Keeps topological order. */
+onyx_status onyx_graph_remove_dead_nodes(onyx_graph *g, int *removed);
+
+/* Mark in live[] (one per value of g) the values of g that subgraph sub (at any depth) uses
+ * from enclosing scopes. */
+void onyx_graph_mark_outer_uses(const onyx_graph *g, const onyx_graph *sub, unsigned char *live);
+
+#endif
