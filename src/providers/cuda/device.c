@@ -1,0 +1,20 @@
+/*
+ * device.c - CUDA device discovery for the provider registry. Compiled only when the CUDA
+ * toolkit is found; on a machine without a driver or GPU it reports why instead of failing.
+ */
+#include <stdio.h>
+
+#include <cuda_runtime_api.h>
+
+#include "providers/provider.h"
+
+int onyx_cuda_device_count(char *why, size_t why_size) {
+    int count = 0;
+    cudaError_t err = cudaGetDeviceCount(&count);
+    if (err != cudaSuccess) {
+        snprintf(why, why_size, "no usable CUDA device: %s", cudaGetErrorString(err));
+        return 0;
+    }
+    if (count == 0) snprintf(why, why_size, "no CUDA device found");
+    return count;
+}

@@ -1,0 +1,71 @@
+/*
+ * provider.h - execution providers: a struct of function pointers plus a context.
+ *
+ * A per-node provider (cpu, cuda) claims nodes through its kernel table; a whole-graph compiler
+ * (the engine builder) would implement compile instead. The session asks providers in priority
+ * order and places each node on the first that claims it. Optional hooks may be NULL, as noted.
+ */
+#ifndef ONYX_PROVIDERS_PROVIDER_H
+#define ONYX_PROVIDERS_PROVIDER_H
+
+#include <stddef.h>
+
+#include "graph/ir.h"
+#include "providers/kernel.h"
+
+typedef struct onyx_provider onyx_provider;
+
+typedef struct onyx_provider_ops {
+    const char *name;     /* short name: "cpu" */
+    const char *ort_name; /* ONNX Runtime's name: "CPUExecutionProvider" */
+    onyx_device_type device;
+    /* For each node of g, set claimed[i] to the kernel row that runs it, or leave it NULL; why[i]
+     * (may be NULL) gets the reason for nodes not claimed. Claimed rows must be in the
+     * provider's kernel table. */
+    onyx_status (*claim)(onyx_provider *p, const onyx_graph *g, const onyx_kernel_def **claimed,
+                         char (*why)[160]);
+    /* Optional (NULL for per-node providers): compile a claimed subgraph into one kernel. */
+    onyx_status (*compile)(onyx_provider *p, const onyx_graph *subgraph, onyx_kernel_def *out);
+    /* Memory on the provider's device, 64-byte aligned. */
+    onyx_status (*alloc)(onyx_provider *p, size_t bytes, void **out);
+    void (*free)(onyx_provider *p, void *ptr);
+    /* Copy between this provider's device and the host (either direction) or within it. */
+    onyx_status (*copy)(onyx_provider *p, void *dst, onyx_device_type dst_device, const void *src,
+                        onyx_device_type src_device, size_t bytes);
+    /* Wait for queued work; NULL when work is synchronous. */
+    onyx_status (*sync)(onyx_provider *p);
+    void (*destroy)(onyx_provider *p);
+} onyx_provider_ops;
+
+struct onyx_provider {
+    const onyx_provider_ops *ops;
+    const onyx_kernel_def *const *kernel_tables; /* NULL for compiling providers */
+    int threads;
+    void *state; /* provider-specific */
+};
+
+/* Create the provider called name (short or ONNX Runtime name) with "key=value" options
+ * (separated by ';' or newlines; keys already stripped of the "provider." prefix). Unknown
+ * providers, unavailable ones and unknown option keys are errors; an unavailable provider's
+ * error lists the available providers. */
+onyx_status onyx_provider_create(const char *name, const char *options, int threads,
+                                 onyx_provider **out);
+void onyx_provider_destroy(onyx_provider *p);
+/* Comma-separated short names of the providers that can be created on this machine. */
+const char *onyx_providers_available(char *buf, size_t size);
+
+/* Per-node claiming through a kernel table, shared by cpu and cuda: a node is claimed when a
+ * row matches its op, domain, opset and the dtype of the row's type_input (taken from the
+ * value's inferred dtype; unknown dtypes match). */
+onyx_status onyx_provider_claim_by_table(onyx_provider *p, const onyx_graph *g,
+                                         const onyx_kernel_def **claimed, char (*why)[160]);
+
+/* The CPU provider (cpu_provider.c). */
+onyx_status onyx_cpu_provider_create(const char *options, int threads, onyx_provider **out);
+
+#ifdef ONYX_HAVE_CUDA
+/* CUDA device probe (cuda/device.c): number of usable devices, 0 with why filled when none. */
+int onyx_cuda_device_count(char *why, size_t why_size);
+#endif
+
+#endif
