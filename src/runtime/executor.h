@@ -1,0 +1,52 @@
+/*
+ * executor.h - runs one placed graph (the main graph or an If branch) node by node.
+ *
+ * Memory plan. The first run for a given input signature (dtypes and shapes of the graph's
+ * inputs and of the outer values a subgraph uses) is a recording run: every intermediate tensor
+ * and kernel workspace is allocated on its own and its size and lifetime (producer node to last
+ * consumer) are recorded. From those, a liveness-based planner gives each buffer an offset in
+ * one arena, and the plan is cached under the signature. Later runs with the same signature put
+ * every buffer at its planned offset: a steady-state run allocates nothing. A buffer that comes
+ * out larger than planned (a data-dependent shape) is allocated on its own and counted.
+ *
+ * Shape folding. Values that depend only on the signature (Shape and Size of tensors whose
+ * shapes the signature fixes, and anything computed only from those and constants: the
+ * Shape->Gather->Unsqueeze->Concat chains of exports) are computed in the recording run and
+ * kept with the plan; later runs skip their nodes.
+ */
+#ifndef ONYX_RUNTIME_EXECUTOR_H
+#define ONYX_RUNTIME_EXECUTOR_H
+
+#include <stdint.h>
+
+#include "graph/ir.h"
+#include "onyx/onyx.h"
+#include "providers/provider.h"
+
+typedef struct onyx_exec onyx_exec;
+
+typedef struct onyx_exec_config {
+    onyx_provider **providers; /* indexed by node->provider */
+    int n_providers;
+    int threads;
+    onyx_log_level log_level;
+    const char *model_name;
+} onyx_exec_config;
+
+/* An executor for g, whose nodes are placed. parent is the executor of the enclosing graph
+ * (NULL for the main graph). */
+onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config, onyx_exec *parent,
+                             onyx_exec **out);
+void onyx_exec_destroy(onyx_exec *e);
+
+/* Bind graph input value id to a host tensor (borrowed until the run ends). */
+void onyx_exec_bind(onyx_exec *e, int value_id, const onyx_tensor *t);
+/* Run all nodes. Afterwards onyx_exec_value() gives any graph output until the next run. */
+onyx_status onyx_exec_run(onyx_exec *e);
+const onyx_tensor *onyx_exec_value(const onyx_exec *e, int value_id);
+/* Release the buffers of the last run that are not kept in the arena or a plan. */
+void onyx_exec_finish(onyx_exec *e);
+/* Counters of the last run. */
+void onyx_exec_stats(const onyx_exec *e, onyx_run_stats *out);
+
+#endif

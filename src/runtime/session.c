@@ -1,0 +1,491 @@
+/*
+ * session.c - the public session API: load -> infer dtypes -> fold constants -> remove dead
+ * nodes -> place nodes on providers -> run through the executor.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "graph/passes.h"
+#include "onnx/loader.h"
+#include "providers/cpu/cpu_tables.h"
+#include "providers/provider.h"
+#include "runtime/executor.h"
+#include "runtime/optimize.h"
+
+#define SESSION_MAX_PROVIDERS 8
+
+typedef struct session_io {
+    onyx_value_info info;
+    int value_id;
+    int64_t dims[ONYX_MAX_RANK];
+    const char *dim_params[ONYX_MAX_RANK];
+} session_io;
+
+struct onyx_session {
+    onyx_model *model;
+    onyx_graph *graph;
+    onyx_provider *providers[SESSION_MAX_PROVIDERS];
+    int n_providers;
+    char providers_used[128];
+    onyx_session_options options;
+    int threads;
+    onyx_exec *exec;
+    session_io *inputs; /* graph inputs the caller must or may bind */
+    size_t n_inputs;
+    session_io *outputs;
+    size_t n_outputs;
+    onyx_run_stats last_stats;
+};
+
+const char *onyx_version(void) { return "0.1.0"; }
+
+void onyx_session_options_init(onyx_session_options *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->opt_level = ONYX_OPT_ALL;
+    o->log_level = ONYX_LOG_WARNING;
+}
+
+void onyx_run_stats_init(onyx_run_stats *s) {
+    if (!s) return;
+    memset(s, 0, sizeof *s);
+    s->struct_size = sizeof *s;
+}
+
+/* ---- providers ---- */
+
+/* Copy into out the "key=value" pairs of provider_options addressed to provider name (short
+ * or ONNX Runtime name prefix), ';'-separated, prefixes stripped. Pairs for providers not in
+ * the list are errors. */
+static onyx_status provider_options_for(const char *all, const char *name, const char *ort_name, char *out,
+                                        size_t out_size) {
+    out[0] = '\0';
+    if (!all) return ONYX_OK;
+    size_t used = 0;
+    const char *p = all;
+    while (*p) {
+        size_t len = strcspn(p, ";\n");
+        while (len && (*p == ' ' || *p == '\t')) p++, len--;
+        if (len) {
+            const char *dot = memchr(p, '.', len);
+            const char *eq = memchr(p, '=', len);
+            if (!dot || !eq || dot > eq)
+                return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "provider option '%.*s' must look like provider.key=value",
+                                  (int)len, p);
+            size_t plen = (size_t)(dot - p);
+            int mine = (strlen(name) == plen && !strncmp(p, name, plen)) ||
+                       (strlen(ort_name) == plen && !strncmp(p, ort_name, plen));
+            if (mine) {
+                int n = snprintf(out + used, out_size - used, "%s%.*s", used ? ";" : "", (int)(len - plen - 1), dot + 1);
+                if (n < 0 || (size_t)n >= out_size - used)
+                    return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "provider options for %s are too long", name);
+                used += (size_t)n;
+            }
+        }
+        p += len;
+        if (*p) p++;
+    }
+    return ONYX_OK;
+}
+
+static onyx_status check_option_providers(const char *all, const char *list) {
+    if (!all) return ONYX_OK;
+    const char *p = all;
+    while (*p) {
+        size_t len = strcspn(p, ";\n");
+        const char *dot = memchr(p, '.', len);
+        if (dot) {
+            size_t plen = (size_t)(dot - p);
+            int found = 0;
+            const char *q = list;
+            while (*q && !found) {
+                size_t l = strcspn(q, ",");
+                if (l == plen && !strncmp(q, p, plen)) found = 1;
+                q += l;
+                if (*q) q++;
+            }
+            if (!found)
+                return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "provider option '%.*s' names provider '%.*s', which is not in the provider list '%s'",
+                                  (int)len, p, (int)plen, p, list);
+        }
+        p += len;
+        if (*p) p++;
+    }
+    return ONYX_OK;
+}
+
+static onyx_status session_create_providers(onyx_session *s) {
+    const char *list = s->options.providers && s->options.providers[0] ? s->options.providers : "cpu";
+    const char *p = list;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        char name[64];
+        while (len && *p == ' ') p++, len--;
+        while (len && p[len - 1] == ' ') len--;
+        if (len == 0 || len >= sizeof name)
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "bad provider list '%s'", list);
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (s->n_providers == SESSION_MAX_PROVIDERS)
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "too many providers in '%s'", list);
+        const char *ort = !strcmp(name, "cpu") ? "CPUExecutionProvider" : !strcmp(name, "cuda") ? "CUDAExecutionProvider" : name;
+        char opts[1024];
+        ONYX_TRY(provider_options_for(s->options.provider_options, name, ort, opts, sizeof opts));
+        ONYX_TRY(onyx_provider_create(name, opts, s->threads, &s->providers[s->n_providers]));
+        for (int i = 0; i < s->n_providers; i++)
+            if (s->providers[i]->ops == s->providers[s->n_providers]->ops) {
+                onyx_provider_destroy(s->providers[s->n_providers]);
+                s->providers[s->n_providers] = NULL;
+                return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "provider '%s' is listed twice in '%s'", name, list);
+            }
+        s->n_providers++;
+        p += len;
+        while (*p == ',' || *p == ' ') p++;
+    }
+    /* Option prefixes must name listed providers (short names or ORT names). */
+    char short_list[256] = "";
+    size_t used = 0;
+    for (int i = 0; i < s->n_providers; i++)
+        used += (size_t)snprintf(short_list + used, sizeof short_list - used, "%s%s,%s", i ? "," : "",
+                                 s->providers[i]->ops->name, s->providers[i]->ops->ort_name);
+    return check_option_providers(s->options.provider_options, short_list);
+}
+
+/* ---- placement ---- */
+
+static onyx_status place_graph(onyx_session *s, onyx_graph *g) {
+    size_t n = (size_t)(g->n_nodes ? g->n_nodes : 1);
+    const onyx_kernel_def **claimed = onyx_calloc(n, sizeof *claimed);
+    char(*why)[160] = onyx_calloc(n, sizeof *why);
+    if (!claimed || !why) {
+        onyx_free(claimed);
+        onyx_free(why);
+        return ONYX_ERR_OUT_OF_MEMORY;
+    }
+    onyx_status st = ONYX_OK;
+    for (int i = 0; i < g->n_nodes; i++) g->nodes[i].provider = -1;
+    for (int p = 0; p < s->n_providers && st == ONYX_OK; p++) {
+        memset(claimed, 0, n * sizeof *claimed);
+        st = s->providers[p]->ops->claim(s->providers[p], g, claimed, why);
+        for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
+            if (g->nodes[i].provider >= 0 || !claimed[i]) continue;
+            g->nodes[i].provider = p;
+            g->nodes[i].kernel = claimed[i];
+        }
+    }
+    for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
+        onyx_node *node = &g->nodes[i];
+        if (node->provider < 0) {
+            char desc[300];
+            st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: %s cannot be placed on any provider: %s",
+                            s->model->display_name, onyx_node_describe(g, node, desc, sizeof desc), why[i]);
+        }
+        for (int a = 0; a < node->n_attrs && st == ONYX_OK; a++)
+            if (node->attrs[a].type == ONYX_ATTR_GRAPH && node->attrs[a].g) st = place_graph(s, node->attrs[a].g);
+    }
+    onyx_free(claimed);
+    onyx_free(why);
+    return st;
+}
+
+/* At verbose level, per provider the nodes it got, as ONNX Runtime prints them. */
+static void log_placement(const onyx_session *s) {
+    onyx_log_level lvl = s->options.log_level;
+    if (!onyx_log_enabled(lvl, ONYX_LOG_VERBOSE)) return;
+    for (int p = 0; p < s->n_providers; p++) {
+        char line[4000];
+        size_t used = (size_t)snprintf(line, sizeof line, "Provider: [%s]: [", s->providers[p]->ops->name);
+        int count = 0;
+        for (int i = 0; i < s->graph->n_nodes; i++) {
+            const onyx_node *n = &s->graph->nodes[i];
+            if (n->provider != p) continue;
+            if (used < sizeof line - 200)
+                used += (size_t)snprintf(line + used, sizeof line - used, "%s%s (%s)", count ? ", " : "", n->op_type, n->name);
+            else if (used < sizeof line - 8)
+                used += (size_t)snprintf(line + used, sizeof line - used, ", ...");
+            count++;
+        }
+        if (used < sizeof line) snprintf(line + used, sizeof line - used, "] (%d nodes)", count);
+        onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: %s", s->model->display_name, line);
+    }
+}
+
+/* ---- metadata ---- */
+
+static void io_fill(session_io *io, const onyx_value *v, int id) {
+    io->value_id = id;
+    io->info.name = v->name;
+    io->info.dtype = v->dtype;
+    io->info.rank = v->rank;
+    for (int d = 0; d < v->rank && d < ONYX_MAX_RANK; d++) {
+        io->dims[d] = v->dims[d].value >= 0 ? v->dims[d].value : -1;
+        io->dim_params[d] = v->dims[d].value >= 0 ? NULL : v->dims[d].param;
+    }
+    io->info.dims = io->dims;
+    io->info.dim_params = io->dim_params;
+}
+
+static onyx_status session_collect_io(onyx_session *s) {
+    const onyx_graph *g = s->graph;
+    s->inputs = onyx_calloc((size_t)g->n_inputs + 1, sizeof *s->inputs);
+    s->outputs = onyx_calloc((size_t)g->n_outputs + 1, sizeof *s->outputs);
+    if (!s->inputs || !s->outputs) return ONYX_ERR_OUT_OF_MEMORY;
+    for (int i = 0; i < g->n_inputs; i++) io_fill(&s->inputs[s->n_inputs++], &g->values[g->inputs[i]], g->inputs[i]);
+    for (int i = 0; i < g->n_outputs; i++)
+        io_fill(&s->outputs[s->n_outputs++], &g->values[g->outputs[i]], g->outputs[i]);
+    return ONYX_OK;
+}
+
+/* ---- create / destroy ---- */
+
+static onyx_status session_build(onyx_session *s) {
+    onyx_graph *g = s->graph;
+    onyx_log_level lvl = s->options.log_level;
+    ONYX_TRY(onyx_graph_infer_dtypes(g));
+    if (s->options.opt_level >= ONYX_OPT_BASIC) {
+        int folded = 0, removed = 0, before = g->n_nodes;
+        ONYX_TRY(onyx_fold_constants(g, onyx_cpu_kernel_tables, s->threads, &folded));
+        ONYX_TRY(onyx_graph_remove_dead_nodes(g, &removed));
+        onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: %d nodes; folded %d constant nodes, removed %d dead nodes, %d remain",
+                 s->model->display_name, before, folded, removed, g->n_nodes);
+    }
+    ONYX_TRY(place_graph(s, g));
+    log_placement(s);
+    size_t used = 0;
+    s->providers_used[0] = '\0';
+    for (int p = 0; p < s->n_providers; p++) {
+        int any = 0;
+        for (int i = 0; i < g->n_nodes && !any; i++) any = g->nodes[i].provider == p;
+        if (!any && p > 0) continue;
+        used += (size_t)snprintf(s->providers_used + used, sizeof s->providers_used - used, "%s%s", used ? "," : "",
+                                 s->providers[p]->ops->name);
+    }
+    ONYX_TRY(session_collect_io(s));
+    onyx_exec_config cfg = {.providers = s->providers, .n_providers = s->n_providers, .threads = s->threads,
+                            .log_level = lvl, .model_name = s->model->display_name};
+    return onyx_exec_create(g, &cfg, NULL, &s->exec);
+}
+
+static onyx_status session_start(const onyx_session_options *options, onyx_session **out, onyx_session **s_out) {
+    if (!out) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_create: out is NULL");
+    *out = NULL;
+    if (options && options->struct_size != sizeof(onyx_session_options))
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                          "onyx_session_options.struct_size is %zu, expected %zu: initialise options with onyx_session_options_init",
+                          options->struct_size, sizeof(onyx_session_options));
+    onyx_session *s = onyx_calloc(1, sizeof *s);
+    if (!s) return ONYX_ERR_OUT_OF_MEMORY;
+    if (options) s->options = *options;
+    else onyx_session_options_init(&s->options);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    s->threads = s->options.intra_op_threads > 0 ? s->options.intra_op_threads : (cores > 0 ? (int)cores : 1);
+    onyx_run_stats_init(&s->last_stats);
+    *s_out = s;
+    return session_create_providers(s);
+}
+
+static onyx_status session_finish_create(onyx_session *s, onyx_status st, onyx_session **out) {
+    if (st == ONYX_OK) {
+        if (s->options.model_name) {
+            const char *name = onyx_region_strdup(&s->model->region, s->options.model_name);
+            if (!name) st = ONYX_ERR_OUT_OF_MEMORY;
+            else s->model->display_name = name;
+        }
+    }
+    if (st == ONYX_OK) {
+        s->graph = s->model->graph;
+        st = session_build(s);
+    }
+    if (st != ONYX_OK) {
+        onyx_session_destroy(s);
+        return st;
+    }
+    *out = s;
+    return ONYX_OK;
+}
+
+onyx_status onyx_session_create(const char *path, const onyx_session_options *options, onyx_session **out) {
+    onyx_error_clear();
+    onyx_session *s = NULL;
+    onyx_status st = session_start(options, out, &s);
+    if (st == ONYX_OK && !path) st = onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_create: path is NULL");
+    if (st == ONYX_OK) st = onyx_onnx_load_file(path, &s->model);
+    if (!s) return st;
+    return session_finish_create(s, st, out);
+}
+
+onyx_status onyx_session_create_from_memory(const void *data, size_t size, const onyx_session_options *options,
+                                            onyx_session **out) {
+    onyx_error_clear();
+    onyx_session *s = NULL;
+    onyx_status st = session_start(options, out, &s);
+    if (st == ONYX_OK && !data) st = onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_create_from_memory: data is NULL");
+    if (st == ONYX_OK)
+        st = onyx_onnx_load_memory(data, size, options && options->model_name ? options->model_name : NULL, &s->model);
+    if (!s) return st;
+    return session_finish_create(s, st, out);
+}
+
+void onyx_session_destroy(onyx_session *s) {
+    if (!s) return;
+    onyx_exec_destroy(s->exec);
+    onyx_model_destroy(s->model);
+    for (int p = 0; p < s->n_providers; p++) onyx_provider_destroy(s->providers[p]);
+    onyx_free(s->inputs);
+    onyx_free(s->outputs);
+    onyx_free(s);
+}
+
+/* ---- metadata API ---- */
+
+size_t onyx_session_input_count(const onyx_session *s) { return s ? s->n_inputs : 0; }
+size_t onyx_session_output_count(const onyx_session *s) { return s ? s->n_outputs : 0; }
+
+onyx_status onyx_session_input_info(const onyx_session *s, size_t index, onyx_value_info *out) {
+    onyx_error_clear();
+    if (!s || !out) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_input_info: NULL argument");
+    if (index >= s->n_inputs)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "input index %zu out of range (the model has %zu inputs)", index, s->n_inputs);
+    *out = s->inputs[index].info;
+    return ONYX_OK;
+}
+
+onyx_status onyx_session_output_info(const onyx_session *s, size_t index, onyx_value_info *out) {
+    onyx_error_clear();
+    if (!s || !out) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_output_info: NULL argument");
+    if (index >= s->n_outputs)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "output index %zu out of range (the model has %zu outputs)", index, s->n_outputs);
+    *out = s->outputs[index].info;
+    return ONYX_OK;
+}
+
+const char *onyx_session_providers(const onyx_session *s) { return s ? s->providers_used : ""; }
+
+size_t onyx_session_node_count(const onyx_session *s) { return s ? (size_t)s->graph->n_nodes : 0; }
+
+onyx_status onyx_session_node_info(const onyx_session *s, size_t index, const char **op_type, const char **name,
+                                   const char **provider) {
+    onyx_error_clear();
+    if (!s || index >= (size_t)s->graph->n_nodes)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_node_info: node index %zu out of range", index);
+    const onyx_node *n = &s->graph->nodes[index];
+    if (op_type) *op_type = n->op_type;
+    if (name) *name = n->name;
+    if (provider) *provider = s->providers[n->provider]->ops->name;
+    return ONYX_OK;
+}
+
+onyx_status onyx_session_last_run_stats(const onyx_session *s, onyx_run_stats *out) {
+    onyx_error_clear();
+    if (!s || !out) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_last_run_stats: NULL argument");
+    if (out->struct_size != sizeof *out)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_run_stats.struct_size is %zu, expected %zu", out->struct_size, sizeof *out);
+    *out = s->last_stats;
+    return ONYX_OK;
+}
+
+/* ---- run ---- */
+
+static const char *list_names(const session_io *ios, size_t n, int only_required, char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        int n_written = snprintf(buf + used, size - used, "%s'%s'", used ? ", " : "", ios[i].info.name);
+        if (n_written < 0 || (size_t)n_written >= size - used) break;
+        used += (size_t)n_written;
+    }
+    (void)only_required;
+    return buf;
+}
+
+static onyx_status check_input(const onyx_session *s, const session_io *io, const onyx_tensor *t) {
+    const char *model = s->model->display_name;
+    char got[256], want[256];
+    if (t->device != ONYX_DEVICE_CPU)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' must be a host tensor", model, io->info.name);
+    if (io->info.dtype != ONYX_DTYPE_UNDEFINED && t->dtype != io->info.dtype)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' has dtype %s, expected %s", model, io->info.name,
+                          onyx_dtype_name(t->dtype), onyx_dtype_name(io->info.dtype));
+    if (io->info.rank >= 0 && t->rank != io->info.rank) {
+        size_t used = 0;
+        for (int d = 0; d < io->info.rank; d++)
+            used += (size_t)snprintf(want + used, sizeof want - used, "%s%s", d ? "," : "",
+                                     io->dims[d] >= 0 ? (snprintf(got, sizeof got, "%lld", (long long)io->dims[d]), got)
+                                                      : (io->dim_params[d] ? io->dim_params[d] : "?"));
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' has rank %d (shape %s), expected rank %d ([%s])", model,
+                          io->info.name, t->rank, onyx_shape_describe(t->dims, t->rank, got, sizeof got), io->info.rank, want);
+    }
+    for (int d = 0; io->info.rank >= 0 && d < t->rank; d++)
+        if (io->dims[d] >= 0 && t->dims[d] != io->dims[d])
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' has shape %s, but dim %d must be %lld", model,
+                              io->info.name, onyx_shape_describe(t->dims, t->rank, got, sizeof got), d, (long long)io->dims[d]);
+    return ONYX_OK;
+}
+
+onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, const onyx_tensor *const *inputs,
+                             size_t n_inputs, const char *const *output_names, size_t n_outputs, onyx_tensor **outputs) {
+    onyx_error_clear();
+    if (outputs)
+        for (size_t i = 0; i < n_outputs; i++) outputs[i] = NULL;
+    if (!s) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_run: session is NULL");
+    if ((n_inputs && (!input_names || !inputs)) || !output_names || !outputs || n_outputs == 0)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_run: NULL names or tensors, or no outputs requested");
+    const char *model = s->model->display_name;
+    char names[1024];
+    for (size_t i = 0; i < s->n_inputs; i++) onyx_exec_bind(s->exec, s->inputs[i].value_id, NULL);
+    /* Bind the given inputs by name. */
+    for (size_t k = 0; k < n_inputs; k++) {
+        if (!input_names[k] || !inputs[k])
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_run: input %zu has a NULL name or tensor", k);
+        size_t i = 0;
+        while (i < s->n_inputs && strcmp(s->inputs[i].info.name, input_names[k]) != 0) i++;
+        if (i == s->n_inputs)
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: '%s' is not an input of the model; the inputs are [%s]", model,
+                              input_names[k], list_names(s->inputs, s->n_inputs, 0, names, sizeof names));
+        for (size_t j = 0; j < k; j++)
+            if (!strcmp(input_names[j], input_names[k]))
+                return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' is given twice", model, input_names[k]);
+        ONYX_TRY(check_input(s, &s->inputs[i], inputs[k]));
+        onyx_exec_bind(s->exec, s->inputs[i].value_id, inputs[k]);
+    }
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        int id = s->inputs[i].value_id;
+        int given = 0;
+        for (size_t k = 0; k < n_inputs && !given; k++) given = !strcmp(input_names[k], s->inputs[i].info.name);
+        if (!given && s->graph->values[id].kind == ONYX_VALUE_INPUT)
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' is missing; the inputs are [%s]", model,
+                              s->inputs[i].info.name, list_names(s->inputs, s->n_inputs, 1, names, sizeof names));
+    }
+    /* Resolve requested outputs before running. */
+    int *out_ids = onyx_malloc(n_outputs * sizeof *out_ids);
+    if (!out_ids) return ONYX_ERR_OUT_OF_MEMORY;
+    onyx_status st = ONYX_OK;
+    for (size_t k = 0; k < n_outputs && st == ONYX_OK; k++) {
+        size_t i = 0;
+        while (i < s->n_outputs && (!output_names[k] || strcmp(s->outputs[i].info.name, output_names[k]) != 0)) i++;
+        if (i == s->n_outputs)
+            st = onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: '%s' is not an output of the model; the outputs are [%s]", model,
+                            output_names[k] ? output_names[k] : "(null)",
+                            list_names(s->outputs, s->n_outputs, 0, names, sizeof names));
+        else out_ids[k] = s->outputs[i].value_id;
+    }
+    if (st == ONYX_OK) st = onyx_exec_run(s->exec);
+    for (size_t k = 0; k < n_outputs && st == ONYX_OK; k++)
+        st = onyx_tensor_clone(onyx_exec_value(s->exec, out_ids[k]), &outputs[k]);
+    onyx_exec_stats(s->exec, &s->last_stats);
+    onyx_exec_finish(s->exec);
+    for (size_t i = 0; i < s->n_inputs; i++) onyx_exec_bind(s->exec, s->inputs[i].value_id, NULL);
+    onyx_free(out_ids);
+    if (st != ONYX_OK)
+        for (size_t k = 0; k < n_outputs; k++) {
+            onyx_tensor_destroy(outputs[k]);
+            outputs[k] = NULL;
+        }
+    return st;
+}
