@@ -1,0 +1,98 @@
+/*
+ * math_kernels.h - prototypes and small shared helpers of the CPU math kernels: matrix products
+ * (matmul.c), reductions (reduce.c), normalisation (normalize.c) and quantization (quantize.c).
+ * math_table.c gathers their prepare/run functions into onyx_cpu_math_kernels.
+ *
+ * The helpers read and write one element of any numeric dtype as double, so each kernel can keep
+ * one generic path (float16, bfloat16, float64, integers) beside its float32 fast path.
+ */
+#ifndef ONYX_PROVIDERS_CPU_MATH_KERNELS_H
+#define ONYX_PROVIDERS_CPU_MATH_KERNELS_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "core/dtype.h"
+#include "core/tensor.h"
+#include "providers/kernel.h"
+
+/* Element i of data (of dtype) as double. */
+static inline double math_load(onyx_dtype dtype, const void *data, int64_t i) {
+    switch (dtype) {
+    case ONYX_DTYPE_FLOAT32: return ((const float *)data)[i];
+    case ONYX_DTYPE_FLOAT64: return ((const double *)data)[i];
+    case ONYX_DTYPE_FLOAT16: return onyx_f16_to_f32(((const uint16_t *)data)[i]);
+    case ONYX_DTYPE_BFLOAT16: return onyx_bf16_to_f32(((const uint16_t *)data)[i]);
+    case ONYX_DTYPE_INT8: return ((const int8_t *)data)[i];
+    case ONYX_DTYPE_INT16: return ((const int16_t *)data)[i];
+    case ONYX_DTYPE_INT32: return ((const int32_t *)data)[i];
+    case ONYX_DTYPE_INT64: return (double)((const int64_t *)data)[i];
+    case ONYX_DTYPE_UINT8: case ONYX_DTYPE_BOOL: return ((const uint8_t *)data)[i];
+    case ONYX_DTYPE_UINT16: return ((const uint16_t *)data)[i];
+    case ONYX_DTYPE_UINT32: return ((const uint32_t *)data)[i];
+    case ONYX_DTYPE_UINT64: return (double)((const uint64_t *)data)[i];
+    default: return 0.0;
+    }
+}
+
+/* Store value as element i of data (of dtype); integers are truncated toward zero like a C cast
+ * (NaN and out-of-range values become 0 rather than undefined behaviour). */
+static inline void math_store(onyx_dtype dtype, void *data, int64_t i, double value) {
+    if (!onyx_dtype_is_float(dtype) && !(value > -9.3e18 && value < 1.8e19)) value = 0.0;
+    switch (dtype) {
+    case ONYX_DTYPE_FLOAT32: ((float *)data)[i] = (float)value; break;
+    case ONYX_DTYPE_FLOAT64: ((double *)data)[i] = value; break;
+    case ONYX_DTYPE_FLOAT16: ((uint16_t *)data)[i] = onyx_f32_to_f16((float)value); break;
+    case ONYX_DTYPE_BFLOAT16: ((uint16_t *)data)[i] = onyx_f32_to_bf16((float)value); break;
+    case ONYX_DTYPE_INT8: ((int8_t *)data)[i] = (int8_t)(int64_t)value; break;
+    case ONYX_DTYPE_INT16: ((int16_t *)data)[i] = (int16_t)(int64_t)value; break;
+    case ONYX_DTYPE_INT32: ((int32_t *)data)[i] = (int32_t)(int64_t)value; break;
+    case ONYX_DTYPE_INT64: ((int64_t *)data)[i] = (int64_t)value; break;
+    case ONYX_DTYPE_UINT8: case ONYX_DTYPE_BOOL: ((uint8_t *)data)[i] = (uint8_t)(uint64_t)(value < 0 ? 0 : value); break;
+    case ONYX_DTYPE_UINT16: ((uint16_t *)data)[i] = (uint16_t)(uint64_t)(value < 0 ? 0 : value); break;
+    case ONYX_DTYPE_UINT32: ((uint32_t *)data)[i] = (uint32_t)(uint64_t)(value < 0 ? 0 : value); break;
+    case ONYX_DTYPE_UINT64: ((uint64_t *)data)[i] = (uint64_t)(value < 0 ? 0 : value); break;
+    default: break;
+    }
+}
+
+/* Convert n elements of a float16/bfloat16/float32 array (starting at element offset) to float32
+ * and back. */
+void math_to_f32(onyx_dtype dtype, const void *src, int64_t offset, int64_t n, float *dst);
+void math_from_f32(onyx_dtype dtype, const float *src, int64_t n, void *dst, int64_t offset);
+
+/* matmul.c */
+onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_matmul_run(onyx_kernel_ctx *ctx);
+onyx_status math_gemm_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_gemm_run(onyx_kernel_ctx *ctx);
+onyx_status math_matmul_integer_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_matmul_integer_run(onyx_kernel_ctx *ctx);
+onyx_status math_einsum_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_einsum_run(onyx_kernel_ctx *ctx);
+
+/* reduce.c: one prepare/run pair serves every Reduce* op (the op type picks the reduction). */
+onyx_status math_reduce_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_reduce_run(onyx_kernel_ctx *ctx);
+onyx_status math_argmax_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_argmax_run(onyx_kernel_ctx *ctx);
+onyx_status math_cumsum_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_cumsum_run(onyx_kernel_ctx *ctx);
+onyx_status math_topk_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_topk_run(onyx_kernel_ctx *ctx);
+
+/* normalize.c: Softmax and LogSoftmax share one pair (the op type picks the log). */
+onyx_status math_softmax_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_softmax_run(onyx_kernel_ctx *ctx);
+onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx);
+
+/* quantize.c */
+onyx_status math_quantize_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_quantize_run(onyx_kernel_ctx *ctx);
+onyx_status math_dequantize_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_dequantize_run(onyx_kernel_ctx *ctx);
+onyx_status math_dynamic_quantize_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_dynamic_quantize_run(onyx_kernel_ctx *ctx);
+
+#endif

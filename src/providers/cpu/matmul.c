@@ -1,0 +1,655 @@
+/*
+ * matmul.c - CPU matrix products: MatMul, Gemm, MatMulInteger and Einsum.
+ *
+ * float32 and float64 products go through OpenBLAS (cblas_sgemm / cblas_dgemm), one call per
+ * broadcast batch matrix, or one call for the whole batch when B is shared and A is contiguous
+ * (the common "activations (B,T,C) times weight (C,OC)" case folds B*T into M). float16 and
+ * bfloat16 operands are widened to float32 in the workspace, multiplied by sgemm (accumulating
+ * in float32) and rounded back. Integer products use plain loops with 64-bit accumulators.
+ * Einsum is one generic loop over output elements and summed labels, reading each operand
+ * through per-label strides (repeated labels add their strides, which gives diagonals).
+ *
+ * Legend: M = rows of A and Y, K = inner dimension, N = columns of B and Y.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "providers/cpu/math_kernels.h"
+
+#define MATMUL_FLOAT_TYPES (ONYX_DT(FLOAT32) | ONYX_DT(FLOAT16) | ONYX_DT(BFLOAT16) | ONYX_DT(FLOAT64))
+
+void math_to_f32(onyx_dtype dtype, const void *src, int64_t offset, int64_t n, float *dst) {
+    if (dtype == ONYX_DTYPE_FLOAT32) {
+        memcpy(dst, (const float *)src + offset, (size_t)n * sizeof(float));
+    } else if (dtype == ONYX_DTYPE_FLOAT16) {
+        const uint16_t *s = (const uint16_t *)src + offset;
+        for (int64_t i = 0; i < n; i++) dst[i] = onyx_f16_to_f32(s[i]);
+    } else if (dtype == ONYX_DTYPE_BFLOAT16) {
+        const uint16_t *s = (const uint16_t *)src + offset;
+        for (int64_t i = 0; i < n; i++) dst[i] = onyx_bf16_to_f32(s[i]);
+    } else {
+        for (int64_t i = 0; i < n; i++) dst[i] = (float)math_load(dtype, src, offset + i);
+    }
+}
+
+void math_from_f32(onyx_dtype dtype, const float *src, int64_t n, void *dst, int64_t offset) {
+    if (dtype == ONYX_DTYPE_FLOAT32) {
+        memcpy((float *)dst + offset, src, (size_t)n * sizeof(float));
+    } else if (dtype == ONYX_DTYPE_FLOAT16) {
+        uint16_t *d = (uint16_t *)dst + offset;
+        for (int64_t i = 0; i < n; i++) d[i] = onyx_f32_to_f16(src[i]);
+    } else if (dtype == ONYX_DTYPE_BFLOAT16) {
+        uint16_t *d = (uint16_t *)dst + offset;
+        for (int64_t i = 0; i < n; i++) d[i] = onyx_f32_to_bf16(src[i]);
+    } else {
+        for (int64_t i = 0; i < n; i++) math_store(dtype, dst, offset + i, src[i]);
+    }
+}
+
+/* ---- shared shape logic of MatMul and MatMulInteger ---- */
+
+typedef struct matmul_shape {
+    int64_t M, K, N;
+    int batch_rank;
+    int64_t batch_dims[ONYX_MAX_RANK];
+    int64_t a_batch_strides[ONYX_MAX_RANK]; /* in matrices of A (M*K elements); 0 = broadcast */
+    int64_t b_batch_strides[ONYX_MAX_RANK];
+    int64_t batch;       /* product of batch_dims */
+    int64_t a_matrices;  /* matrices stored in A, B */
+    int64_t b_matrices;
+    int out_rank;
+    int64_t out_dims[ONYX_MAX_RANK];
+} matmul_shape;
+
+/* NumPy matmul shapes: 1-D A is a row vector, 1-D B a column vector (their unit dims are dropped
+ * from the output); the leading dims broadcast. */
+static onyx_status matmul_shape_infer(const onyx_kernel_ctx *ctx, const onyx_tensor *a, const onyx_tensor *b,
+                                      matmul_shape *s) {
+    char abuf[128], bbuf[128];
+    const char *op = ctx->node->op_type;
+    if (a->rank < 1 || b->rank < 1)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input A is %s and input B is %s: both need rank >= 1", op,
+                          onyx_shape_describe(a->dims, a->rank, abuf, sizeof abuf),
+                          onyx_shape_describe(b->dims, b->rank, bbuf, sizeof bbuf));
+    int64_t a_k = a->dims[a->rank - 1];
+    int64_t b_k = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
+    if (a_k != b_k)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input A is %s and input B is %s: inner dimensions %lld and %lld differ",
+                          op, onyx_shape_describe(a->dims, a->rank, abuf, sizeof abuf),
+                          onyx_shape_describe(b->dims, b->rank, bbuf, sizeof bbuf), (long long)a_k, (long long)b_k);
+    s->K = a_k;
+    s->M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
+    s->N = b->rank == 1 ? 1 : b->dims[b->rank - 1];
+    int a_batch_rank = a->rank > 2 ? a->rank - 2 : 0;
+    int b_batch_rank = b->rank > 2 ? b->rank - 2 : 0;
+    if (onyx_broadcast_shape(a->dims, a_batch_rank, b->dims, b_batch_rank, s->batch_dims, &s->batch_rank) != 0)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input A is %s and input B is %s: batch dimensions do not broadcast",
+                          op, onyx_shape_describe(a->dims, a->rank, abuf, sizeof abuf),
+                          onyx_shape_describe(b->dims, b->rank, bbuf, sizeof bbuf));
+    onyx_broadcast_strides(a->dims, a_batch_rank, s->batch_dims, s->batch_rank, s->a_batch_strides);
+    onyx_broadcast_strides(b->dims, b_batch_rank, s->batch_dims, s->batch_rank, s->b_batch_strides);
+    s->batch = onyx_shape_numel(s->batch_dims, s->batch_rank);
+    s->a_matrices = onyx_shape_numel(a->dims, a_batch_rank);
+    s->b_matrices = onyx_shape_numel(b->dims, b_batch_rank);
+    s->out_rank = s->batch_rank;
+    memcpy(s->out_dims, s->batch_dims, sizeof(int64_t) * (size_t)s->batch_rank);
+    if (a->rank > 1) s->out_dims[s->out_rank++] = s->M;
+    if (b->rank > 1) s->out_dims[s->out_rank++] = s->N;
+    if (s->out_rank > ONYX_MAX_RANK)
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: output rank %d exceeds %d", op, s->out_rank, ONYX_MAX_RANK);
+    return ONYX_OK;
+}
+
+/* Matrix offsets (in matrices) of A and B for batch index flat. */
+static void matmul_batch_offsets(const matmul_shape *s, int64_t flat, int64_t *a_index, int64_t *b_index) {
+    int64_t ai = 0, bi = 0;
+    for (int d = s->batch_rank - 1; d >= 0; d--) {
+        int64_t coord = flat % s->batch_dims[d];
+        flat /= s->batch_dims[d];
+        ai += coord * s->a_batch_strides[d];
+        bi += coord * s->b_batch_strides[d];
+    }
+    *a_index = ai;
+    *b_index = bi;
+}
+
+/* C (M,N) = alpha * op(A) op(B) + beta * C, row-major, float32; K == 0 handled (no BLAS call
+ * with a zero leading dimension). */
+static void gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                     const float *B, float beta, float *C) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (int64_t i = 0; i < M * N; i++) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)M,
+                (blasint)N, (blasint)K, alpha, A, (blasint)(trans_a ? M : K), B, (blasint)(trans_b ? K : N), beta, C,
+                (blasint)N);
+}
+
+static void gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha, const double *A,
+                     const double *B, double beta, double *C) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (int64_t i = 0; i < M * N; i++) C[i] = beta == 0.0 ? 0.0 : beta * C[i];
+        return;
+    }
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)M,
+                (blasint)N, (blasint)K, alpha, A, (blasint)(trans_a ? M : K), B, (blasint)(trans_b ? K : N), beta, C,
+                (blasint)N);
+}
+
+/* Integer C (M,N) = alpha * op(A) op(B) + beta * C through 64-bit accumulators (wrapping to the
+ * dtype on store like ONNX Runtime). Elements are addressed by flat offsets into the tensors. */
+static void gemm_int(onyx_dtype dtype, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, int64_t alpha,
+                     const void *A, int64_t a_off, const void *B, int64_t b_off, int64_t beta, void *C, int64_t c_off) {
+    for (int64_t i = 0; i < M; i++) {
+        for (int64_t j = 0; j < N; j++) {
+            int64_t acc = 0;
+            for (int64_t k = 0; k < K; k++) {
+                int64_t av = (int64_t)math_load(dtype, A, a_off + (trans_a ? k * M + i : i * K + k));
+                int64_t bv = (int64_t)math_load(dtype, B, b_off + (trans_b ? j * K + k : k * N + j));
+                acc += av * bv;
+            }
+            int64_t c = beta ? beta * (int64_t)math_load(dtype, C, c_off + i * N + j) : 0;
+            int64_t value = alpha * acc + c;
+            switch (dtype) {
+            case ONYX_DTYPE_INT32: ((int32_t *)C)[c_off + i * N + j] = (int32_t)value; break;
+            case ONYX_DTYPE_UINT32: ((uint32_t *)C)[c_off + i * N + j] = (uint32_t)value; break;
+            case ONYX_DTYPE_UINT64: ((uint64_t *)C)[c_off + i * N + j] = (uint64_t)value; break;
+            default: ((int64_t *)C)[c_off + i * N + j] = value; break;
+            }
+        }
+    }
+}
+
+/* ---- MatMul ---- */
+
+static onyx_status matmul_check_inputs(const onyx_kernel_ctx *ctx) {
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    ONYX_TRY(onyx_kernel_require(ctx, 1));
+    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    if (a->dtype != b->dtype)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input A is %s but input B is %s; they must match",
+                          ctx->node->op_type, onyx_dtype_name(a->dtype), onyx_dtype_name(b->dtype));
+    return ONYX_OK;
+}
+
+onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(matmul_check_inputs(ctx));
+    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    matmul_shape s;
+    ONYX_TRY(matmul_shape_infer(ctx, a, b, &s));
+    ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], a->dtype, s.out_dims, s.out_rank, "MatMul output Y"));
+    ctx->workspace_bytes = 0;
+    if (a->dtype == ONYX_DTYPE_FLOAT16 || a->dtype == ONYX_DTYPE_BFLOAT16) {
+        int64_t floats = onyx_shape_numel(a->dims, a->rank) + onyx_shape_numel(b->dims, b->rank) +
+                         onyx_shape_numel(s.out_dims, s.out_rank);
+        ctx->workspace_bytes = (size_t)floats * sizeof(float);
+    }
+    return ONYX_OK;
+}
+
+onyx_status math_matmul_run(onyx_kernel_ctx *ctx) {
+    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    onyx_tensor *y = ctx->outputs[0];
+    matmul_shape s;
+    ONYX_TRY(matmul_shape_infer(ctx, a, b, &s));
+    const int64_t M = s.M, K = s.K, N = s.N;
+    onyx_dtype dt = a->dtype;
+    if (s.batch == 0 || M == 0 || N == 0) return ONYX_OK;
+
+    if (dt == ONYX_DTYPE_FLOAT32 || dt == ONYX_DTYPE_FLOAT16 || dt == ONYX_DTYPE_BFLOAT16) {
+        const float *A = a->data, *B = b->data;
+        float *Y = y->data;
+        if (dt != ONYX_DTYPE_FLOAT32) { /* widen into the workspace: [A | B | Y] */
+            int64_t a_n = onyx_shape_numel(a->dims, a->rank), b_n = onyx_shape_numel(b->dims, b->rank);
+            float *wa = ctx->workspace, *wb = wa + a_n;
+            math_to_f32(dt, a->data, 0, a_n, wa);
+            math_to_f32(dt, b->data, 0, b_n, wb);
+            A = wa;
+            B = wb;
+            Y = wb + b_n;
+        }
+        if (s.b_matrices == 1 && s.a_matrices == s.batch) {
+            /* One weight matrix for every batch: fold the batch into M. */
+            gemm_f32(0, 0, s.batch * M, N, K, 1.0f, A, B, 0.0f, Y);
+        } else {
+            for (int64_t bi = 0; bi < s.batch; bi++) {
+                int64_t ai, bj;
+                matmul_batch_offsets(&s, bi, &ai, &bj);
+                gemm_f32(0, 0, M, N, K, 1.0f, A + ai * M * K, B + bj * K * N, 0.0f, Y + bi * M * N);
+            }
+        }
+        if (dt != ONYX_DTYPE_FLOAT32) math_from_f32(dt, Y, s.batch * M * N, y->data, 0);
+        return ONYX_OK;
+    }
+    if (dt == ONYX_DTYPE_FLOAT64) {
+        const double *A = a->data, *B = b->data;
+        double *Y = y->data;
+        for (int64_t bi = 0; bi < s.batch; bi++) {
+            int64_t ai, bj;
+            matmul_batch_offsets(&s, bi, &ai, &bj);
+            gemm_f64(0, 0, M, N, K, 1.0, A + ai * M * K, B + bj * K * N, 0.0, Y + bi * M * N);
+        }
+        return ONYX_OK;
+    }
+    for (int64_t bi = 0; bi < s.batch; bi++) {
+        int64_t ai, bj;
+        matmul_batch_offsets(&s, bi, &ai, &bj);
+        gemm_int(dt, 0, 0, M, N, K, 1, a->data, ai * M * K, b->data, bj * K * N, 0, y->data, bi * M * N);
+    }
+    return ONYX_OK;
+}
+
+/* ---- Gemm ---- */
+
+typedef struct gemm_shape {
+    int trans_a, trans_b;
+    int64_t M, K, N;
+    int64_t c_row_stride, c_col_stride; /* C read as (M,N) with broadcasting; 0 = broadcast */
+} gemm_shape;
+
+static onyx_status gemm_shape_infer(const onyx_kernel_ctx *ctx, gemm_shape *s) {
+    ONYX_TRY(matmul_check_inputs(ctx));
+    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1], *c = onyx_input(ctx, 2);
+    char abuf[128], bbuf[128];
+    if (a->rank != 2 || b->rank != 2)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "Gemm: input A is %s and input B is %s: both must be matrices",
+                          onyx_shape_describe(a->dims, a->rank, abuf, sizeof abuf),
+                          onyx_shape_describe(b->dims, b->rank, bbuf, sizeof bbuf));
+    s->trans_a = onyx_node_attr_int(ctx->node, "transA", 0) != 0;
+    s->trans_b = onyx_node_attr_int(ctx->node, "transB", 0) != 0;
+    s->M = s->trans_a ? a->dims[1] : a->dims[0];
+    s->K = s->trans_a ? a->dims[0] : a->dims[1];
+    int64_t b_k = s->trans_b ? b->dims[1] : b->dims[0];
+    s->N = s->trans_b ? b->dims[0] : b->dims[1];
+    if (b_k != s->K)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                          "Gemm: input A is %s (transA=%d) and input B is %s (transB=%d): inner dimensions %lld and %lld differ",
+                          onyx_shape_describe(a->dims, a->rank, abuf, sizeof abuf), s->trans_a,
+                          onyx_shape_describe(b->dims, b->rank, bbuf, sizeof bbuf), s->trans_b, (long long)s->K,
+                          (long long)b_k);
+    s->c_row_stride = s->c_col_stride = 0;
+    if (c) {
+        if (c->dtype != a->dtype)
+            return onyx_error(ONYX_ERR_INVALID_MODEL, "Gemm: input C is %s but A is %s", onyx_dtype_name(c->dtype),
+                              onyx_dtype_name(a->dtype));
+        int64_t rows = c->rank == 2 ? c->dims[0] : 1;
+        int64_t cols = c->rank >= 1 ? c->dims[c->rank - 1] : 1;
+        if (c->rank > 2 || (rows != 1 && rows != s->M) || (cols != 1 && cols != s->N))
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "Gemm: input C is %s, which does not broadcast to [%lld,%lld]",
+                              onyx_shape_describe(c->dims, c->rank, abuf, sizeof abuf), (long long)s->M,
+                              (long long)s->N);
+        s->c_col_stride = cols == 1 ? 0 : 1;
+        s->c_row_stride = rows == 1 ? 0 : cols;
+    }
+    return ONYX_OK;
+}
+
+onyx_status math_gemm_prepare(onyx_kernel_ctx *ctx) {
+    gemm_shape s;
+    ONYX_TRY(gemm_shape_infer(ctx, &s));
+    onyx_dtype dt = ctx->inputs[0]->dtype;
+    int64_t dims[2] = {s.M, s.N};
+    ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], dt, dims, 2, "Gemm output Y"));
+    ctx->workspace_bytes = 0;
+    if (dt == ONYX_DTYPE_FLOAT16 || dt == ONYX_DTYPE_BFLOAT16)
+        ctx->workspace_bytes = (size_t)(s.M * s.K + s.K * s.N + s.M * s.N) * sizeof(float);
+    return ONYX_OK;
+}
+
+onyx_status math_gemm_run(onyx_kernel_ctx *ctx) {
+    gemm_shape s;
+    ONYX_TRY(gemm_shape_infer(ctx, &s));
+    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1], *c = onyx_input(ctx, 2);
+    onyx_tensor *y = ctx->outputs[0];
+    onyx_dtype dt = a->dtype;
+    float alpha = onyx_node_attr_float(ctx->node, "alpha", 1.0f);
+    float beta = c ? onyx_node_attr_float(ctx->node, "beta", 1.0f) : 0.0f;
+    const int64_t M = s.M, N = s.N, K = s.K;
+    if (M == 0 || N == 0) return ONYX_OK;
+
+    if (dt == ONYX_DTYPE_FLOAT64) {
+        double *Y = y->data;
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++)
+                Y[i * N + j] = c ? ((const double *)c->data)[i * s.c_row_stride + j * s.c_col_stride] : 0.0;
+        gemm_f64(s.trans_a, s.trans_b, M, N, K, alpha, a->data, b->data, beta, Y);
+        return ONYX_OK;
+    }
+    if (onyx_dtype_is_float(dt)) {
+        const float *A = a->data, *B = b->data;
+        float *Y = y->data;
+        if (dt != ONYX_DTYPE_FLOAT32) {
+            float *wa = ctx->workspace, *wb = wa + M * K;
+            math_to_f32(dt, a->data, 0, M * K, wa);
+            math_to_f32(dt, b->data, 0, K * N, wb);
+            A = wa;
+            B = wb;
+            Y = wb + K * N;
+        }
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++)
+                Y[i * N + j] = c ? (float)math_load(dt, c->data, i * s.c_row_stride + j * s.c_col_stride) : 0.0f;
+        gemm_f32(s.trans_a, s.trans_b, M, N, K, alpha, A, B, beta, Y);
+        if (dt != ONYX_DTYPE_FLOAT32) math_from_f32(dt, Y, M * N, y->data, 0);
+        return ONYX_OK;
+    }
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++)
+            math_store(dt, y->data, i * N + j, c ? math_load(dt, c->data, i * s.c_row_stride + j * s.c_col_stride) : 0.0);
+    gemm_int(dt, s.trans_a, s.trans_b, M, N, K, (int64_t)alpha, a->data, 0, b->data, 0, (int64_t)beta, y->data, 0);
+    return ONYX_OK;
+}
+
+/* ---- MatMulInteger ---- */
+
+/* A zero point is a scalar, or 1-D with one entry per row of A (per column of B). */
+static onyx_status matmul_integer_zero_point(const onyx_kernel_ctx *ctx, int index, const char *name,
+                                             onyx_dtype want, int64_t per) {
+    const onyx_tensor *zp = onyx_input(ctx, index);
+    if (!zp) return ONYX_OK;
+    char buf[128];
+    if (zp->dtype != want)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "MatMulInteger: input %d (%s) is %s but must match its matrix (%s)",
+                          index, name, onyx_dtype_name(zp->dtype), onyx_dtype_name(want));
+    int64_t n = onyx_shape_numel(zp->dims, zp->rank);
+    if (n != 1 && !(zp->rank == 1 && n == per))
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED,
+                          "MatMulInteger: input %d (%s) has shape %s; supported are a scalar or a vector of %lld",
+                          index, name, onyx_shape_describe(zp->dims, zp->rank, buf, sizeof buf), (long long)per);
+    return ONYX_OK;
+}
+
+onyx_status math_matmul_integer_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    ONYX_TRY(onyx_kernel_require(ctx, 1));
+    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    uint64_t types = ONYX_DT(INT8) | ONYX_DT(UINT8);
+    ONYX_TRY(onyx_kernel_check_dtype(ctx, 0, types));
+    ONYX_TRY(onyx_kernel_check_dtype(ctx, 1, types));
+    matmul_shape s;
+    ONYX_TRY(matmul_shape_infer(ctx, a, b, &s));
+    ONYX_TRY(matmul_integer_zero_point(ctx, 2, "a_zero_point", a->dtype, s.M));
+    ONYX_TRY(matmul_integer_zero_point(ctx, 3, "b_zero_point", b->dtype, s.N));
+    return onyx_tensor_set_shape(ctx->outputs[0], ONYX_DTYPE_INT32, s.out_dims, s.out_rank, "MatMulInteger output Y");
+}
+
+static inline int32_t int8ish_load(onyx_dtype dtype, const void *data, int64_t i) {
+    return dtype == ONYX_DTYPE_INT8 ? ((const int8_t *)data)[i] : ((const uint8_t *)data)[i];
+}
+
+onyx_status math_matmul_integer_run(onyx_kernel_ctx *ctx) {
+    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    const onyx_tensor *a_zp = onyx_input(ctx, 2), *b_zp = onyx_input(ctx, 3);
+    matmul_shape s;
+    ONYX_TRY(matmul_shape_infer(ctx, a, b, &s));
+    const int64_t M = s.M, K = s.K, N = s.N;
+    int32_t *Y = ctx->outputs[0]->data;
+    int64_t a_zp_n = a_zp ? onyx_shape_numel(a_zp->dims, a_zp->rank) : 0;
+    int64_t b_zp_n = b_zp ? onyx_shape_numel(b_zp->dims, b_zp->rank) : 0;
+    for (int64_t bi = 0; bi < s.batch; bi++) {
+        int64_t ai, bj;
+        matmul_batch_offsets(&s, bi, &ai, &bj);
+        int32_t *y = Y + bi * M * N;
+        for (int64_t i = 0; i < M; i++) {
+            int32_t a_zero = a_zp ? int8ish_load(a_zp->dtype, a_zp->data, a_zp_n == 1 ? 0 : i) : 0;
+            int32_t *row = y + i * N;
+            for (int64_t j = 0; j < N; j++) row[j] = 0;
+            for (int64_t k = 0; k < K; k++) {
+                int32_t av = int8ish_load(a->dtype, a->data, ai * M * K + i * K + k) - a_zero;
+                int64_t b_row = bj * K * N + k * N;
+                for (int64_t j = 0; j < N; j++) {
+                    int32_t b_zero = b_zp ? int8ish_load(b_zp->dtype, b_zp->data, b_zp_n == 1 ? 0 : j) : 0;
+                    row[j] += av * (int8ish_load(b->dtype, b->data, b_row + j) - b_zero);
+                }
+            }
+        }
+    }
+    return ONYX_OK;
+}
+
+/* ---- Einsum ---- */
+
+#define EINSUM_MAX_OPERANDS 8
+#define EINSUM_LETTERS 52 /* a-z then A-Z; ellipsis dims get label ids after them */
+#define EINSUM_MAX_LABELS (EINSUM_LETTERS + ONYX_MAX_RANK)
+
+typedef struct einsum_plan {
+    int n_operands;
+    int n_labels;                 /* label ids in use are < n_labels */
+    int64_t label_size[EINSUM_MAX_LABELS];
+    int used[EINSUM_MAX_LABELS];
+    /* operand strides per label (repeated labels add up: diagonals) */
+    int64_t strides[EINSUM_MAX_OPERANDS][EINSUM_MAX_LABELS];
+    int out_rank;
+    int out_labels[ONYX_MAX_RANK];
+    int64_t out_dims[ONYX_MAX_RANK];
+    int n_summed;
+    int summed_labels[EINSUM_MAX_LABELS];
+} einsum_plan;
+
+static int einsum_letter_id(char c) {
+    if (c >= 'a' && c <= 'z') return c - 'a';
+    if (c >= 'A' && c <= 'Z') return 26 + c - 'A';
+    return -1;
+}
+
+/* Parses one term (e.g. "bhid" or "...ii") into label ids; an ellipsis expands to ellipsis_rank
+ * ids, right-aligned against max_ellipsis (NumPy broadcasting of the ellipsis dims). */
+static onyx_status einsum_parse_term(const char *term, size_t len, int rank_or_neg, int max_ellipsis,
+                                     int *labels, int *n_labels, int *ellipsis_rank, const char *what) {
+    int letters = 0, has_ellipsis = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (term[i] == '.') {
+            if (has_ellipsis || i + 2 >= len || term[i + 1] != '.' || term[i + 2] != '.')
+                return onyx_error(ONYX_ERR_INVALID_MODEL, "Einsum: %s '%.*s' has a malformed ellipsis", what, (int)len,
+                                  term);
+            has_ellipsis = 1;
+            i += 2;
+        } else if (einsum_letter_id(term[i]) >= 0) {
+            letters++;
+        } else {
+            return onyx_error(ONYX_ERR_INVALID_MODEL, "Einsum: %s '%.*s' has an invalid character '%c'", what,
+                              (int)len, term, term[i]);
+        }
+    }
+    int e = 0;
+    if (rank_or_neg >= 0) {
+        if (has_ellipsis ? letters > rank_or_neg : letters != rank_or_neg)
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "Einsum: %s '%.*s' names %d dimensions but the input has rank %d",
+                              what, (int)len, term, letters, rank_or_neg);
+        e = has_ellipsis ? rank_or_neg - letters : 0;
+    } else {
+        e = has_ellipsis ? max_ellipsis : 0;
+    }
+    if (letters + e > ONYX_MAX_RANK)
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "Einsum: %s '%.*s' has rank above %d", what, (int)len, term,
+                          ONYX_MAX_RANK);
+    int n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (term[i] == '.') {
+            for (int k = 0; k < e; k++) labels[n++] = EINSUM_LETTERS + (max_ellipsis - e) + k;
+            i += 2;
+        } else {
+            labels[n++] = einsum_letter_id(term[i]);
+        }
+    }
+    *n_labels = n;
+    *ellipsis_rank = has_ellipsis ? e : -1;
+    return ONYX_OK;
+}
+
+static onyx_status einsum_plan_build(const onyx_kernel_ctx *ctx, einsum_plan *p) {
+    const char *eq_raw = onyx_node_attr_string(ctx->node, "equation", NULL);
+    if (!eq_raw) return onyx_error(ONYX_ERR_INVALID_MODEL, "Einsum: attribute 'equation' is missing");
+    char eq[512];
+    size_t n = 0;
+    for (const char *c = eq_raw; *c; c++) {
+        if (*c == ' ') continue;
+        if (n + 1 >= sizeof eq) return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "Einsum: equation is too long");
+        eq[n++] = *c;
+    }
+    eq[n] = 0;
+    memset(p, 0, sizeof *p);
+    p->n_operands = ctx->n_inputs;
+    if (p->n_operands < 1 || p->n_operands > EINSUM_MAX_OPERANDS)
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "Einsum: %d inputs; supported are 1 to %d", p->n_operands,
+                          EINSUM_MAX_OPERANDS);
+    const char *arrow = strstr(eq, "->");
+    size_t lhs_len = arrow ? (size_t)(arrow - eq) : n;
+
+    /* First pass: ellipsis ranks. */
+    const char *term = eq;
+    int max_ellipsis = 0;
+    int term_labels[EINSUM_MAX_OPERANDS][ONYX_MAX_RANK], term_n[EINSUM_MAX_OPERANDS], term_e[EINSUM_MAX_OPERANDS];
+    for (int op = 0; op < p->n_operands; op++) {
+        const char *end = memchr(term, ',', (size_t)(eq + lhs_len - term));
+        if (op == p->n_operands - 1) {
+            if (end) return onyx_error(ONYX_ERR_INVALID_MODEL, "Einsum: equation '%s' has more terms than the %d inputs", eq_raw, p->n_operands);
+            end = eq + lhs_len;
+        } else if (!end) {
+            return onyx_error(ONYX_ERR_INVALID_MODEL, "Einsum: equation '%s' has fewer terms than the %d inputs", eq_raw,
+                              p->n_operands);
+        }
+        ONYX_TRY(onyx_kernel_require(ctx, op));
+        const onyx_tensor *t = ctx->inputs[op];
+        char what[32];
+        snprintf(what, sizeof what, "term %d", op);
+        ONYX_TRY(einsum_parse_term(term, (size_t)(end - term), t->rank, 0, term_labels[op], &term_n[op], &term_e[op], what));
+        if (term_e[op] > max_ellipsis) max_ellipsis = term_e[op];
+        term = end + 1;
+    }
+    /* Second pass with ellipsis dims right-aligned into label ids 52.. */
+    term = eq;
+    int counts[EINSUM_MAX_LABELS] = {0};
+    for (int op = 0; op < p->n_operands; op++) {
+        const char *end = op == p->n_operands - 1 ? eq + lhs_len : memchr(term, ',', (size_t)(eq + lhs_len - term));
+        const onyx_tensor *t = ctx->inputs[op];
+        int e = term_e[op] < 0 ? 0 : term_e[op];
+        /* rewrite ellipsis ids: parse_term used max_ellipsis 0, so recompute offsets */
+        int k = 0;
+        for (const char *c = term; c < end; c++) {
+            if (*c == '.') {
+                for (int j = 0; j < e; j++) term_labels[op][k++] = EINSUM_LETTERS + (max_ellipsis - e) + j;
+                c += 2;
+            } else {
+                term_labels[op][k++] = einsum_letter_id(*c);
+            }
+        }
+        int64_t strides[ONYX_MAX_RANK];
+        onyx_contiguous_strides(t->dims, t->rank, strides);
+        for (int d = 0; d < t->rank; d++) {
+            int l = term_labels[op][d];
+            int64_t size = t->dims[d];
+            if (!p->used[l] || p->label_size[l] == 1) {
+                p->label_size[l] = size;
+            } else if (size != p->label_size[l] && size != 1) {
+                return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                                  "Einsum: label '%c' has size %lld in input %d but %lld elsewhere",
+                                  l < 26 ? 'a' + l : l < 52 ? 'A' + l - 26 : '.', (long long)size, op,
+                                  (long long)p->label_size[l]);
+            }
+            p->used[l] = 1;
+            counts[l]++;
+        }
+        term = end + 1;
+    }
+    for (int op = 0; op < p->n_operands; op++) {
+        const onyx_tensor *t = ctx->inputs[op];
+        int64_t strides[ONYX_MAX_RANK];
+        onyx_contiguous_strides(t->dims, t->rank, strides);
+        for (int d = 0; d < t->rank; d++) {
+            int l = term_labels[op][d];
+            if (!(t->dims[d] == 1 && p->label_size[l] != 1)) p->strides[op][l] += strides[d];
+        }
+    }
+    /* Output labels. */
+    int in_output[EINSUM_MAX_LABELS] = {0};
+    if (arrow) {
+        int e_unused;
+        ONYX_TRY(einsum_parse_term(arrow + 2, strlen(arrow + 2), -1, max_ellipsis, p->out_labels, &p->out_rank,
+                                   &e_unused, "output"));
+        for (int i = 0; i < p->out_rank; i++) {
+            int l = p->out_labels[i];
+            if (!p->used[l])
+                return onyx_error(ONYX_ERR_INVALID_MODEL, "Einsum: output label '%c' appears in no input",
+                                  l < 26 ? 'a' + l : 'A' + l - 26);
+            if (in_output[l])
+                return onyx_error(ONYX_ERR_INVALID_MODEL, "Einsum: output repeats label '%c'",
+                                  l < 26 ? 'a' + l : 'A' + l - 26);
+            in_output[l] = 1;
+        }
+    } else { /* implicit: ellipsis dims, then labels seen once, in alphabetical order */
+        for (int j = 0; j < max_ellipsis; j++) p->out_labels[p->out_rank++] = EINSUM_LETTERS + j;
+        static const char order[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        for (const char *c = order; *c; c++) {
+            int l = einsum_letter_id(*c);
+            if (counts[l] == 1) {
+                if (p->out_rank >= ONYX_MAX_RANK)
+                    return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "Einsum: output rank above %d", ONYX_MAX_RANK);
+                p->out_labels[p->out_rank++] = l;
+            }
+        }
+        for (int i = 0; i < p->out_rank; i++) in_output[p->out_labels[i]] = 1;
+    }
+    for (int i = 0; i < p->out_rank; i++) p->out_dims[i] = p->label_size[p->out_labels[i]];
+    for (int l = 0; l < EINSUM_MAX_LABELS; l++)
+        if (p->used[l] && !in_output[l]) p->summed_labels[p->n_summed++] = l;
+    return ONYX_OK;
+}
+
+onyx_status math_einsum_prepare(onyx_kernel_ctx *ctx) {
+    einsum_plan p;
+    ONYX_TRY(einsum_plan_build(ctx, &p));
+    onyx_dtype dt = ctx->inputs[0]->dtype;
+    for (int op = 1; op < p.n_operands; op++)
+        if (ctx->inputs[op]->dtype != dt)
+            return onyx_error(ONYX_ERR_INVALID_MODEL, "Einsum: input %d is %s but input 0 is %s", op,
+                              onyx_dtype_name(ctx->inputs[op]->dtype), onyx_dtype_name(dt));
+    ctx->workspace_bytes = 0;
+    return onyx_tensor_set_shape(ctx->outputs[0], dt, p.out_dims, p.out_rank, "Einsum output");
+}
+
+onyx_status math_einsum_run(onyx_kernel_ctx *ctx) {
+    einsum_plan p;
+    ONYX_TRY(einsum_plan_build(ctx, &p));
+    onyx_tensor *y = ctx->outputs[0];
+    onyx_dtype dt = y->dtype;
+    int64_t out_n = onyx_shape_numel(p.out_dims, p.out_rank);
+    int64_t summed_n = 1;
+    for (int s = 0; s < p.n_summed; s++) summed_n *= p.label_size[p.summed_labels[s]];
+    int64_t work = out_n * (summed_n ? summed_n : 1) * p.n_operands;
+#pragma omp parallel for num_threads(ctx->threads) if (work > (1 << 16))
+    for (int64_t o = 0; o < out_n; o++) {
+        /* operand base offsets from the output coordinates */
+        int64_t base[EINSUM_MAX_OPERANDS] = {0};
+        int64_t rest = o;
+        for (int d = p.out_rank - 1; d >= 0; d--) {
+            int l = p.out_labels[d];
+            int64_t coord = rest % p.out_dims[d];
+            rest /= p.out_dims[d];
+            for (int op = 0; op < p.n_operands; op++) base[op] += coord * p.strides[op][l];
+        }
+        double acc = 0.0;
+        for (int64_t si = 0; si < summed_n; si++) {
+            int64_t srest = si;
+            double prod = 1.0;
+            int64_t off[EINSUM_MAX_OPERANDS];
+            for (int op = 0; op < p.n_operands; op++) off[op] = base[op];
+            for (int s = p.n_summed - 1; s >= 0; s--) {
+                int l = p.summed_labels[s];
+                int64_t coord = srest % p.label_size[l];
+                srest /= p.label_size[l];
+                for (int op = 0; op < p.n_operands; op++) off[op] += coord * p.strides[op][l];
+            }
+            for (int op = 0; op < p.n_operands; op++) prod *= math_load(dt, ctx->inputs[op]->data, off[op]);
+            acc += prod;
+        }
+        math_store(dt, y->data, o, acc);
+    }
+    return ONYX_OK;
+}

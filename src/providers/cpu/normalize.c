@@ -1,0 +1,231 @@
+/*
+ * normalize.c - CPU Softmax, LogSoftmax and LayerNormalization.
+ *
+ * Softmax/LogSoftmax before opset 13 flatten the input to 2-D at 'axis' (default 1) and
+ * normalise each row of prod(dims[axis:]) elements; from 13 they normalise along the single axis
+ * 'axis' (default -1). Both become (outer, n, inner): rows of n elements spaced inner apart.
+ * LayerNormalization (opset 17) normalises rows of prod(dims[axis:]) elements and optionally
+ * writes each row's Mean and InvStdDev (shape dims[:axis] followed by ones, float32 because
+ * stash_type is float32).
+ *
+ * float32 rows with inner == 1 (the transformer case: the last axis) take a contiguous fast
+ * path, OpenMP over rows. Every other case (float16, bfloat16, float64, strided rows) computes
+ * in double through math_load/math_store, so no workspace is needed.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "providers/cpu/math_kernels.h"
+
+#define NORMALIZE_PARALLEL_MIN (1 << 14)
+
+/* ---- Softmax / LogSoftmax ---- */
+
+typedef struct softmax_view {
+    int64_t outer, n, inner;
+} softmax_view;
+
+static onyx_status softmax_view_of(const onyx_kernel_ctx *ctx, softmax_view *v) {
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    const onyx_tensor *x = ctx->inputs[0];
+    int legacy = ctx->node->opset < 13;
+    int rank = x->rank;
+    int axis = 0;
+    int64_t axis_attr = onyx_node_attr_int(ctx->node, "axis", legacy ? 1 : -1);
+    if (rank == 0) {
+        v->outer = v->n = v->inner = 1;
+        return ONYX_OK;
+    }
+    if (legacy && axis_attr == rank) { /* flattening at rank: rows of one element */
+        axis = rank;
+    } else {
+        ONYX_TRY(onyx_kernel_axis(ctx, axis_attr, rank, "attribute axis", &axis));
+    }
+    v->outer = onyx_shape_numel(x->dims, axis);
+    if (legacy) {
+        v->n = onyx_shape_numel(x->dims + axis, rank - axis);
+        v->inner = 1;
+    } else {
+        v->n = x->dims[axis];
+        v->inner = onyx_shape_numel(x->dims + axis + 1, rank - axis - 1);
+    }
+    return ONYX_OK;
+}
+
+onyx_status math_softmax_prepare(onyx_kernel_ctx *ctx) {
+    softmax_view v;
+    ONYX_TRY(softmax_view_of(ctx, &v));
+    const onyx_tensor *x = ctx->inputs[0];
+    ctx->workspace_bytes = 0;
+    return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "softmax output");
+}
+
+/* y (rows, cols) = softmax or log-softmax of x (rows, cols) along cols, float32. */
+static void softmax_rows_f32(float *y, const float *x, int64_t rows, int64_t cols, int log_output, int threads) {
+#pragma omp parallel for num_threads(threads) if (rows * cols > NORMALIZE_PARALLEL_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float max = -INFINITY;
+        for (int64_t c = 0; c < cols; c++) max = xr[c] > max ? xr[c] : max;
+        if (isinf(max) && max < 0) max = 0.0f; /* a row of -inf: exp gives 0s, sum 0, NaN like the reference */
+        float sum = 0.0f;
+        if (log_output) {
+            for (int64_t c = 0; c < cols; c++) sum += expf(xr[c] - max);
+            float shift = max + logf(sum);
+            for (int64_t c = 0; c < cols; c++) yr[c] = xr[c] - shift;
+        } else {
+            for (int64_t c = 0; c < cols; c++) {
+                float e = expf(xr[c] - max);
+                yr[c] = e;
+                sum += e;
+            }
+            float inv = 1.0f / sum;
+            for (int64_t c = 0; c < cols; c++) yr[c] *= inv;
+        }
+    }
+}
+
+onyx_status math_softmax_run(onyx_kernel_ctx *ctx) {
+    softmax_view v;
+    ONYX_TRY(softmax_view_of(ctx, &v));
+    const onyx_tensor *x = ctx->inputs[0];
+    onyx_tensor *y = ctx->outputs[0];
+    int log_output = strcmp(ctx->node->op_type, "LogSoftmax") == 0;
+    onyx_dtype dt = x->dtype;
+    if (dt == ONYX_DTYPE_FLOAT32 && v.inner == 1) {
+        softmax_rows_f32(y->data, x->data, v.outer, v.n, log_output, ctx->threads);
+        return ONYX_OK;
+    }
+    int64_t slices = v.outer * v.inner;
+#pragma omp parallel for num_threads(ctx->threads) if (slices * v.n > NORMALIZE_PARALLEL_MIN)
+    for (int64_t s = 0; s < slices; s++) {
+        int64_t base = (s / v.inner) * v.n * v.inner + s % v.inner;
+        double max = -INFINITY;
+        for (int64_t k = 0; k < v.n; k++) {
+            double value = math_load(dt, x->data, base + k * v.inner);
+            max = value > max ? value : max;
+        }
+        if (isinf(max) && max < 0) max = 0.0;
+        double sum = 0.0;
+        for (int64_t k = 0; k < v.n; k++) sum += exp(math_load(dt, x->data, base + k * v.inner) - max);
+        double log_sum = log(sum);
+        for (int64_t k = 0; k < v.n; k++) {
+            int64_t at = base + k * v.inner;
+            double shifted = math_load(dt, x->data, at) - max;
+            math_store(dt, y->data, at, log_output ? shifted - log_sum : exp(shifted) / sum);
+        }
+    }
+    return ONYX_OK;
+}
+
+/* ---- LayerNormalization ---- */
+
+typedef struct layer_norm_view {
+    int axis;
+    int64_t rows, cols;
+} layer_norm_view;
+
+static onyx_status layer_norm_view_of(const onyx_kernel_ctx *ctx, layer_norm_view *v) {
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    ONYX_TRY(onyx_kernel_require(ctx, 1));
+    const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *bias = onyx_input(ctx, 2);
+    if (x->rank < 1)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "LayerNormalization: input 0 (X) is a scalar; rank >= 1 is needed");
+    ONYX_TRY(onyx_kernel_axis(ctx, onyx_node_attr_int(ctx->node, "axis", -1), x->rank, "attribute axis", &v->axis));
+    v->rows = onyx_shape_numel(x->dims, v->axis);
+    v->cols = onyx_shape_numel(x->dims + v->axis, x->rank - v->axis);
+    char xbuf[128], sbuf[128];
+    const onyx_tensor *params[2] = {scale, bias};
+    static const char *names[2] = {"input 1 (Scale)", "input 2 (B)"};
+    for (int i = 0; i < 2; i++) {
+        const onyx_tensor *t = params[i];
+        if (!t) continue;
+        if (t->dtype != x->dtype)
+            return onyx_error(ONYX_ERR_INVALID_MODEL, "LayerNormalization: %s is %s but X is %s", names[i],
+                              onyx_dtype_name(t->dtype), onyx_dtype_name(x->dtype));
+        if (onyx_shape_numel(t->dims, t->rank) != v->cols)
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                              "LayerNormalization: %s has shape %s but X is %s normalised from axis %d (%lld elements)",
+                              names[i], onyx_shape_describe(t->dims, t->rank, sbuf, sizeof sbuf),
+                              onyx_shape_describe(x->dims, x->rank, xbuf, sizeof xbuf), v->axis, (long long)v->cols);
+    }
+    return ONYX_OK;
+}
+
+onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx) {
+    layer_norm_view v;
+    ONYX_TRY(layer_norm_view_of(ctx, &v));
+    const onyx_tensor *x = ctx->inputs[0];
+    ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "LayerNormalization output Y"));
+    int64_t stat_dims[ONYX_MAX_RANK];
+    for (int d = 0; d < x->rank; d++) stat_dims[d] = d < v.axis ? x->dims[d] : 1;
+    if (onyx_output(ctx, 1))
+        ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[1], ONYX_DTYPE_FLOAT32, stat_dims, x->rank,
+                                       "LayerNormalization output Mean"));
+    if (onyx_output(ctx, 2))
+        ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[2], ONYX_DTYPE_FLOAT32, stat_dims, x->rank,
+                                       "LayerNormalization output InvStdDev"));
+    ctx->workspace_bytes = 0;
+    return ONYX_OK;
+}
+
+onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
+    layer_norm_view v;
+    ONYX_TRY(layer_norm_view_of(ctx, &v));
+    const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *bias = onyx_input(ctx, 2);
+    onyx_tensor *y = ctx->outputs[0];
+    onyx_tensor *mean_out = onyx_output(ctx, 1), *inv_std_out = onyx_output(ctx, 2);
+    float *mean_data = mean_out ? mean_out->data : NULL;
+    float *inv_std_data = inv_std_out ? inv_std_out->data : NULL;
+    double epsilon = onyx_node_attr_float(ctx->node, "epsilon", 1e-5f);
+    onyx_dtype dt = x->dtype;
+    const int64_t rows = v.rows, cols = v.cols;
+    if (dt == ONYX_DTYPE_FLOAT32) {
+        const float *X = x->data, *S = scale->data, *B = bias ? bias->data : NULL;
+        float *Y = y->data;
+#pragma omp parallel for num_threads(ctx->threads) if (rows * cols > NORMALIZE_PARALLEL_MIN)
+        for (int64_t r = 0; r < rows; r++) {
+            const float *xr = X + r * cols;
+            float *yr = Y + r * cols;
+            double sum = 0.0;
+            for (int64_t c = 0; c < cols; c++) sum += xr[c];
+            float mean = (float)(sum / (double)cols);
+            double var_sum = 0.0;
+            for (int64_t c = 0; c < cols; c++) {
+                float d = xr[c] - mean;
+                var_sum += (double)d * d;
+            }
+            float inv_std = (float)(1.0 / sqrt(var_sum / (double)cols + epsilon));
+            if (B) {
+                for (int64_t c = 0; c < cols; c++) yr[c] = (xr[c] - mean) * inv_std * S[c] + B[c];
+            } else {
+                for (int64_t c = 0; c < cols; c++) yr[c] = (xr[c] - mean) * inv_std * S[c];
+            }
+            if (mean_data) mean_data[r] = mean;
+            if (inv_std_data) inv_std_data[r] = inv_std;
+        }
+        return ONYX_OK;
+    }
+#pragma omp parallel for num_threads(ctx->threads) if (rows * cols > NORMALIZE_PARALLEL_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t base = r * cols;
+        double sum = 0.0;
+        for (int64_t c = 0; c < cols; c++) sum += math_load(dt, x->data, base + c);
+        double mean = sum / (double)cols;
+        double var_sum = 0.0;
+        for (int64_t c = 0; c < cols; c++) {
+            double d = math_load(dt, x->data, base + c) - mean;
+            var_sum += d * d;
+        }
+        double inv_std = 1.0 / sqrt(var_sum / (double)cols + epsilon);
+        for (int64_t c = 0; c < cols; c++) {
+            double value = (math_load(dt, x->data, base + c) - mean) * inv_std * math_load(dt, scale->data, c);
+            if (bias) value += math_load(dt, bias->data, c);
+            math_store(dt, y->data, base + c, value);
+        }
+        if (mean_data) mean_data[r] = (float)mean;
+        if (inv_std_data) inv_std_data[r] = (float)inv_std;
+    }
+    return ONYX_OK;
+}
