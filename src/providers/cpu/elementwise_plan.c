@@ -1,0 +1,203 @@
+/*
+ * elementwise_plan.c - broadcast plans and the parallel row driver for the CPU elementwise
+ * kernels (see elementwise_plan.h for the idea).
+ */
+#include "providers/cpu/elementwise_plan.h"
+
+#include <string.h>
+
+#include "core/status.h"
+
+void ew_plan_init(ew_plan *plan, const onyx_tensor *out, const onyx_tensor *const *inputs,
+                  int n_inputs) {
+    int64_t full[EW_MAX_INPUTS][ONYX_MAX_RANK];
+    for (int k = 0; k < n_inputs; k++)
+        onyx_broadcast_strides(inputs[k]->dims, inputs[k]->rank, out->dims, out->rank, full[k]);
+    memset(plan, 0, sizeof *plan);
+    plan->n_inputs = n_inputs;
+    plan->out_size = onyx_dtype_size(out->dtype);
+    for (int k = 0; k < n_inputs; k++) plan->in_size[k] = onyx_dtype_size(inputs[k]->dtype);
+    plan->numel = onyx_shape_numel(out->dims, out->rank);
+    int rank = 0;
+    for (int d = 0; d < out->rank; d++) {
+        if (out->dims[d] == 1) continue; /* size-1 dims never move any index */
+        int mergeable = rank > 0;
+        for (int k = 0; k < n_inputs && mergeable; k++)
+            mergeable = plan->strides[k][rank - 1] == full[k][d] * out->dims[d];
+        if (mergeable) {
+            plan->dims[rank - 1] *= out->dims[d];
+            for (int k = 0; k < n_inputs; k++) plan->strides[k][rank - 1] = full[k][d];
+        } else {
+            plan->dims[rank] = out->dims[d];
+            for (int k = 0; k < n_inputs; k++) plan->strides[k][rank] = full[k][d];
+            rank++;
+        }
+    }
+    if (rank == 0) { /* a single element: one row of 1 */
+        plan->dims[0] = 1;
+        rank = 1;
+    }
+    plan->rank = rank;
+}
+
+/* Rows [row_begin, row_end) of the plan; a row is the innermost collapsed dim. */
+static void ew_run_rows(const ew_plan *plan, ew_row_fn row, void *out, const void *const *in,
+                        const ew_params *params, const int *step, int64_t row_begin,
+                        int64_t row_end) {
+    int outer = plan->rank - 1;
+    int64_t inner = plan->dims[outer];
+    int64_t index[ONYX_MAX_RANK];
+    int64_t offset[EW_MAX_INPUTS] = {0};
+    int64_t rest = row_begin;
+    for (int d = outer - 1; d >= 0; d--) {
+        index[d] = rest % plan->dims[d];
+        rest /= plan->dims[d];
+        for (int k = 0; k < plan->n_inputs; k++) offset[k] += index[d] * plan->strides[k][d];
+    }
+    const void *ptrs[EW_MAX_INPUTS];
+    for (int64_t r = row_begin; r < row_end; r++) {
+        for (int k = 0; k < plan->n_inputs; k++)
+            ptrs[k] = (const char *)in[k] + offset[k] * (int64_t)plan->in_size[k];
+        row((char *)out + r * inner * (int64_t)plan->out_size, ptrs, step, inner, params);
+        for (int d = outer - 1; d >= 0; d--) { /* advance the index counter */
+            for (int k = 0; k < plan->n_inputs; k++) offset[k] += plan->strides[k][d];
+            if (++index[d] < plan->dims[d]) break;
+            for (int k = 0; k < plan->n_inputs; k++) offset[k] -= index[d] * plan->strides[k][d];
+            index[d] = 0;
+        }
+    }
+}
+
+void ew_plan_run(const ew_plan *plan, ew_row_fn row, void *out, const void *const *in,
+                 const ew_params *params, int threads) {
+    if (plan->numel <= 0) return;
+    int outer = plan->rank - 1;
+    int64_t inner = plan->dims[outer];
+    int64_t rows = plan->numel / inner;
+    int step[EW_MAX_INPUTS] = {0};
+    for (int k = 0; k < plan->n_inputs; k++) step[k] = plan->strides[k][outer] != 0;
+    int nt = (threads > 1 && plan->numel >= EW_PARALLEL_MIN) ? threads : 1;
+    if (rows == 1) { /* one long row: split it */
+        #pragma omp parallel for num_threads(nt) if(nt > 1)
+        for (int c = 0; c < nt; c++) {
+            int64_t begin = inner / nt * c + (c < inner % nt ? c : inner % nt);
+            int64_t len = inner / nt + (c < inner % nt);
+            const void *ptrs[EW_MAX_INPUTS];
+            for (int k = 0; k < plan->n_inputs; k++)
+                ptrs[k] = (const char *)in[k] + (step[k] ? begin * (int64_t)plan->in_size[k] : 0);
+            if (len > 0) row((char *)out + begin * (int64_t)plan->out_size, ptrs, step, len, params);
+        }
+        return;
+    }
+    int chunks = rows < nt ? (int)rows : nt;
+    #pragma omp parallel for num_threads(chunks) if(chunks > 1)
+    for (int c = 0; c < chunks; c++) {
+        int64_t begin = rows / chunks * c + (c < rows % chunks ? c : rows % chunks);
+        int64_t len = rows / chunks + (c < rows % chunks);
+        ew_run_rows(plan, row, out, in, params, step, begin, begin + len);
+    }
+}
+
+onyx_status ew_broadcast_inputs(const onyx_kernel_ctx *ctx, const onyx_tensor *const *inputs,
+                                int n_inputs, const char *const *names, int64_t *dims, int *rank) {
+    *rank = 0;
+    int first = -1;
+    for (int k = 0; k < n_inputs; k++) {
+        const onyx_tensor *t = inputs[k];
+        if (!t) continue;
+        if (first < 0) {
+            first = k;
+            memcpy(dims, t->dims, (size_t)t->rank * sizeof(int64_t));
+            *rank = t->rank;
+            continue;
+        }
+        int64_t merged[ONYX_MAX_RANK];
+        int merged_rank;
+        if (onyx_broadcast_shape(dims, *rank, t->dims, t->rank, merged, &merged_rank) != 0) {
+            char a[256], b[256];
+            const char *op = ctx->node ? ctx->node->op_type : "elementwise op";
+            if (k == first + 1 || n_inputs == 2)
+                return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                                  "%s: input %d (%s) has shape %s, which does not broadcast with "
+                                  "input %d (%s) of shape %s",
+                                  op, k, names[k], onyx_shape_describe(t->dims, t->rank, b, sizeof b),
+                                  first, names[first],
+                                  onyx_shape_describe(inputs[first]->dims, inputs[first]->rank, a, sizeof a));
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                              "%s: input %d (%s) has shape %s, which does not broadcast with the "
+                              "shape %s of inputs 0..%d",
+                              op, k, names[k], onyx_shape_describe(t->dims, t->rank, b, sizeof b),
+                              onyx_shape_describe(dims, *rank, a, sizeof a), k - 1);
+        }
+        memcpy(dims, merged, (size_t)merged_rank * sizeof(int64_t));
+        *rank = merged_rank;
+    }
+    return ONYX_OK;
+}
+
+int64_t ew_f64_to_i64(double value) {
+    if (value != value) return 0;
+    if (value >= 9223372036854775807.0) return INT64_MAX;
+    if (value <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)value;
+}
+
+uint64_t ew_f64_to_u64(double value) {
+    if (value != value) return 0;
+    if (value < 0) return (uint64_t)ew_f64_to_i64(value); /* wraps like numpy on x86 */
+    if (value >= 18446744073709551615.0) return UINT64_MAX;
+    return (uint64_t)value;
+}
+
+double ew_load_f64(const void *data, int64_t i, onyx_dtype dtype) {
+    switch (dtype) {
+    case ONYX_DTYPE_FLOAT32: return ((const float *)data)[i];
+    case ONYX_DTYPE_FLOAT64: return ((const double *)data)[i];
+    case ONYX_DTYPE_FLOAT16: return onyx_f16_to_f32(((const uint16_t *)data)[i]);
+    case ONYX_DTYPE_BFLOAT16: return onyx_bf16_to_f32(((const uint16_t *)data)[i]);
+    case ONYX_DTYPE_UINT64: return (double)((const uint64_t *)data)[i];
+    default: return (double)ew_load_i64(data, i, dtype);
+    }
+}
+
+int64_t ew_load_i64(const void *data, int64_t i, onyx_dtype dtype) {
+    switch (dtype) {
+    case ONYX_DTYPE_INT8: return ((const int8_t *)data)[i];
+    case ONYX_DTYPE_INT16: return ((const int16_t *)data)[i];
+    case ONYX_DTYPE_INT32: return ((const int32_t *)data)[i];
+    case ONYX_DTYPE_INT64: return ((const int64_t *)data)[i];
+    case ONYX_DTYPE_UINT8: return ((const uint8_t *)data)[i];
+    case ONYX_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
+    case ONYX_DTYPE_UINT16: return ((const uint16_t *)data)[i];
+    case ONYX_DTYPE_UINT32: return ((const uint32_t *)data)[i];
+    case ONYX_DTYPE_UINT64: return (int64_t)((const uint64_t *)data)[i];
+    default: return ew_f64_to_i64(ew_load_f64(data, i, dtype));
+    }
+}
+
+void ew_store_i64(void *data, int64_t i, onyx_dtype dtype, int64_t value) {
+    switch (dtype) {
+    case ONYX_DTYPE_INT8: ((int8_t *)data)[i] = (int8_t)value; break;
+    case ONYX_DTYPE_INT16: ((int16_t *)data)[i] = (int16_t)value; break;
+    case ONYX_DTYPE_INT32: ((int32_t *)data)[i] = (int32_t)value; break;
+    case ONYX_DTYPE_INT64: ((int64_t *)data)[i] = value; break;
+    case ONYX_DTYPE_UINT8: ((uint8_t *)data)[i] = (uint8_t)value; break;
+    case ONYX_DTYPE_BOOL: ((uint8_t *)data)[i] = value != 0; break;
+    case ONYX_DTYPE_UINT16: ((uint16_t *)data)[i] = (uint16_t)value; break;
+    case ONYX_DTYPE_UINT32: ((uint32_t *)data)[i] = (uint32_t)value; break;
+    case ONYX_DTYPE_UINT64: ((uint64_t *)data)[i] = (uint64_t)value; break;
+    default: ew_store_f64(data, i, dtype, (double)value); break;
+    }
+}
+
+void ew_store_f64(void *data, int64_t i, onyx_dtype dtype, double value) {
+    switch (dtype) {
+    case ONYX_DTYPE_FLOAT32: ((float *)data)[i] = (float)value; break;
+    case ONYX_DTYPE_FLOAT64: ((double *)data)[i] = value; break;
+    case ONYX_DTYPE_FLOAT16: ((uint16_t *)data)[i] = onyx_f32_to_f16((float)value); break;
+    case ONYX_DTYPE_BFLOAT16: ((uint16_t *)data)[i] = onyx_f32_to_bf16((float)value); break;
+    case ONYX_DTYPE_BOOL: ((uint8_t *)data)[i] = value != 0; break;
+    case ONYX_DTYPE_UINT64: ((uint64_t *)data)[i] = ew_f64_to_u64(value); break;
+    default: ew_store_i64(data, i, dtype, ew_f64_to_i64(value)); break;
+    }
+}
