@@ -1,0 +1,710 @@
+/*
+ * test_cpu_math.c - unit tests of the CPU math kernels (matmul.c, reduce.c, normalize.c,
+ * quantize.c) called through onyx_cpu_math_kernels with hand-built kernel contexts.
+ *
+ * Each test builds a one-node context (op, opset, attributes, borrowed input data), finds the row
+ * with onyx_kernel_lookup, runs prepare and run, and compares with values worked out by hand or
+ * computed with NumPy when the test was written (hard-coded here; no Python at test time).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/dtype.h"
+#include "core/tensor.h"
+#include "harness.h"
+#include "providers/cpu/cpu_tables.h"
+#include "providers/kernel.h"
+
+#define CASE_MAX_IO 6
+#define CASE_MAX_ATTRS 8
+
+/* One node, its inputs (borrowed data) and outputs (owned data), ready to prepare and run. */
+typedef struct op_case {
+    onyx_node node;
+    onyx_attr attrs[CASE_MAX_ATTRS];
+    onyx_tensor in_store[CASE_MAX_IO];
+    const onyx_tensor *inputs[CASE_MAX_IO];
+    onyx_tensor out_store[CASE_MAX_IO];
+    onyx_tensor *outputs[CASE_MAX_IO];
+    onyx_kernel_ctx ctx;
+    void *workspace;
+} op_case;
+
+static void case_init(op_case *c, const char *op_type, int opset, int n_outputs) {
+    memset(c, 0, sizeof *c);
+    c->node.name = "test_node";
+    c->node.op_type = op_type;
+    c->node.domain = "";
+    c->node.opset = opset;
+    c->node.attrs = c->attrs;
+    for (int i = 0; i < n_outputs; i++) {
+        onyx_tensor_init(&c->out_store[i]);
+        c->outputs[i] = &c->out_store[i];
+    }
+    c->ctx.node = &c->node;
+    c->ctx.inputs = c->inputs;
+    c->ctx.outputs = c->outputs;
+    c->ctx.n_outputs = n_outputs;
+    c->ctx.threads = 2;
+}
+
+static onyx_attr *case_attr(op_case *c, const char *name, onyx_attr_type type) {
+    onyx_attr *a = &c->attrs[c->node.n_attrs++];
+    a->name = name;
+    a->type = type;
+    return a;
+}
+static void attr_int(op_case *c, const char *name, int64_t v) { case_attr(c, name, ONYX_ATTR_INT)->i = v; }
+static void attr_float(op_case *c, const char *name, float v) { case_attr(c, name, ONYX_ATTR_FLOAT)->f = v; }
+static void attr_string(op_case *c, const char *name, const char *s) {
+    onyx_attr *a = case_attr(c, name, ONYX_ATTR_STRING);
+    a->s = s;
+    a->s_len = strlen(s);
+}
+static void attr_ints(op_case *c, const char *name, int64_t *values, size_t count) {
+    onyx_attr *a = case_attr(c, name, ONYX_ATTR_INTS);
+    a->ints = values;
+    a->count = count;
+}
+
+/* Input i views data (not copied); a NULL data with index set leaves the input absent. */
+static void case_input(op_case *c, int i, onyx_dtype dtype, const int64_t *dims, int rank, const void *data) {
+    onyx_tensor *t = &c->in_store[i];
+    onyx_tensor_init(t);
+    ONYX_CHECK_OK(onyx_tensor_set_shape(t, dtype, dims, rank, "test input"));
+    t->data = (void *)data;
+    c->inputs[i] = t;
+    if (i + 1 > c->ctx.n_inputs) c->ctx.n_inputs = i + 1;
+    if (i + 1 > c->node.n_inputs) c->node.n_inputs = i + 1;
+}
+
+/* Look up, prepare, allocate, run. Returns the first failing status. */
+static onyx_status case_run(op_case *c) {
+    const onyx_kernel_def *tables[] = {onyx_cpu_math_kernels, NULL};
+    char why[256];
+    onyx_dtype dt = c->inputs[0] ? c->inputs[0]->dtype : ONYX_DTYPE_FLOAT32;
+    const onyx_kernel_def *def = onyx_kernel_lookup(tables, c->node.op_type, "", c->node.opset, dt, why, sizeof why);
+    if (!def) return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "lookup: %s", why);
+    ONYX_TRY(def->prepare(&c->ctx));
+    for (int i = 0; i < c->ctx.n_outputs; i++)
+        if (c->outputs[i]) ONYX_TRY(onyx_tensor_alloc_data(c->outputs[i]));
+    c->workspace = onyx_malloc_aligned(c->ctx.workspace_bytes);
+    if (!c->workspace) return ONYX_ERR_OUT_OF_MEMORY;
+    c->ctx.workspace = c->workspace;
+    return def->run(&c->ctx);
+}
+
+static void case_free(op_case *c) {
+    for (int i = 0; i < CASE_MAX_IO; i++)
+        if (c->outputs[i]) onyx_tensor_release(c->outputs[i]);
+    onyx_free_aligned(c->workspace);
+    c->workspace = NULL;
+}
+
+static void check_shape(const onyx_tensor *t, const int64_t *dims, int rank) {
+    ONYX_CHECK_INT(t->rank, rank);
+    for (int d = 0; d < rank && d < t->rank; d++) ONYX_CHECK_INT(t->dims[d], dims[d]);
+}
+
+static const float *out_f32(op_case *c, int i) { return (const float *)c->outputs[i]->data; }
+
+/* ---- matrix products ---- */
+
+static void test_matmul_2d(void) {
+    op_case c;
+    case_init(&c, "MatMul", 13, 1);
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {7, 8, 9, 10, 11, 12};
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, a);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){3, 2}, 2, b);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 2}, 2);
+    float want[4] = {58, 64, 139, 154}; /* by hand: 1*7+2*9+3*11 = 58 ... */
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 4, 0, 1e-6);
+    case_free(&c);
+}
+
+static void test_matmul_broadcast_batch(void) {
+    /* A (2,1,2,3) = arange, B (3,3,2) = arange - 5; NumPy A @ B */
+    float a[12], b[18];
+    for (int i = 0; i < 12; i++) a[i] = (float)i;
+    for (int i = 0; i < 18; i++) b[i] = (float)i - 5;
+    op_case c;
+    case_init(&c, "MatMul", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 1, 2, 3}, 4, a);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){3, 3, 2}, 3, b);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 3, 2, 2}, 4);
+    float want[24] = {-5, -2, -32, -20, 13, 16, 40, 52, 31, 34, 112, 124,
+                      -59, -38, -86, -56, 67, 88, 94, 124, 193, 214, 274, 304};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 24, 0, 1e-6);
+    case_free(&c);
+}
+
+static void test_matmul_vector_promotion(void) {
+    /* A (3) @ B (2,3,4) = (2,4): NumPy [20,23,26,29,56,59,62,65] */
+    float a[3] = {0, 1, 2}, b[24];
+    for (int i = 0; i < 24; i++) b[i] = (float)i;
+    op_case c;
+    case_init(&c, "MatMul", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){3}, 1, a);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3, 4}, 3, b);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 4}, 2);
+    float want[8] = {20, 23, 26, 29, 56, 59, 62, 65};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 8, 0, 1e-6);
+    case_free(&c);
+
+    /* vector . vector is a scalar: 1*4 + 2*5 + 3*6 = 32 */
+    float u[3] = {1, 2, 3}, v[3] = {4, 5, 6};
+    case_init(&c, "MatMul", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){3}, 1, u);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){3}, 1, v);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK_INT(c.outputs[0]->rank, 0);
+    ONYX_CHECK_CLOSE(out_f32(&c, 0)[0], 32.0, 0, 1e-6);
+    case_free(&c);
+}
+
+static void test_matmul_empty_inner_gives_zeros(void) {
+    float dummy[1] = {0};
+    op_case c;
+    case_init(&c, "MatMul", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 0}, 2, dummy);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){0, 3}, 2, dummy);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 3}, 2);
+    float want[6] = {0};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 6, 0, 0);
+    case_free(&c);
+}
+
+static void test_matmul_shape_error(void) {
+    float dummy[20] = {0};
+    op_case c;
+    case_init(&c, "MatMul", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, dummy);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){4, 5}, 2, dummy);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT,
+                     "MatMul: input A is [2,3] and input B is [4,5]: inner dimensions 3 and 4 differ");
+    case_free(&c);
+}
+
+static void test_matmul_float16_and_int64(void) {
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {7, 8, 9, 10, 11, 12};
+    uint16_t ah[6], bh[6];
+    for (int i = 0; i < 6; i++) {
+        ah[i] = onyx_f32_to_f16(a[i]);
+        bh[i] = onyx_f32_to_f16(b[i]);
+    }
+    op_case c;
+    case_init(&c, "MatMul", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT16, (int64_t[]){2, 3}, 2, ah);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT16, (int64_t[]){3, 2}, 2, bh);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK_INT(c.outputs[0]->dtype, ONYX_DTYPE_FLOAT16);
+    const uint16_t *yh = c.outputs[0]->data;
+    float want[4] = {58, 64, 139, 154};
+    for (int i = 0; i < 4; i++) ONYX_CHECK_CLOSE(onyx_f16_to_f32(yh[i]), want[i], 0, 1e-3);
+    case_free(&c);
+
+    int64_t ai[6] = {1, 2, 3, 4, 5, 6}, bi[6] = {7, 8, 9, 10, 11, 12};
+    case_init(&c, "MatMul", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_INT64, (int64_t[]){2, 3}, 2, ai);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){3, 2}, 2, bi);
+    ONYX_CHECK_OK(case_run(&c));
+    const int64_t *yi = c.outputs[0]->data;
+    for (int i = 0; i < 4; i++) ONYX_CHECK_INT(yi[i], (int64_t)want[i]);
+    case_free(&c);
+}
+
+static void test_gemm_transposes_and_bias(void) {
+    /* Y = 0.5 * A^T B + 2 * C, A (2,3) = arange, B (2,4) = arange - 3, C (4) = [1,2,3,4]: NumPy */
+    float a[6], b[8], bias[4] = {1, 2, 3, 4};
+    for (int i = 0; i < 6; i++) a[i] = (float)i;
+    for (int i = 0; i < 8; i++) b[i] = (float)i - 3;
+    op_case c;
+    case_init(&c, "Gemm", 13, 1);
+    attr_int(&c, "transA", 1);
+    attr_float(&c, "alpha", 0.5f);
+    attr_float(&c, "beta", 2.0f);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, a);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 4}, 2, b);
+    case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){4}, 1, bias);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){3, 4}, 2);
+    float want[12] = {3.5, 7.0, 10.5, 14.0, 2.5, 7.0, 11.5, 16.0, 1.5, 7.0, 12.5, 18.0};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 12, 1e-6, 1e-6);
+    case_free(&c);
+
+    /* transB with no C: A (1,2) [1,2], B (3,2) rows [1,0],[0,1],[1,1] -> [1,2,3] */
+    float a2[2] = {1, 2}, b2[6] = {1, 0, 0, 1, 1, 1};
+    case_init(&c, "Gemm", 13, 1);
+    attr_int(&c, "transB", 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){1, 2}, 2, a2);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){3, 2}, 2, b2);
+    ONYX_CHECK_OK(case_run(&c));
+    float want2[3] = {1, 2, 3};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want2, 3, 0, 1e-6);
+    case_free(&c);
+
+    float c_bad[5] = {0};
+    case_init(&c, "Gemm", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, a);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){3, 2}, 2, a);
+    case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){5}, 1, c_bad);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT, "input C is [5], which does not broadcast to [2,2]");
+    case_free(&c);
+}
+
+static void test_matmul_integer_zero_points(void) {
+    /* NumPy: (A - 12) @ (B - [0,1]) with A (4,3), B (3,2) uint8 */
+    uint8_t a[12] = {11, 7, 3, 10, 6, 2, 9, 5, 1, 8, 4, 0}, b[6] = {1, 4, 2, 5, 3, 6};
+    uint8_t a_zero = 12, b_zero[2] = {0, 1};
+    op_case c;
+    case_init(&c, "MatMulInteger", 10, 1);
+    case_input(&c, 0, ONYX_DTYPE_UINT8, (int64_t[]){4, 3}, 2, a);
+    case_input(&c, 1, ONYX_DTYPE_UINT8, (int64_t[]){3, 2}, 2, b);
+    case_input(&c, 2, ONYX_DTYPE_UINT8, NULL, 0, &a_zero);
+    case_input(&c, 3, ONYX_DTYPE_UINT8, (int64_t[]){2}, 1, b_zero);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK_INT(c.outputs[0]->dtype, ONYX_DTYPE_INT32);
+    int32_t want[8] = {-38, -68, -44, -80, -50, -92, -56, -104};
+    const int32_t *y = c.outputs[0]->data;
+    for (int i = 0; i < 8; i++) ONYX_CHECK_INT(y[i], want[i]);
+    case_free(&c);
+}
+
+static void run_einsum(const char *equation, int n, const int64_t *const *dims, const int *ranks,
+                       const float *const *data, const int64_t *want_dims, int want_rank, const float *want,
+                       long want_n) {
+    op_case c;
+    case_init(&c, "Einsum", 12, 1);
+    attr_string(&c, "equation", equation);
+    for (int i = 0; i < n; i++) case_input(&c, i, ONYX_DTYPE_FLOAT32, dims[i], ranks[i], data[i]);
+    ONYX_CHECK_OK(case_run(&c));
+    if (c.outputs[0]->data) {
+        check_shape(c.outputs[0], want_dims, want_rank);
+        ONYX_CHECK_FLOATS(out_f32(&c, 0), want, want_n, 1e-6, 1e-6);
+    }
+    case_free(&c);
+}
+
+static void test_einsum_patterns(void) {
+    /* batched matmul: A (2,2,3) = arange - 7, B (2,3,2) = arange - 7; NumPy einsum */
+    float a[12], b[12];
+    for (int i = 0; i < 12; i++) a[i] = b[i] = (float)i - 7;
+    float want_bmm[8] = {94, 76, 49, 40, 4, 4, 13, 22};
+    run_einsum("bij,bjk->bik", 2, (const int64_t *const[]){(int64_t[]){2, 2, 3}, (int64_t[]){2, 3, 2}},
+               (int[]){3, 3}, (const float *const[]){a, b}, (int64_t[]){2, 2, 2}, 3, want_bmm, 8);
+
+    /* attention scores: q (1,2,3,4) = arange/8, k (1,2,3,4) = arange/8 - 1 */
+    float q[24], k[24];
+    for (int i = 0; i < 24; i++) {
+        q[i] = (float)i / 8;
+        k[i] = (float)i / 8 - 1;
+    }
+    float want_att[18] = {-0.53125, -0.15625, 0.21875, -2.15625, -0.78125, 0.59375, -3.78125, -1.40625, 0.96875,
+                          4.71875,  8.09375,  11.46875, 6.09375, 10.46875, 14.84375, 7.46875, 12.84375, 18.21875};
+    run_einsum("bhid,bhjd->bhij", 2, (const int64_t *const[]){(int64_t[]){1, 2, 3, 4}, (int64_t[]){1, 2, 3, 4}},
+               (int[]){4, 4}, (const float *const[]){q, k}, (int64_t[]){1, 2, 3, 3}, 4, want_att, 18);
+
+    /* outer product */
+    float u[2] = {1, 2}, v[3] = {3, 4, 5};
+    float want_outer[6] = {3, 4, 5, 6, 8, 10};
+    run_einsum("i,j->ij", 2, (const int64_t *const[]){(int64_t[]){2}, (int64_t[]){3}}, (int[]){1, 1},
+               (const float *const[]){u, v}, (int64_t[]){2, 3}, 2, want_outer, 6);
+
+    /* batched diagonal with ellipsis: (2,3,3) = arange */
+    float m[18];
+    for (int i = 0; i < 18; i++) m[i] = (float)i;
+    float want_diag[6] = {0, 4, 8, 9, 13, 17};
+    run_einsum("...ii->...i", 1, (const int64_t *const[]){(int64_t[]){2, 3, 3}}, (int[]){3},
+               (const float *const[]){m}, (int64_t[]){2, 3}, 2, want_diag, 6);
+
+    /* implicit output (matrix product) and trace: 0 + 4 + 8 = 12 */
+    float x[6] = {0, 1, 2, 3, 4, 5};
+    float want_mm[4] = {10, 13, 28, 40};
+    run_einsum("ij,jk", 2, (const int64_t *const[]){(int64_t[]){2, 3}, (int64_t[]){3, 2}}, (int[]){2, 2},
+               (const float *const[]){x, x}, (int64_t[]){2, 2}, 2, want_mm, 4);
+    float want_trace[1] = {12};
+    run_einsum("ii", 1, (const int64_t *const[]){(int64_t[]){3, 3}}, (int[]){2}, (const float *const[]){m},
+               (int64_t[]){1}, 0, want_trace, 1);
+}
+
+/* ---- reductions ---- */
+
+static float x234[24]; /* arange(24) - 7, shape (2,3,4) */
+
+static void fill_x234(void) {
+    for (int i = 0; i < 24; i++) x234[i] = (float)i - 7;
+}
+
+static void test_reduce_axes_attribute_and_input(void) {
+    fill_x234();
+    op_case c;
+    /* opset 11: axes attribute, keepdims 0; NumPy x.sum((0,2)) = [4, 36, 68] */
+    int64_t axes[2] = {0, -1};
+    case_init(&c, "ReduceSum", 11, 1);
+    attr_ints(&c, "axes", axes, 2);
+    attr_int(&c, "keepdims", 0);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3, 4}, 3, x234);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){3}, 1);
+    float want_sum[3] = {4, 36, 68};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_sum, 3, 0, 1e-6);
+    case_free(&c);
+
+    /* opset 13: axes as input, keepdims 1 */
+    int64_t axes_in[2] = {0, 2};
+    case_init(&c, "ReduceSum", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3, 4}, 3, x234);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){2}, 1, axes_in);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){1, 3, 1}, 3);
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_sum, 3, 0, 1e-6);
+    case_free(&c);
+
+    /* empty axes input with noop_with_empty_axes: identity */
+    case_init(&c, "ReduceSum", 13, 1);
+    attr_int(&c, "noop_with_empty_axes", 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3, 4}, 3, x234);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){0}, 1, axes_in);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 3, 4}, 3);
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), x234, 24, 0, 0);
+    case_free(&c);
+
+    /* empty axes input without noop: all axes. sum(arange(24) - 7) = 276 - 168 = 108 */
+    case_init(&c, "ReduceSum", 13, 1);
+    attr_int(&c, "keepdims", 0);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3, 4}, 3, x234);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){0}, 1, axes_in);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK_INT(c.outputs[0]->rank, 0);
+    ONYX_CHECK_CLOSE(out_f32(&c, 0)[0], 108.0, 0, 1e-6);
+    case_free(&c);
+
+    /* ReduceMean at opset 18 takes axes as an input too */
+    int64_t last[1] = {-1};
+    case_init(&c, "ReduceMean", 18, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3, 4}, 3, x234);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){1}, 1, last);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 3, 1}, 3);
+    float want_mean[6] = {-5.5, -1.5, 2.5, 6.5, 10.5, 14.5};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_mean, 6, 0, 1e-6);
+    case_free(&c);
+}
+
+static void test_reduce_kinds(void) {
+    fill_x234();
+    op_case c;
+    /* ReduceMax over the middle axis (general path): NumPy x.max(1) */
+    int64_t middle[1] = {1};
+    case_init(&c, "ReduceMax", 13, 1);
+    attr_ints(&c, "axes", middle, 1);
+    attr_int(&c, "keepdims", 0);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3, 4}, 3, x234);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_max[8] = {1, 2, 3, 4, 13, 14, 15, 16};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_max, 8, 0, 0);
+    case_free(&c);
+
+    /* ReduceL2 over the last axis: NumPy sqrt((x**2).sum(2)) */
+    int64_t last[1] = {2};
+    case_init(&c, "ReduceL2", 13, 1);
+    attr_ints(&c, "axes", last, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3, 4}, 3, x234);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_l2[6] = {11.224972f, 3.7416575f, 5.4772258f, 13.190906f, 21.118711f, 29.086079f};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_l2, 6, 0, 1e-6);
+    case_free(&c);
+
+    /* ReduceMin of int32 over axis 0: min(i-7, i+5) = i-7 for the first 12 */
+    int32_t xi[24];
+    for (int i = 0; i < 24; i++) xi[i] = i - 7;
+    int64_t first[1] = {0};
+    case_init(&c, "ReduceMin", 13, 1);
+    attr_ints(&c, "axes", first, 1);
+    attr_int(&c, "keepdims", 0);
+    case_input(&c, 0, ONYX_DTYPE_INT32, (int64_t[]){2, 3, 4}, 3, xi);
+    ONYX_CHECK_OK(case_run(&c));
+    const int32_t *yi = c.outputs[0]->data;
+    for (int i = 0; i < 12; i++) ONYX_CHECK_INT(yi[i], i - 7);
+    case_free(&c);
+
+    /* products over an empty axis give 1, sums 0, max -inf */
+    float dummy[1] = {0};
+    const char *ops[3] = {"ReduceProd", "ReduceSum", "ReduceMax"};
+    float identity[3] = {1.0f, 0.0f, -INFINITY};
+    for (int k = 0; k < 3; k++) {
+        case_init(&c, ops[k], 13, 1);
+        attr_ints(&c, "axes", last, 1);
+        attr_int(&c, "keepdims", 0);
+        case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3, 0}, 3, dummy);
+        if (k == 1) /* ReduceSum 13 takes axes from input 1 */
+            case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){1}, 1, last);
+        ONYX_CHECK_OK(case_run(&c));
+        check_shape(c.outputs[0], (int64_t[]){2, 3}, 2);
+        for (int i = 0; i < 6; i++) ONYX_CHECK_CLOSE(out_f32(&c, 0)[i], identity[k], 0, 0);
+        case_free(&c);
+    }
+
+    /* bad axis names the attribute */
+    int64_t bad[1] = {3};
+    case_init(&c, "ReduceMean", 13, 1);
+    attr_ints(&c, "axes", bad, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3, 4}, 3, x234);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_MODEL, "axes entry 3 is out of range for rank 3");
+    case_free(&c);
+}
+
+static void test_argmax_cumsum_topk(void) {
+    op_case c;
+    /* ArgMax along axis 1 with ties, first and last index */
+    float x[6] = {1, 3, 3, 5, 2, 5};
+    for (int last = 0; last < 2; last++) {
+        case_init(&c, "ArgMax", 13, 1);
+        attr_int(&c, "axis", 1);
+        attr_int(&c, "keepdims", 0);
+        attr_int(&c, "select_last_index", last);
+        case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, x);
+        ONYX_CHECK_OK(case_run(&c));
+        check_shape(c.outputs[0], (int64_t[]){2}, 1);
+        const int64_t *idx = c.outputs[0]->data;
+        ONYX_CHECK_INT(idx[0], last ? 2 : 1);
+        ONYX_CHECK_INT(idx[1], last ? 2 : 0);
+        case_free(&c);
+    }
+
+    /* CumSum exclusive + reverse over [1,2,3,4]: [9,7,4,0] */
+    float v[4] = {1, 2, 3, 4};
+    int32_t axis0 = 0;
+    case_init(&c, "CumSum", 14, 1);
+    attr_int(&c, "exclusive", 1);
+    attr_int(&c, "reverse", 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){4}, 1, v);
+    case_input(&c, 1, ONYX_DTYPE_INT32, NULL, 0, &axis0);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_cum[4] = {9, 7, 4, 0};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_cum, 4, 0, 0);
+    case_free(&c);
+
+    /* CumSum of int64 along axis -1 of (2,2): [[1,3],[3,7]] */
+    int64_t vi[4] = {1, 2, 3, 4}, axis_last = -1;
+    case_init(&c, "CumSum", 14, 1);
+    case_input(&c, 0, ONYX_DTYPE_INT64, (int64_t[]){2, 2}, 2, vi);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){1}, 1, &axis_last);
+    ONYX_CHECK_OK(case_run(&c));
+    const int64_t *ci = c.outputs[0]->data;
+    ONYX_CHECK_INT(ci[0], 1);
+    ONYX_CHECK_INT(ci[1], 3);
+    ONYX_CHECK_INT(ci[2], 3);
+    ONYX_CHECK_INT(ci[3], 7);
+    case_free(&c);
+
+    /* TopK k=3 largest and smallest with ties (lower index first) */
+    float t[6] = {4, 1, 4, 2, 9, 1};
+    int64_t k = 3;
+    case_init(&c, "TopK", 11, 2);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){6}, 1, t);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){1}, 1, &k);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_top[3] = {9, 4, 4};
+    int64_t want_top_idx[3] = {4, 0, 2};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_top, 3, 0, 0);
+    for (int i = 0; i < 3; i++) ONYX_CHECK_INT(((int64_t *)c.outputs[1]->data)[i], want_top_idx[i]);
+    case_free(&c);
+
+    case_init(&c, "TopK", 11, 2);
+    attr_int(&c, "largest", 0);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){6}, 1, t);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){1}, 1, &k);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_low[3] = {1, 1, 2};
+    int64_t want_low_idx[3] = {1, 5, 3};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_low, 3, 0, 0);
+    for (int i = 0; i < 3; i++) ONYX_CHECK_INT(((int64_t *)c.outputs[1]->data)[i], want_low_idx[i]);
+    case_free(&c);
+
+    int64_t k_big = 7;
+    case_init(&c, "TopK", 11, 2);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){6}, 1, t);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){1}, 1, &k_big);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT, "K is 7 but axis 0 of input 0 (X) has size 6");
+    case_free(&c);
+}
+
+/* ---- normalisation ---- */
+
+static void test_softmax_axis_semantics(void) {
+    float x[8];
+    for (int i = 0; i < 8; i++) x[i] = (float)i / 4;
+    op_case c;
+    /* opset 13, axis 1 of (2,2,2): NumPy */
+    case_init(&c, "Softmax", 13, 1);
+    attr_int(&c, "axis", 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 2}, 3, x);
+    ONYX_CHECK_OK(case_run(&c));
+    float want13[8] = {0.37754068f, 0.37754068f, 0.62245935f, 0.62245929f,
+                       0.37754068f, 0.37754071f, 0.62245929f, 0.62245935f};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want13, 8, 1e-6, 1e-5);
+    case_free(&c);
+
+    /* opset 11, axis 1: flattened to (2,4) */
+    case_init(&c, "Softmax", 11, 1);
+    attr_int(&c, "axis", 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 2}, 3, x);
+    ONYX_CHECK_OK(case_run(&c));
+    float want11[8] = {0.16529618f, 0.21224450f, 0.27252731f, 0.34993201f,
+                       0.16529618f, 0.21224450f, 0.27252731f, 0.34993201f};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want11, 8, 1e-6, 1e-5);
+    case_free(&c);
+
+    case_init(&c, "LogSoftmax", 11, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 2}, 3, x);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_log[8] = {-1.8000164f, -1.5500164f, -1.3000164f, -1.0500164f,
+                         -1.8000164f, -1.5500164f, -1.3000164f, -1.0500164f};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_log, 8, 1e-6, 1e-5);
+    case_free(&c);
+
+    /* float16 along the last axis of (2,4) (the 2-D view above), checked against want11 */
+    uint16_t xh[8];
+    for (int i = 0; i < 8; i++) xh[i] = onyx_f32_to_f16(x[i]);
+    case_init(&c, "Softmax", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT16, (int64_t[]){2, 4}, 2, xh);
+    ONYX_CHECK_OK(case_run(&c));
+    const uint16_t *yh = c.outputs[0]->data;
+    for (int i = 0; i < 8; i++) ONYX_CHECK_CLOSE(onyx_f16_to_f32(yh[i]), want11[i], 1e-3, 1e-3);
+    case_free(&c);
+
+    /* large values stay finite */
+    float big[3] = {1000, 1001, 1002};
+    case_init(&c, "Softmax", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){1, 3}, 2, big);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_big[3] = {0.09003057f, 0.24472847f, 0.66524096f};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_big, 3, 1e-6, 1e-5);
+    case_free(&c);
+}
+
+static void test_layer_norm_with_statistics(void) {
+    float x[8] = {1, 2, 3, 4, 2, 4, 6, 9}, scale[4] = {1, 0.5f, 2, -1}, bias[4] = {0, 1, 0, 1};
+    op_case c;
+    case_init(&c, "LayerNormalization", 17, 3);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 4}, 2, x);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){4}, 1, scale);
+    case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){4}, 1, bias);
+    ONYX_CHECK_OK(case_run(&c));
+    float want[8] = {-1.3416355f, 0.7763941f, 0.8944237f, -0.3416355f,
+                     -1.2567564f, 0.7583160f, 0.5800414f, -0.4501035f};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 8, 1e-5, 1e-5);
+    check_shape(c.outputs[1], (int64_t[]){2, 1}, 2);
+    float want_mean[2] = {2.5f, 5.25f}, want_inv[2] = {0.8944237f, 0.3866943f};
+    ONYX_CHECK_FLOATS(out_f32(&c, 1), want_mean, 2, 1e-6, 1e-6);
+    ONYX_CHECK_FLOATS(out_f32(&c, 2), want_inv, 2, 1e-6, 1e-5);
+    case_free(&c);
+
+    /* bfloat16 input gives the same within bfloat16 precision */
+    uint16_t xb[8], sb[4], bb[4];
+    for (int i = 0; i < 8; i++) xb[i] = onyx_f32_to_bf16(x[i]);
+    for (int i = 0; i < 4; i++) {
+        sb[i] = onyx_f32_to_bf16(scale[i]);
+        bb[i] = onyx_f32_to_bf16(bias[i]);
+    }
+    case_init(&c, "LayerNormalization", 17, 1);
+    case_input(&c, 0, ONYX_DTYPE_BFLOAT16, (int64_t[]){2, 4}, 2, xb);
+    case_input(&c, 1, ONYX_DTYPE_BFLOAT16, (int64_t[]){4}, 1, sb);
+    case_input(&c, 2, ONYX_DTYPE_BFLOAT16, (int64_t[]){4}, 1, bb);
+    ONYX_CHECK_OK(case_run(&c));
+    const uint16_t *yb = c.outputs[0]->data;
+    for (int i = 0; i < 8; i++) ONYX_CHECK_CLOSE(onyx_bf16_to_f32(yb[i]), want[i], 1e-2, 1e-2);
+    case_free(&c);
+
+    float bad_scale[3] = {1, 1, 1};
+    case_init(&c, "LayerNormalization", 17, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 4}, 2, x);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){3}, 1, bad_scale);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT, "input 1 (Scale) has shape [3] but X is [2,4]");
+    case_free(&c);
+}
+
+/* ---- quantization ---- */
+
+static void test_quantize_round_half_even_and_saturate(void) {
+    /* rint(x / 1) + 10 clipped to [0,255]: NumPy */
+    float x[8] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 300, -300, 7};
+    float scale = 1.0f;
+    uint8_t zero = 10;
+    op_case c;
+    case_init(&c, "QuantizeLinear", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){8}, 1, x);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, NULL, 0, &scale);
+    case_input(&c, 2, ONYX_DTYPE_UINT8, NULL, 0, &zero);
+    ONYX_CHECK_OK(case_run(&c));
+    uint8_t want[8] = {10, 12, 12, 10, 8, 255, 0, 17};
+    const uint8_t *y = c.outputs[0]->data;
+    for (int i = 0; i < 8; i++) ONYX_CHECK_INT(y[i], want[i]);
+    case_free(&c);
+
+    /* per-axis int8 on axis 1 of (2,2): scales [1, 0.5], zero points [0, -1] */
+    float xa[4] = {3, 3, -200, 1.25f}, scales[2] = {1, 0.5f};
+    int8_t zeros[2] = {0, -1};
+    case_init(&c, "QuantizeLinear", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2}, 2, xa);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){2}, 1, scales);
+    case_input(&c, 2, ONYX_DTYPE_INT8, (int64_t[]){2}, 1, zeros);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK_INT(c.outputs[0]->dtype, ONYX_DTYPE_INT8);
+    int8_t want_axis[4] = {3, 5, -128, 1}; /* 3; 6-1; -200 saturates; rint(2.5)=2, -1 -> 1 */
+    const int8_t *ya = c.outputs[0]->data;
+    for (int i = 0; i < 4; i++) ONYX_CHECK_INT(ya[i], want_axis[i]);
+    case_free(&c);
+
+    /* DequantizeLinear per axis: (x - zp) * scale */
+    int8_t q[4] = {3, 5, -128, 1};
+    case_init(&c, "DequantizeLinear", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_INT8, (int64_t[]){2, 2}, 2, q);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){2}, 1, scales);
+    case_input(&c, 2, ONYX_DTYPE_INT8, (int64_t[]){2}, 1, zeros);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_deq[4] = {3, 3, -128, 1};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_deq, 4, 0, 1e-6);
+    case_free(&c);
+}
+
+static void test_dynamic_quantize(void) {
+    /* x in [-1, 2]: scale = 3/255, zero point = rint(1 / scale) = rint(85) = 85 */
+    float x[4] = {-1, 0, 1, 2};
+    op_case c;
+    case_init(&c, "DynamicQuantizeLinear", 11, 3);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){4}, 1, x);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK_CLOSE(out_f32(&c, 1)[0], 3.0 / 255.0, 0, 1e-6);
+    ONYX_CHECK_INT(((uint8_t *)c.outputs[2]->data)[0], 85);
+    uint8_t want[4] = {0, 85, 170, 255};
+    for (int i = 0; i < 4; i++) ONYX_CHECK_INT(((uint8_t *)c.outputs[0]->data)[i], want[i]);
+    case_free(&c);
+}
+
+int main(void) {
+    ONYX_TEST_RUN(test_matmul_2d);
+    ONYX_TEST_RUN(test_matmul_broadcast_batch);
+    ONYX_TEST_RUN(test_matmul_vector_promotion);
+    ONYX_TEST_RUN(test_matmul_empty_inner_gives_zeros);
+    ONYX_TEST_RUN(test_matmul_shape_error);
+    ONYX_TEST_RUN(test_matmul_float16_and_int64);
+    ONYX_TEST_RUN(test_gemm_transposes_and_bias);
+    ONYX_TEST_RUN(test_matmul_integer_zero_points);
+    ONYX_TEST_RUN(test_einsum_patterns);
+    ONYX_TEST_RUN(test_reduce_axes_attribute_and_input);
+    ONYX_TEST_RUN(test_reduce_kinds);
+    ONYX_TEST_RUN(test_argmax_cumsum_topk);
+    ONYX_TEST_RUN(test_softmax_axis_semantics);
+    ONYX_TEST_RUN(test_layer_norm_with_statistics);
+    ONYX_TEST_RUN(test_quantize_round_half_even_and_saturate);
+    ONYX_TEST_RUN(test_dynamic_quantize);
+    return onyx_test_finish();
+}
