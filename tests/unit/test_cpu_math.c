@@ -327,6 +327,9 @@ static void test_einsum_patterns(void) {
     float want_mm[4] = {10, 13, 28, 40};
     run_einsum("ij,jk", 2, (const int64_t *const[]){(int64_t[]){2, 3}, (int64_t[]){3, 2}}, (int[]){2, 2},
                (const float *const[]){x, x}, (int64_t[]){2, 2}, 2, want_mm, 4);
+    float want_mm_t[4] = {10, 28, 13, 40}; /* the same product written transposed */
+    run_einsum("ij,jk->ki", 2, (const int64_t *const[]){(int64_t[]){2, 3}, (int64_t[]){3, 2}}, (int[]){2, 2},
+               (const float *const[]){x, x}, (int64_t[]){2, 2}, 2, want_mm_t, 4);
     float want_trace[1] = {12};
     run_einsum("ii", 1, (const int64_t *const[]){(int64_t[]){3, 3}}, (int[]){2}, (const float *const[]){m},
                (int64_t[]){1}, 0, want_trace, 1);

@@ -430,6 +430,9 @@ typedef struct einsum_plan {
     int64_t out_dims[ONYX_MAX_RANK];
     int n_summed;
     int summed_labels[EINSUM_MAX_LABELS];
+    int op_rank[EINSUM_MAX_OPERANDS];
+    int op_labels[EINSUM_MAX_OPERANDS][ONYX_MAX_RANK];
+    int op_irregular[EINSUM_MAX_OPERANDS]; /* a repeated label or a broadcast (size-1) dim */
 } einsum_plan;
 
 static int einsum_letter_id(char c) {
@@ -562,9 +565,14 @@ static onyx_status einsum_plan_build(const onyx_kernel_ctx *ctx, einsum_plan *p)
         const onyx_tensor *t = ctx->inputs[op];
         int64_t strides[ONYX_MAX_RANK];
         onyx_contiguous_strides(t->dims, t->rank, strides);
+        p->op_rank[op] = t->rank;
         for (int d = 0; d < t->rank; d++) {
             int l = term_labels[op][d];
+            p->op_labels[op][d] = l;
             if (!(t->dims[d] == 1 && p->label_size[l] != 1)) p->strides[op][l] += strides[d];
+            else p->op_irregular[op] = 1;
+            for (int e = 0; e < d; e++)
+                if (term_labels[op][e] == l) p->op_irregular[op] = 1;
         }
     }
     /* Output labels. */
@@ -602,6 +610,169 @@ static onyx_status einsum_plan_build(const onyx_kernel_ctx *ctx, einsum_plan *p)
     return ONYX_OK;
 }
 
+/* The GEMM form of a two-operand Einsum: labels fall into batch (A, B and output), m (A and
+ * output), n (B and output) and k (A and B, summed). Each operand is read in [batch, m, k] /
+ * [batch, k, n] order, directly when its memory already has that order (or the transposed one,
+ * passed to sgemm as a transpose flag), else gathered into the workspace. */
+typedef struct einsum_gemm {
+    int n_batch, n_m, n_n, n_k;
+    int batch[ONYX_MAX_RANK], m[ONYX_MAX_RANK], n[ONYX_MAX_RANK], k[ONYX_MAX_RANK];
+    int64_t B, M, N, K;
+} einsum_gemm;
+
+static int einsum_gemm_plan(const einsum_plan *p, onyx_dtype dt, einsum_gemm *g) {
+    if (p->n_operands != 2 || p->op_irregular[0] || p->op_irregular[1]) return 0;
+    if (dt != ONYX_DTYPE_FLOAT32 && dt != ONYX_DTYPE_FLOAT16 && dt != ONYX_DTYPE_BFLOAT16) return 0;
+    int in_a[EINSUM_MAX_LABELS] = {0}, in_b[EINSUM_MAX_LABELS] = {0};
+    for (int d = 0; d < p->op_rank[0]; d++) in_a[p->op_labels[0][d]] = 1;
+    for (int d = 0; d < p->op_rank[1]; d++) in_b[p->op_labels[1][d]] = 1;
+    memset(g, 0, sizeof *g);
+    g->B = g->M = g->N = g->K = 1;
+    for (int i = 0; i < p->out_rank; i++) {
+        int l = p->out_labels[i];
+        if (in_a[l] && in_b[l]) {
+            g->batch[g->n_batch++] = l;
+            g->B *= p->label_size[l];
+        } else if (in_a[l]) {
+            g->m[g->n_m++] = l;
+            g->M *= p->label_size[l];
+        } else {
+            g->n[g->n_n++] = l;
+            g->N *= p->label_size[l];
+        }
+    }
+    for (int s = 0; s < p->n_summed; s++) {
+        int l = p->summed_labels[s];
+        if (!in_a[l] || !in_b[l]) return 0; /* summed in one operand only: the generic loop */
+    }
+    for (int d = 0; d < p->op_rank[0]; d++) { /* k in A's order */
+        int l = p->op_labels[0][d];
+        if (in_b[l]) {
+            int is_out = 0;
+            for (int i = 0; i < g->n_batch; i++) is_out |= g->batch[i] == l;
+            if (!is_out) {
+                g->k[g->n_k++] = l;
+                g->K *= p->label_size[l];
+            }
+        }
+    }
+    return 1;
+}
+
+/* Whether the labels groups (in this order) address operand op contiguously. */
+static int einsum_is_contiguous(const einsum_plan *p, int op, const int *const *groups, const int *counts,
+                                int n_groups) {
+    int64_t expect = 1;
+    for (int gi = n_groups - 1; gi >= 0; gi--) {
+        for (int i = counts[gi] - 1; i >= 0; i--) {
+            int l = groups[gi][i];
+            if (p->label_size[l] != 1 && p->strides[op][l] != expect) return 0;
+            expect *= p->label_size[l];
+        }
+    }
+    return 1;
+}
+
+/* Gather operand op into dst (float32) in the order of the label groups. */
+static void einsum_gather(const einsum_plan *p, int op, onyx_dtype dt, const void *src, const int *const *groups,
+                          const int *counts, int n_groups, float *dst) {
+    int64_t dims[ONYX_MAX_RANK], strides[ONYX_MAX_RANK], coord[ONYX_MAX_RANK] = {0};
+    int rank = 0;
+    int64_t total = 1;
+    for (int gi = 0; gi < n_groups; gi++)
+        for (int i = 0; i < counts[gi]; i++) {
+            dims[rank] = p->label_size[groups[gi][i]];
+            strides[rank++] = p->strides[op][groups[gi][i]];
+            total *= dims[rank - 1];
+        }
+    int64_t offset = 0;
+    for (int64_t i = 0; i < total; i++) {
+        dst[i] = (float)math_load(dt, src, offset);
+        for (int d = rank - 1; d >= 0; d--) {
+            coord[d]++;
+            offset += strides[d];
+            if (coord[d] < dims[d]) break;
+            offset -= coord[d] * strides[d];
+            coord[d] = 0;
+        }
+    }
+}
+
+static size_t einsum_gemm_workspace(const einsum_plan *p, const einsum_gemm *g, const onyx_kernel_ctx *ctx) {
+    int64_t a_n = onyx_shape_numel(ctx->inputs[0]->dims, ctx->inputs[0]->rank);
+    int64_t b_n = onyx_shape_numel(ctx->inputs[1]->dims, ctx->inputs[1]->rank);
+    return (size_t)(a_n + b_n + g->B * g->M * g->N) * sizeof(float);
+}
+
+static void einsum_gemm_run(const einsum_plan *p, const einsum_gemm *g, onyx_kernel_ctx *ctx) {
+    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    onyx_tensor *y = ctx->outputs[0];
+    onyx_dtype dt = a->dtype;
+    float *ws = ctx->workspace;
+    int64_t a_n = onyx_shape_numel(a->dims, a->rank), b_n = onyx_shape_numel(b->dims, b->rank);
+    const int *a_order[3] = {g->batch, g->m, g->k}, *a_order_t[3] = {g->batch, g->k, g->m};
+    const int a_counts[3] = {g->n_batch, g->n_m, g->n_k}, a_counts_t[3] = {g->n_batch, g->n_k, g->n_m};
+    const int *b_order[3] = {g->batch, g->k, g->n}, *b_order_t[3] = {g->batch, g->n, g->k};
+    const int b_counts[3] = {g->n_batch, g->n_k, g->n_n}, b_counts_t[3] = {g->n_batch, g->n_n, g->n_k};
+    int f32 = dt == ONYX_DTYPE_FLOAT32;
+    const float *A, *B;
+    int trans_a = 0, trans_b = 0;
+    if (f32 && einsum_is_contiguous(p, 0, a_order, a_counts, 3)) {
+        A = a->data;
+    } else if (f32 && einsum_is_contiguous(p, 0, a_order_t, a_counts_t, 3)) {
+        A = a->data;
+        trans_a = 1;
+    } else {
+        einsum_gather(p, 0, dt, a->data, a_order, a_counts, 3, ws);
+        A = ws;
+    }
+    if (f32 && einsum_is_contiguous(p, 1, b_order, b_counts, 3)) {
+        B = b->data;
+    } else if (f32 && einsum_is_contiguous(p, 1, b_order_t, b_counts_t, 3)) {
+        B = b->data;
+        trans_b = 1;
+    } else {
+        einsum_gather(p, 1, dt, b->data, b_order, b_counts, 3, ws + a_n);
+        B = ws + a_n;
+    }
+    /* the output is [batch, m, n] when its labels come in that order */
+    int direct = f32;
+    for (int i = 0; direct && i < p->out_rank; i++) {
+        int want = i < g->n_batch ? g->batch[i] : i < g->n_batch + g->n_m ? g->m[i - g->n_batch]
+                                                                       : g->n[i - g->n_batch - g->n_m];
+        direct = p->out_labels[i] == want;
+    }
+    float *C = direct ? (float *)y->data : ws + a_n + b_n;
+    for (int64_t bi = 0; bi < g->B; bi++)
+        gemm_f32(trans_a, trans_b, g->M, g->N, g->K, 1.0f, A + bi * g->M * g->K, B + bi * g->K * g->N, 0.0f,
+                 C + bi * g->M * g->N);
+    if (direct) return;
+    /* scatter C ([batch, m, n]) into the output's label order */
+    int64_t out_strides[ONYX_MAX_RANK], label_stride[EINSUM_MAX_LABELS] = {0};
+    onyx_contiguous_strides(p->out_dims, p->out_rank, out_strides);
+    for (int i = 0; i < p->out_rank; i++) label_stride[p->out_labels[i]] = out_strides[i];
+    int64_t dims[ONYX_MAX_RANK], strides[ONYX_MAX_RANK], coord[ONYX_MAX_RANK] = {0};
+    int rank = 0;
+    const int *groups[3] = {g->batch, g->m, g->n};
+    const int counts[3] = {g->n_batch, g->n_m, g->n_n};
+    for (int gi = 0; gi < 3; gi++)
+        for (int i = 0; i < counts[gi]; i++) {
+            dims[rank] = p->label_size[groups[gi][i]];
+            strides[rank++] = label_stride[groups[gi][i]];
+        }
+    int64_t total = g->B * g->M * g->N, offset = 0;
+    for (int64_t i = 0; i < total; i++) {
+        math_store(dt, y->data, offset, C[i]);
+        for (int d = rank - 1; d >= 0; d--) {
+            coord[d]++;
+            offset += strides[d];
+            if (coord[d] < dims[d]) break;
+            offset -= coord[d] * strides[d];
+            coord[d] = 0;
+        }
+    }
+}
+
 onyx_status math_einsum_prepare(onyx_kernel_ctx *ctx) {
     einsum_plan p;
     ONYX_TRY(einsum_plan_build(ctx, &p));
@@ -610,7 +781,8 @@ onyx_status math_einsum_prepare(onyx_kernel_ctx *ctx) {
         if (ctx->inputs[op]->dtype != dt)
             return onyx_error(ONYX_ERR_INVALID_MODEL, "Einsum: input %d is %s but input 0 is %s", op,
                               onyx_dtype_name(ctx->inputs[op]->dtype), onyx_dtype_name(dt));
-    ctx->workspace_bytes = 0;
+    einsum_gemm g;
+    ctx->workspace_bytes = einsum_gemm_plan(&p, dt, &g) ? einsum_gemm_workspace(&p, &g, ctx) : 0;
     return onyx_tensor_set_shape(ctx->outputs[0], dt, p.out_dims, p.out_rank, "Einsum output");
 }
 
@@ -619,6 +791,11 @@ onyx_status math_einsum_run(onyx_kernel_ctx *ctx) {
     ONYX_TRY(einsum_plan_build(ctx, &p));
     onyx_tensor *y = ctx->outputs[0];
     onyx_dtype dt = y->dtype;
+    einsum_gemm g;
+    if (einsum_gemm_plan(&p, dt, &g) && ctx->workspace_bytes >= einsum_gemm_workspace(&p, &g, ctx)) {
+        einsum_gemm_run(&p, &g, ctx);
+        return ONYX_OK;
+    }
     int64_t out_n = onyx_shape_numel(p.out_dims, p.out_rank);
     int64_t summed_n = 1;
     for (int s = 0; s < p.n_summed; s++) summed_n *= p.label_size[p.summed_labels[s]];
