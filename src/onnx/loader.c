@@ -172,6 +172,18 @@ static onyx_status read_external_entry(loader *L, onyx_wire *entry_msg, tensor_f
     return ONYX_OK; /* checksum and unknown keys are ignored */
 }
 
+static onyx_status add_dim(loader *L, tensor_fields *tf, size_t offset, uint64_t v) {
+    if (tf->rank >= ONYX_MAX_RANK)
+        return fail(L, ONYX_ERR_NOT_IMPLEMENTED, offset,
+                    "tensor has more than %d dims; onyx supports ranks up to %d", ONYX_MAX_RANK,
+                    ONYX_MAX_RANK);
+    if ((int64_t)v < 0)
+        return fail(L, ONYX_ERR_INVALID_MODEL, offset, "tensor has negative dim %lld",
+                    (long long)(int64_t)v);
+    tf->dims[tf->rank++] = (int64_t)v;
+    return ONYX_OK;
+}
+
 /* Pass 1 over a TensorProto: scalars, dims, raw data, external data entries. */
 static onyx_status scan_tensor(loader *L, const onyx_wire *msg, tensor_fields *tf) {
     onyx_wire w = *msg;
@@ -179,35 +191,23 @@ static onyx_status scan_tensor(loader *L, const onyx_wire *msg, tensor_fields *t
         onyx_wire_field f;
         WIRE(L, onyx_wire_next(&w, &f));
         switch (f.number) {
-        case 1: { /* dims */
+        case 1: { /* dims, packed or not */
             size_t saved = path_push(L, ".dims");
-            onyx_wire run = w;
-            if (f.wire_type == ONYX_WIRE_LEN) run = onyx_wire_sub(&w, &f);
-            else if (f.wire_type != ONYX_WIRE_VARINT) {
-                onyx_status st = expect(L, &f, ONYX_WIRE_VARINT, "TensorProto.dims");
-                path_pop(L, saved);
-                return st;
-            }
-            for (int first = 1; f.wire_type == ONYX_WIRE_VARINT ? first : !onyx_wire_done(&run);
-                 first = 0) {
-                uint64_t v = f.value;
-                if (f.wire_type == ONYX_WIRE_LEN) WIRE(L, onyx_wire_varint(&run, &v));
-                if (tf->rank >= ONYX_MAX_RANK) {
-                    onyx_status st = fail(L, ONYX_ERR_NOT_IMPLEMENTED, f.offset,
-                                          "tensor has more than %d dims; onyx supports ranks up to %d",
-                                          ONYX_MAX_RANK, ONYX_MAX_RANK);
-                    path_pop(L, saved);
-                    return st;
+            onyx_status st = ONYX_OK;
+            if (f.wire_type == ONYX_WIRE_VARINT) {
+                st = add_dim(L, tf, f.offset, f.value);
+            } else if (f.wire_type == ONYX_WIRE_LEN) {
+                onyx_wire run = onyx_wire_sub(&w, &f);
+                while (st == ONYX_OK && !onyx_wire_done(&run)) {
+                    uint64_t v;
+                    st = wrap(L, onyx_wire_varint(&run, &v));
+                    if (st == ONYX_OK) st = add_dim(L, tf, f.offset, v);
                 }
-                if ((int64_t)v < 0) {
-                    onyx_status st = fail(L, ONYX_ERR_INVALID_MODEL, f.offset,
-                                          "tensor has negative dim %lld", (long long)(int64_t)v);
-                    path_pop(L, saved);
-                    return st;
-                }
-                tf->dims[tf->rank++] = (int64_t)v;
+            } else {
+                st = expect(L, &f, ONYX_WIRE_VARINT, "TensorProto.dims");
             }
             path_pop(L, saved);
+            ONYX_TRY(st);
             break;
         }
         case 2:
@@ -802,6 +802,15 @@ static onyx_status decode_attribute(loader *L, const onyx_wire *msg, size_t offs
     return ONYX_OK;
 }
 
+/* Count one more repeated field; counts are ints in the IR. */
+static onyx_status count_field(loader *L, const onyx_wire_field *f, int *count) {
+    if (*count == INT32_MAX - 1)
+        return fail(L, ONYX_ERR_NOT_IMPLEMENTED, f->offset, "more than %d entries of field %u",
+                    INT32_MAX - 1, f->number);
+    (*count)++;
+    return ONYX_OK;
+}
+
 /* The value id for name in g; a "" name is an absent optional (-1). */
 static onyx_status value_for(loader *L, onyx_graph *g, const onyx_wire_field *f, int *out_id) {
     if (f->size == 0) {
@@ -823,11 +832,11 @@ static onyx_status decode_node(loader *L, const onyx_wire *msg, size_t offset, o
         switch (f.number) {
         case 1:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "NodeProto.input"));
-            n_inputs++;
+            ONYX_TRY(count_field(L, &f, &n_inputs));
             break;
         case 2:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "NodeProto.output"));
-            n_outputs++;
+            ONYX_TRY(count_field(L, &f, &n_outputs));
             break;
         case 3:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "NodeProto.name"));
@@ -839,7 +848,7 @@ static onyx_status decode_node(loader *L, const onyx_wire *msg, size_t offset, o
             break;
         case 5:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "NodeProto.attribute"));
-            n_attrs++;
+            ONYX_TRY(count_field(L, &f, &n_attrs));
             break;
         case 6:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "NodeProto.doc_string"));
@@ -907,8 +916,46 @@ static onyx_status alloc_ids(int count, int **out) {
     return *out ? ONYX_OK : ONYX_ERR_OUT_OF_MEMORY;
 }
 
+/* Graph inputs in declared order: new INPUT values, or initializers declared as inputs. Only
+ * values below n_constants are initializers; listed_constants marks those already declared. */
+static onyx_status decode_inputs(loader *L, const onyx_wire *msg, onyx_graph *g, int n_constants,
+                                 char *listed_constants) {
+    int k = 0;
+    onyx_wire w = *msg;
+    while (!onyx_wire_done(&w)) {
+        onyx_wire_field f;
+        WIRE(L, onyx_wire_next(&w, &f));
+        if (f.number != 11) continue;
+        size_t saved = path_push(L, ".input[%d]", k);
+        value_decl d;
+        onyx_status st = decode_value_info(L, &w, &f, &d);
+        if (st == ONYX_OK && !d.name[0])
+            st = fail(L, ONYX_ERR_INVALID_MODEL, f.offset, "graph input has no name");
+        int id = onyx_graph_find_value(g, d.name);
+        if (st == ONYX_OK && id >= 0) {
+            /* only initializers (ids below n_constants) may be declared as inputs, once */
+            if (id >= n_constants || listed_constants[id])
+                st = fail(L, ONYX_ERR_INVALID_MODEL, f.offset, "graph input '%s' is declared twice",
+                          d.name);
+            else
+                listed_constants[id] = 1;
+        } else if (st == ONYX_OK) {
+            st = onyx_graph_value(g, d.name, &id);
+            if (st == ONYX_OK) {
+                g->values[id].kind = ONYX_VALUE_INPUT;
+                apply_decl(&g->values[id], &d);
+            }
+        }
+        path_pop(L, saved);
+        ONYX_TRY(st);
+        g->inputs[g->n_inputs++] = id;
+        k++;
+    }
+    return ONYX_OK;
+}
+
 static onyx_status decode_graph(loader *L, const onyx_wire *msg, onyx_graph *g) {
-    int n_nodes = 0, n_inits = 0, n_inputs = 0, n_outputs = 0;
+    int n_nodes = 0, n_inputs = 0, n_outputs = 0;
     onyx_wire w = *msg;
     while (!onyx_wire_done(&w)) {
         onyx_wire_field f;
@@ -916,8 +963,7 @@ static onyx_status decode_graph(loader *L, const onyx_wire *msg, onyx_graph *g) 
         switch (f.number) {
         case 1:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "GraphProto.node"));
-            if (n_nodes++ == INT32_MAX / 2)
-                return fail(L, ONYX_ERR_INVALID_MODEL, f.offset, "too many nodes");
+            ONYX_TRY(count_field(L, &f, &n_nodes));
             break;
         case 2:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "GraphProto.name"));
@@ -925,18 +971,17 @@ static onyx_status decode_graph(loader *L, const onyx_wire *msg, onyx_graph *g) 
             break;
         case 5:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "GraphProto.initializer"));
-            n_inits++;
             break;
         case 10:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "GraphProto.doc_string"));
             break;
         case 11:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "GraphProto.input"));
-            n_inputs++;
+            ONYX_TRY(count_field(L, &f, &n_inputs));
             break;
         case 12:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "GraphProto.output"));
-            n_outputs++;
+            ONYX_TRY(count_field(L, &f, &n_outputs));
             break;
         case 13:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "GraphProto.value_info"));
@@ -948,7 +993,6 @@ static onyx_status decode_graph(loader *L, const onyx_wire *msg, onyx_graph *g) 
             break;
         }
     }
-    (void)n_inits;
     ONYX_TRY(alloc_ids(n_inputs, &g->inputs));
     ONYX_TRY(alloc_ids(n_outputs, &g->outputs));
 
@@ -986,37 +1030,12 @@ static onyx_status decode_graph(loader *L, const onyx_wire *msg, onyx_graph *g) 
     }
 
     /* inputs, in declared order */
-    k = 0;
-    w = *msg;
-    while (!onyx_wire_done(&w)) {
-        onyx_wire_field f;
-        WIRE(L, onyx_wire_next(&w, &f));
-        if (f.number != 11) continue;
-        size_t saved = path_push(L, ".input[%d]", k);
-        value_decl d;
-        onyx_status st = decode_value_info(L, &w, &f, &d);
-        if (st == ONYX_OK && !d.name[0])
-            st = fail(L, ONYX_ERR_INVALID_MODEL, f.offset, "graph input has no name");
-        int id = onyx_graph_find_value(g, d.name);
-        if (st == ONYX_OK && id >= 0) {
-            onyx_value *v = &g->values[id];
-            int listed = 0;
-            for (int i = 0; i < g->n_inputs; i++) listed |= g->inputs[i] == id;
-            if (v->kind != ONYX_VALUE_CONSTANT || listed)
-                st = fail(L, ONYX_ERR_INVALID_MODEL, f.offset, "graph input '%s' is declared twice",
-                          d.name);
-        } else if (st == ONYX_OK) {
-            st = onyx_graph_value(g, d.name, &id);
-            if (st == ONYX_OK) {
-                g->values[id].kind = ONYX_VALUE_INPUT;
-                apply_decl(&g->values[id], &d);
-            }
-        }
-        path_pop(L, saved);
-        ONYX_TRY(st);
-        g->inputs[g->n_inputs++] = id;
-        k++;
-    }
+    int n_constants = g->n_values;
+    char *listed_constants = onyx_calloc((size_t)(n_constants ? n_constants : 1), 1);
+    if (!listed_constants) return ONYX_ERR_OUT_OF_MEMORY;
+    onyx_status inputs_status = decode_inputs(L, msg, g, n_constants, listed_constants);
+    onyx_free(listed_constants);
+    ONYX_TRY(inputs_status);
 
     /* nodes */
     k = 0;
@@ -1156,11 +1175,11 @@ static onyx_status decode_model(loader *L, const onyx_wire *msg) {
             break;
         case 8:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "ModelProto.opset_import"));
-            n_opsets++;
+            ONYX_TRY(count_field(L, &f, &n_opsets));
             break;
         case 14:
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "ModelProto.metadata_props"));
-            n_metadata++;
+            ONYX_TRY(count_field(L, &f, &n_metadata));
             break;
         case 25: {
             ONYX_TRY(expect(L, &f, ONYX_WIRE_LEN, "ModelProto.functions"));

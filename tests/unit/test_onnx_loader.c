@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -635,6 +636,19 @@ static void test_hostile_bytes(void) {
     pb_simple_node(&graph, "Relu", "r", "x", NULL, "x");
     b = pb_model(&graph);
     CHECK_LOAD_FAILS(b, ONYX_ERR_INVALID_MODEL, "already a graph input");
+    /* an input declared twice, and an initializer declared as input twice */
+    graph = (pb){0};
+    pb_value_info(&graph, 11, "x", 1, NULL, -1);
+    pb_value_info(&graph, 11, "x", 1, NULL, -1);
+    pb_simple_node(&graph, "Relu", "r", "x", NULL, "y");
+    b = pb_model(&graph);
+    CHECK_LOAD_FAILS(b, ONYX_ERR_INVALID_MODEL, "graph.input[1] (byte");
+    pb_tensor_head(&t, "w", 1, d2, 2);
+    pb_bytes(&t, 9, "0123456789abcdef", 16);
+    graph = graph_add_with_initializer(&t, 1);
+    pb_value_info(&graph, 11, "w", 1, d2, 2);
+    b = pb_model(&graph);
+    CHECK_LOAD_FAILS(b, ONYX_ERR_INVALID_MODEL, "graph input 'w' is declared twice");
     /* a domain the model does not import */
     graph = (pb){0};
     pb_value_info(&graph, 11, "x", 1, NULL, -1);
@@ -777,6 +791,27 @@ static void test_external_data(void) {
     ONYX_CHECK_ERROR(load_external(dir, "weights.bin", "99999999999999999999", "16", &m), ONYX_ERR_INVALID_MODEL, "fits in 64 bits");
     ONYX_CHECK_ERROR(load_external(dir, "weights.bin", "0", "12", &m), ONYX_ERR_INVALID_MODEL, "12 bytes of external data but float32[4] needs 16");
     ONYX_CHECK_ERROR(load_external(dir, "missing.bin", NULL, NULL, &m), ONYX_ERR_IO, "missing.bin");
+    /* offsets past 2^31 and 2^32 (a sparse file of 5 GB): sizes are never ints */
+    snprintf(path, sizeof path, "%s/big.bin", dir);
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    ONYX_CHECK(fd >= 0);
+    if (fd >= 0) {
+        int64_t where = 5000000000ll;
+        int written = pwrite(fd, weights + 4, 16, (off_t)where) == 16;
+        close(fd);
+        ONYX_CHECK(written);
+        if (written) {
+            ONYX_CHECK_OK(load_external(dir, "big.bin", "5000000000", "16", &m));
+            if (m) {
+                const onyx_value *w = &m->graph->values[onyx_graph_find_value(m->graph, "w")];
+                ONYX_CHECK_FLOATS((const float *)w->constant->data, weights + 4, 4, 0, 0);
+                onyx_model_destroy(m);
+            }
+            ONYX_CHECK_ERROR(load_external(dir, "big.bin", "5000000008", "16", &m),
+                             ONYX_ERR_INVALID_MODEL, "[5000000008, 5000000024) is past the end");
+        }
+        unlink(path);
+    }
     /* in-memory models have no folder */
     pb b = external_model("weights.bin", NULL, NULL);
     ONYX_CHECK_ERROR(load_pb(&b, &m), ONYX_ERR_INVALID_MODEL, "loaded from memory");
