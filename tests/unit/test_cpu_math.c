@@ -14,6 +14,7 @@
 #include "core/tensor.h"
 #include "harness.h"
 #include "providers/cpu/cpu_tables.h"
+#include "providers/cpu/math_kernels.h"
 #include "providers/kernel.h"
 
 #define CASE_MAX_IO 6
@@ -216,6 +217,41 @@ static void test_matmul_float16_and_int64(void) {
     const int64_t *yi = c.outputs[0]->data;
     for (int i = 0; i < 4; i++) ONYX_CHECK_INT(yi[i], (int64_t)want[i]);
     case_free(&c);
+}
+
+/* The bulk float16 converters (F16C when present) agree with the scalar ones in core/dtype.h
+ * on every float16 bit pattern, and on float32 values around the float16 range edges. */
+static void test_float16_bulk_conversion(void) {
+    static uint16_t halves[65536], back[65536];
+    static float widened[65536];
+    for (int i = 0; i < 65536; i++) halves[i] = (uint16_t)i;
+    math_to_f32(ONYX_DTYPE_FLOAT16, halves, 0, 65536, widened);
+    int bad = 0;
+    for (int i = 0; i < 65536 && bad < 5; i++) {
+        float want = onyx_f16_to_f32((uint16_t)i);
+        if (!(widened[i] == want || (isnan(widened[i]) && isnan(want)))) {
+            bad++;
+            fprintf(stderr, "half 0x%04x widened to %g, expected %g\n", i, widened[i], want);
+        }
+    }
+    ONYX_CHECK_INT(bad, 0);
+    static float singles[4096];
+    for (int i = 0; i < 4096; i++) singles[i] = ldexpf(1.0f + (float)(i % 64) / 64.0f, i / 64 - 30) * (i % 2 ? -1 : 1);
+    singles[0] = 65520.0f;   /* rounds to inf */
+    singles[1] = 65519.0f;   /* rounds to 65504 */
+    singles[2] = 2.9802322e-08f; /* 2^-25: ties to zero */
+    singles[3] = NAN;
+    math_from_f32(ONYX_DTYPE_FLOAT16, singles, 4096, back, 0);
+    bad = 0;
+    for (int i = 0; i < 4096 && bad < 5; i++) {
+        uint16_t want = onyx_f32_to_f16(singles[i]);
+        int both_nan = isnan(singles[i]) && (back[i] & 0x7c00) == 0x7c00 && (back[i] & 0x3ff);
+        if (back[i] != want && !both_nan) {
+            bad++;
+            fprintf(stderr, "float %g narrowed to 0x%04x, expected 0x%04x\n", singles[i], back[i], want);
+        }
+    }
+    ONYX_CHECK_INT(bad, 0);
 }
 
 static void test_gemm_transposes_and_bias(void) {
@@ -699,6 +735,7 @@ int main(void) {
     ONYX_TEST_RUN(test_matmul_empty_inner_gives_zeros);
     ONYX_TEST_RUN(test_matmul_shape_error);
     ONYX_TEST_RUN(test_matmul_float16_and_int64);
+    ONYX_TEST_RUN(test_float16_bulk_conversion);
     ONYX_TEST_RUN(test_gemm_transposes_and_bias);
     ONYX_TEST_RUN(test_matmul_integer_zero_points);
     ONYX_TEST_RUN(test_einsum_patterns);

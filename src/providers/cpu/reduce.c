@@ -256,8 +256,7 @@ onyx_status math_reduce_run(onyx_kernel_ctx *ctx) {
         reduce_rows_f32(p.kind, x->data, y->data, p.out_count, p.red_count, ctx->threads);
         return ONYX_OK;
     }
-    int64_t work = p.out_count * (p.red_count ? p.red_count : 1);
-#pragma omp parallel for num_threads(ctx->threads) if (work > (1 << 16))
+#pragma omp parallel for num_threads(ctx->threads) if (p.out_count * (p.red_count ? p.red_count : 1) > (1 << 16))
     for (int64_t o = 0; o < p.out_count; o++) {
         int64_t base = 0, rest = o;
         for (int d = p.n_kept - 1; d >= 0; d--) {
@@ -294,7 +293,7 @@ static onyx_status argmax_view(const onyx_kernel_ctx *ctx, axis_view *v) {
 }
 
 onyx_status math_argmax_prepare(onyx_kernel_ctx *ctx) {
-    axis_view v;
+    axis_view v = {0};
     ONYX_TRY(argmax_view(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0];
     if (v.n == 0)
@@ -314,7 +313,7 @@ onyx_status math_argmax_prepare(onyx_kernel_ctx *ctx) {
 }
 
 onyx_status math_argmax_run(onyx_kernel_ctx *ctx) {
-    axis_view v;
+    axis_view v = {0};
     ONYX_TRY(argmax_view(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0];
     int64_t *out = ctx->outputs[0]->data;
@@ -358,7 +357,7 @@ static onyx_status cumsum_view(const onyx_kernel_ctx *ctx, axis_view *v) {
 }
 
 onyx_status math_cumsum_prepare(onyx_kernel_ctx *ctx) {
-    axis_view v;
+    axis_view v = {0};
     ONYX_TRY(cumsum_view(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0];
     ctx->workspace_bytes = 0;
@@ -366,7 +365,7 @@ onyx_status math_cumsum_prepare(onyx_kernel_ctx *ctx) {
 }
 
 onyx_status math_cumsum_run(onyx_kernel_ctx *ctx) {
-    axis_view v;
+    axis_view v = {0};
     ONYX_TRY(cumsum_view(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0];
     onyx_tensor *y = ctx->outputs[0];
@@ -467,7 +466,7 @@ static onyx_status topk_view(const onyx_kernel_ctx *ctx, axis_view *v, int64_t *
 }
 
 onyx_status math_topk_prepare(onyx_kernel_ctx *ctx) {
-    axis_view v;
+    axis_view v = {0};
     int64_t k;
     ONYX_TRY(topk_view(ctx, &v, &k));
     const onyx_tensor *x = ctx->inputs[0];
@@ -483,7 +482,7 @@ onyx_status math_topk_prepare(onyx_kernel_ctx *ctx) {
 }
 
 onyx_status math_topk_run(onyx_kernel_ctx *ctx) {
-    axis_view v;
+    axis_view v = {0};
     int64_t k;
     ONYX_TRY(topk_view(ctx, &v, &k));
     if (k == 0) return ONYX_OK;
