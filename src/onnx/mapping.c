@@ -82,6 +82,7 @@ void onyx_mapping_destroy(struct onyx_mapping *m) {
     if (m->mmap_base) munmap(m->mmap_base, m->size);
     if (m->copy) onyx_free_aligned(m->copy);
     onyx_free(m->location);
+    onyx_free(m->real_path);
     onyx_free(m);
 }
 
@@ -148,19 +149,33 @@ static onyx_status external_mapping(onyx_model *model, const char *location, con
                             what, location, real_file, real_dir);
     }
     struct onyx_mapping *m = NULL;
+    for (int i = 0; st == ONYX_OK && i < model->n_mappings && !m; i++) {
+        struct onyx_mapping *cached = model->mappings[i];
+        if (cached->real_path && strcmp(cached->real_path, real_file) == 0) m = cached;
+    }
+    if (m) { /* the same file under another spelling */
+        free(real_dir);
+        free(real_file);
+        onyx_free(joined);
+        *out = m;
+        return ONYX_OK;
+    }
     if (st == ONYX_OK) {
         st = onyx_mapping_open_file(real_file, &m);
         if (st != ONYX_OK) onyx_error_prefix(st, "%s: external data: ", what);
+    }
+    if (st == ONYX_OK) {
+        m->location = onyx_strdup(location);
+        m->real_path = onyx_strdup(real_file);
+        if (!m->location || !m->real_path) {
+            onyx_mapping_destroy(m);
+            st = ONYX_ERR_OUT_OF_MEMORY;
+        }
     }
     free(real_dir);
     free(real_file);
     onyx_free(joined);
     if (st != ONYX_OK) return st;
-    m->location = onyx_strdup(location);
-    if (!m->location) {
-        onyx_mapping_destroy(m);
-        return ONYX_ERR_OUT_OF_MEMORY;
-    }
     ONYX_TRY(onyx_model_add_mapping(model, m)); /* destroys m itself on failure */
     *out = m;
     return ONYX_OK;

@@ -21,7 +21,8 @@ struct onyx_mapping {
     size_t size;
     void *mmap_base;     /* non-NULL when data is an mmap of a file */
     void *copy;          /* non-NULL when data is an onyx_malloc'd copy */
-    char *location;      /* external-data location this mapping was opened for (cache key), or NULL */
+    char *location;      /* external-data location this mapping was first opened for, or NULL */
+    char *real_path;     /* its resolved path (the cache key: "a.bin" and "./a.bin" share one) */
 };
 
 /* Map the regular file at path read-only. Empty or unreadable files are ONYX_ERR_IO. */

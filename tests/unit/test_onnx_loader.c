@@ -779,6 +779,43 @@ static void test_external_data(void) {
     /* no length: to the end of the file */
     ONYX_CHECK_OK(load_external(dir, "./weights.bin", "16", NULL, &m));
     onyx_model_destroy(m);
+    /* two tensors in one file, spelled two ways: the file is mapped once */
+    {
+        pb graph = {0}, t = {0}, entry = {0};
+        int64_t d4[1] = {4};
+        const char *locations[2] = {"weights.bin", "./weights.bin"}, *names[2] = {"a", "b"};
+        const char *offsets[2] = {"0", "16"};
+        for (int i = 0; i < 2; i++) {
+            pb_tensor_head(&t, names[i], 1, d4, 1);
+            pb_str(&entry, 1, "location");
+            pb_str(&entry, 2, locations[i]);
+            pb_msg(&t, 13, &entry);
+            pb_str(&entry, 1, "offset");
+            pb_str(&entry, 2, offsets[i]);
+            pb_msg(&t, 13, &entry);
+            pb_str(&entry, 1, "length");
+            pb_str(&entry, 2, "16");
+            pb_msg(&t, 13, &entry);
+            pb_int(&t, 14, 1);
+            pb_msg(&graph, 5, &t);
+        }
+        pb_simple_node(&graph, "Add", "add0", "a", "b", "y");
+        pb_value_info(&graph, 12, "y", 1, d4, 1);
+        pb b = pb_model(&graph);
+        char model_path[512];
+        snprintf(model_path, sizeof model_path, "%s/model.onnx", dir);
+        ONYX_CHECK(write_file(model_path, b.data, b.size) == 0);
+        free(b.data);
+        ONYX_CHECK_OK(onyx_onnx_load_file(model_path, &m));
+        if (m) {
+            ONYX_CHECK_INT(m->n_mappings, 2);
+            const onyx_tensor *a = m->graph->values[onyx_graph_find_value(m->graph, "a")].constant;
+            const onyx_tensor *bt = m->graph->values[onyx_graph_find_value(m->graph, "b")].constant;
+            ONYX_CHECK_FLOATS((const float *)a->data, weights, 4, 0, 0);
+            ONYX_CHECK_FLOATS((const float *)bt->data, weights + 4, 4, 0, 0);
+            onyx_model_destroy(m);
+        }
+    }
 
     ONYX_CHECK_ERROR(load_external(dir, secret, NULL, NULL, &m), ONYX_ERR_INVALID_MODEL, "is an absolute path");
     ONYX_CHECK(m == NULL);
