@@ -284,6 +284,26 @@ static void test_gemm_transposes_and_bias(void) {
     ONYX_CHECK_FLOATS(out_f32(&c, 0), want2, 3, 0, 1e-6);
     case_free(&c);
 
+    /* int32 Gemm with a scalar C: [[1,2],[3,4]] @ [[5,6],[7,8]] + 10 = [[29,32],[53,60]] */
+    int32_t ia[4] = {1, 2, 3, 4}, ib[4] = {5, 6, 7, 8}, ic = 10;
+    case_init(&c, "Gemm", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_INT32, (int64_t[]){2, 2}, 2, ia);
+    case_input(&c, 1, ONYX_DTYPE_INT32, (int64_t[]){2, 2}, 2, ib);
+    case_input(&c, 2, ONYX_DTYPE_INT32, NULL, 0, &ic);
+    ONYX_CHECK_OK(case_run(&c));
+    int32_t want_int[4] = {29, 32, 53, 60};
+    for (int i = 0; i < 4; i++) ONYX_CHECK_INT(((int32_t *)c.outputs[0]->data)[i], want_int[i]);
+    case_free(&c);
+
+    /* int64 products stay exact beyond 2^53: (2^60 + 1) * 1 */
+    int64_t big = ((int64_t)1 << 60) + 1, one = 1;
+    case_init(&c, "MatMul", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_INT64, (int64_t[]){1, 1}, 2, &big);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){1, 1}, 2, &one);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK(((int64_t *)c.outputs[0]->data)[0] == big);
+    case_free(&c);
+
     float c_bad[5] = {0};
     case_init(&c, "Gemm", 13, 1);
     case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, a);

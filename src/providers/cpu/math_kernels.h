@@ -35,6 +35,24 @@ static inline double math_load(onyx_dtype dtype, const void *data, int64_t i) {
     }
 }
 
+/* Element i of integer data as int64 (exact, unlike going through double); floats truncate. */
+static inline int64_t math_load_i64(onyx_dtype dtype, const void *data, int64_t i) {
+    switch (dtype) {
+    case ONYX_DTYPE_INT8: return ((const int8_t *)data)[i];
+    case ONYX_DTYPE_INT16: return ((const int16_t *)data)[i];
+    case ONYX_DTYPE_INT32: return ((const int32_t *)data)[i];
+    case ONYX_DTYPE_INT64: return ((const int64_t *)data)[i];
+    case ONYX_DTYPE_UINT8: case ONYX_DTYPE_BOOL: return ((const uint8_t *)data)[i];
+    case ONYX_DTYPE_UINT16: return ((const uint16_t *)data)[i];
+    case ONYX_DTYPE_UINT32: return ((const uint32_t *)data)[i];
+    case ONYX_DTYPE_UINT64: return (int64_t)((const uint64_t *)data)[i];
+    default: {
+        double value = math_load(dtype, data, i);
+        return value > -9.2e18 && value < 9.2e18 ? (int64_t)value : 0;
+    }
+    }
+}
+
 /* Store value as element i of data (of dtype); integers are truncated toward zero like a C cast
  * (NaN and out-of-range values become 0 rather than undefined behaviour). */
 static inline void math_store(onyx_dtype dtype, void *data, int64_t i, double value) {

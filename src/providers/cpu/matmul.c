@@ -189,12 +189,12 @@ static void gemm_int(onyx_dtype dtype, int trans_a, int trans_b, int64_t M, int6
         for (int64_t j = 0; j < N; j++) {
             int64_t acc = 0;
             for (int64_t k = 0; k < K; k++) {
-                int64_t av = (int64_t)math_load(dtype, A, a_off + (trans_a ? k * M + i : i * K + k));
-                int64_t bv = (int64_t)math_load(dtype, B, b_off + (trans_b ? j * K + k : k * N + j));
-                acc += av * bv;
+                int64_t av = math_load_i64(dtype, A, a_off + (trans_a ? k * M + i : i * K + k));
+                int64_t bv = math_load_i64(dtype, B, b_off + (trans_b ? j * K + k : k * N + j));
+                acc = (int64_t)((uint64_t)acc + (uint64_t)av * (uint64_t)bv); /* wraps, no UB */
             }
-            int64_t c = beta ? beta * (int64_t)math_load(dtype, C, c_off + i * N + j) : 0;
-            int64_t value = alpha * acc + c;
+            int64_t c = beta ? beta * math_load_i64(dtype, C, c_off + i * N + j) : 0;
+            int64_t value = (int64_t)((uint64_t)alpha * (uint64_t)acc + (uint64_t)c);
             switch (dtype) {
             case ONYX_DTYPE_INT32: ((int32_t *)C)[c_off + i * N + j] = (int32_t)value; break;
             case ONYX_DTYPE_UINT32: ((uint32_t *)C)[c_off + i * N + j] = (uint32_t)value; break;
@@ -381,9 +381,13 @@ onyx_status math_gemm_run(onyx_kernel_ctx *ctx) {
         if (dt != ONYX_DTYPE_FLOAT32) math_from_f32(dt, Y, M * N, y->data, 0);
         return ONYX_OK;
     }
+    size_t elem = onyx_dtype_size(dt);
     for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++)
-            math_store(dt, y->data, i * N + j, c ? math_load(dt, c->data, i * s.c_row_stride + j * s.c_col_stride) : 0.0);
+        for (int64_t j = 0; j < N; j++) {
+            char *dst = (char *)y->data + (size_t)(i * N + j) * elem;
+            if (c) memcpy(dst, (const char *)c->data + (size_t)(i * s.c_row_stride + j * s.c_col_stride) * elem, elem);
+            else memset(dst, 0, elem);
+        }
     gemm_int(dt, s.trans_a, s.trans_b, M, N, K, (int64_t)alpha, a->data, 0, b->data, 0, (int64_t)beta, y->data, 0);
     return ONYX_OK;
 }

@@ -319,17 +319,29 @@ onyx_status math_argmax_run(onyx_kernel_ctx *ctx) {
     int64_t *out = ctx->outputs[0]->data;
     int last = onyx_node_attr_int(ctx->node, "select_last_index", 0) != 0;
     onyx_dtype dt = x->dtype;
+    int exact_ints = !onyx_dtype_is_float(dt); /* int64 beyond 2^53 compares exactly */
 #pragma omp parallel for num_threads(ctx->threads) if (v.outer * v.n * v.inner > (1 << 16))
     for (int64_t o = 0; o < v.outer; o++) {
         for (int64_t i = 0; i < v.inner; i++) {
             int64_t base = o * v.n * v.inner + i;
-            double best = math_load(dt, x->data, base);
             int64_t best_index = 0;
-            for (int64_t k = 1; k < v.n; k++) {
-                double value = math_load(dt, x->data, base + k * v.inner);
-                if (value > best || (last && value == best)) {
-                    best = value;
-                    best_index = k;
+            if (exact_ints) {
+                int64_t best = math_load_i64(dt, x->data, base);
+                for (int64_t k = 1; k < v.n; k++) {
+                    int64_t value = math_load_i64(dt, x->data, base + k * v.inner);
+                    if (value > best || (last && value == best)) {
+                        best = value;
+                        best_index = k;
+                    }
+                }
+            } else {
+                double best = math_load(dt, x->data, base);
+                for (int64_t k = 1; k < v.n; k++) {
+                    double value = math_load(dt, x->data, base + k * v.inner);
+                    if (value > best || (last && value == best)) {
+                        best = value;
+                        best_index = k;
+                    }
                 }
             }
             out[o * v.inner + i] = best_index;
