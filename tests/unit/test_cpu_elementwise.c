@@ -509,6 +509,17 @@ static void test_exp_family(void) {
     ONYX_CHECK_OK(run_op(g, in, 1, &out));
     ONYX_CHECK_FLOATS(out.data, want, 4001, 1e-7, 1e-6); /* the reference cancels below -9 */
     onyx_tensor_release(&out);
+    /* Erf and the erf form of Gelu use a rational approximation: within 5e-7 absolute. */
+    for (int i = 0; i < 4001; i++) want[i] = (float)erf((double)xv[i] * 0.05);
+    for (int i = 0; i < 4000; i++) xv[i] *= 0.05f; /* [-5.5, 4.5]: where erf changes */
+    ONYX_CHECK_OK(run_op(op("Erf", 13), in, 1, &out));
+    ONYX_CHECK_FLOATS(out.data, want, 4001, 5e-7, 0);
+    onyx_tensor_release(&out);
+    for (int i = 0; i < 4001; i++) want[i] = (float)(0.5 * xv[i] * erfc(-(double)xv[i] / sqrt(2.0)));
+    g.op = "Gelu";
+    ONYX_CHECK_OK(run_op(g, in, 1, &out));
+    ONYX_CHECK_FLOATS(out.data, want, 4001, 2e-6, 1e-6);
+    onyx_tensor_release(&out);
     onyx_free(want);
     free_temps();
 }
