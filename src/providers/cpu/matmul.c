@@ -86,6 +86,11 @@ void math_from_f32(onyx_dtype dtype, const float *src, int64_t n, void *dst, int
     }
 }
 
+int math_threads(const onyx_kernel_ctx *ctx) {
+    int threads = ctx->threads > 1 ? ctx->threads : 1;
+    return openblas_get_parallel() == 1 ? 1 : threads; /* 1 = OpenBLAS's pthread build */
+}
+
 /* ---- shared shape logic of MatMul and MatMulInteger ---- */
 
 typedef struct matmul_shape {
@@ -844,7 +849,7 @@ onyx_status math_einsum_run(onyx_kernel_ctx *ctx) {
     int64_t out_n = onyx_shape_numel(p.out_dims, p.out_rank);
     int64_t summed_n = 1;
     for (int s = 0; s < p.n_summed; s++) summed_n *= p.label_size[p.summed_labels[s]];
-#pragma omp parallel for num_threads(ctx->threads) if (out_n * (summed_n ? summed_n : 1) * p.n_operands > (1 << 16))
+#pragma omp parallel for num_threads(math_threads(ctx)) if (out_n * (summed_n ? summed_n : 1) * p.n_operands > (1 << 16))
     for (int64_t o = 0; o < out_n; o++) {
         /* operand base offsets from the output coordinates */
         int64_t base[EINSUM_MAX_OPERANDS] = {0};

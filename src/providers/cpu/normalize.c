@@ -53,7 +53,7 @@ static onyx_status softmax_view_of(const onyx_kernel_ctx *ctx, softmax_view *v) 
 }
 
 onyx_status math_softmax_prepare(onyx_kernel_ctx *ctx) {
-    softmax_view v;
+    softmax_view v = {0};
     ONYX_TRY(softmax_view_of(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0];
     ctx->workspace_bytes = 0;
@@ -87,18 +87,18 @@ static void softmax_rows_f32(float *y, const float *x, int64_t rows, int64_t col
 }
 
 onyx_status math_softmax_run(onyx_kernel_ctx *ctx) {
-    softmax_view v;
+    softmax_view v = {0};
     ONYX_TRY(softmax_view_of(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0];
     onyx_tensor *y = ctx->outputs[0];
     int log_output = strcmp(ctx->node->op_type, "LogSoftmax") == 0;
     onyx_dtype dt = x->dtype;
     if (dt == ONYX_DTYPE_FLOAT32 && v.inner == 1) {
-        softmax_rows_f32(y->data, x->data, v.outer, v.n, log_output, ctx->threads);
+        softmax_rows_f32(y->data, x->data, v.outer, v.n, log_output, math_threads(ctx));
         return ONYX_OK;
     }
     int64_t slices = v.outer * v.inner;
-#pragma omp parallel for num_threads(ctx->threads) if (slices * v.n > NORMALIZE_PARALLEL_MIN)
+#pragma omp parallel for num_threads(math_threads(ctx)) if (slices * v.n > NORMALIZE_PARALLEL_MIN)
     for (int64_t s = 0; s < slices; s++) {
         int64_t base = (s / v.inner) * v.n * v.inner + s % v.inner;
         double max = -INFINITY;
@@ -154,7 +154,7 @@ static onyx_status layer_norm_view_of(const onyx_kernel_ctx *ctx, layer_norm_vie
 }
 
 onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx) {
-    layer_norm_view v;
+    layer_norm_view v = {0};
     ONYX_TRY(layer_norm_view_of(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0];
     ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "LayerNormalization output Y"));
@@ -171,7 +171,7 @@ onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx) {
 }
 
 onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
-    layer_norm_view v;
+    layer_norm_view v = {0};
     ONYX_TRY(layer_norm_view_of(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *bias = onyx_input(ctx, 2);
     onyx_tensor *y = ctx->outputs[0];
@@ -184,7 +184,7 @@ onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
     if (dt == ONYX_DTYPE_FLOAT32) {
         const float *X = x->data, *S = scale->data, *B = bias ? bias->data : NULL;
         float *Y = y->data;
-#pragma omp parallel for num_threads(ctx->threads) if (rows * cols > NORMALIZE_PARALLEL_MIN)
+#pragma omp parallel for num_threads(math_threads(ctx)) if (rows * cols > NORMALIZE_PARALLEL_MIN)
         for (int64_t r = 0; r < rows; r++) {
             const float *xr = X + r * cols;
             float *yr = Y + r * cols;
@@ -207,7 +207,7 @@ onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
         }
         return ONYX_OK;
     }
-#pragma omp parallel for num_threads(ctx->threads) if (rows * cols > NORMALIZE_PARALLEL_MIN)
+#pragma omp parallel for num_threads(math_threads(ctx)) if (rows * cols > NORMALIZE_PARALLEL_MIN)
     for (int64_t r = 0; r < rows; r++) {
         int64_t base = r * cols;
         double sum = 0.0;

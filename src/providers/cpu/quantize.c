@@ -66,7 +66,7 @@ static inline float quant_saturate(float value, onyx_dtype dt) {
 }
 
 onyx_status math_quantize_prepare(onyx_kernel_ctx *ctx) {
-    quant_params q;
+    quant_params q = {0};
     ONYX_TRY(quant_params_of(ctx, "QuantizeLinear", &q));
     const onyx_tensor *x = ctx->inputs[0], *zp = onyx_input(ctx, 2);
     onyx_dtype out = zp ? zp->dtype : ONYX_DTYPE_UINT8;
@@ -78,13 +78,13 @@ onyx_status math_quantize_prepare(onyx_kernel_ctx *ctx) {
 }
 
 onyx_status math_quantize_run(onyx_kernel_ctx *ctx) {
-    quant_params q;
+    quant_params q = {0};
     ONYX_TRY(quant_params_of(ctx, "QuantizeLinear", &q));
     const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *zp = onyx_input(ctx, 2);
     onyx_tensor *y = ctx->outputs[0];
     onyx_dtype out = y->dtype;
     const float *scales = scale->data;
-#pragma omp parallel for num_threads(ctx->threads) if (q.total > (1 << 16))
+#pragma omp parallel for num_threads(math_threads(ctx)) if (q.total > (1 << 16))
     for (int64_t i = 0; i < q.total; i++) {
         int64_t c = quant_channel(&q, i);
         float zero = zp ? (float)math_load(zp->dtype, zp->data, c) : 0.0f;
@@ -97,7 +97,7 @@ onyx_status math_quantize_run(onyx_kernel_ctx *ctx) {
 }
 
 onyx_status math_dequantize_prepare(onyx_kernel_ctx *ctx) {
-    quant_params q;
+    quant_params q = {0};
     ONYX_TRY(quant_params_of(ctx, "DequantizeLinear", &q));
     const onyx_tensor *x = ctx->inputs[0], *zp = onyx_input(ctx, 2);
     if (zp && zp->dtype != x->dtype)
@@ -108,12 +108,12 @@ onyx_status math_dequantize_prepare(onyx_kernel_ctx *ctx) {
 }
 
 onyx_status math_dequantize_run(onyx_kernel_ctx *ctx) {
-    quant_params q;
+    quant_params q = {0};
     ONYX_TRY(quant_params_of(ctx, "DequantizeLinear", &q));
     const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *zp = onyx_input(ctx, 2);
     float *y = ctx->outputs[0]->data;
     const float *scales = scale->data;
-#pragma omp parallel for num_threads(ctx->threads) if (q.total > (1 << 16))
+#pragma omp parallel for num_threads(math_threads(ctx)) if (q.total > (1 << 16))
     for (int64_t i = 0; i < q.total; i++) {
         int64_t c = quant_channel(&q, i);
         int64_t zero = zp ? onyx_tensor_get_i64(zp, c) : 0;
@@ -148,7 +148,7 @@ onyx_status math_dynamic_quantize_run(onyx_kernel_ctx *ctx) {
     }
     float scale = (hi - lo) / 255.0f;
     float zero = scale == 0.0f ? 0.0f : quant_saturate(rintf(0.0f - lo / scale), ONYX_DTYPE_UINT8);
-#pragma omp parallel for num_threads(ctx->threads) if (n > (1 << 16))
+#pragma omp parallel for num_threads(math_threads(ctx)) if (n > (1 << 16))
     for (int64_t i = 0; i < n; i++)
         Y[i] = scale == 0.0f ? (uint8_t)zero : (uint8_t)quant_saturate(rintf(X[i] / scale) + zero, ONYX_DTYPE_UINT8);
     if (onyx_output(ctx, 1)) *(float *)ctx->outputs[1]->data = scale;

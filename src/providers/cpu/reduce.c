@@ -253,10 +253,10 @@ onyx_status math_reduce_run(onyx_kernel_ctx *ctx) {
     int fast_kind = p.kind == REDUCE_SUM || p.kind == REDUCE_MEAN || p.kind == REDUCE_MAX || p.kind == REDUCE_MIN ||
                     p.kind == REDUCE_L2 || p.kind == REDUCE_SUM_SQUARE;
     if (dt == ONYX_DTYPE_FLOAT32 && p.trailing && fast_kind && p.red_count > 0) {
-        reduce_rows_f32(p.kind, x->data, y->data, p.out_count, p.red_count, ctx->threads);
+        reduce_rows_f32(p.kind, x->data, y->data, p.out_count, p.red_count, math_threads(ctx));
         return ONYX_OK;
     }
-#pragma omp parallel for num_threads(ctx->threads) if (p.out_count * (p.red_count ? p.red_count : 1) > (1 << 16))
+#pragma omp parallel for num_threads(math_threads(ctx)) if (p.out_count * (p.red_count ? p.red_count : 1) > (1 << 16))
     for (int64_t o = 0; o < p.out_count; o++) {
         int64_t base = 0, rest = o;
         for (int d = p.n_kept - 1; d >= 0; d--) {
@@ -320,7 +320,7 @@ onyx_status math_argmax_run(onyx_kernel_ctx *ctx) {
     int last = onyx_node_attr_int(ctx->node, "select_last_index", 0) != 0;
     onyx_dtype dt = x->dtype;
     int exact_ints = !onyx_dtype_is_float(dt); /* int64 beyond 2^53 compares exactly */
-#pragma omp parallel for num_threads(ctx->threads) if (v.outer * v.n * v.inner > (1 << 16))
+#pragma omp parallel for num_threads(math_threads(ctx)) if (v.outer * v.n * v.inner > (1 << 16))
     for (int64_t o = 0; o < v.outer; o++) {
         for (int64_t i = 0; i < v.inner; i++) {
             int64_t base = o * v.n * v.inner + i;
@@ -488,7 +488,7 @@ onyx_status math_topk_prepare(onyx_kernel_ctx *ctx) {
     ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], x->dtype, dims, x->rank, "TopK output Values"));
     if (onyx_output(ctx, 1))
         ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[1], ONYX_DTYPE_INT64, dims, x->rank, "TopK output Indices"));
-    int slots = ctx->threads > 1 ? ctx->threads : 1;
+    int slots = math_threads(ctx);
     ctx->workspace_bytes = (size_t)slots * (size_t)(k ? k : 1) * sizeof(topk_item);
     return ONYX_OK;
 }
