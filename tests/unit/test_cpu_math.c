@@ -649,6 +649,36 @@ static void test_softmax_axis_semantics(void) {
     case_free(&c);
 }
 
+/* float16 rows big enough for the threaded path, against the softmax formula evaluated in double
+ * right here on the float16-rounded inputs. */
+static void test_softmax_float16_many_rows(void) {
+    enum { ROWS = 64, COLS = 512 };
+    static uint16_t xh[ROWS * COLS];
+    static double want[ROWS * COLS];
+    for (int i = 0; i < ROWS * COLS; i++) xh[i] = onyx_f32_to_f16(3.0f * sinf((float)i));
+    for (int r = 0; r < ROWS; r++) {
+        double max = -INFINITY, sum = 0;
+        for (int c = 0; c < COLS; c++) max = fmax(max, onyx_f16_to_f32(xh[r * COLS + c]));
+        for (int c = 0; c < COLS; c++) sum += exp(onyx_f16_to_f32(xh[r * COLS + c]) - max);
+        for (int c = 0; c < COLS; c++) want[r * COLS + c] = exp(onyx_f16_to_f32(xh[r * COLS + c]) - max) / sum;
+    }
+    op_case c;
+    case_init(&c, "Softmax", 13, 1);
+    c.ctx.threads = 4;
+    case_input(&c, 0, ONYX_DTYPE_FLOAT16, (int64_t[]){ROWS, COLS}, 2, xh);
+    ONYX_CHECK_OK(case_run(&c));
+    const uint16_t *yh = c.outputs[0]->data;
+    int bad = 0;
+    for (int i = 0; i < ROWS * COLS; i++) {
+        double got = onyx_f16_to_f32(yh[i]);
+        if (fabs(got - want[i]) > 1e-3 * fabs(want[i]) + 1e-7) {
+            if (bad++ < 3) fprintf(stderr, "element %d is %g, expected %g\n", i, got, want[i]);
+        }
+    }
+    ONYX_CHECK_INT(bad, 0);
+    case_free(&c);
+}
+
 static void test_layer_norm_with_statistics(void) {
     float x[8] = {1, 2, 3, 4, 2, 4, 6, 9}, scale[4] = {1, 0.5f, 2, -1}, bias[4] = {0, 1, 0, 1};
     op_case c;
@@ -763,6 +793,7 @@ int main(void) {
     ONYX_TEST_RUN(test_reduce_kinds);
     ONYX_TEST_RUN(test_argmax_cumsum_topk);
     ONYX_TEST_RUN(test_softmax_axis_semantics);
+    ONYX_TEST_RUN(test_softmax_float16_many_rows);
     ONYX_TEST_RUN(test_layer_norm_with_statistics);
     ONYX_TEST_RUN(test_quantize_round_half_even_and_saturate);
     ONYX_TEST_RUN(test_dynamic_quantize);

@@ -9,15 +9,21 @@
  * stash_type is float32).
  *
  * float32 rows with inner == 1 (the transformer case: the last axis) take a contiguous fast
- * path, OpenMP over rows. Every other case (float16, bfloat16, float64, strided rows) computes
- * in double through math_load/math_store, so no workspace is needed.
+ * path, OpenMP over rows; float16/bfloat16 rows are widened into a per-thread float32 row of the
+ * workspace and take the same path (float32 accumulation). float64 and strided rows (Softmax
+ * along a middle axis) compute in double through math_load/math_store.
  */
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "providers/cpu/math_kernels.h"
 
 #define NORMALIZE_PARALLEL_MIN (1 << 14)
+
+static inline int is_half(onyx_dtype dt) { return dt == ONYX_DTYPE_FLOAT16 || dt == ONYX_DTYPE_BFLOAT16; }
 
 /* ---- Softmax / LogSoftmax ---- */
 
@@ -57,33 +63,39 @@ onyx_status math_softmax_prepare(onyx_kernel_ctx *ctx) {
     ONYX_TRY(softmax_view_of(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0];
     ctx->workspace_bytes = 0;
+    if (is_half(x->dtype) && v.inner == 1) /* one float32 row per thread */
+        ctx->workspace_bytes = (size_t)math_threads(ctx) * (size_t)(v.n ? v.n : 1) * sizeof(float);
     return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "softmax output");
 }
 
-/* y (rows, cols) = softmax or log-softmax of x (rows, cols) along cols, float32. */
-static void softmax_rows_f32(float *y, const float *x, int64_t rows, int64_t cols, int log_output, int threads) {
-#pragma omp parallel for num_threads(threads) if (rows * cols > NORMALIZE_PARALLEL_MIN)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x + r * cols;
-        float *yr = y + r * cols;
-        float max = -INFINITY;
-        for (int64_t c = 0; c < cols; c++) max = xr[c] > max ? xr[c] : max;
-        if (isinf(max) && max < 0) max = 0.0f; /* a row of -inf: exp gives 0s, sum 0, NaN like the reference */
-        float sum = 0.0f;
-        if (log_output) {
-            for (int64_t c = 0; c < cols; c++) sum += expf(xr[c] - max);
-            float shift = max + logf(sum);
-            for (int64_t c = 0; c < cols; c++) yr[c] = xr[c] - shift;
-        } else {
-            for (int64_t c = 0; c < cols; c++) {
-                float e = expf(xr[c] - max);
-                yr[c] = e;
-                sum += e;
-            }
-            float inv = 1.0f / sum;
-            for (int64_t c = 0; c < cols; c++) yr[c] *= inv;
+/* yr (cols) = softmax or log-softmax of xr (cols), float32; yr may be xr. */
+static void softmax_row_f32(float *yr, const float *xr, int64_t cols, int log_output) {
+    float max = -INFINITY;
+    for (int64_t c = 0; c < cols; c++) max = xr[c] > max ? xr[c] : max;
+    if (isinf(max) && max < 0) max = 0.0f; /* a row of -inf: exp gives 0s, sum 0, NaN like the reference */
+    float sum = 0.0f;
+    if (log_output) {
+        for (int64_t c = 0; c < cols; c++) sum += expf(xr[c] - max);
+        float shift = max + logf(sum);
+        for (int64_t c = 0; c < cols; c++) yr[c] = xr[c] - shift;
+    } else {
+        for (int64_t c = 0; c < cols; c++) {
+            float e = expf(xr[c] - max);
+            yr[c] = e;
+            sum += e;
         }
+        float inv = 1.0f / sum;
+        for (int64_t c = 0; c < cols; c++) yr[c] *= inv;
     }
+}
+
+/* The slot of the calling thread in a per-thread workspace. */
+static inline int thread_slot(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
 }
 
 onyx_status math_softmax_run(onyx_kernel_ctx *ctx) {
@@ -93,8 +105,24 @@ onyx_status math_softmax_run(onyx_kernel_ctx *ctx) {
     onyx_tensor *y = ctx->outputs[0];
     int log_output = strcmp(ctx->node->op_type, "LogSoftmax") == 0;
     onyx_dtype dt = x->dtype;
+    const int64_t rows = v.outer, cols = v.n;
     if (dt == ONYX_DTYPE_FLOAT32 && v.inner == 1) {
-        softmax_rows_f32(y->data, x->data, v.outer, v.n, log_output, math_threads(ctx));
+        const float *X = x->data;
+        float *Y = y->data;
+#pragma omp parallel for num_threads(math_threads(ctx)) if (rows * cols > NORMALIZE_PARALLEL_MIN)
+        for (int64_t r = 0; r < rows; r++) softmax_row_f32(Y + r * cols, X + r * cols, cols, log_output);
+        return ONYX_OK;
+    }
+    if (is_half(dt) && v.inner == 1 && cols > 0) { /* widen a row, compute in float32, round back */
+        int slots = (int)(ctx->workspace_bytes / ((size_t)cols * sizeof(float)));
+        if (slots < 1) return onyx_error(ONYX_ERR_RUNTIME, "%s: internal: workspace too small", ctx->node->op_type);
+#pragma omp parallel for num_threads(slots) if (rows * cols > NORMALIZE_PARALLEL_MIN)
+        for (int64_t r = 0; r < rows; r++) {
+            float *row = (float *)ctx->workspace + (int64_t)thread_slot() * cols;
+            math_to_f32(dt, x->data, r * cols, cols, row);
+            softmax_row_f32(row, row, cols, log_output);
+            math_from_f32(dt, row, cols, y->data, r * cols);
+        }
         return ONYX_OK;
     }
     int64_t slices = v.outer * v.inner;
@@ -167,7 +195,31 @@ onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx) {
         ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[2], ONYX_DTYPE_FLOAT32, stat_dims, x->rank,
                                        "LayerNormalization output InvStdDev"));
     ctx->workspace_bytes = 0;
+    if (is_half(x->dtype)) /* float32 scale, bias, then one row per thread */
+        ctx->workspace_bytes = (size_t)(2 + math_threads(ctx)) * (size_t)(v.cols ? v.cols : 1) * sizeof(float);
     return ONYX_OK;
+}
+
+/* yr (cols) = (xr - mean) / sqrt(var + epsilon) * scale + bias, float32 with double sums; yr may
+ * be xr. mean and inv_std (may be NULL) receive the row's statistics. */
+static void layer_norm_row_f32(float *yr, const float *xr, const float *scale, const float *bias, int64_t cols,
+                               double epsilon, float *mean_out, float *inv_std_out) {
+    double sum = 0.0;
+    for (int64_t c = 0; c < cols; c++) sum += xr[c];
+    float mean = (float)(sum / (double)cols);
+    double var_sum = 0.0;
+    for (int64_t c = 0; c < cols; c++) {
+        float d = xr[c] - mean;
+        var_sum += (double)d * d;
+    }
+    float inv_std = (float)(1.0 / sqrt(var_sum / (double)cols + epsilon));
+    if (bias) {
+        for (int64_t c = 0; c < cols; c++) yr[c] = (xr[c] - mean) * inv_std * scale[c] + bias[c];
+    } else {
+        for (int64_t c = 0; c < cols; c++) yr[c] = (xr[c] - mean) * inv_std * scale[c];
+    }
+    if (mean_out) *mean_out = mean;
+    if (inv_std_out) *inv_std_out = inv_std;
 }
 
 onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
@@ -185,25 +237,24 @@ onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
         const float *X = x->data, *S = scale->data, *B = bias ? bias->data : NULL;
         float *Y = y->data;
 #pragma omp parallel for num_threads(math_threads(ctx)) if (rows * cols > NORMALIZE_PARALLEL_MIN)
+        for (int64_t r = 0; r < rows; r++)
+            layer_norm_row_f32(Y + r * cols, X + r * cols, S, B, cols, epsilon, mean_data ? mean_data + r : NULL,
+                               inv_std_data ? inv_std_data + r : NULL);
+        return ONYX_OK;
+    }
+    if (is_half(dt) && cols > 0) { /* widen scale, bias and each row; compute in float32 */
+        int slots = (int)(ctx->workspace_bytes / ((size_t)cols * sizeof(float))) - 2;
+        if (slots < 1) return onyx_error(ONYX_ERR_RUNTIME, "LayerNormalization: internal: workspace too small");
+        float *S = ctx->workspace, *B = bias ? S + cols : NULL, *rows_ws = S + 2 * cols;
+        math_to_f32(dt, scale->data, 0, cols, S);
+        if (B) math_to_f32(dt, bias->data, 0, cols, B);
+#pragma omp parallel for num_threads(slots) if (rows * cols > NORMALIZE_PARALLEL_MIN)
         for (int64_t r = 0; r < rows; r++) {
-            const float *xr = X + r * cols;
-            float *yr = Y + r * cols;
-            double sum = 0.0;
-            for (int64_t c = 0; c < cols; c++) sum += xr[c];
-            float mean = (float)(sum / (double)cols);
-            double var_sum = 0.0;
-            for (int64_t c = 0; c < cols; c++) {
-                float d = xr[c] - mean;
-                var_sum += (double)d * d;
-            }
-            float inv_std = (float)(1.0 / sqrt(var_sum / (double)cols + epsilon));
-            if (B) {
-                for (int64_t c = 0; c < cols; c++) yr[c] = (xr[c] - mean) * inv_std * S[c] + B[c];
-            } else {
-                for (int64_t c = 0; c < cols; c++) yr[c] = (xr[c] - mean) * inv_std * S[c];
-            }
-            if (mean_data) mean_data[r] = mean;
-            if (inv_std_data) inv_std_data[r] = inv_std;
+            float *row = rows_ws + (int64_t)thread_slot() * cols;
+            math_to_f32(dt, x->data, r * cols, cols, row);
+            layer_norm_row_f32(row, row, S, B, cols, epsilon, mean_data ? mean_data + r : NULL,
+                               inv_std_data ? inv_std_data + r : NULL);
+            math_from_f32(dt, row, cols, y->data, r * cols);
         }
         return ONYX_OK;
     }
