@@ -210,6 +210,10 @@ static void test_broadcast_shapes(void) {
     check_broadcast_case(a7, 1, b7, 1, a7, 1, '*', 3);
     int64_t a8[] = {70000, 3}, b8[] = {70000, 1};
     check_broadcast_case(a8, 2, b8, 2, a8, 2, '-', 4);
+    int64_t a9[] = {3, 40001}, b9[] = {3, 1}; /* threads' slices start and end inside rows */
+    check_broadcast_case(a9, 2, b9, 2, a9, 2, '*', 4);
+    int64_t a10[] = {5, 1, 9001}, b10[] = {4, 1}, o10[] = {5, 4, 9001};
+    check_broadcast_case(a10, 3, b10, 2, o10, 3, '+', 3);
     free_temps();
 }
 

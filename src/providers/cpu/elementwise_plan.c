@@ -40,26 +40,29 @@ void ew_plan_init(ew_plan *plan, const onyx_tensor *out, const onyx_tensor *cons
     plan->rank = rank;
 }
 
-/* Rows [row_begin, row_end) of the plan; a row is the innermost collapsed dim. */
-static void ew_run_rows(const ew_plan *plan, ew_row_fn row, void *out, const void *const *in,
-                        const ew_params *params, const int *step, int64_t row_begin,
-                        int64_t row_end) {
+/* Output elements [begin, end) of the plan: the tail of one row, whole rows, the head of
+ * another (a row is the innermost collapsed dim). */
+static void ew_run_range(const ew_plan *plan, ew_row_fn row, void *out, const void *const *in,
+                         const ew_params *params, const int *step, int64_t begin, int64_t end) {
     int outer = plan->rank - 1;
     int64_t inner = plan->dims[outer];
     int64_t index[ONYX_MAX_RANK];
     int64_t offset[EW_MAX_INPUTS] = {0};
-    int64_t rest = row_begin;
+    int64_t rest = begin / inner, col = begin % inner;
     for (int d = outer - 1; d >= 0; d--) {
         index[d] = rest % plan->dims[d];
         rest /= plan->dims[d];
         for (int k = 0; k < plan->n_inputs; k++) offset[k] += index[d] * plan->strides[k][d];
     }
     const void *ptrs[EW_MAX_INPUTS];
-    for (int64_t r = row_begin; r < row_end; r++) {
+    while (begin < end) {
+        int64_t len = inner - col < end - begin ? inner - col : end - begin;
         for (int k = 0; k < plan->n_inputs; k++)
-            ptrs[k] = (const char *)in[k] + offset[k] * (int64_t)plan->in_size[k];
-        row((char *)out + r * inner * (int64_t)plan->out_size, ptrs, step, inner, params);
-        for (int d = outer - 1; d >= 0; d--) { /* advance the index counter */
+            ptrs[k] = (const char *)in[k] + (offset[k] + (step[k] ? col : 0)) * (int64_t)plan->in_size[k];
+        row((char *)out + begin * (int64_t)plan->out_size, ptrs, step, len, params);
+        begin += len;
+        col = 0;
+        for (int d = outer - 1; d >= 0; d--) { /* advance the index counter to the next row */
             for (int k = 0; k < plan->n_inputs; k++) offset[k] += plan->strides[k][d];
             if (++index[d] < plan->dims[d]) break;
             for (int k = 0; k < plan->n_inputs; k++) offset[k] -= index[d] * plan->strides[k][d];
@@ -71,30 +74,17 @@ static void ew_run_rows(const ew_plan *plan, ew_row_fn row, void *out, const voi
 void ew_plan_run(const ew_plan *plan, ew_row_fn row, void *out, const void *const *in,
                  const ew_params *params, int threads) {
     if (plan->numel <= 0) return;
-    int outer = plan->rank - 1;
-    int64_t inner = plan->dims[outer];
-    int64_t rows = plan->numel / inner;
     int step[EW_MAX_INPUTS] = {0};
-    for (int k = 0; k < plan->n_inputs; k++) step[k] = plan->strides[k][outer] != 0;
-    int nt = (threads > 1 && plan->numel >= EW_PARALLEL_MIN) ? threads : 1;
-    if (rows == 1) { /* one long row: split it */
-        #pragma omp parallel for num_threads(nt) if(nt > 1)
-        for (int c = 0; c < nt; c++) {
-            int64_t begin = inner / nt * c + (c < inner % nt ? c : inner % nt);
-            int64_t len = inner / nt + (c < inner % nt);
-            const void *ptrs[EW_MAX_INPUTS];
-            for (int k = 0; k < plan->n_inputs; k++)
-                ptrs[k] = (const char *)in[k] + (step[k] ? begin * (int64_t)plan->in_size[k] : 0);
-            if (len > 0) row((char *)out + begin * (int64_t)plan->out_size, ptrs, step, len, params);
-        }
-        return;
-    }
-    int chunks = rows < nt ? (int)rows : nt;
+    for (int k = 0; k < plan->n_inputs; k++) step[k] = plan->strides[k][plan->rank - 1] != 0;
+    /* Equal slices of the flat output, one per thread, so a few long rows split as well as
+     * many short ones. */
+    int64_t numel = plan->numel;
+    int chunks = (threads > 1 && numel >= EW_PARALLEL_MIN) ? threads : 1;
     #pragma omp parallel for num_threads(chunks) if(chunks > 1)
     for (int c = 0; c < chunks; c++) {
-        int64_t begin = rows / chunks * c + (c < rows % chunks ? c : rows % chunks);
-        int64_t len = rows / chunks + (c < rows % chunks);
-        ew_run_rows(plan, row, out, in, params, step, begin, begin + len);
+        int64_t begin = numel / chunks * c + (c < numel % chunks ? c : numel % chunks);
+        int64_t len = numel / chunks + (c < numel % chunks);
+        ew_run_range(plan, row, out, in, params, step, begin, begin + len);
     }
 }
 
