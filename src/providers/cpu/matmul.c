@@ -583,7 +583,7 @@ static onyx_status einsum_plan_build(const onyx_kernel_ctx *ctx, einsum_plan *p)
         const char *end = op == p->n_operands - 1 ? eq + lhs_len : memchr(term, ',', (size_t)(eq + lhs_len - term));
         const onyx_tensor *t = ctx->inputs[op];
         int e = term_e[op] < 0 ? 0 : term_e[op];
-        /* rewrite ellipsis ids: parse_term used max_ellipsis 0, so recompute offsets */
+        /* the first pass did not know max_ellipsis yet: relabel with the ellipsis right-aligned */
         int k = 0;
         for (const char *c = term; c < end; c++) {
             if (*c == '.') {
@@ -593,8 +593,6 @@ static onyx_status einsum_plan_build(const onyx_kernel_ctx *ctx, einsum_plan *p)
                 term_labels[op][k++] = einsum_letter_id(*c);
             }
         }
-        int64_t strides[ONYX_MAX_RANK];
-        onyx_contiguous_strides(t->dims, t->rank, strides);
         for (int d = 0; d < t->rank; d++) {
             int l = term_labels[op][d];
             int64_t size = t->dims[d];
