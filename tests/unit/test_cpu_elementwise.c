@@ -485,6 +485,48 @@ static void test_unary(void) {
     free_temps();
 }
 
+static void test_activations(void) {
+    int64_t d[] = {5};
+    float x[] = {-2, -0.5f, 0, 0.5f, 2.5f};
+    const onyx_tensor *in[] = {make(ONYX_DTYPE_FLOAT32, d, 1, x)};
+    onyx_tensor out;
+    onyx_attr alpha = attr_float("alpha", 0.1f);
+    op_call c = op("LeakyRelu", 16);
+    c.attrs = &alpha;
+    c.n_attrs = 1;
+    ONYX_CHECK_OK(run_op(c, in, 1, &out));
+    float want_leaky[] = {-0.2f, -0.05f, 0, 0.5f, 2.5f};
+    ONYX_CHECK_FLOATS(out.data, want_leaky, 5, 1e-7, 0);
+    onyx_tensor_release(&out);
+    ONYX_CHECK_OK(run_op(op("HardSigmoid", 6), in, 1, &out)); /* default alpha 0.2, beta 0.5 */
+    float want_hs[] = {0.1f, 0.4f, 0.5f, 0.6f, 1.0f};
+    ONYX_CHECK_FLOATS(out.data, want_hs, 5, 1e-7, 0);
+    onyx_tensor_release(&out);
+    ONYX_CHECK_OK(run_op(op("Round", 11), in, 1, &out)); /* halves to even */
+    float want_round[] = {-2, -0.0f, 0, 0, 2};
+    ONYX_CHECK_FLOATS(out.data, want_round, 5, 0, 0);
+    onyx_tensor_release(&out);
+    int64_t d23[] = {2, 3}, d3[] = {3};
+    float px[] = {-1, 2, -3, 4, -5, 6}, slope[] = {0.5f, 2, 0.25f};
+    const onyx_tensor *pin[] = {make(ONYX_DTYPE_FLOAT32, d23, 2, px), make(ONYX_DTYPE_FLOAT32, d3, 1, slope)};
+    ONYX_CHECK_OK(run_op(op("PRelu", 16), pin, 2, &out));
+    float want_prelu[] = {-0.5f, 2, -0.75f, 4, -10, 6};
+    ONYX_CHECK_FLOATS(out.data, want_prelu, 6, 0, 0);
+    onyx_tensor_release(&out);
+    uint8_t bx[] = {1, 0x81, 16}, by[] = {3, 1, 9};
+    const onyx_tensor *bin[] = {make(ONYX_DTYPE_UINT8, d3, 1, bx), make(ONYX_DTYPE_UINT8, d3, 1, by)};
+    onyx_attr left = attr_string("direction", "LEFT");
+    op_call shift = op("BitShift", 11);
+    shift.attrs = &left;
+    shift.n_attrs = 1;
+    ONYX_CHECK_OK(run_op(shift, bin, 2, &out));
+    ONYX_CHECK_INT(((uint8_t *)out.data)[0], 8);
+    ONYX_CHECK_INT(((uint8_t *)out.data)[1], 0x02); /* 0x102 wraps to 8 bits */
+    ONYX_CHECK_INT(((uint8_t *)out.data)[2], 0);    /* shift by >= width */
+    onyx_tensor_release(&out);
+    free_temps();
+}
+
 /* Exp, Sigmoid and the tanh form of Gelu use a vectorizable exp: compare with libm in double
  * over the whole float range, extremes and NaN included. */
 static void test_exp_family(void) {
@@ -769,6 +811,7 @@ int main(void) {
     ONYX_TEST_RUN(test_compare_and_logic);
     ONYX_TEST_RUN(test_unary);
     ONYX_TEST_RUN(test_exp_family);
+    ONYX_TEST_RUN(test_activations);
     ONYX_TEST_RUN(test_where);
     ONYX_TEST_RUN(test_clip);
     ONYX_TEST_RUN(test_variadic);

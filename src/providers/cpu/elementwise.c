@@ -1,7 +1,9 @@
 /*
  * elementwise.c - the CPU provider's elementwise kernels and their table rows: unary math,
  * binary arithmetic/comparison/logic with NumPy broadcasting, the variadic Max/Min/Mean/Sum,
- * Where, Clip, Gelu (ai.onnx and com.microsoft) and FastGelu/BiasGelu. Cast lives in
+ * Where, Clip, Gelu (ai.onnx and com.microsoft) and FastGelu/BiasGelu, and the small
+ * activations (LeakyRelu, Elu, Selu, HardSigmoid, HardSwish, Softplus, Softsign,
+ * ThresholdedRelu, Celu, PRelu), trigonometry, Round and BitShift. Cast lives in
  * elementwise_cast.c; the broadcast plan and row driver in elementwise_plan.c.
  *
  * Each op is one expression instantiated per dtype by the row templates below (a row is a run
@@ -199,6 +201,28 @@ static inline int64_t ew_int_pow(int64_t base, int64_t exponent) {
     ((x) / ((ct)1 + EW_EXPF((ct)-1.59576912160573071176 * ((x) + (ct)0.044715 * (x) * (x) * (x)))))
 #define EW_SCALE(x) ((ct)((x) * (ct)params->scale))
 
+#define EW_ALPHA ((ct)params->alpha)
+#define EW_LEAKY_RELU(x) ((x) < 0 ? EW_ALPHA * (x) : (x))
+#define EW_ELU(x) ((x) < 0 ? EW_ALPHA * (EW_EXPF(x) - (ct)1) : (x))
+#define EW_SELU(x) ((ct)params->gamma * ((x) <= 0 ? EW_ALPHA * EW_EXPF(x) - EW_ALPHA : (x)))
+#define EW_CLAMP01(v) ((v) < 0 ? (ct)0 : (v) > 1 ? (ct)1 : (v))
+#define EW_HARD_SIGMOID(x) EW_CLAMP01(EW_ALPHA * (x) + (ct)params->beta)
+#define EW_HARD_SWISH(x) ((x) * EW_CLAMP01((x) * ((ct)1 / (ct)6) + (ct)0.5))
+#define EW_SOFTPLUS(x) (((x) > 0 ? (x) : (ct)0) + log1p(EW_EXPF(-fabs(x))))
+#define EW_SOFTSIGN(x) ((x) / ((ct)1 + fabs(x)))
+#define EW_THRESHOLDED_RELU(x) ((x) > EW_ALPHA ? (x) : (ct)0)
+#define EW_CELU(x) (((x) > 0 ? (x) : (ct)0) + ((x) < 0 ? EW_ALPHA * (EW_EXPF((x) / EW_ALPHA) - (ct)1) : (ct)0))
+#define EW_ACOS(x) acos(x)
+#define EW_ASIN(x) asin(x)
+#define EW_ATAN(x) atan(x)
+#define EW_ACOSH(x) acosh(x)
+#define EW_ASINH(x) asinh(x)
+#define EW_ATANH(x) atanh(x)
+#define EW_SINH(x) sinh(x)
+#define EW_COSH(x) cosh(x)
+#define EW_TAN(x) tan(x)
+#define EW_ROUND(x) nearbyint(x) /* halves to even in the default rounding mode */
+
 #define EW_ADD(x, y) ((x) + (y))
 #define EW_SUB(x, y) ((x) - (y))
 #define EW_MUL(x, y) ((x) * (y))
@@ -222,6 +246,10 @@ static inline int64_t ew_int_pow(int64_t base, int64_t exponent) {
 #define EW_GREATER_EQUAL(x, y) ((x) >= (y))
 #define EW_LESS(x, y) ((x) < (y))
 #define EW_LESS_EQUAL(x, y) ((x) <= (y))
+#define EW_PRELU(x, y) ((x) < 0 ? (y) * (x) : (x))
+#define EW_FIRST(x, y) ((void)(y), (x))
+#define EW_BIT_SHIFT(x, y)                                                                        \
+    ((y) >= (ct)(sizeof(ct) * 8) ? (ct)0 : params->shift_left ? (ct)((x) << (y)) : (ct)((x) >> (y)))
 #define EW_GELU_TANH_BIAS(x, y) EW_GELU_TANH((x) + (y))
 #define EW_GELU_ERF_BIAS(x, y) EW_GELU_ERF((x) + (y))
 
@@ -275,6 +303,27 @@ EW_ROWS(k_gelu_tanh, EW_TYPES_FLOAT)
 EW_DEFINE(EW_DEF_UNARY, k_scale, EW_TYPES_FLOAT, EW_SCALE)
 EW_ROWS(k_scale, EW_TYPES_FLOAT)
 
+#define EW_FLOAT_UNARY(op, EXPR) EW_DEFINE(EW_DEF_UNARY, op, EW_TYPES_FLOAT, EXPR) EW_ROWS(op, EW_TYPES_FLOAT)
+EW_FLOAT_UNARY(k_leaky_relu, EW_LEAKY_RELU)
+EW_FLOAT_UNARY(k_elu, EW_ELU)
+EW_FLOAT_UNARY(k_selu, EW_SELU)
+EW_FLOAT_UNARY(k_hard_sigmoid, EW_HARD_SIGMOID)
+EW_FLOAT_UNARY(k_hard_swish, EW_HARD_SWISH)
+EW_FLOAT_UNARY(k_softplus, EW_SOFTPLUS)
+EW_FLOAT_UNARY(k_softsign, EW_SOFTSIGN)
+EW_FLOAT_UNARY(k_thresholded_relu, EW_THRESHOLDED_RELU)
+EW_FLOAT_UNARY(k_celu, EW_CELU)
+EW_FLOAT_UNARY(k_acos, EW_ACOS)
+EW_FLOAT_UNARY(k_asin, EW_ASIN)
+EW_FLOAT_UNARY(k_atan, EW_ATAN)
+EW_FLOAT_UNARY(k_acosh, EW_ACOSH)
+EW_FLOAT_UNARY(k_asinh, EW_ASINH)
+EW_FLOAT_UNARY(k_atanh, EW_ATANH)
+EW_FLOAT_UNARY(k_sinh, EW_SINH)
+EW_FLOAT_UNARY(k_cosh, EW_COSH)
+EW_FLOAT_UNARY(k_tan, EW_TAN)
+EW_FLOAT_UNARY(k_round, EW_ROUND)
+
 EW_DEFINE(EW_DEF_BINARY, k_add, EW_TYPES_NUMERIC, EW_ADD)
 EW_ROWS(k_add, EW_TYPES_NUMERIC)
 EW_DEFINE(EW_DEF_BINARY, k_sub, EW_TYPES_NUMERIC, EW_SUB)
@@ -318,6 +367,11 @@ EW_DEFINE(EW_DEF_COMPARE, k_less, EW_TYPES_NUMERIC, EW_LESS)
 EW_ROWS(k_less, EW_TYPES_NUMERIC)
 EW_DEFINE(EW_DEF_COMPARE, k_less_equal, EW_TYPES_NUMERIC, EW_LESS_EQUAL)
 EW_ROWS(k_less_equal, EW_TYPES_NUMERIC)
+EW_DEFINE(EW_DEF_BINARY, k_prelu, EW_TYPES_SIGNED, EW_PRELU)
+EW_DEFINE(EW_DEF_BINARY, k_prelu, EW_TYPES_UINT, EW_FIRST)
+EW_ROWS(k_prelu, EW_TYPES_NUMERIC)
+EW_DEFINE(EW_DEF_BINARY, k_bit_shift, EW_TYPES_UINT, EW_BIT_SHIFT)
+EW_ROWS(k_bit_shift, EW_TYPES_UINT)
 EW_DEFINE(EW_DEF_BINARY, k_gelu_tanh_bias, EW_TYPES_FLOAT, EW_GELU_TANH_BIAS)
 EW_ROWS(k_gelu_tanh_bias, EW_TYPES_FLOAT)
 EW_DEFINE(EW_DEF_BINARY, k_gelu_erf_bias, EW_TYPES_FLOAT, EW_GELU_ERF_BIAS)
@@ -555,6 +609,57 @@ EW_BINARY_KERNEL(k_greater, 1)
 EW_BINARY_KERNEL(k_greater_equal, 1)
 EW_BINARY_KERNEL(k_less, 1)
 EW_BINARY_KERNEL(k_less_equal, 1)
+
+/* Unary ops with float attributes alpha/beta/gamma (defaults per op). */
+#define EW_ATTR_KERNEL(op, alpha_default, beta_default, gamma_default)                           \
+    static onyx_status op##_prepare(onyx_kernel_ctx *ctx) { return ew_unary_prepare(ctx, op##_rows, 0); } \
+    static onyx_status op##_run(onyx_kernel_ctx *ctx) {                                           \
+        ew_params params;                                                                         \
+        memset(&params, 0, sizeof params);                                                        \
+        params.alpha = onyx_node_attr_float(ctx->node, "alpha", alpha_default);                   \
+        params.beta = onyx_node_attr_float(ctx->node, "beta", beta_default);                      \
+        params.gamma = onyx_node_attr_float(ctx->node, "gamma", gamma_default);                   \
+        return ew_unary_run(ctx, op##_rows, &params);                                             \
+    }
+EW_ATTR_KERNEL(k_leaky_relu, 0.01f, 0, 0)
+EW_ATTR_KERNEL(k_elu, 1.0f, 0, 0)
+EW_ATTR_KERNEL(k_selu, 1.67326319217681884765625f, 0, 1.05070102214813232421875f)
+EW_ATTR_KERNEL(k_hard_sigmoid, 0.2f, 0.5f, 0)
+EW_ATTR_KERNEL(k_thresholded_relu, 1.0f, 0, 0)
+EW_ATTR_KERNEL(k_celu, 1.0f, 0, 0)
+EW_UNARY_KERNEL(k_hard_swish, 0)
+EW_UNARY_KERNEL(k_softplus, 0)
+EW_UNARY_KERNEL(k_softsign, 0)
+EW_UNARY_KERNEL(k_acos, 0)
+EW_UNARY_KERNEL(k_asin, 0)
+EW_UNARY_KERNEL(k_atan, 0)
+EW_UNARY_KERNEL(k_acosh, 0)
+EW_UNARY_KERNEL(k_asinh, 0)
+EW_UNARY_KERNEL(k_atanh, 0)
+EW_UNARY_KERNEL(k_sinh, 0)
+EW_UNARY_KERNEL(k_cosh, 0)
+EW_UNARY_KERNEL(k_tan, 0)
+EW_UNARY_KERNEL(k_round, 0)
+
+/* PRelu(X, slope): slope broadcasts to X (unidirectionally in ONNX; any broadcast here). */
+static onyx_status k_prelu_prepare(onyx_kernel_ctx *ctx) { return ew_binary_prepare(ctx, k_prelu_rows, 0, 0); }
+static onyx_status k_prelu_run(onyx_kernel_ctx *ctx) { return ew_binary_run(ctx, k_prelu_rows); }
+
+/* BitShift(X, Y) with direction "LEFT" | "RIGHT"; shifting by the width or more gives 0. */
+static onyx_status k_bit_shift_prepare(onyx_kernel_ctx *ctx) {
+    const char *direction = onyx_node_attr_string(ctx->node, "direction", "");
+    if (strcmp(direction, "LEFT") != 0 && strcmp(direction, "RIGHT") != 0)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "BitShift: attribute direction is \"%s\"; expected "
+                          "\"LEFT\" or \"RIGHT\"", direction);
+    return ew_binary_prepare(ctx, k_bit_shift_rows, 0, 0);
+}
+static onyx_status k_bit_shift_run(onyx_kernel_ctx *ctx) {
+    const onyx_tensor *inputs[2] = {onyx_input(ctx, 0), onyx_input(ctx, 1)};
+    ew_params params;
+    memset(&params, 0, sizeof params);
+    params.shift_left = strcmp(onyx_node_attr_string(ctx->node, "direction", ""), "LEFT") == 0;
+    return ew_run_plan(ctx, inputs, 2, k_bit_shift_rows[inputs[0]->dtype], &params);
+}
 
 static onyx_status k_isinf_prepare(onyx_kernel_ctx *ctx) { return ew_unary_prepare(ctx, k_isinf_rows, 1); }
 static onyx_status k_isinf_run(onyx_kernel_ctx *ctx) {
@@ -807,6 +912,26 @@ const onyx_kernel_def onyx_cpu_elementwise_kernels[] = {
     ROW("IsNaN", 9, 12, 0, F16_32_64, k_isnan),
     ROW("IsNaN", 13, ONYX_OPSET_MAX, 0, ALL_FLOATS, k_isnan),
     ROW("Not", 1, ONYX_OPSET_MAX, 0, ONYX_DT(BOOL), k_not),
+    ROW("LeakyRelu", 6, 15, 0, F16_32_64, k_leaky_relu),
+    ROW("LeakyRelu", 16, ONYX_OPSET_MAX, 0, ALL_FLOATS, k_leaky_relu),
+    ROW("Elu", 6, ONYX_OPSET_MAX, 0, F16_32_64, k_elu),
+    ROW("Selu", 6, ONYX_OPSET_MAX, 0, F16_32_64, k_selu),
+    ROW("HardSigmoid", 6, ONYX_OPSET_MAX, 0, F16_32_64, k_hard_sigmoid),
+    ROW("HardSwish", 14, ONYX_OPSET_MAX, 0, F16_32_64, k_hard_swish),
+    ROW("Softplus", 1, ONYX_OPSET_MAX, 0, F16_32_64, k_softplus),
+    ROW("Softsign", 1, ONYX_OPSET_MAX, 0, F16_32_64, k_softsign),
+    ROW("ThresholdedRelu", 10, ONYX_OPSET_MAX, 0, F16_32_64, k_thresholded_relu),
+    ROW("Celu", 12, ONYX_OPSET_MAX, 0, ONYX_DT(FLOAT32), k_celu),
+    ROW("Acos", 7, ONYX_OPSET_MAX, 0, F16_32_64, k_acos),
+    ROW("Asin", 7, ONYX_OPSET_MAX, 0, F16_32_64, k_asin),
+    ROW("Atan", 7, ONYX_OPSET_MAX, 0, F16_32_64, k_atan),
+    ROW("Tan", 7, ONYX_OPSET_MAX, 0, F16_32_64, k_tan),
+    ROW("Acosh", 9, ONYX_OPSET_MAX, 0, F16_32_64, k_acosh),
+    ROW("Asinh", 9, ONYX_OPSET_MAX, 0, F16_32_64, k_asinh),
+    ROW("Atanh", 9, ONYX_OPSET_MAX, 0, F16_32_64, k_atanh),
+    ROW("Sinh", 9, ONYX_OPSET_MAX, 0, F16_32_64, k_sinh),
+    ROW("Cosh", 9, ONYX_OPSET_MAX, 0, F16_32_64, k_cosh),
+    ROW("Round", 11, ONYX_OPSET_MAX, 0, F16_32_64, k_round),
 
     ROW("Add", 7, 12, 0, ARITH7, k_add),
     ROW("Add", 13, 13, 0, ARITH7 | ONYX_DT(BFLOAT16), k_add),
@@ -826,6 +951,10 @@ const onyx_kernel_def onyx_cpu_elementwise_kernels[] = {
     ROW("Pow", 15, ONYX_OPSET_MAX, 0, ALL_FLOATS | ONYX_DT(INT32) | ONYX_DT(INT64), k_pow),
     ROW("Mod", 10, 12, 0, NUM_NO_BF16, k_mod),
     ROW("Mod", 13, ONYX_OPSET_MAX, 0, ONYX_DT_NUMERIC, k_mod),
+    ROW("PRelu", 7, 8, 0, F16_32_64, k_prelu),
+    ROW("PRelu", 9, 15, 0, ARITH7, k_prelu),
+    ROW("PRelu", 16, ONYX_OPSET_MAX, 0, ARITH7 | ONYX_DT(BFLOAT16), k_prelu),
+    ROW("BitShift", 11, ONYX_OPSET_MAX, 0, ONYX_DT_UNSIGNED_INTS, k_bit_shift),
     ROW("And", 7, ONYX_OPSET_MAX, 0, ONYX_DT(BOOL), k_and),
     ROW("Or", 7, ONYX_OPSET_MAX, 0, ONYX_DT(BOOL), k_or),
     ROW("Xor", 7, ONYX_OPSET_MAX, 0, ONYX_DT(BOOL), k_xor),

@@ -33,6 +33,8 @@ typedef struct ew_params {
             int16_t i16; uint16_t u16; int8_t i8; uint8_t u8; } lo, hi;
     int detect_positive, detect_negative;
     double scale;
+    float alpha, beta, gamma; /* activation attributes (LeakyRelu, Elu, Selu, HardSigmoid, ...) */
+    int shift_left;           /* BitShift direction */
     onyx_dtype dtypes[EW_MAX_INPUTS]; /* the inputs' dtypes, for rows that mix types (Pow) */
 } ew_params;
 
