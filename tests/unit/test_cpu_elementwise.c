@@ -702,6 +702,38 @@ static void test_cast_numeric(void) {
     float want_hf[] = {0x1p-24f, 1023 * 0x1p-24f, -0x1p-24f, INFINITY};
     ONYX_CHECK_FLOATS(out.data, want_hf, 4, 0, 0);
     onyx_tensor_release(&out);
+    /* float64 -> float16 rounds once: 1 + 2^-11 + 2^-40 is just above the tie, so 0x3C01
+     * (numpy agrees); going through the nearest float32 would tie and give 0x3C00. */
+    double dv[] = {1.0 + 0x1p-11 + 0x1p-40, 1.0 + 0x1p-11, -(1.0 + 0x1p-11 + 0x1p-40), 1e-30};
+    ONYX_CHECK_OK(run_cast(make(ONYX_DTYPE_FLOAT64, d, 1, dv), ONYX_DTYPE_FLOAT16, &out));
+    uint16_t want_dh[] = {0x3C01, 0x3C00, 0xBC01, 0x0000};
+    for (int i = 0; i < 4; i++) ONYX_CHECK_INT(((uint16_t *)out.data)[i], want_dh[i]);
+    onyx_tensor_release(&out);
+    /* Every float16 bit pattern to float32 and back (the F16C path where the CPU has it) agrees
+     * with core/dtype.h's scalar converters. */
+    int64_t d65536[] = {65536};
+    onyx_tensor *all_h = make(ONYX_DTYPE_FLOAT16, d65536, 1, NULL);
+    for (int i = 0; i < 65536; i++) ((uint16_t *)all_h->data)[i] = (uint16_t)i;
+    ONYX_CHECK_OK(run_cast(all_h, ONYX_DTYPE_FLOAT32, &out));
+    int mismatches = 0;
+    for (int i = 0; i < 65536; i++) {
+        float got = ((float *)out.data)[i], want = onyx_f16_to_f32((uint16_t)i);
+        if (!(got == want || (isnan(got) && isnan(want))) || signbit(got) != signbit(want)) mismatches++;
+    }
+    ONYX_CHECK_INT(mismatches, 0);
+    onyx_tensor *all_f = make(ONYX_DTYPE_FLOAT32, d65536, 1, out.data);
+    onyx_tensor_release(&out);
+    for (int i = 0; i < 65536; i++) /* perturb to land between float16 values */
+        if (!isnan(((float *)all_f->data)[i])) ((float *)all_f->data)[i] *= 1.0f + 0x1p-12f * (float)(i % 5);
+    ONYX_CHECK_OK(run_cast(all_f, ONYX_DTYPE_FLOAT16, &out));
+    mismatches = 0;
+    for (int i = 0; i < 65536; i++) {
+        float f = ((float *)all_f->data)[i];
+        uint16_t got = ((uint16_t *)out.data)[i], want = onyx_f32_to_f16(f);
+        if (isnan(f) ? (got & 0x7c00) != 0x7c00 || !(got & 0x3ff) : got != want) mismatches++;
+    }
+    ONYX_CHECK_INT(mismatches, 0);
+    onyx_tensor_release(&out);
     /* float -> bfloat16: 1+2^-8 ties to 1.0 (0x3F80), 1+3*2^-8 ties up to 0x3F82. */
     float bf[] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, -2.0f, 0.0f};
     ONYX_CHECK_OK(run_cast(make(ONYX_DTYPE_FLOAT32, d, 1, bf), ONYX_DTYPE_BFLOAT16, &out));

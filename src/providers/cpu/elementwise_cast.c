@@ -7,7 +7,8 @@
  * int64 for signed ints, uint64 for unsigned ints and bool. From there: float -> int truncates
  * toward zero (NaN -> 0, saturating at the 64-bit range, then wrapping to narrower widths like
  * numpy on x86); int -> int wraps; anything -> bool is "!= 0"; float16/bfloat16 round to
- * nearest even through float32.
+ * nearest even, from float64 without double rounding (see cast_f64_to_f32_odd); F16C does
+ * float32 <-> float16 where the CPU has it.
  * Strings follow ONNX: numbers print in the shortest form that reads back to the same value
  * ("0.039187793"), with "NaN", "INF", "-INF"; parsing accepts what strtod/strtoll accept,
  * including "INF", "+INF", "-INF", "NaN" in any case. Writing strings allocates each element's
@@ -23,6 +24,12 @@
 #include "core/status.h"
 #include "providers/cpu/elementwise_plan.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define CAST_HAVE_F16C_PATH 1
+#endif
+
 /* ---- numeric casts ---- */
 
 /* Load an element into its wide intermediate (d: double, i: int64, u: uint64). */
@@ -35,8 +42,21 @@
 
 /* Store from each intermediate into one kind of destination. */
 #define CAST_REAL_FROM(T, v) ((T)(v))
-#define CAST_HALF_FROM(T, v) onyx_f32_to_f16((float)(v))
-#define CAST_BF16_FROM(T, v) onyx_f32_to_bf16((float)(v))
+#define CAST_HALF_FROM(T, v) onyx_f32_to_f16(cast_f64_to_f32_odd((double)(v)))
+#define CAST_BF16_FROM(T, v) onyx_f32_to_bf16(cast_f64_to_f32_odd((double)(v)))
+
+/* double -> float rounding to odd (truncate, then set the last bit if anything was cut), so a
+ * second rounding to float16/bfloat16 lands where a direct rounding would: no double rounding. */
+static inline float cast_f64_to_f32_odd(double v) {
+    float f = (float)v;
+    if ((double)f == v || f != f || isinf(f)) return f;
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    if (fabs((double)f) > fabs(v)) bits -= 1; /* rounded away from zero: step back */
+    bits |= 1;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
 #define CAST_BOOL_FROM(T, v) ((uint8_t)((v) != 0))
 #define CAST_SINT_FROM_D(T, v) ((T)ew_f64_to_i64(v))
 #define CAST_UINT_FROM_D(T, v) ((T)ew_f64_to_u64(v))
@@ -88,6 +108,43 @@ CAST_TYPES_A(CAST_ROWS_FROM, _)
 #define CAST_ENTRY(DI, TI, KI, VI, DO, TO, KO, VO) [ONYX_DTYPE_##DI][ONYX_DTYPE_##DO] = cast_##DI##_to_##DO,
 #define CAST_ENTRIES_FROM(unused, DI, TI, KI, VI) CAST_TYPES_B(CAST_ENTRY, DI, TI, KI, VI)
 static const ew_row_fn cast_rows[EW_DTYPE_COUNT][EW_DTYPE_COUNT] = {CAST_TYPES_A(CAST_ENTRIES_FROM, _)};
+
+/* float32 <-> float16 eight at a time with the F16C instructions (round to nearest even,
+ * subnormals and NaN handled by the hardware), when the CPU has them. */
+#ifdef CAST_HAVE_F16C_PATH
+__attribute__((target("avx,f16c"))) static void cast_f32_to_f16_f16c(void *out_, const void *const *in,
+                                                                    const int *step, int64_t n,
+                                                                    const ew_params *params) {
+    uint16_t *out = out_;
+    const float *src = in[0];
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) out[i] = onyx_f32_to_f16(src[i]);
+}
+__attribute__((target("avx,f16c"))) static void cast_f16_to_f32_f16c(void *out_, const void *const *in,
+                                                                    const int *step, int64_t n,
+                                                                    const ew_params *params) {
+    float *out = out_;
+    const uint16_t *src = in[0];
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) out[i] = onyx_f16_to_f32(src[i]);
+}
+static int cast_cpu_has_f16c(void) {
+    unsigned eax, ebx, ecx, edx;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) && __builtin_cpu_supports("avx");
+}
+#endif
+
+static ew_row_fn cast_row(onyx_dtype from, onyx_dtype to) {
+#ifdef CAST_HAVE_F16C_PATH
+    if (from == ONYX_DTYPE_FLOAT32 && to == ONYX_DTYPE_FLOAT16 && cast_cpu_has_f16c()) return cast_f32_to_f16_f16c;
+    if (from == ONYX_DTYPE_FLOAT16 && to == ONYX_DTYPE_FLOAT32 && cast_cpu_has_f16c()) return cast_f16_to_f32_f16c;
+#endif
+    return cast_rows[from][to];
+}
 
 /* ---- strings ---- */
 
@@ -208,6 +265,6 @@ onyx_status ew_cast_run(onyx_kernel_ctx *ctx) {
     ew_plan plan;
     ew_plan_init(&plan, out, &in, 1);
     const void *data[1] = {in->data};
-    ew_plan_run(&plan, cast_rows[in->dtype][out->dtype], out->data, data, &params, ctx->threads);
+    ew_plan_run(&plan, cast_row(in->dtype, out->dtype), out->data, data, &params, ctx->threads);
     return ONYX_OK;
 }
