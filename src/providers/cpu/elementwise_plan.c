@@ -79,7 +79,11 @@ void ew_plan_run(const ew_plan *plan, ew_row_fn row, void *out, const void *cons
     /* Equal slices of the flat output, one per thread, so a few long rows split as well as
      * many short ones. */
     int64_t numel = plan->numel;
-    int chunks = (threads > 1 && numel >= EW_PARALLEL_MIN) ? threads : 1;
+    int chunks = 1;
+    if (threads > 1 && numel >= EW_PARALLEL_MIN) {
+        int64_t most = numel / EW_PARALLEL_GRAIN; /* keep each thread's slice worth the wake-up */
+        chunks = most < threads ? (int)most : threads;
+    }
     #pragma omp parallel for num_threads(chunks) if(chunks > 1)
     for (int c = 0; c < chunks; c++) {
         int64_t begin = numel / chunks * c + (c < numel % chunks ? c : numel % chunks);

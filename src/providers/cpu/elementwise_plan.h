@@ -24,6 +24,8 @@
 #define EW_MAX_INPUTS 3
 /* Below this many output elements the driver stays on one thread. */
 #define EW_PARALLEL_MIN (1 << 15)
+/* and gives each thread at least this many. */
+#define EW_PARALLEL_GRAIN (1 << 13)
 
 /* Per-call scalars some row functions read (Clip bounds, IsInf flags, Mod's fmod, Mean's scale).
  * lo/hi hold one element of the tensor's own dtype. */
