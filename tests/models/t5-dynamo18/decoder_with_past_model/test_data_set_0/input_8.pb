@@ -1,0 +1,1 @@
+Bpast_key_values.1.decoder.valueJ€+}?C‚·?u@¹«ÀwØ¾è¸ÛÀ„8˜@U©Ages?Lx¿Zà¿Pk¤¾åOÀØN@ñAYÿÀ$å@I¿f@À“Ò¿ ¬u¾‹:Àjÿ|@¨l?î@\Qr@kkÃÀÎ‘]@°‰Ñ@År?…E\@f†@¨™¹¾
