@@ -546,6 +546,25 @@ static void test_attributes(void) {
     free(model.data);
 }
 
+/* A graph with no nodes whose output is its input is valid ONNX. */
+static void test_empty_graph(void) {
+    pb graph = {0};
+    int64_t d1[1] = {3};
+    pb_value_info(&graph, 11, "x", 1, d1, 1);
+    pb_value_info(&graph, 12, "x", 1, d1, 1);
+    pb model = pb_model(&graph);
+    onyx_model *m;
+    ONYX_CHECK_OK(load_pb(&model, &m));
+    if (m) {
+        ONYX_CHECK_INT(m->graph->n_nodes, 0);
+        ONYX_CHECK(m->graph->n_inputs == 1 && m->graph->n_outputs == 1 &&
+                   m->graph->inputs[0] == m->graph->outputs[0]);
+        ONYX_CHECK(m->graph->values[m->graph->outputs[0]].is_graph_output);
+        onyx_model_destroy(m);
+    }
+    free(model.data);
+}
+
 /* Load bytes and expect status with text in the message. */
 #define CHECK_LOAD_FAILS(bytes_pb, status, text)                                                  \
     do {                                                                                          \
@@ -907,6 +926,7 @@ int main(void) {
     ONYX_TEST_RUN(test_allocation_failures);
     ONYX_TEST_RUN(test_initializers);
     ONYX_TEST_RUN(test_attributes);
+    ONYX_TEST_RUN(test_empty_graph);
     ONYX_TEST_RUN(test_hostile_bytes);
     ONYX_TEST_RUN(test_external_data);
     ONYX_TEST_RUN(test_tensor_proto_errors);
