@@ -1,1 +1,1 @@
-Bpast_key_values.1.decoder.valueJ€+}?C‚·?u@¹«ÀwØ¾è¸ÛÀ„8˜@U©Ages?Lx¿Zà¿Pk¤¾åOÀØN@ñAYÿžÀ$å@I¿f@À“Ò¿ ¬u¾‹:Àjÿ|@¨l?î@\Qr@kkÃÀÎ‘]@°‰Ñ@År?…E\@f†@¨™¹¾
+Bpast_key_values.1.decoder.valueJ€Þ\ŒÀTYÔ@ÜI¡¾:«;À*ìbÀ JåÀ˜®‚?ÖÄ@rª€?¬Ù@´l„À¼7ü¾\^À†S,ÀtŠA0ðÓ>ò±@ÜûÀD¡DÁBAÂ¿|p¸À£Þ@"€@ÅlnAá¤Ô?U1ÁcAÐeŠ?ÚÜfÀ«¦î@rc˜À"d°¿
