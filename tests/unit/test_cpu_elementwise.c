@@ -595,6 +595,24 @@ static void test_where(void) {
     ONYX_CHECK_INT(((uint16_t *)out.data)[1], 0x4000);
     ONYX_CHECK_INT(((uint16_t *)out.data)[2], 0xC200);
     onyx_tensor_release(&out);
+    /* Scalar operands: masked fill either way round and a select between two scalars. */
+    int64_t d4[] = {4};
+    uint8_t c4[] = {1, 0, 0, 1};
+    float fx[] = {1, 2, 3, 4}, fill = -INFINITY, other = 7;
+    const onyx_tensor *cond4 = make(ONYX_DTYPE_BOOL, d4, 1, c4), *x4 = make(ONYX_DTYPE_FLOAT32, d4, 1, fx);
+    const onyx_tensor *s_fill = make(ONYX_DTYPE_FLOAT32, NULL, 0, &fill), *s_other = make(ONYX_DTYPE_FLOAT32, NULL, 0, &other);
+    const onyx_tensor *fill_y[] = {cond4, x4, s_fill}, *fill_x[] = {cond4, s_fill, x4}, *two[] = {cond4, s_other, s_fill};
+    float want_fy[] = {1, -INFINITY, -INFINITY, 4}, want_fx[] = {-INFINITY, 2, 3, -INFINITY};
+    float want_two[] = {7, -INFINITY, -INFINITY, 7};
+    ONYX_CHECK_OK(run_op(op("Where", 16), fill_y, 3, &out));
+    ONYX_CHECK_FLOATS(out.data, want_fy, 4, 0, 0);
+    onyx_tensor_release(&out);
+    ONYX_CHECK_OK(run_op(op("Where", 16), fill_x, 3, &out));
+    ONYX_CHECK_FLOATS(out.data, want_fx, 4, 0, 0);
+    onyx_tensor_release(&out);
+    ONYX_CHECK_OK(run_op(op("Where", 16), two, 3, &out));
+    ONYX_CHECK_FLOATS(out.data, want_two, 4, 0, 0);
+    onyx_tensor_release(&out);
     const onyx_tensor *bad[] = {in[1], in[1], in[2]};
     ONYX_CHECK_ERROR(run_op(op("Where", 16), bad, 3, &out), ONYX_ERR_INVALID_MODEL, "expected bool");
     onyx_tensor_release(&out);

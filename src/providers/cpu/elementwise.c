@@ -28,8 +28,9 @@
 /* ---- row templates ----
  * EXPR is a macro of the computed element(s) x (and y) in type ct; it may read params. */
 
-#define EW_UNARY_ROW(name, TI, TO, LOAD, CT, STORE, EXPR)                                         \
-    static void name(void *out_, const void *const *in, const int *step, int64_t n,               \
+#define EW_UNARY_ROW(name, TI, TO, LOAD, CT, STORE, EXPR) EW_UNARY_ROW_A(name, TI, TO, LOAD, CT, STORE, EXPR, )
+#define EW_UNARY_ROW_A(name, TI, TO, LOAD, CT, STORE, EXPR, ATTR)                                 \
+    ATTR static void name(void *out_, const void *const *in, const int *step, int64_t n,               \
                      const ew_params *params) {                                                   \
         typedef CT ct;                                                                            \
         TO *out = out_;                                                                           \
@@ -42,8 +43,9 @@
         }                                                                                         \
     }
 
-#define EW_BINARY_ROW(name, T, TO, LOAD, CT, STORE, EXPR)                                         \
-    static void name(void *out_, const void *const *in, const int *step, int64_t n,               \
+#define EW_BINARY_ROW(name, T, TO, LOAD, CT, STORE, EXPR) EW_BINARY_ROW_A(name, T, TO, LOAD, CT, STORE, EXPR, )
+#define EW_BINARY_ROW_A(name, T, TO, LOAD, CT, STORE, EXPR, ATTR)                                 \
+    ATTR static void name(void *out_, const void *const *in, const int *step, int64_t n,               \
                      const ew_params *params) {                                                   \
         typedef CT ct;                                                                            \
         TO *out = out_;                                                                           \
@@ -78,6 +80,14 @@
 #define EW_DEF_UNARY_BOOL(op, EXPR, DT, T, CT, LOAD, STORE) EW_UNARY_ROW(op##_##DT, T, uint8_t, LOAD, CT, (uint8_t), EXPR)
 #define EW_DEF_BINARY(op, EXPR, DT, T, CT, LOAD, STORE) EW_BINARY_ROW(op##_##DT, T, T, LOAD, CT, STORE, EXPR)
 #define EW_DEF_COMPARE(op, EXPR, DT, T, CT, LOAD, STORE) EW_BINARY_ROW(op##_##DT, T, uint8_t, LOAD, CT, (uint8_t), EXPR)
+/* Hot float rows (transcendentals, arithmetic) also get an AVX2+FMA clone picked at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define EW_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define EW_HOT
+#endif
+#define EW_DEF_UNARY_HOT(op, EXPR, DT, T, CT, LOAD, STORE) EW_UNARY_ROW_A(op##_##DT, T, T, LOAD, CT, STORE, EXPR, EW_HOT)
+#define EW_DEF_BINARY_HOT(op, EXPR, DT, T, CT, LOAD, STORE) EW_BINARY_ROW_A(op##_##DT, T, T, LOAD, CT, STORE, EXPR, EW_HOT)
 #define EW_ENTRY_OP(op, EXPR, DT, T, CT, LOAD, STORE) [ONYX_DTYPE_##DT] = op##_##DT,
 
 /* Define op's rows for the types of LIST with EXPR (DEF is one of the EW_DEF_ macros), and
@@ -270,11 +280,11 @@ EW_DEFINE(EW_DEF_UNARY, k_reciprocal, EW_TYPES_FLOAT, EW_RECIPROCAL)
 EW_ROWS(k_reciprocal, EW_TYPES_FLOAT)
 EW_DEFINE(EW_DEF_UNARY, k_sqrt, EW_TYPES_FLOAT, EW_SQRT)
 EW_ROWS(k_sqrt, EW_TYPES_FLOAT)
-EW_DEFINE(EW_DEF_UNARY, k_exp, EW_TYPES_FLOAT, EW_EXP)
+EW_DEFINE(EW_DEF_UNARY_HOT, k_exp, EW_TYPES_FLOAT, EW_EXP)
 EW_ROWS(k_exp, EW_TYPES_FLOAT)
 EW_DEFINE(EW_DEF_UNARY, k_log, EW_TYPES_FLOAT, EW_LOG)
 EW_ROWS(k_log, EW_TYPES_FLOAT)
-EW_DEFINE(EW_DEF_UNARY, k_erf, EW_TYPES_FLOAT, EW_ERF_F)
+EW_DEFINE(EW_DEF_UNARY_HOT, k_erf, EW_TYPES_FLOAT, EW_ERF_F)
 EW_DEFINE(EW_DEF_UNARY, k_erf, EW_TYPES_INT, EW_ERF_I)
 EW_ROWS(k_erf, EW_TYPES_NUMERIC)
 EW_DEFINE(EW_DEF_UNARY, k_sin, EW_TYPES_FLOAT, EW_SIN)
@@ -283,7 +293,7 @@ EW_DEFINE(EW_DEF_UNARY, k_cos, EW_TYPES_FLOAT, EW_COS)
 EW_ROWS(k_cos, EW_TYPES_FLOAT)
 EW_DEFINE(EW_DEF_UNARY, k_tanh, EW_TYPES_FLOAT, EW_TANH)
 EW_ROWS(k_tanh, EW_TYPES_FLOAT)
-EW_DEFINE(EW_DEF_UNARY, k_sigmoid, EW_TYPES_FLOAT, EW_SIGMOID)
+EW_DEFINE(EW_DEF_UNARY_HOT, k_sigmoid, EW_TYPES_FLOAT, EW_SIGMOID)
 EW_ROWS(k_sigmoid, EW_TYPES_FLOAT)
 EW_DEFINE(EW_DEF_UNARY, k_relu, EW_TYPES_SIGNED, EW_RELU)
 EW_ROWS(k_relu, EW_TYPES_SIGNED)
@@ -296,9 +306,9 @@ EW_DEFINE(EW_DEF_UNARY_BOOL, k_isinf, EW_TYPES_FLOAT, EW_ISINF)
 EW_ROWS(k_isinf, EW_TYPES_FLOAT)
 EW_DEFINE(EW_DEF_UNARY, k_not, EW_TYPE_BOOL, EW_NOT)
 EW_ROWS(k_not, EW_TYPE_BOOL)
-EW_DEFINE(EW_DEF_UNARY, k_gelu_erf, EW_TYPES_FLOAT, EW_GELU_ERF)
+EW_DEFINE(EW_DEF_UNARY_HOT, k_gelu_erf, EW_TYPES_FLOAT, EW_GELU_ERF)
 EW_ROWS(k_gelu_erf, EW_TYPES_FLOAT)
-EW_DEFINE(EW_DEF_UNARY, k_gelu_tanh, EW_TYPES_FLOAT, EW_GELU_TANH)
+EW_DEFINE(EW_DEF_UNARY_HOT, k_gelu_tanh, EW_TYPES_FLOAT, EW_GELU_TANH)
 EW_ROWS(k_gelu_tanh, EW_TYPES_FLOAT)
 EW_DEFINE(EW_DEF_UNARY, k_scale, EW_TYPES_FLOAT, EW_SCALE)
 EW_ROWS(k_scale, EW_TYPES_FLOAT)
@@ -324,13 +334,16 @@ EW_FLOAT_UNARY(k_cosh, EW_COSH)
 EW_FLOAT_UNARY(k_tan, EW_TAN)
 EW_FLOAT_UNARY(k_round, EW_ROUND)
 
-EW_DEFINE(EW_DEF_BINARY, k_add, EW_TYPES_NUMERIC, EW_ADD)
+EW_DEFINE(EW_DEF_BINARY_HOT, k_add, EW_TYPES_FLOAT, EW_ADD)
+EW_DEFINE(EW_DEF_BINARY, k_add, EW_TYPES_INT, EW_ADD)
 EW_ROWS(k_add, EW_TYPES_NUMERIC)
-EW_DEFINE(EW_DEF_BINARY, k_sub, EW_TYPES_NUMERIC, EW_SUB)
+EW_DEFINE(EW_DEF_BINARY_HOT, k_sub, EW_TYPES_FLOAT, EW_SUB)
+EW_DEFINE(EW_DEF_BINARY, k_sub, EW_TYPES_INT, EW_SUB)
 EW_ROWS(k_sub, EW_TYPES_NUMERIC)
-EW_DEFINE(EW_DEF_BINARY, k_mul, EW_TYPES_NUMERIC, EW_MUL)
+EW_DEFINE(EW_DEF_BINARY_HOT, k_mul, EW_TYPES_FLOAT, EW_MUL)
+EW_DEFINE(EW_DEF_BINARY, k_mul, EW_TYPES_INT, EW_MUL)
 EW_ROWS(k_mul, EW_TYPES_NUMERIC)
-EW_DEFINE(EW_DEF_BINARY, k_div, EW_TYPES_FLOAT, EW_DIV_F)
+EW_DEFINE(EW_DEF_BINARY_HOT, k_div, EW_TYPES_FLOAT, EW_DIV_F)
 EW_DEFINE(EW_DEF_BINARY, k_div, EW_TYPES_SINT, EW_DIV_S)
 EW_DEFINE(EW_DEF_BINARY, k_div, EW_TYPES_UINT, EW_DIV_U)
 EW_ROWS(k_div, EW_TYPES_NUMERIC)
@@ -372,9 +385,9 @@ EW_DEFINE(EW_DEF_BINARY, k_prelu, EW_TYPES_UINT, EW_FIRST)
 EW_ROWS(k_prelu, EW_TYPES_NUMERIC)
 EW_DEFINE(EW_DEF_BINARY, k_bit_shift, EW_TYPES_UINT, EW_BIT_SHIFT)
 EW_ROWS(k_bit_shift, EW_TYPES_UINT)
-EW_DEFINE(EW_DEF_BINARY, k_gelu_tanh_bias, EW_TYPES_FLOAT, EW_GELU_TANH_BIAS)
+EW_DEFINE(EW_DEF_BINARY_HOT, k_gelu_tanh_bias, EW_TYPES_FLOAT, EW_GELU_TANH_BIAS)
 EW_ROWS(k_gelu_tanh_bias, EW_TYPES_FLOAT)
-EW_DEFINE(EW_DEF_BINARY, k_gelu_erf_bias, EW_TYPES_FLOAT, EW_GELU_ERF_BIAS)
+EW_DEFINE(EW_DEF_BINARY_HOT, k_gelu_erf_bias, EW_TYPES_FLOAT, EW_GELU_ERF_BIAS)
 EW_ROWS(k_gelu_erf_bias, EW_TYPES_FLOAT)
 
 /* Clip: params->lo/hi hold one element of the input's dtype (absent bounds are the type's
@@ -395,7 +408,9 @@ EW_ROWS(k_gelu_erf_bias, EW_TYPES_FLOAT)
 EW_DEFINE(EW_DEF_CLIP, k_clip, EW_TYPES_NUMERIC, _)
 EW_ROWS(k_clip, EW_TYPES_NUMERIC)
 
-/* Where by element size: condition is bool, X and Y any dtype of that size. */
+/* Where by element size: condition is bool, X and Y any dtype of that size. The select is
+ * written as mask arithmetic (mask = all ones where cond) so the compiler vectorizes it. */
+#define EW_SELECT(T, c, a, b) ((T)((a) & (T)(0 - (T)((c) != 0))) | (T)((b) & (T)((T)((c) != 0) - 1)))
 #define EW_WHERE_ROW(name, T)                                                                     \
     static void name(void *out_, const void *const *in, const int *step, int64_t n,               \
                      const ew_params *params) {                                                   \
@@ -404,20 +419,20 @@ EW_ROWS(k_clip, EW_TYPES_NUMERIC)
         const T *x = in[1], *y = in[2];                                                           \
         (void)params;                                                                             \
         if (step[0] && step[1] && step[2]) {                                                      \
-            for (int64_t i = 0; i < n; i++) out[i] = cond[i] ? x[i] : y[i];                       \
+            for (int64_t i = 0; i < n; i++) out[i] = EW_SELECT(T, cond[i], x[i], y[i]);           \
         } else if (step[0] && step[1]) { /* masked fill with a scalar: Where(mask, x, -inf) */    \
             T fill = y[0];                                                                        \
-            for (int64_t i = 0; i < n; i++) out[i] = cond[i] ? x[i] : fill;                       \
+            for (int64_t i = 0; i < n; i++) out[i] = EW_SELECT(T, cond[i], x[i], fill);           \
         } else if (step[0] && step[2]) {                                                          \
             T fill = x[0];                                                                        \
-            for (int64_t i = 0; i < n; i++) out[i] = cond[i] ? fill : y[i];                       \
-        } else if (!step[0]) { /* one condition for the whole row */                              \
+            for (int64_t i = 0; i < n; i++) out[i] = EW_SELECT(T, cond[i], fill, y[i]);           \
+        } else if (step[0]) {                                                                     \
+            T a = x[0], b = y[0];                                                                 \
+            for (int64_t i = 0; i < n; i++) out[i] = EW_SELECT(T, cond[i], a, b);                 \
+        } else { /* one condition for the whole row */                                            \
             const T *src = cond[0] ? x : y;                                                       \
-            int64_t s = cond[0] ? step[1] : step[2];                                              \
-            for (int64_t i = 0; i < n; i++) out[i] = src[i * s];                                  \
-        } else {                                                                                  \
-            int64_t sc = step[0], sx = step[1], sy = step[2];                                     \
-            for (int64_t i = 0; i < n; i++) out[i] = cond[i * sc] ? x[i * sx] : y[i * sy];        \
+            if (cond[0] ? step[1] : step[2]) memcpy(out, src, (size_t)n * sizeof(T));             \
+            else for (int64_t i = 0; i < n; i++) out[i] = src[0];                                 \
         }                                                                                         \
     }
 EW_WHERE_ROW(k_where_1, uint8_t)

@@ -16,6 +16,7 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,9 +133,17 @@ __attribute__((target("avx,f16c"))) static void cast_f16_to_f32_f16c(void *out_,
         _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
     for (; i < n; i++) out[i] = onyx_f16_to_f32(src[i]);
 }
+/* cpuid traps to the hypervisor in VMs (microseconds), so the answer is kept in an atomic:
+ * -1 until first asked; racing first callers store the same value. */
+static _Atomic int cast_f16c_known = -1;
 static int cast_cpu_has_f16c(void) {
-    unsigned eax, ebx, ecx, edx;
-    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) && __builtin_cpu_supports("avx");
+    int known = atomic_load_explicit(&cast_f16c_known, memory_order_relaxed);
+    if (known < 0) {
+        unsigned eax, ebx, ecx, edx;
+        known = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) && __builtin_cpu_supports("avx");
+        atomic_store_explicit(&cast_f16c_known, known, memory_order_relaxed);
+    }
+    return known;
 }
 #endif
 
