@@ -365,6 +365,25 @@ static void test_pow(void) {
     float want_sq[] = {4, 9, 0.25f};
     ONYX_CHECK_FLOATS(out.data, want_sq, 3, 0, 0);
     onyx_tensor_release(&out);
+    /* Scalar exponents 3 and 0.5 take shortcuts; pow's special cases must survive them. */
+    float px[] = {2, -3, 0.5f, -0.0f, -INFINITY, INFINITY, -4};
+    int64_t d7[] = {7};
+    double three = 3, half = 0.5; /* a float64 exponent: T1 differs from T */
+    int64_t d111[] = {1, 1};
+    const onyx_tensor *cube[] = {make(ONYX_DTYPE_FLOAT32, d7, 1, px), make(ONYX_DTYPE_FLOAT64, d111, 2, &three)};
+    ONYX_CHECK_OK(run_op(op("Pow", 15), cube, 2, &out));
+    int64_t d17[] = {1, 7};
+    check_shape(&out, ONYX_DTYPE_FLOAT32, d17, 2);
+    float want_cube[] = {8, -27, 0.125f, -0.0f, -INFINITY, INFINITY, -64};
+    ONYX_CHECK_FLOATS(out.data, want_cube, 7, 0, 0);
+    ONYX_CHECK(signbit(((float *)out.data)[3]));
+    onyx_tensor_release(&out);
+    const onyx_tensor *root[] = {cube[0], make(ONYX_DTYPE_FLOAT64, NULL, 0, &half)};
+    ONYX_CHECK_OK(run_op(op("Pow", 15), root, 2, &out));
+    float want_root[] = {1.41421356f, NAN, 0.70710678f, 0.0f, INFINITY, INFINITY, NAN};
+    ONYX_CHECK_FLOATS(out.data, want_root, 7, 0, 1e-7);
+    ONYX_CHECK(!signbit(((float *)out.data)[3])); /* pow(-0, 0.5) is +0 */
+    onyx_tensor_release(&out);
     int32_t ib[] = {3, -2, 5}, ie[] = {4, 3, 0};
     const onyx_tensor *iin[] = {make(ONYX_DTYPE_INT32, d, 1, ib), make(ONYX_DTYPE_INT32, d, 1, ie)};
     ONYX_CHECK_OK(run_op(op("Pow", 15), iin, 2, &out));

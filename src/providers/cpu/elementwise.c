@@ -239,7 +239,7 @@ static inline int64_t ew_int_pow(int64_t base, int64_t exponent) {
 #define EW_DIV_F(x, y) ((x) / (y))
 #define EW_DIV_S(x, y) ((y) == 0 ? (ct)0 : (y) == -1 ? EW_NEG_S(x) : (ct)((x) / (y)))
 #define EW_DIV_U(x, y) ((y) == 0 ? (ct)0 : (ct)((x) / (y)))
-#define EW_POW_F(x, y) ((y) == (ct)2 ? (x) * (x) : pow(x, y))
+#define EW_POW_F(x, y) pow(x, y)
 #define EW_POW_I(x, y) ((ct)ew_int_pow((int64_t)(x), (int64_t)(y)))
 #define EW_MOD_PY_F(x, y) _Generic((x), float: ew_py_mod_f32, default: ew_py_mod_f64)(x, y)
 #define EW_MOD_C_F(x, y) fmod(x, y)
@@ -348,6 +348,17 @@ EW_DEFINE(EW_DEF_BINARY, k_div, EW_TYPES_SINT, EW_DIV_S)
 EW_DEFINE(EW_DEF_BINARY, k_div, EW_TYPES_UINT, EW_DIV_U)
 EW_ROWS(k_div, EW_TYPES_NUMERIC)
 EW_DEFINE(EW_DEF_BINARY, k_pow, EW_TYPES_FLOAT, EW_POW_F)
+/* Pow by a scalar 2, 3 or 0.5 (x^3 in GPT-2's Gelu, x^2 in decomposed LayerNorm). sqrt is
+ * written so -0 gives +0 and -inf gives +inf, as pow does. */
+#define EW_SQUARE(x) ((x) * (x))
+#define EW_CUBE(x) ((x) * (x) * (x))
+#define EW_POW_HALF(x) ((x) == -INFINITY ? (ct)INFINITY : sqrt(x) + (ct)0)
+EW_DEFINE(EW_DEF_UNARY_HOT, k_square, EW_TYPES_FLOAT, EW_SQUARE)
+EW_ROWS(k_square, EW_TYPES_FLOAT)
+EW_DEFINE(EW_DEF_UNARY_HOT, k_cube, EW_TYPES_FLOAT, EW_CUBE)
+EW_ROWS(k_cube, EW_TYPES_FLOAT)
+EW_DEFINE(EW_DEF_UNARY_HOT, k_pow_half, EW_TYPES_FLOAT, EW_POW_HALF)
+EW_ROWS(k_pow_half, EW_TYPES_FLOAT)
 EW_DEFINE(EW_DEF_BINARY, k_pow, EW_TYPES_INT, EW_POW_I)
 EW_ROWS(k_pow, EW_TYPES_NUMERIC)
 EW_DEFINE(EW_DEF_BINARY, k_mod_py, EW_TYPES_FLOAT, EW_MOD_PY_F)
@@ -687,7 +698,21 @@ static onyx_status k_isinf_run(onyx_kernel_ctx *ctx) {
 
 /* Pow: base A (T) and exponent B (T1) may differ in dtype; the output has A's dtype. */
 static onyx_status k_pow_prepare(onyx_kernel_ctx *ctx) { return ew_binary_prepare(ctx, k_pow_rows, 0, 1); }
-static onyx_status k_pow_run(onyx_kernel_ctx *ctx) { return ew_binary_run(ctx, k_pow_rows); }
+static onyx_status k_pow_run(onyx_kernel_ctx *ctx) {
+    const onyx_tensor *base = onyx_input(ctx, 0), *exponent = onyx_input(ctx, 1);
+    if (onyx_dtype_is_float(base->dtype) && onyx_dtype_is_float(exponent->dtype) &&
+        onyx_shape_numel(exponent->dims, exponent->rank) == 1 &&
+        onyx_shape_numel(base->dims, base->rank) == onyx_shape_numel(onyx_output(ctx, 0)->dims, onyx_output(ctx, 0)->rank)) {
+        double e = ew_load_f64(exponent->data, 0, exponent->dtype);
+        const ew_row_fn *rows = e == 2 ? k_square_rows : e == 3 ? k_cube_rows : e == 0.5 ? k_pow_half_rows : NULL;
+        if (rows) {
+            ew_params none;
+            memset(&none, 0, sizeof none);
+            return ew_run_plan(ctx, &base, 1, rows[base->dtype], &none);
+        }
+    }
+    return ew_binary_run(ctx, k_pow_rows);
+}
 
 /* Mod: fmod=0 takes the divisor's sign (Python's %), fmod=1 the dividend's (C's fmod). */
 static onyx_status k_mod_prepare(onyx_kernel_ctx *ctx) {
