@@ -565,6 +565,16 @@ static void test_exp_family(void) {
     ONYX_CHECK_OK(run_op(op("Sigmoid", 13), in, 1, &out));
     ONYX_CHECK_FLOATS(out.data, want, 4001, 1e-44, 3e-7);
     onyx_tensor_release(&out);
+    for (int i = 0; i < 4001; i++) want[i] = (float)tanh((double)xv[i] * 0.01); /* [-1.1, 0.9] */
+    for (int i = 0; i < 4000; i++) xv[i] *= 0.01f;
+    ONYX_CHECK_OK(run_op(op("Tanh", 13), in, 1, &out));
+    ONYX_CHECK_FLOATS(out.data, want, 4001, 1e-30, 3e-7);
+    onyx_tensor_release(&out);
+    for (int i = 0; i < 4000; i++) xv[i] *= 100.0f;
+    for (int i = 0; i < 4001; i++) want[i] = (float)tanh((double)xv[i]);
+    ONYX_CHECK_OK(run_op(op("Tanh", 13), in, 1, &out));
+    ONYX_CHECK_FLOATS(out.data, want, 4001, 1e-30, 3e-7);
+    onyx_tensor_release(&out);
     for (int i = 0; i < 4001; i++) {
         double v = xv[i];
         want[i] = (float)(0.5 * v * (1 + tanh(0.79788456080286535588 * (v + 0.044715 * v * v * v))));
