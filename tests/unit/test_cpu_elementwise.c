@@ -849,6 +849,36 @@ static void test_cast_strings(void) {
             fprintf(stderr, "  element %d is \"%.*s\", expected \"%s\"\n", i, (int)s[i].size, s[i].data, want[i]);
     }
     onyx_tensor_release(&out);
+    /* numpy's str() of float32 values (from numpy 1.24): positional between 1e-4 and 1e16. */
+    float nf[] = {0.1f, 100.0f, 1e16f, 1.5e-5f, -0.0f, 123456789.0f, 1e-4f, 9.99e-5f, 2.0f,
+                  3.14159274f, 1e15f, 65504.0f, 0.0001234f, 1.0e-45f, 3.4e38f, 12345.678f,
+                  INFINITY, -INFINITY, NAN};
+    const char *nwant[] = {"0.1", "100.0", "1e+16", "1.5e-05", "-0.0", "123456790.0", "1e-04",
+                           "9.99e-05", "2.0", "3.1415927", "1000000000000000.0", "65504.0",
+                           "0.0001234", "1e-45", "3.4e+38", "12345.678", "INF", "-INF", "NaN"};
+    int64_t d19[] = {19};
+    ONYX_CHECK_OK(run_cast(make(ONYX_DTYPE_FLOAT32, d19, 1, nf), ONYX_DTYPE_STRING, &out));
+    s = out.data;
+    for (int i = 0; i < 19; i++) {
+        int same = s[i].size == strlen(nwant[i]) && memcmp(s[i].data, nwant[i], s[i].size) == 0;
+        ONYX_CHECK(same);
+        if (!same) fprintf(stderr, "  element %d is \"%.*s\", expected \"%s\"\n", i, (int)s[i].size, s[i].data, nwant[i]);
+    }
+    onyx_tensor_release(&out);
+    /* float64 and float16 use their own shortest digits: 1/3 in double, 0.1 in half. */
+    double dd[] = {1.0 / 3.0, 123456789.0};
+    int64_t d2[] = {2};
+    ONYX_CHECK_OK(run_cast(make(ONYX_DTYPE_FLOAT64, d2, 1, dd), ONYX_DTYPE_STRING, &out));
+    s = out.data;
+    ONYX_CHECK(s[0].size == 18 && memcmp(s[0].data, "0.3333333333333333", 18) == 0);
+    ONYX_CHECK(s[1].size == 11 && memcmp(s[1].data, "123456789.0", 11) == 0);
+    onyx_tensor_release(&out);
+    uint16_t hh[] = {0x2E66, 0x3E00}; /* float16 0.1 and 1.5 */
+    ONYX_CHECK_OK(run_cast(make(ONYX_DTYPE_FLOAT16, d2, 1, hh), ONYX_DTYPE_STRING, &out));
+    s = out.data;
+    ONYX_CHECK(s[0].size == 3 && memcmp(s[0].data, "0.1", 3) == 0);
+    ONYX_CHECK(s[1].size == 3 && memcmp(s[1].data, "1.5", 3) == 0);
+    onyx_tensor_release(&out);
     int64_t iv[] = {-12, 0, 7, INT64_MIN};
     ONYX_CHECK_OK(run_cast(make(ONYX_DTYPE_INT64, d, 1, iv), ONYX_DTYPE_STRING, &out));
     s = out.data;

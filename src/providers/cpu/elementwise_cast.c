@@ -158,23 +158,65 @@ static ew_row_fn cast_row(onyx_dtype from, onyx_dtype to) {
 /* ---- strings ---- */
 
 /* Shortest "%.Ng" that reads back to value; float32-valued dtypes round-trip through strtof. */
-static int cast_format_float(char *buf, size_t size, double value, int is_double) {
+/* Whether text read back as a double rounds to value in dtype (a float dtype). */
+static int cast_round_trips(double parsed, double value, onyx_dtype dtype) {
+    switch (dtype) {
+    case ONYX_DTYPE_FLOAT64: return parsed == value;
+    case ONYX_DTYPE_FLOAT16: return onyx_f32_to_f16(cast_f64_to_f32_odd(parsed)) == onyx_f32_to_f16((float)value);
+    case ONYX_DTYPE_BFLOAT16: return onyx_f32_to_bf16(cast_f64_to_f32_odd(parsed)) == onyx_f32_to_bf16((float)value);
+    default: return (float)parsed == (float)value;
+    }
+}
+
+/* numpy's str() of a float: the fewest significant digits that read back to the same value of
+ * the source dtype; positional with at least one decimal ("2.0", "0.0001234", "123456790.0")
+ * when 1e-4 <= |x| < 1e16, else scientific with a two-digit exponent ("1e-05", "3.4e+38");
+ * "NaN", "INF", "-INF" as ONNX spells them. */
+static int cast_format_float(char *buf, size_t size, double value, onyx_dtype dtype) {
     if (isnan(value)) return snprintf(buf, size, "NaN");
     if (isinf(value)) return snprintf(buf, size, value > 0 ? "INF" : "-INF");
-    int max_digits = is_double ? 17 : 9;
-    int len = 0;
-    for (int digits = 1; digits <= max_digits; digits++) {
-        len = snprintf(buf, size, "%.*g", digits, value);
-        if (is_double ? strtod(buf, NULL) == value : strtof(buf, NULL) == (float)value) break;
+    const char *sign = signbit(value) ? "-" : "";
+    if (value == 0) return snprintf(buf, size, "%s0.0", sign);
+    char sci[40];
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(sci, sizeof sci, "%.*e", digits - 1, fabs(value));
+        if (cast_round_trips(strtod(sci, NULL), fabs(value), dtype)) break;
     }
-    return len;
+    /* sci is "d.ddde+XX" or "de+XX": collect the digits and the decimal exponent */
+    char digits[20];
+    int n = 0;
+    const char *c = sci;
+    for (; *c && *c != 'e'; c++)
+        if (*c >= '0' && *c <= '9' && n < (int)sizeof digits - 1) digits[n++] = *c;
+    digits[n] = '\0';
+    int exponent = *c == 'e' ? atoi(c + 1) : 0;
+    double magnitude = fabs(value);
+    if (magnitude >= 1e-4 && magnitude < 1e16) { /* positional: at most 17 + 16 characters */
+        char text[48];
+        int len = 0;
+        if (exponent < 0) {
+            text[len++] = '0';
+            text[len++] = '.';
+            for (int z = 0; z < -exponent - 1; z++) text[len++] = '0';
+            for (int d = 0; d < n; d++) text[len++] = digits[d];
+        } else {
+            for (int d = 0; d <= exponent; d++) text[len++] = d < n ? digits[d] : '0';
+            text[len++] = '.';
+            if (n <= exponent + 1) text[len++] = '0';
+            for (int d = exponent + 1; d < n; d++) text[len++] = digits[d];
+        }
+        text[len] = '\0';
+        return snprintf(buf, size, "%s%s", sign, text);
+    }
+    if (n > 1) return snprintf(buf, size, "%s%c.%se%c%02d", sign, digits[0], digits + 1,
+                               exponent < 0 ? '-' : '+', abs(exponent));
+    return snprintf(buf, size, "%s%ce%c%02d", sign, digits[0], exponent < 0 ? '-' : '+', abs(exponent));
 }
 
 static int cast_format(char *buf, size_t size, const void *data, int64_t i, onyx_dtype dtype) {
     switch (dtype) {
-    case ONYX_DTYPE_FLOAT64: return cast_format_float(buf, size, ((const double *)data)[i], 1);
-    case ONYX_DTYPE_FLOAT32: case ONYX_DTYPE_FLOAT16: case ONYX_DTYPE_BFLOAT16:
-        return cast_format_float(buf, size, ew_load_f64(data, i, dtype), 0);
+    case ONYX_DTYPE_FLOAT64: case ONYX_DTYPE_FLOAT32: case ONYX_DTYPE_FLOAT16: case ONYX_DTYPE_BFLOAT16:
+        return cast_format_float(buf, size, ew_load_f64(data, i, dtype), dtype);
     case ONYX_DTYPE_UINT64: return snprintf(buf, size, "%" PRIu64, ((const uint64_t *)data)[i]);
     default: return snprintf(buf, size, "%" PRId64, ew_load_i64(data, i, dtype));
     }
