@@ -532,6 +532,16 @@ static void test_activations(void) {
     float want_prelu[] = {-0.5f, 2, -0.75f, 4, -10, 6};
     ONYX_CHECK_FLOATS(out.data, want_prelu, 6, 0, 0);
     onyx_tensor_release(&out);
+    int32_t sx[] = {-3, -1, 0, 1, 3};
+    onyx_attr shrink_attrs[] = {attr_float("lambd", 1.5f), attr_float("bias", 1.0f)};
+    op_call shrink = op("Shrink", 9);
+    shrink.attrs = shrink_attrs;
+    shrink.n_attrs = 2;
+    const onyx_tensor *sin[] = {make(ONYX_DTYPE_INT32, d, 1, sx)};
+    ONYX_CHECK_OK(run_op(shrink, sin, 1, &out));
+    int32_t want_shrink[] = {-2, 0, 0, 0, 2};
+    for (int i = 0; i < 5; i++) ONYX_CHECK_INT(((int32_t *)out.data)[i], want_shrink[i]);
+    onyx_tensor_release(&out);
     uint8_t bx[] = {1, 0x81, 16}, by[] = {3, 1, 9};
     const onyx_tensor *bin[] = {make(ONYX_DTYPE_UINT8, d3, 1, bx), make(ONYX_DTYPE_UINT8, d3, 1, by)};
     onyx_attr left = attr_string("direction", "LEFT");

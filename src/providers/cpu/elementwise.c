@@ -3,7 +3,7 @@
  * binary arithmetic/comparison/logic with NumPy broadcasting, the variadic Max/Min/Mean/Sum,
  * Where, Clip, Gelu (ai.onnx and com.microsoft) and FastGelu/BiasGelu, and the small
  * activations (LeakyRelu, Elu, Selu, HardSigmoid, HardSwish, Softplus, Softsign,
- * ThresholdedRelu, Celu, PRelu), trigonometry, Round and BitShift. Cast lives in
+ * ThresholdedRelu, Celu, PRelu, Shrink), trigonometry, Round and BitShift. Cast lives in
  * elementwise_cast.c; the broadcast plan and row driver in elementwise_plan.c.
  *
  * Each op is one expression instantiated per dtype by the row templates below (a row is a run
@@ -238,6 +238,10 @@ static inline int64_t ew_int_pow(int64_t base, int64_t exponent) {
 #define EW_SOFTSIGN(x) ((x) / ((ct)1 + fabs(x)))
 #define EW_THRESHOLDED_RELU(x) ((x) > EW_ALPHA ? (x) : (ct)0)
 #define EW_CELU(x) (((x) > 0 ? (x) : (ct)0) + ((x) < 0 ? EW_ALPHA * (EW_EXPF((x) / EW_ALPHA) - (ct)1) : (ct)0))
+/* Shrink computes in double so integer inputs compare with the float lambd exactly. */
+#define EW_SHRINK(x)                                                                              \
+    ((double)(x) < -(double)params->alpha ? (ct)((double)(x) + params->beta)                      \
+     : (double)(x) > (double)params->alpha ? (ct)((double)(x) - params->beta) : (ct)0)
 #define EW_ACOS(x) acos(x)
 #define EW_ASIN(x) asin(x)
 #define EW_ATAN(x) atan(x)
@@ -339,6 +343,8 @@ EW_FLOAT_UNARY(k_softplus, EW_SOFTPLUS)
 EW_FLOAT_UNARY(k_softsign, EW_SOFTSIGN)
 EW_FLOAT_UNARY(k_thresholded_relu, EW_THRESHOLDED_RELU)
 EW_FLOAT_UNARY(k_celu, EW_CELU)
+EW_DEFINE(EW_DEF_UNARY, k_shrink, EW_TYPES_NUMERIC, EW_SHRINK)
+EW_ROWS(k_shrink, EW_TYPES_NUMERIC)
 EW_FLOAT_UNARY(k_acos, EW_ACOS)
 EW_FLOAT_UNARY(k_asin, EW_ASIN)
 EW_FLOAT_UNARY(k_atan, EW_ATAN)
@@ -683,6 +689,16 @@ EW_UNARY_KERNEL(k_cosh, 0)
 EW_UNARY_KERNEL(k_tan, 0)
 EW_UNARY_KERNEL(k_round, 0)
 
+/* Shrink(lambd = 0.5, bias = 0): x + bias below -lambd, x - bias above lambd, else 0. */
+static onyx_status k_shrink_prepare(onyx_kernel_ctx *ctx) { return ew_unary_prepare(ctx, k_shrink_rows, 0); }
+static onyx_status k_shrink_run(onyx_kernel_ctx *ctx) {
+    ew_params params;
+    memset(&params, 0, sizeof params);
+    params.alpha = onyx_node_attr_float(ctx->node, "lambd", 0.5f);
+    params.beta = onyx_node_attr_float(ctx->node, "bias", 0.0f);
+    return ew_unary_run(ctx, k_shrink_rows, &params);
+}
+
 /* PRelu(X, slope): slope broadcasts to X (unidirectionally in ONNX; any broadcast here). */
 static onyx_status k_prelu_prepare(onyx_kernel_ctx *ctx) { return ew_binary_prepare(ctx, k_prelu_rows, 0, 0); }
 static onyx_status k_prelu_run(onyx_kernel_ctx *ctx) { return ew_binary_run(ctx, k_prelu_rows); }
@@ -988,6 +1004,7 @@ const onyx_kernel_def onyx_cpu_elementwise_kernels[] = {
     ROW("Sinh", 9, ONYX_OPSET_MAX, 0, F16_32_64, k_sinh),
     ROW("Cosh", 9, ONYX_OPSET_MAX, 0, F16_32_64, k_cosh),
     ROW("Round", 11, ONYX_OPSET_MAX, 0, F16_32_64, k_round),
+    ROW("Shrink", 9, ONYX_OPSET_MAX, 0, NUM_NO_BF16, k_shrink),
 
     ROW("Add", 7, 12, 0, ARITH7, k_add),
     ROW("Add", 13, 13, 0, ARITH7 | ONYX_DT(BFLOAT16), k_add),
