@@ -84,7 +84,11 @@ void ew_plan_run(const ew_plan *plan, ew_row_fn row, void *out, const void *cons
         int64_t most = numel / EW_PARALLEL_GRAIN; /* keep each thread's slice worth the wake-up */
         chunks = most < threads ? (int)most : threads;
     }
-    #pragma omp parallel for num_threads(chunks) if(chunks > 1)
+    if (chunks == 1) { /* small tensors (shape arithmetic) skip the OpenMP runtime entirely */
+        ew_run_range(plan, row, out, in, params, step, 0, numel);
+        return;
+    }
+    #pragma omp parallel for num_threads(chunks)
     for (int c = 0; c < chunks; c++) {
         int64_t begin = numel / chunks * c + (c < numel % chunks ? c : numel % chunks);
         int64_t len = numel / chunks + (c < numel % chunks);
