@@ -652,6 +652,23 @@ static void test_where(void) {
     ONYX_CHECK_OK(run_op(op("Where", 16), two, 3, &out));
     ONYX_CHECK_FLOATS(out.data, want_two, 4, 0, 0);
     onyx_tensor_release(&out);
+    /* Strings: each chosen element is copied; cond (2,1) x (1,2) y (2,2) -> (2,2). */
+    int64_t d21[] = {2, 1}, d12[] = {1, 2}, d22[] = {2, 2};
+    uint8_t sc[] = {1, 0};
+    onyx_tensor *sx = make(ONYX_DTYPE_STRING, d12, 2, NULL), *sy = make(ONYX_DTYPE_STRING, d22, 2, NULL);
+    const char *xs[] = {"a", "bb"}, *ys[] = {"w", "x", "y", ""};
+    for (int i = 0; i < 2; i++) ONYX_CHECK_OK(onyx_tensor_set_string(sx, i, xs[i], strlen(xs[i])));
+    for (int i = 0; i < 4; i++) ONYX_CHECK_OK(onyx_tensor_set_string(sy, i, ys[i], strlen(ys[i])));
+    const onyx_tensor *sin[] = {make(ONYX_DTYPE_BOOL, d21, 2, sc), sx, sy};
+    ONYX_CHECK_OK(run_op(op("Where", 16), sin, 3, &out));
+    check_shape(&out, ONYX_DTYPE_STRING, d22, 2);
+    const char *want_s[] = {"a", "bb", "y", ""};
+    for (int i = 0; i < 4; i++) {
+        const onyx_string *got = (const onyx_string *)out.data + i;
+        ONYX_CHECK(got->size == strlen(want_s[i]) && memcmp(got->data, want_s[i], got->size) == 0);
+        ONYX_CHECK(got->data != ((const onyx_string *)sy->data)[i].data); /* a copy, not shared */
+    }
+    onyx_tensor_release(&out);
     const onyx_tensor *bad[] = {in[1], in[1], in[2]};
     ONYX_CHECK_ERROR(run_op(op("Where", 16), bad, 3, &out), ONYX_ERR_INVALID_MODEL, "expected bool");
     onyx_tensor_release(&out);

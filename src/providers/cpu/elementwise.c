@@ -21,6 +21,7 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
+#include "core/alloc.h"
 #include "core/status.h"
 #include "providers/cpu/cpu_tables.h"
 #include "providers/cpu/elementwise_plan.h"
@@ -858,7 +859,8 @@ static onyx_status k_where_prepare(onyx_kernel_ctx *ctx) {
         return onyx_error(ONYX_ERR_INVALID_MODEL, "Where: input 0 (condition) has dtype %s; expected bool",
                           onyx_dtype_name(cond->dtype));
     ONYX_TRY(ew_check_same_dtype(ctx, 1, 2, ew_where_names));
-    if (x->dtype == ONYX_DTYPE_STRING || !ew_row_by_size(onyx_dtype_size(x->dtype), k_where_1, k_where_2, k_where_4, k_where_8))
+    if (x->dtype != ONYX_DTYPE_STRING &&
+        !ew_row_by_size(onyx_dtype_size(x->dtype), k_where_1, k_where_2, k_where_4, k_where_8))
         return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "Where: input 1 (X) has dtype %s, which the CPU "
                           "kernel does not support", onyx_dtype_name(x->dtype));
     int64_t dims[ONYX_MAX_RANK];
@@ -866,8 +868,37 @@ static onyx_status k_where_prepare(onyx_kernel_ctx *ctx) {
     ONYX_TRY(ew_broadcast_inputs(ctx, ctx->inputs, 3, ew_where_names, dims, &rank));
     return onyx_tensor_set_shape(onyx_output(ctx, 0), x->dtype, dims, rank, "output 0");
 }
+/* Where on strings copies each chosen element's bytes (string tensors own them), serially,
+ * walking the broadcast with an index counter. */
+static onyx_status ew_where_strings(onyx_tensor *out, const onyx_tensor *const *inputs) {
+    int rank = out->rank;
+    int64_t strides[3][ONYX_MAX_RANK], index[ONYX_MAX_RANK] = {0}, offset[3] = {0};
+    for (int k = 0; k < 3; k++)
+        onyx_broadcast_strides(inputs[k]->dims, inputs[k]->rank, out->dims, rank, strides[k]);
+    int64_t n = onyx_shape_numel(out->dims, rank);
+    const uint8_t *cond = inputs[0]->data;
+    onyx_string *dst = out->data;
+    for (int64_t i = 0; i < n; i++) {
+        int pick = cond[offset[0]] ? 1 : 2;
+        const onyx_string *src = (const onyx_string *)inputs[pick]->data + offset[pick];
+        char *copy = onyx_strndup(src->data ? src->data : "", src->size);
+        if (!copy) return ONYX_ERR_OUT_OF_MEMORY;
+        onyx_free((void *)dst[i].data); /* slots start zeroed; replace any earlier string */
+        dst[i].data = copy;
+        dst[i].size = src->size;
+        for (int d = rank - 1; d >= 0; d--) {
+            for (int k = 0; k < 3; k++) offset[k] += strides[k][d];
+            if (++index[d] < out->dims[d]) break;
+            for (int k = 0; k < 3; k++) offset[k] -= index[d] * strides[k][d];
+            index[d] = 0;
+        }
+    }
+    return ONYX_OK;
+}
+
 static onyx_status k_where_run(onyx_kernel_ctx *ctx) {
     const onyx_tensor *inputs[3] = {onyx_input(ctx, 0), onyx_input(ctx, 1), onyx_input(ctx, 2)};
+    if (inputs[1]->dtype == ONYX_DTYPE_STRING) return ew_where_strings(onyx_output(ctx, 0), inputs);
     ew_params params;
     memset(&params, 0, sizeof params);
     ew_row_fn row = ew_row_by_size(onyx_dtype_size(inputs[1]->dtype), k_where_1, k_where_2, k_where_4, k_where_8);
@@ -946,7 +977,7 @@ static onyx_status k_clip_run(onyx_kernel_ctx *ctx) {
 #define NUM_NO_BF16 (ONYX_DT_NUMERIC & ~ONYX_DT(BFLOAT16))
 #define ARITH7 (F16_32_64 | ONYX_DT(INT32) | ONYX_DT(INT64) | ONYX_DT(UINT32) | ONYX_DT(UINT64))
 #define SIGNED_NO_BF16 (F16_32_64 | ONYX_DT_SIGNED_INTS)
-#define WHERE_TYPES (ONYX_DT_NUMERIC | ONYX_DT(BOOL))
+#define WHERE_TYPES (ONYX_DT_NUMERIC | ONYX_DT(BOOL) | ONYX_DT(STRING))
 
 #define ROW(op, since, until, type_input, dtypes, fn) {op, "", since, until, type_input, dtypes, 0, fn##_prepare, fn##_run}
 
