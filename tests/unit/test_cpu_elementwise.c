@@ -467,6 +467,12 @@ static void test_unary(void) {
                     0.5305701494216919f, 1.3995715379714966f};
     ONYX_CHECK_FLOATS(out.data, fast, 5, 1e-6, 1e-5);
     onyx_tensor_release(&out);
+    /* QuickGelu(x) = x * sigmoid(1.702 x): numpy in float64. */
+    g.op = "QuickGelu";
+    ONYX_CHECK_OK(run_op(g, in, 1, &out));
+    float quick[] = {-0.01807131f, -0.14961156f, 0.0f, 0.53689395f, 2.4650138f};
+    ONYX_CHECK_FLOATS(out.data, quick, 5, 1e-6, 1e-5);
+    onyx_tensor_release(&out);
     op_call g20 = op("Gelu", 20);
     onyx_attr approx = attr_string("approximate", "tanh");
     g20.attrs = &approx;

@@ -1,7 +1,7 @@
 /*
  * elementwise.c - the CPU provider's elementwise kernels and their table rows: unary math,
  * binary arithmetic/comparison/logic with NumPy broadcasting, the variadic Max/Min/Mean/Sum,
- * Where, Clip, Gelu (ai.onnx and com.microsoft) and FastGelu/BiasGelu, and the small
+ * Where, Clip, Gelu (ai.onnx and com.microsoft), FastGelu/BiasGelu/QuickGelu, and the small
  * activations (LeakyRelu, Elu, Selu, HardSigmoid, HardSwish, Softplus, Softsign,
  * ThresholdedRelu, Celu, PRelu, Shrink), trigonometry, Round and BitShift. Cast lives in
  * elementwise_cast.c; the broadcast plan and row driver in elementwise_plan.c.
@@ -243,6 +243,7 @@ static inline int64_t ew_int_pow(int64_t base, int64_t exponent) {
 #define EW_SHRINK(x)                                                                              \
     ((double)(x) < -(double)params->alpha ? (ct)((double)(x) + params->beta)                      \
      : (double)(x) > (double)params->alpha ? (ct)((double)(x) - params->beta) : (ct)0)
+#define EW_QUICK_GELU(x) ((x) * EW_SIGMOID(EW_ALPHA * (x)))
 #define EW_ACOS(x) acos(x)
 #define EW_ASIN(x) asin(x)
 #define EW_ATAN(x) atan(x)
@@ -346,6 +347,8 @@ EW_FLOAT_UNARY(k_thresholded_relu, EW_THRESHOLDED_RELU)
 EW_FLOAT_UNARY(k_celu, EW_CELU)
 EW_DEFINE(EW_DEF_UNARY, k_shrink, EW_TYPES_NUMERIC, EW_SHRINK)
 EW_ROWS(k_shrink, EW_TYPES_NUMERIC)
+EW_DEFINE(EW_DEF_UNARY_HOT, k_quick_gelu, EW_TYPES_FLOAT, EW_QUICK_GELU)
+EW_ROWS(k_quick_gelu, EW_TYPES_FLOAT)
 EW_FLOAT_UNARY(k_acos, EW_ACOS)
 EW_FLOAT_UNARY(k_asin, EW_ASIN)
 EW_FLOAT_UNARY(k_atan, EW_ATAN)
@@ -676,6 +679,7 @@ EW_ATTR_KERNEL(k_selu, 1.67326319217681884765625f, 0, 1.05070102214813232421875f
 EW_ATTR_KERNEL(k_hard_sigmoid, 0.2f, 0.5f, 0)
 EW_ATTR_KERNEL(k_thresholded_relu, 1.0f, 0, 0)
 EW_ATTR_KERNEL(k_celu, 1.0f, 0, 0)
+EW_ATTR_KERNEL(k_quick_gelu, 1.702f, 0, 0)
 EW_UNARY_KERNEL(k_hard_swish, 0)
 EW_UNARY_KERNEL(k_softplus, 0)
 EW_UNARY_KERNEL(k_softsign, 0)
@@ -1106,6 +1110,7 @@ const onyx_kernel_def onyx_cpu_elementwise_kernels[] = {
     ROW("Gelu", 20, ONYX_OPSET_MAX, 0, ALL_FLOATS, k_gelu),
     {"Gelu", "com.microsoft", 1, ONYX_OPSET_MAX, 0, ALL_FLOATS, 0, k_gelu_prepare, k_gelu_run},
     {"FastGelu", "com.microsoft", 1, ONYX_OPSET_MAX, 0, ALL_FLOATS, 0, k_gelu_prepare, k_gelu_run},
+    {"QuickGelu", "com.microsoft", 1, ONYX_OPSET_MAX, 0, ALL_FLOATS, 0, k_quick_gelu_prepare, k_quick_gelu_run},
     {"BiasGelu", "com.microsoft", 1, ONYX_OPSET_MAX, 0, ALL_FLOATS, 0, k_bias_gelu_prepare, k_bias_gelu_run},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
