@@ -253,6 +253,36 @@ static void test_errors(void) {
     ONYX_CHECK_ERROR(run_op(op("Mul", 14), in2, 2, &out), ONYX_ERR_INVALID_ARGUMENT, "[4]");
     ONYX_CHECK(strstr(onyx_last_error(), "[2,3]") != NULL);
     onyx_tensor_release(&out);
+    /* Attribute and input checks name what is wrong. */
+    onyx_attr bad_fmod = attr_int("fmod", 2);
+    op_call mod = op("Mod", 13);
+    mod.attrs = &bad_fmod;
+    mod.n_attrs = 1;
+    const onyx_tensor *same[] = {in[0], in[0]};
+    ONYX_CHECK_ERROR(run_op(mod, same, 2, &out), ONYX_ERR_INVALID_MODEL, "fmod is 2");
+    onyx_tensor_release(&out);
+    ONYX_CHECK_ERROR(run_op(op("Cast", 13), same, 1, &out), ONYX_ERR_INVALID_MODEL, "'to' is missing");
+    onyx_tensor_release(&out);
+    int64_t lo = 0;
+    const onyx_tensor *clip_in[] = {in[0], make(ONYX_DTYPE_INT64, NULL, 0, &lo)};
+    ONYX_CHECK_ERROR(run_op(op("Clip", 13), clip_in, 2, &out), ONYX_ERR_INVALID_MODEL,
+                     "input 1 (min) has dtype int64 but input 0 (input) has float32");
+    onyx_tensor_release(&out);
+    const onyx_tensor *clip_vec[] = {in[0], in[0]};
+    ONYX_CHECK_ERROR(run_op(op("Clip", 13), clip_vec, 2, &out), ONYX_ERR_INVALID_MODEL, "expected a scalar");
+    onyx_tensor_release(&out);
+    onyx_attr bad_approx = attr_string("approximate", "fast");
+    op_call gelu = op("Gelu", 20);
+    gelu.attrs = &bad_approx;
+    gelu.n_attrs = 1;
+    ONYX_CHECK_ERROR(run_op(gelu, same, 1, &out), ONYX_ERR_INVALID_MODEL, "\"fast\"");
+    onyx_tensor_release(&out);
+    const onyx_tensor *missing[] = {in[0], NULL};
+    ONYX_CHECK_ERROR(run_op(op("Add", 14), missing, 2, &out), ONYX_ERR_INVALID_MODEL, "input 1 (B) is required");
+    onyx_tensor_release(&out);
+    const onyx_tensor *three[] = {in[0], in[0], make(ONYX_DTYPE_FLOAT32, d4, 1, NULL)};
+    ONYX_CHECK_ERROR(run_op(op("Max", 13), three, 3, &out), ONYX_ERR_INVALID_ARGUMENT, "input 2 (data_2) has shape [4]");
+    onyx_tensor_release(&out);
     /* Versions: int8 Add arrived in opset 14. */
     int64_t d1[] = {1};
     const onyx_tensor *in3[] = {make(ONYX_DTYPE_INT8, d1, 1, NULL), make(ONYX_DTYPE_INT8, d1, 1, NULL)};
