@@ -322,6 +322,29 @@ static void test_float16(void) {
     ONYX_CHECK_INT(flags[1], 0);
     ONYX_CHECK_INT(flags[3], 0);
     onyx_tensor_release(&out);
+    /* Longer float16 rows (staged through float32 in blocks): a + scalar rounds like the
+     * scalar reference, and Sigmoid stays within float16 rounding of the float64 value. */
+    int64_t d1001[] = {1001};
+    onyx_tensor *ha = make(ONYX_DTYPE_FLOAT16, d1001, 1, NULL);
+    for (int i = 0; i < 1001; i++) ((uint16_t *)ha->data)[i] = onyx_f32_to_f16((float)(i - 500) * 0.0137f);
+    uint16_t hs = onyx_f32_to_f16(0.3f);
+    const onyx_tensor *hin[] = {ha, make(ONYX_DTYPE_FLOAT16, NULL, 0, &hs)};
+    ONYX_CHECK_OK(run_op(op("Add", 14), hin, 2, &out));
+    int bad = 0;
+    for (int i = 0; i < 1001; i++) {
+        float sum = onyx_f16_to_f32(((uint16_t *)ha->data)[i]) + onyx_f16_to_f32(hs);
+        if (((uint16_t *)out.data)[i] != onyx_f32_to_f16(sum)) bad++;
+    }
+    ONYX_CHECK_INT(bad, 0);
+    onyx_tensor_release(&out);
+    ONYX_CHECK_OK(run_op(op("Sigmoid", 13), hin, 1, &out));
+    bad = 0;
+    for (int i = 0; i < 1001; i++) {
+        double x = onyx_f16_to_f32(((uint16_t *)ha->data)[i]), want = 1.0 / (1.0 + exp(-x));
+        if (fabs(onyx_f16_to_f32(((uint16_t *)out.data)[i]) - want) > 1e-3 * want) bad++;
+    }
+    ONYX_CHECK_INT(bad, 0);
+    onyx_tensor_release(&out);
     /* bfloat16 Mul: 1.5 * 3 = 4.5 (0x4090). */
     uint16_t ba[] = {0x3FC0}, bb[] = {0x4040};
     int64_t d1[] = {1};

@@ -87,8 +87,17 @@
 #else
 #define EW_HOT
 #endif
-#define EW_DEF_UNARY_HOT(op, EXPR, DT, T, CT, LOAD, STORE) EW_UNARY_ROW_A(op##_##DT, T, T, LOAD, CT, STORE, EXPR, EW_HOT)
-#define EW_DEF_BINARY_HOT(op, EXPR, DT, T, CT, LOAD, STORE) EW_BINARY_ROW_A(op##_##DT, T, T, LOAD, CT, STORE, EXPR, EW_HOT)
+/* Their float16 rows stage blocks through the float32 row (ew_f16_staged). */
+#define EW_DEF_UNARY_HOT(op, EXPR, DT, T, CT, LOAD, STORE) EW_HOT_ROW_##DT(op, EXPR, T, CT, LOAD, STORE, EW_UNARY_ROW_A, 1)
+#define EW_DEF_BINARY_HOT(op, EXPR, DT, T, CT, LOAD, STORE) EW_HOT_ROW_##DT(op, EXPR, T, CT, LOAD, STORE, EW_BINARY_ROW_A, 2)
+#define EW_HOT_ROW_FLOAT32(op, EXPR, T, CT, LOAD, STORE, TEMPLATE, n_in) TEMPLATE(op##_FLOAT32, T, T, LOAD, CT, STORE, EXPR, EW_HOT)
+#define EW_HOT_ROW_FLOAT64(op, EXPR, T, CT, LOAD, STORE, TEMPLATE, n_in) TEMPLATE(op##_FLOAT64, T, T, LOAD, CT, STORE, EXPR, EW_HOT)
+#define EW_HOT_ROW_BFLOAT16(op, EXPR, T, CT, LOAD, STORE, TEMPLATE, n_in) TEMPLATE(op##_BFLOAT16, T, T, LOAD, CT, STORE, EXPR, EW_HOT)
+#define EW_HOT_ROW_FLOAT16(op, EXPR, T, CT, LOAD, STORE, TEMPLATE, n_in)                          \
+    static void op##_FLOAT16(void *out, const void *const *in, const int *step, int64_t n,        \
+                             const ew_params *params) {                                           \
+        ew_f16_staged(op##_FLOAT32, n_in, out, in, step, n, params);                              \
+    }
 #define EW_ENTRY_OP(op, EXPR, DT, T, CT, LOAD, STORE) [ONYX_DTYPE_##DT] = op##_##DT,
 
 /* Define op's rows for the types of LIST with EXPR (DEF is one of the EW_DEF_ macros), and

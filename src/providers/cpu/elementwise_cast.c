@@ -16,7 +16,6 @@
  */
 #include <inttypes.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +23,6 @@
 #include "core/alloc.h"
 #include "core/status.h"
 #include "providers/cpu/elementwise_plan.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
-#include <immintrin.h>
-#define CAST_HAVE_F16C_PATH 1
-#endif
 
 /* ---- numeric casts ---- */
 
@@ -110,48 +103,19 @@ CAST_TYPES_A(CAST_ROWS_FROM, _)
 #define CAST_ENTRIES_FROM(unused, DI, TI, KI, VI) CAST_TYPES_B(CAST_ENTRY, DI, TI, KI, VI)
 static const ew_row_fn cast_rows[EW_DTYPE_COUNT][EW_DTYPE_COUNT] = {CAST_TYPES_A(CAST_ENTRIES_FROM, _)};
 
-/* float32 <-> float16 eight at a time with the F16C instructions (round to nearest even,
- * subnormals and NaN handled by the hardware), when the CPU has them. */
-#ifdef CAST_HAVE_F16C_PATH
-__attribute__((target("avx,f16c"))) static void cast_f32_to_f16_f16c(void *out_, const void *const *in,
-                                                                    const int *step, int64_t n,
-                                                                    const ew_params *params) {
-    uint16_t *out = out_;
-    const float *src = in[0];
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm_storeu_si128((__m128i *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-    for (; i < n; i++) out[i] = onyx_f32_to_f16(src[i]);
+/* float32 <-> float16 through the shared bulk converters (F16C where the CPU has it). */
+static void cast_f32_to_f16_bulk(void *out, const void *const *in, const int *step, int64_t n,
+                                 const ew_params *params) {
+    ew_f32_to_f16_n(out, in[0], n);
 }
-__attribute__((target("avx,f16c"))) static void cast_f16_to_f32_f16c(void *out_, const void *const *in,
-                                                                    const int *step, int64_t n,
-                                                                    const ew_params *params) {
-    float *out = out_;
-    const uint16_t *src = in[0];
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
-    for (; i < n; i++) out[i] = onyx_f16_to_f32(src[i]);
+static void cast_f16_to_f32_bulk(void *out, const void *const *in, const int *step, int64_t n,
+                                 const ew_params *params) {
+    ew_f16_to_f32_n(out, in[0], n);
 }
-/* cpuid traps to the hypervisor in VMs (microseconds), so the answer is kept in an atomic:
- * -1 until first asked; racing first callers store the same value. */
-static _Atomic int cast_f16c_known = -1;
-static int cast_cpu_has_f16c(void) {
-    int known = atomic_load_explicit(&cast_f16c_known, memory_order_relaxed);
-    if (known < 0) {
-        unsigned eax, ebx, ecx, edx;
-        known = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) && __builtin_cpu_supports("avx");
-        atomic_store_explicit(&cast_f16c_known, known, memory_order_relaxed);
-    }
-    return known;
-}
-#endif
 
 static ew_row_fn cast_row(onyx_dtype from, onyx_dtype to) {
-#ifdef CAST_HAVE_F16C_PATH
-    if (from == ONYX_DTYPE_FLOAT32 && to == ONYX_DTYPE_FLOAT16 && cast_cpu_has_f16c()) return cast_f32_to_f16_f16c;
-    if (from == ONYX_DTYPE_FLOAT16 && to == ONYX_DTYPE_FLOAT32 && cast_cpu_has_f16c()) return cast_f16_to_f32_f16c;
-#endif
+    if (from == ONYX_DTYPE_FLOAT32 && to == ONYX_DTYPE_FLOAT16) return cast_f32_to_f16_bulk;
+    if (from == ONYX_DTYPE_FLOAT16 && to == ONYX_DTYPE_FLOAT32) return cast_f16_to_f32_bulk;
     return cast_rows[from][to];
 }
 

@@ -8,6 +8,13 @@
 
 #include "core/status.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#include <stdatomic.h>
+#define EW_HAVE_F16C_PATH 1
+#endif
+
 void ew_plan_init(ew_plan *plan, const onyx_tensor *out, const onyx_tensor *const *inputs,
                   int n_inputs) {
     int64_t full[EW_MAX_INPUTS][ONYX_MAX_RANK];
@@ -197,5 +204,73 @@ void ew_store_f64(void *data, int64_t i, onyx_dtype dtype, double value) {
     case ONYX_DTYPE_BOOL: ((uint8_t *)data)[i] = value != 0; break;
     case ONYX_DTYPE_UINT64: ((uint64_t *)data)[i] = ew_f64_to_u64(value); break;
     default: ew_store_i64(data, i, dtype, ew_f64_to_i64(value)); break;
+    }
+}
+
+/* ---- float16 bulk conversion ---- */
+
+#ifdef EW_HAVE_F16C_PATH
+__attribute__((target("avx,f16c"))) static void ew_f16_to_f32_f16c(float *dst, const uint16_t *src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = onyx_f16_to_f32(src[i]);
+}
+__attribute__((target("avx,f16c"))) static void ew_f32_to_f16_f16c(uint16_t *dst, const float *src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = onyx_f32_to_f16(src[i]);
+}
+/* cpuid traps to the hypervisor in VMs (microseconds), so the answer is kept in an atomic:
+ * -1 until first asked; racing first callers store the same value. */
+static _Atomic int ew_f16c_known = -1;
+static int ew_cpu_has_f16c(void) {
+    int known = atomic_load_explicit(&ew_f16c_known, memory_order_relaxed);
+    if (known < 0) {
+        unsigned eax, ebx, ecx, edx;
+        known = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) && __builtin_cpu_supports("avx");
+        atomic_store_explicit(&ew_f16c_known, known, memory_order_relaxed);
+    }
+    return known;
+}
+#endif
+
+void ew_f16_to_f32_n(float *dst, const uint16_t *src, int64_t n) {
+#ifdef EW_HAVE_F16C_PATH
+    if (ew_cpu_has_f16c()) {
+        ew_f16_to_f32_f16c(dst, src, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) dst[i] = onyx_f16_to_f32(src[i]);
+}
+
+void ew_f32_to_f16_n(uint16_t *dst, const float *src, int64_t n) {
+#ifdef EW_HAVE_F16C_PATH
+    if (ew_cpu_has_f16c()) {
+        ew_f32_to_f16_f16c(dst, src, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) dst[i] = onyx_f32_to_f16(src[i]);
+}
+
+#define EW_STAGE 256 /* elements per staged block: (inputs + 1) * 1 KiB of stack */
+
+void ew_f16_staged(ew_row_fn row32, int n_inputs, void *out, const void *const *in,
+                   const int *step, int64_t n, const ew_params *params) {
+    float widened[EW_MAX_INPUTS][EW_STAGE], result[EW_STAGE];
+    const void *ptrs[EW_MAX_INPUTS];
+    for (int64_t done = 0; done < n; done += EW_STAGE) {
+        int64_t len = n - done < EW_STAGE ? n - done : EW_STAGE;
+        for (int k = 0; k < n_inputs; k++) {
+            const uint16_t *src = in[k];
+            if (step[k]) ew_f16_to_f32_n(widened[k], src + done, len);
+            else widened[k][0] = onyx_f16_to_f32(src[0]);
+            ptrs[k] = widened[k];
+        }
+        row32(result, ptrs, step, len, params);
+        ew_f32_to_f16_n((uint16_t *)out + done, result, len);
     }
 }

@@ -78,6 +78,14 @@ void ew_store_i64(void *data, int64_t i, onyx_dtype dtype, int64_t value);
 int64_t ew_f64_to_i64(double value);
 uint64_t ew_f64_to_u64(double value);
 
+/* n float16 values to float32 and back (round to nearest even), with F16C when the CPU has it. */
+void ew_f16_to_f32_n(float *dst, const uint16_t *src, int64_t n);
+void ew_f32_to_f16_n(uint16_t *dst, const float *src, int64_t n);
+/* A float16 row computed by the float32 row row32 of the same op: blocks of the n_inputs
+ * inputs are widened into stack buffers, row32 runs, the result is rounded back. */
+void ew_f16_staged(ew_row_fn row32, int n_inputs, void *out, const void *const *in,
+                   const int *step, int64_t n, const ew_params *params);
+
 /* Kernels of elementwise_cast.c (Cast, CastLike), listed in elementwise.c's table. */
 onyx_status ew_cast_prepare(onyx_kernel_ctx *ctx);
 onyx_status ew_castlike_prepare(onyx_kernel_ctx *ctx);
