@@ -9,8 +9,9 @@
  * numpy on x86); int -> int wraps; anything -> bool is "!= 0"; float16/bfloat16 round to
  * nearest even, from float64 without double rounding (see cast_f64_to_f32_odd); F16C does
  * float32 <-> float16 where the CPU has it.
- * Strings follow ONNX: numbers print in the shortest form that reads back to the same value
- * ("0.039187793"), with "NaN", "INF", "-INF"; parsing accepts what strtod/strtoll accept,
+ * Strings follow ONNX's test data (numpy's str()): numbers print with the fewest digits that
+ * read back to the same value of the source dtype ("0.039187793", "2.0", "1e-05"), with
+ * "NaN", "INF", "-INF"; parsing accepts what strtod/strtoll accept,
  * including "INF", "+INF", "-INF", "NaN" in any case. Writing strings allocates each element's
  * bytes (the one allocation in a run step of this family: string tensors own their bytes).
  */

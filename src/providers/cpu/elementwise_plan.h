@@ -10,7 +10,7 @@
  * and an outer dim in which the vector's stride is 0. The innermost dim of every input then
  * has a step of 0 or 1, so row functions are tight loops over contiguous or repeated elements.
  * The driver walks the outer dims with an index counter on the stack (no allocation) and splits
- * the rows (or the one long row) across OpenMP threads when the output is large.
+ * the flat output into equal slices, one per OpenMP thread, when the output is large.
  */
 #ifndef ONYX_PROVIDERS_CPU_ELEMENTWISE_PLAN_H
 #define ONYX_PROVIDERS_CPU_ELEMENTWISE_PLAN_H
@@ -27,7 +27,8 @@
 /* and gives each thread at least this many. */
 #define EW_PARALLEL_GRAIN (1 << 13)
 
-/* Per-call scalars some row functions read (Clip bounds, IsInf flags, Mod's fmod, Mean's scale).
+/* Per-call scalars some row functions read (Clip bounds, IsInf flags, Mean's scale, activation
+ * attributes, mixed Pow dtypes).
  * lo/hi hold one element of the tensor's own dtype. */
 typedef struct ew_params {
     int has_lo, has_hi;
