@@ -29,9 +29,8 @@
 
 /* Per-call scalars some row functions read (Clip bounds, IsInf flags, Mean's scale, activation
  * attributes, mixed Pow dtypes).
- * lo/hi hold one element of the tensor's own dtype. */
+ * lo/hi hold one element of the tensor's own dtype (the type's extremes when absent). */
 typedef struct ew_params {
-    int has_lo, has_hi;
     union { double f64; float f32; int64_t i64; uint64_t u64; int32_t i32; uint32_t u32;
             int16_t i16; uint16_t u16; int8_t i8; uint8_t u8; } lo, hi;
     int detect_positive, detect_negative;
