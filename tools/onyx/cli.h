@@ -1,0 +1,47 @@
+/*
+ * cli.h - what the verbs of the `onyx` tool share: their entry points, exit codes, argument
+ * helpers and tensor-file reading.
+ *
+ * Each verb is int cli_<verb>(argc, argv) with argv[0] the verb's name; it returns the process
+ * exit status. Usage errors print to stderr and return CLI_EXIT_USAGE. Nothing here exits.
+ */
+#ifndef ONYX_TOOLS_CLI_H
+#define ONYX_TOOLS_CLI_H
+
+#include "onyx/onyx.h"
+
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILED = 1, /* a check failed, a model could not be loaded or run */
+    CLI_EXIT_USAGE = 2,  /* unknown flag, missing argument */
+    CLI_EXIT_SKIPPED = 77 /* CTest's "skipped": the asked-for provider is not available here */
+};
+
+int cli_check(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
+int cli_ops(int argc, char **argv);
+
+/* Print "onyx VERB: <message>" and a pointer to `onyx VERB --help` to stderr; returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Whether argv[*i] is flag, given as "FLAG VALUE" or "FLAG=VALUE". Returns 1 and sets *value
+ * (advancing *i past a separate value) when it is; 0 when argv[*i] is another argument; -1 when
+ * the flag is there but its value is missing. */
+int cli_flag_value(int argc, char **argv, int *i, const char *flag, const char **value);
+
+/* Parse a finite non-negative number for flag; prints a usage error and returns 0 if bad. */
+int cli_parse_tolerance(const char *verb, const char *flag, const char *text, double *out);
+
+/* Whether argv has --help or -h (checked before any other parsing). */
+int cli_wants_help(int argc, char **argv);
+
+/* A tensor from a .npy file or a serialized TensorProto (.pb), picked by the file's extension.
+ * *name_out (may be NULL) receives the TensorProto's name ("" for .npy), onyx_malloc'd. */
+onyx_status cli_read_tensor_file(const char *path, onyx_tensor **out, char **name_out);
+
+/* Print the status name and onyx_last_error() after "onyx VERB: what: " to stderr. */
+void cli_report_error(const char *verb, const char *what, onyx_status status);
+
+#endif
