@@ -31,10 +31,12 @@ typedef struct str_list {
     size_t count, cap;
 } str_list;
 
-/* One per-case tolerance override from --tolerances FILE. */
+/* One line of --tolerances FILE: a tolerance override, or (skip_reason set) a case whose test
+ * data are known to be wrong, skipped with that reason. */
 typedef struct tolerance_override {
     char *case_name;
     double atol, rtol;
+    char *skip_reason;
 } tolerance_override;
 
 typedef struct check_options {
@@ -69,7 +71,8 @@ static const char check_usage[] =
     "  --provider P         providers to run with, e.g. cpu or cuda,cpu (default cpu)\n"
     "  --atol A, --rtol R   tolerance for float outputs: |got-expected| <= A + R*|expected|\n"
     "                       (default atol 1e-7 rtol 1e-3; float16/bfloat16 atol 1e-3 rtol 1e-2)\n"
-    "  --tolerances FILE    per-case overrides, lines 'case_name atol rtol' ('#' comments)\n"
+    "  --tolerances FILE    per-case lines 'case_name atol rtol' (tolerance override) or\n"
+    "                       'case_name skip reason' (test data known to be wrong); '#' comments\n"
     "  --skip-unavailable   exit 77 (skipped) when the provider cannot be created here\n"
     "  --verbose            verbose library log (placement, folding)\n";
 
@@ -168,45 +171,60 @@ static int add_subfolders(const char *parent, str_list *dirs) {
     return ok;
 }
 
-/* Read 'case_name atol rtol' lines. */
+/* Append one override; 0 when out of memory. */
+static int add_override(check_options *opts, const char *name, double atol, double rtol, const char *skip_reason) {
+    tolerance_override *grown = onyx_realloc(opts->overrides, (opts->n_overrides + 1) * sizeof *grown);
+    if (!grown) return 0;
+    opts->overrides = grown;
+    tolerance_override *o = &grown[opts->n_overrides];
+    *o = (tolerance_override){onyx_strdup(name), atol, rtol, skip_reason ? onyx_strdup(skip_reason) : NULL};
+    if (!o->case_name || (skip_reason && !o->skip_reason)) {
+        onyx_free(o->case_name);
+        onyx_free(o->skip_reason);
+        return 0;
+    }
+    opts->n_overrides++;
+    return 1;
+}
+
+/* One line: "case_name atol rtol" or "case_name skip reason words". 0 when malformed. */
+static int parse_tolerance_line(check_options *opts, char *line) {
+    char name[512], word[32];
+    int used = 0;
+    line[strcspn(line, "#\r\n")] = '\0';
+    if (sscanf(line, "%511s", name) != 1) return 1;
+    if (sscanf(line, "%*s %31s %n", word, &used) == 1 && strcmp(word, "skip") == 0)
+        return line[used] != '\0' && add_override(opts, name, 0, 0, line + used);
+    double atol, rtol;
+    char extra;
+    if (sscanf(line, "%*s %lf %lf %c", &atol, &rtol, &extra) != 2 || atol < 0 || rtol < 0) return 0;
+    return add_override(opts, name, atol, rtol, NULL);
+}
+
+/* Read --tolerances FILE. */
 static int read_tolerances(const char *path, check_options *opts) {
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "onyx check: cannot open tolerances file '%s'\n", path);
         return 0;
     }
-    char line[1024], name[512];
+    char line[1024];
     int line_no = 0, ok = 1;
     while (ok && fgets(line, sizeof line, f)) {
         line_no++;
-        char *hash = strchr(line, '#');
-        if (hash) *hash = '\0';
-        double atol, rtol;
-        char extra;
-        int n = sscanf(line, "%511s %lf %lf %c", name, &atol, &rtol, &extra);
-        if (n <= 0) continue;
-        if (n != 3 || atol < 0 || rtol < 0) {
-            fprintf(stderr, "onyx check: %s:%d: expected 'case_name atol rtol'\n", path, line_no);
-            ok = 0;
-            break;
-        }
-        tolerance_override *grown = onyx_realloc(opts->overrides, (opts->n_overrides + 1) * sizeof *grown);
-        if (!grown || !(grown[opts->n_overrides].case_name = onyx_strdup(name))) {
-            if (grown) opts->overrides = grown;
-            ok = 0;
-            break;
-        }
-        opts->overrides = grown;
-        grown[opts->n_overrides].atol = atol;
-        grown[opts->n_overrides].rtol = rtol;
-        opts->n_overrides++;
+        if (!(ok = parse_tolerance_line(opts, line)))
+            fprintf(stderr, "onyx check: %s:%d: expected 'case_name atol rtol' or 'case_name skip reason'\n", path,
+                    line_no);
     }
     fclose(f);
     return ok;
 }
 
 static void free_options(check_options *opts) {
-    for (size_t i = 0; i < opts->n_overrides; i++) onyx_free(opts->overrides[i].case_name);
+    for (size_t i = 0; i < opts->n_overrides; i++) {
+        onyx_free(opts->overrides[i].case_name);
+        onyx_free(opts->overrides[i].skip_reason);
+    }
     onyx_free(opts->overrides);
     str_list_free(&opts->dirs);
 }
@@ -383,7 +401,7 @@ static void tolerance_for(const check_options *opts, const char *case_name, onyx
     if (opts->has_atol) *atol = opts->atol;
     if (opts->has_rtol) *rtol = opts->rtol;
     for (size_t i = 0; i < opts->n_overrides; i++)
-        if (strcmp(opts->overrides[i].case_name, case_name) == 0) {
+        if (!opts->overrides[i].skip_reason && strcmp(opts->overrides[i].case_name, case_name) == 0) {
             *atol = opts->overrides[i].atol;
             *rtol = opts->overrides[i].rtol;
         }
@@ -492,10 +510,24 @@ static case_outcome run_case(const check_options *opts, const char *dir, const c
     return outcome;
 }
 
+/* The reason the tolerances file gives for skipping this case, or NULL. */
+static const char *known_bad_reason(const check_options *opts, const char *case_name) {
+    for (size_t i = 0; i < opts->n_overrides; i++)
+        if (opts->overrides[i].skip_reason && strcmp(opts->overrides[i].case_name, case_name) == 0)
+            return opts->overrides[i].skip_reason;
+    return NULL;
+}
+
 /* Load, look up ops, then run: one case folder. */
 static case_outcome check_case(const check_options *opts, const char *dir, skip_tally *tally) {
     char name_buf[512];
     const char *case_name = case_name_of(dir, name_buf, sizeof name_buf);
+    const char *reason = known_bad_reason(opts, case_name);
+    if (reason) {
+        printf("skip %s: %s\n", case_name, reason);
+        tally_add(tally, "(known bad test data)");
+        return CASE_SKIPPED;
+    }
     char model_path[4096];
     snprintf(model_path, sizeof model_path, "%s/model.onnx", dir);
     onyx_model *model = NULL;

@@ -67,8 +67,8 @@ static void print_values(const char *title, const onyx_graph *g, const int *ids,
 
 static void print_model_facts(const onyx_model *m) {
     printf("model: %s\n", m->path);
-    printf("producer: %s %s\n", m->producer_name ? m->producer_name : "",
-           m->producer_version ? m->producer_version : "");
+    const char *version = m->producer_version ? m->producer_version : "";
+    printf("producer: %s%s%s\n", m->producer_name ? m->producer_name : "", version[0] ? " " : "", version);
     printf("ir version: %lld\n", (long long)m->ir_version);
     printf("opsets:");
     for (int i = 0; i < m->n_opsets; i++)

@@ -181,7 +181,7 @@ static int run_session(const run_options *opts, onyx_session *session) {
                                           (const onyx_tensor *const *)inputs, (size_t)opts->n_inputs,
                                           output_names, n_outputs, outputs);
         if (st != ONYX_OK)
-            cli_report_error("run", opts->model_path, st);
+            cli_report_error("run", "running the model", st);
         else if (store_outputs(opts, output_names, outputs, n_outputs))
             status = CLI_EXIT_OK;
     }
@@ -208,7 +208,7 @@ int cli_run(int argc, char **argv) {
     onyx_session *session = NULL;
     onyx_status st = onyx_session_create(opts.model_path, &so, &session);
     if (st != ONYX_OK) {
-        cli_report_error("run", opts.model_path, st);
+        cli_report_error("run", "loading the model", st);
         return CLI_EXIT_FAILED;
     }
     status = run_session(&opts, session);
