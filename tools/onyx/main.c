@@ -125,6 +125,9 @@ int main(int argc, char **argv) {
             char *help_argv[] = {argv[2], "--help", NULL};
             for (size_t i = 0; i < sizeof cli_verbs / sizeof cli_verbs[0]; i++)
                 if (strcmp(argv[2], cli_verbs[i].name) == 0) return cli_verbs[i].fn(2, help_argv);
+            fprintf(stderr, "onyx help: unknown verb '%s'\n\n", argv[2]);
+            print_usage(stderr);
+            return CLI_EXIT_USAGE;
         }
         print_usage(stdout);
         return CLI_EXIT_OK;
