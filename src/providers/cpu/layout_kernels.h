@@ -1,0 +1,91 @@
+/*
+ * layout_kernels.h - prototypes of the CPU layout, indexing and shape kernels (layout.c,
+ * gather.c, generate.c) and the strided-copy engine they share. layout_table.c gathers the
+ * prepare/run pairs into onyx_cpu_layout_kernels.
+ *
+ * Layout ops never look at element values: they move elements of 1, 2, 4, 8 or 16 bytes
+ * (STRING elements are onyx_string structs). The runtime hands these kernels STRING outputs
+ * that do not own per-element bytes, so copying the onyx_string struct (a shallow copy that
+ * shares the bytes with the input) is the right copy for strings too.
+ */
+#ifndef ONYX_PROVIDERS_CPU_LAYOUT_KERNELS_H
+#define ONYX_PROVIDERS_CPU_LAYOUT_KERNELS_H
+
+#include <stdint.h>
+
+#include "core/tensor.h"
+#include "providers/kernel.h"
+
+/* Bytes a parallel copy should move before OpenMP threads pay for themselves. */
+#define LAYOUT_PARALLEL_BYTES (1 << 18)
+#define LAYOUT_COPY_MAX_DIMS (2 * ONYX_MAX_RANK)
+
+/* A strided gather into a contiguous destination: for each index (i_0..i_{rank-1}) of dims,
+ * in row-major order, copy `run` contiguous elements from
+ * src + (src_offset + sum i_d * src_strides[d]) * elem_size to the next run of dst.
+ * Strides are in elements and may be 0 (broadcast) or negative (reversed Slice). */
+typedef struct layout_copy {
+    int rank;
+    int64_t dims[LAYOUT_COPY_MAX_DIMS];
+    int64_t src_strides[LAYOUT_COPY_MAX_DIMS];
+    int64_t src_offset;
+    int64_t run;
+    size_t elem_size;
+} layout_copy;
+
+/* Drop size-1 dims, merge dims that are contiguous in src, and fold trailing unit-stride dims
+ * into run, so the copy moves the longest memcpy runs it can. */
+void layout_copy_simplify(layout_copy *c);
+/* Execute the copy (after simplify) with up to threads OpenMP threads. */
+void layout_copy_execute(const layout_copy *c, void *dst, const void *src, int threads);
+/* Copy n elements of elem_size bytes (memcpy, or a typed loop for single elements). */
+void layout_copy_elements(void *dst, const void *src, int64_t n, size_t elem_size);
+
+/* layout.c */
+onyx_status layout_reshape_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_flatten_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_squeeze_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_unsqueeze_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_identity_prepare(onyx_kernel_ctx *ctx);
+/* Output 0 = input 0's bytes (Reshape, Flatten, Squeeze, Unsqueeze, Identity). */
+onyx_status layout_copy_input_run(onyx_kernel_ctx *ctx);
+onyx_status layout_dropout_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_dropout_run(onyx_kernel_ctx *ctx);
+onyx_status layout_shape_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_shape_run(onyx_kernel_ctx *ctx);
+onyx_status layout_size_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_size_run(onyx_kernel_ctx *ctx);
+onyx_status layout_transpose_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_transpose_run(onyx_kernel_ctx *ctx);
+onyx_status layout_expand_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_expand_run(onyx_kernel_ctx *ctx);
+onyx_status layout_tile_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_tile_run(onyx_kernel_ctx *ctx);
+onyx_status layout_concat_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_concat_run(onyx_kernel_ctx *ctx);
+onyx_status layout_split_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_split_run(onyx_kernel_ctx *ctx);
+onyx_status layout_slice_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_slice_run(onyx_kernel_ctx *ctx);
+onyx_status layout_trilu_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_trilu_run(onyx_kernel_ctx *ctx);
+
+/* gather.c */
+onyx_status layout_gather_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_gather_run(onyx_kernel_ctx *ctx);
+onyx_status layout_gather_elements_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_gather_elements_run(onyx_kernel_ctx *ctx);
+onyx_status layout_gather_nd_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_gather_nd_run(onyx_kernel_ctx *ctx);
+onyx_status layout_scatter_nd_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_scatter_nd_run(onyx_kernel_ctx *ctx);
+
+/* generate.c */
+onyx_status layout_constant_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_constant_run(onyx_kernel_ctx *ctx);
+onyx_status layout_constant_of_shape_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_constant_of_shape_run(onyx_kernel_ctx *ctx);
+onyx_status layout_range_prepare(onyx_kernel_ctx *ctx);
+onyx_status layout_range_run(onyx_kernel_ctx *ctx);
+
+#endif
