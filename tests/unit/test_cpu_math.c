@@ -17,7 +17,7 @@
 #include "providers/cpu/math_kernels.h"
 #include "providers/kernel.h"
 
-#define CASE_MAX_IO 6
+#define CASE_MAX_IO 8
 #define CASE_MAX_ATTRS 8
 
 /* One node, its inputs (borrowed data) and outputs (owned data), ready to prepare and run. */
@@ -331,6 +331,27 @@ static void test_matmul_integer_zero_points(void) {
     case_free(&c);
 }
 
+static void test_qlinear_matmul(void) {
+    /* A = [[2,4]] (zero 0, scale 0.5), B = [[1],[3]] (zero 1, scale 2), y scale 1, zero 10:
+     * (2*0 + 4*2) * 0.5 * 2 / 1 = 8, + 10 = 18 */
+    uint8_t a[2] = {2, 4}, b[2] = {1, 3}, a_zero = 0, b_zero = 1, y_zero = 10;
+    float a_scale = 0.5f, b_scale = 2.0f, y_scale = 1.0f;
+    op_case c;
+    case_init(&c, "QLinearMatMul", 10, 1);
+    case_input(&c, 0, ONYX_DTYPE_UINT8, (int64_t[]){1, 2}, 2, a);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, NULL, 0, &a_scale);
+    case_input(&c, 2, ONYX_DTYPE_UINT8, NULL, 0, &a_zero);
+    case_input(&c, 3, ONYX_DTYPE_UINT8, (int64_t[]){2, 1}, 2, b);
+    case_input(&c, 4, ONYX_DTYPE_FLOAT32, NULL, 0, &b_scale);
+    case_input(&c, 5, ONYX_DTYPE_UINT8, NULL, 0, &b_zero);
+    case_input(&c, 6, ONYX_DTYPE_FLOAT32, NULL, 0, &y_scale);
+    case_input(&c, 7, ONYX_DTYPE_UINT8, NULL, 0, &y_zero);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){1, 1}, 2);
+    ONYX_CHECK_INT(((uint8_t *)c.outputs[0]->data)[0], 18);
+    case_free(&c);
+}
+
 static void run_einsum(const char *equation, int n, const int64_t *const *dims, const int *ranks,
                        const float *const *data, const int64_t *want_dims, int want_rank, const float *want,
                        long want_n) {
@@ -537,6 +558,17 @@ static void test_argmax_cumsum_topk(void) {
         case_free(&c);
     }
 
+    /* ArgMin with ties: rows [1,3,3] and [5,2,5] -> 0 and 1 */
+    float xm[6] = {1, 3, 3, 5, 2, 5};
+    case_init(&c, "ArgMin", 13, 1);
+    attr_int(&c, "axis", -1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, xm);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 1}, 2);
+    ONYX_CHECK_INT(((int64_t *)c.outputs[0]->data)[0], 0);
+    ONYX_CHECK_INT(((int64_t *)c.outputs[0]->data)[1], 1);
+    case_free(&c);
+
     /* CumSum exclusive + reverse over [1,2,3,4]: [9,7,4,0] */
     float v[4] = {1, 2, 3, 4};
     int32_t axis0 = 0;
@@ -679,6 +711,18 @@ static void test_softmax_float16_many_rows(void) {
     case_free(&c);
 }
 
+static void test_hardmax_first_maximum(void) {
+    /* rows [1,3,3] and [5,2,5]: the first maximum wins */
+    float x[6] = {1, 3, 3, 5, 2, 5};
+    op_case c;
+    case_init(&c, "Hardmax", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, x);
+    ONYX_CHECK_OK(case_run(&c));
+    float want[6] = {0, 1, 0, 1, 0, 0};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 6, 0, 0);
+    case_free(&c);
+}
+
 static void test_layer_norm_with_statistics(void) {
     float x[8] = {1, 2, 3, 4, 2, 4, 6, 9}, scale[4] = {1, 0.5f, 2, -1}, bias[4] = {0, 1, 0, 1};
     op_case c;
@@ -788,12 +832,14 @@ int main(void) {
     ONYX_TEST_RUN(test_float16_bulk_conversion);
     ONYX_TEST_RUN(test_gemm_transposes_and_bias);
     ONYX_TEST_RUN(test_matmul_integer_zero_points);
+    ONYX_TEST_RUN(test_qlinear_matmul);
     ONYX_TEST_RUN(test_einsum_patterns);
     ONYX_TEST_RUN(test_reduce_axes_attribute_and_input);
     ONYX_TEST_RUN(test_reduce_kinds);
     ONYX_TEST_RUN(test_argmax_cumsum_topk);
     ONYX_TEST_RUN(test_softmax_axis_semantics);
     ONYX_TEST_RUN(test_softmax_float16_many_rows);
+    ONYX_TEST_RUN(test_hardmax_first_maximum);
     ONYX_TEST_RUN(test_layer_norm_with_statistics);
     ONYX_TEST_RUN(test_quantize_round_half_even_and_saturate);
     ONYX_TEST_RUN(test_dynamic_quantize);

@@ -92,12 +92,15 @@ onyx_status math_gemm_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_gemm_run(onyx_kernel_ctx *ctx);
 onyx_status math_matmul_integer_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_matmul_integer_run(onyx_kernel_ctx *ctx);
+onyx_status math_qlinear_matmul_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_qlinear_matmul_run(onyx_kernel_ctx *ctx);
 onyx_status math_einsum_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_einsum_run(onyx_kernel_ctx *ctx);
 
 /* reduce.c: one prepare/run pair serves every Reduce* op (the op type picks the reduction). */
 onyx_status math_reduce_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_reduce_run(onyx_kernel_ctx *ctx);
+/* ArgMax and ArgMin share one pair (the op type picks the direction). */
 onyx_status math_argmax_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_argmax_run(onyx_kernel_ctx *ctx);
 onyx_status math_cumsum_prepare(onyx_kernel_ctx *ctx);
@@ -108,6 +111,8 @@ onyx_status math_topk_run(onyx_kernel_ctx *ctx);
 /* normalize.c: Softmax and LogSoftmax share one pair (the op type picks the log). */
 onyx_status math_softmax_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_softmax_run(onyx_kernel_ctx *ctx);
+onyx_status math_hardmax_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_hardmax_run(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx);
 

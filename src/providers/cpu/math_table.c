@@ -36,6 +36,7 @@ const onyx_kernel_def onyx_cpu_math_kernels[] = {
     {"Gemm", "", 9, 12, 0, F3 | WIDE_INTS, 0, math_gemm_prepare, math_gemm_run},
     {"Gemm", "", 13, MAX, 0, F4 | WIDE_INTS, 0, math_gemm_prepare, math_gemm_run},
     {"MatMulInteger", "", 10, MAX, 0, BYTE_INTS, 0, math_matmul_integer_prepare, math_matmul_integer_run},
+    {"QLinearMatMul", "", 10, MAX, 0, BYTE_INTS, 0, math_qlinear_matmul_prepare, math_qlinear_matmul_run},
     {"Einsum", "", 12, MAX, 0, F3 | ONYX_DT_INTS, 0, math_einsum_prepare, math_einsum_run},
 
     {"ReduceSum", "", 1, 12, 0, F3 | WIDE_INTS, 0, math_reduce_prepare, math_reduce_run},
@@ -51,6 +52,8 @@ const onyx_kernel_def onyx_cpu_math_kernels[] = {
     REDUCE_EXTREME_ROWS("ReduceMin"),
     {"ArgMax", "", 1, 12, 0, F3 | ONYX_DT_INTS, 0, math_argmax_prepare, math_argmax_run},
     {"ArgMax", "", 13, MAX, 0, F4 | ONYX_DT_INTS, 0, math_argmax_prepare, math_argmax_run},
+    {"ArgMin", "", 1, 12, 0, F3 | ONYX_DT_INTS, 0, math_argmax_prepare, math_argmax_run},
+    {"ArgMin", "", 13, MAX, 0, F4 | ONYX_DT_INTS, 0, math_argmax_prepare, math_argmax_run},
     {"CumSum", "", 11, 13, 0, ONYX_DT(FLOAT32) | ONYX_DT(FLOAT64) | WIDE_INTS, AXES_INPUT, math_cumsum_prepare,
      math_cumsum_run},
     {"CumSum", "", 14, MAX, 0, F4 | WIDE_INTS, AXES_INPUT, math_cumsum_prepare, math_cumsum_run},
@@ -62,6 +65,8 @@ const onyx_kernel_def onyx_cpu_math_kernels[] = {
     {"Softmax", "", 13, MAX, 0, F4, 0, math_softmax_prepare, math_softmax_run},
     {"LogSoftmax", "", 1, 12, 0, F3, 0, math_softmax_prepare, math_softmax_run},
     {"LogSoftmax", "", 13, MAX, 0, F4, 0, math_softmax_prepare, math_softmax_run},
+    {"Hardmax", "", 1, 12, 0, F3, 0, math_hardmax_prepare, math_hardmax_run},
+    {"Hardmax", "", 13, MAX, 0, F4, 0, math_hardmax_prepare, math_hardmax_run},
     {"LayerNormalization", "", 17, MAX, 0, F4, 0, math_layer_norm_prepare, math_layer_norm_run},
 
     {"QuantizeLinear", "", 10, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(INT32), 0, math_quantize_prepare, math_quantize_run},

@@ -1,5 +1,5 @@
 /*
- * matmul.c - CPU matrix products: MatMul, Gemm, MatMulInteger and Einsum.
+ * matmul.c - CPU matrix products: MatMul, Gemm, MatMulInteger, QLinearMatMul and Einsum.
  *
  * float32 and float64 products go through OpenBLAS (cblas_sgemm / cblas_dgemm), one call per
  * broadcast batch matrix, or one call for the whole batch when B is shared and A is contiguous
@@ -456,6 +456,93 @@ onyx_status math_matmul_integer_run(onyx_kernel_ctx *ctx) {
                     int32_t b_zero = b_zp ? int8ish_load(b_zp->dtype, b_zp->data, b_zp_n == 1 ? 0 : j) : 0;
                     row[j] += av * (int8ish_load(b->dtype, b->data, b_row + j) - b_zero);
                 }
+            }
+        }
+    }
+    return ONYX_OK;
+}
+
+/* ---- QLinearMatMul ----
+ * y = saturate(round_half_even((a - a_zero) (b - b_zero) * a_scale * b_scale / y_scale) + y_zero),
+ * the products accumulated in int32. Inputs: a, a_scale, a_zero_point, b, b_scale,
+ * b_zero_point, y_scale, y_zero_point. a's scale and zero point are scalars or one per row of A,
+ * b's one per column of B; y's are scalars. */
+
+static onyx_status qlinear_param(const onyx_kernel_ctx *ctx, int index, const char *name, onyx_dtype want,
+                                 int64_t per) {
+    ONYX_TRY(onyx_kernel_require(ctx, index));
+    const onyx_tensor *t = ctx->inputs[index];
+    char buf[128];
+    if (t->dtype != want)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "QLinearMatMul: input %d (%s) is %s, expected %s", index, name,
+                          onyx_dtype_name(t->dtype), onyx_dtype_name(want));
+    int64_t n = onyx_shape_numel(t->dims, t->rank);
+    if (n != 1 && !(t->rank == 1 && n == per && per > 0))
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "QLinearMatMul: input %d (%s) has shape %s; supported are a scalar%s",
+                          index, name, onyx_shape_describe(t->dims, t->rank, buf, sizeof buf),
+                          per > 0 ? " or one value per row/column" : "");
+    return ONYX_OK;
+}
+
+static onyx_status qlinear_matmul_check(const onyx_kernel_ctx *ctx, matmul_shape *s) {
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    ONYX_TRY(onyx_kernel_require(ctx, 3));
+    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[3];
+    uint64_t types = ONYX_DT(INT8) | ONYX_DT(UINT8);
+    ONYX_TRY(onyx_kernel_check_dtype(ctx, 0, types));
+    ONYX_TRY(onyx_kernel_check_dtype(ctx, 3, types));
+    ONYX_TRY(matmul_shape_infer(ctx, a, b, s));
+    ONYX_TRY(qlinear_param(ctx, 1, "a_scale", ONYX_DTYPE_FLOAT32, s->M));
+    ONYX_TRY(qlinear_param(ctx, 2, "a_zero_point", a->dtype, s->M));
+    ONYX_TRY(qlinear_param(ctx, 4, "b_scale", ONYX_DTYPE_FLOAT32, s->N));
+    ONYX_TRY(qlinear_param(ctx, 5, "b_zero_point", b->dtype, s->N));
+    ONYX_TRY(qlinear_param(ctx, 6, "y_scale", ONYX_DTYPE_FLOAT32, 0));
+    ONYX_TRY(onyx_kernel_require(ctx, 7));
+    ONYX_TRY(qlinear_param(ctx, 7, "y_zero_point", ctx->inputs[7]->dtype, 0));
+    return onyx_kernel_check_dtype(ctx, 7, types);
+}
+
+onyx_status math_qlinear_matmul_prepare(onyx_kernel_ctx *ctx) {
+    matmul_shape s = {0};
+    ONYX_TRY(qlinear_matmul_check(ctx, &s));
+    ctx->workspace_bytes = 0;
+    return onyx_tensor_set_shape(ctx->outputs[0], ctx->inputs[7]->dtype, s.out_dims, s.out_rank,
+                                 "QLinearMatMul output y");
+}
+
+onyx_status math_qlinear_matmul_run(onyx_kernel_ctx *ctx) {
+    matmul_shape s = {0};
+    ONYX_TRY(qlinear_matmul_check(ctx, &s));
+    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[3];
+    const onyx_tensor *a_scale = ctx->inputs[1], *a_zp = ctx->inputs[2], *b_scale = ctx->inputs[4],
+                      *b_zp = ctx->inputs[5], *y_scale = ctx->inputs[6], *y_zp = ctx->inputs[7];
+    onyx_tensor *y = ctx->outputs[0];
+    const int64_t M = s.M, K = s.K, N = s.N;
+    int a_per_row = onyx_shape_numel(a_scale->dims, a_scale->rank) > 1;
+    int a_zp_per_row = onyx_shape_numel(a_zp->dims, a_zp->rank) > 1;
+    int b_per_col = onyx_shape_numel(b_scale->dims, b_scale->rank) > 1;
+    int b_zp_per_col = onyx_shape_numel(b_zp->dims, b_zp->rank) > 1;
+    float out_scale = *(const float *)y_scale->data;
+    float out_zero = (float)int8ish_load(y_zp->dtype, y_zp->data, 0);
+    float lo = y->dtype == ONYX_DTYPE_INT8 ? -128.0f : 0.0f, hi = y->dtype == ONYX_DTYPE_INT8 ? 127.0f : 255.0f;
+    for (int64_t bi = 0; bi < s.batch; bi++) {
+        int64_t ai, bj;
+        matmul_batch_offsets(&s, bi, &ai, &bj);
+        for (int64_t i = 0; i < M; i++) {
+            int32_t a_zero = int8ish_load(a_zp->dtype, a_zp->data, a_zp_per_row ? i : 0);
+            float a_s = ((const float *)a_scale->data)[a_per_row ? i : 0];
+            for (int64_t j = 0; j < N; j++) {
+                int32_t b_zero = int8ish_load(b_zp->dtype, b_zp->data, b_zp_per_col ? j : 0);
+                int32_t acc = 0;
+                for (int64_t k = 0; k < K; k++)
+                    acc += (int8ish_load(a->dtype, a->data, ai * M * K + i * K + k) - a_zero) *
+                           (int8ish_load(b->dtype, b->data, bj * K * N + k * N + j) - b_zero);
+                float multiplier = a_s * ((const float *)b_scale->data)[b_per_col ? j : 0] / out_scale;
+                float value = rintf((float)acc * multiplier) + out_zero;
+                value = value < lo ? lo : value > hi ? hi : value;
+                int64_t at = bi * M * N + i * N + j;
+                if (y->dtype == ONYX_DTYPE_INT8) ((int8_t *)y->data)[at] = (int8_t)value;
+                else ((uint8_t *)y->data)[at] = (uint8_t)value;
             }
         }
     }

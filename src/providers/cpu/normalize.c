@@ -1,7 +1,7 @@
 /*
- * normalize.c - CPU Softmax, LogSoftmax and LayerNormalization.
+ * normalize.c - CPU Softmax, LogSoftmax, Hardmax and LayerNormalization.
  *
- * Softmax/LogSoftmax before opset 13 flatten the input to 2-D at 'axis' (default 1) and
+ * Softmax/LogSoftmax/Hardmax before opset 13 flatten the input to 2-D at 'axis' (default 1) and
  * normalise each row of prod(dims[axis:]) elements; from 13 they normalise along the single axis
  * 'axis' (default -1). Both become (outer, n, inner): rows of n elements spaced inner apart.
  * LayerNormalization (opset 17) normalises rows of prod(dims[axis:]) elements and optionally
@@ -143,6 +143,39 @@ onyx_status math_softmax_run(onyx_kernel_ctx *ctx) {
             double shifted = math_load(dt, x->data, at) - max;
             math_store(dt, y->data, at, log_output ? shifted - log_sum : exp(shifted) / sum);
         }
+    }
+    return ONYX_OK;
+}
+
+/* ---- Hardmax: 1 at the first maximum of each softmax row, 0 elsewhere ---- */
+
+onyx_status math_hardmax_prepare(onyx_kernel_ctx *ctx) {
+    softmax_view v = {0};
+    ONYX_TRY(softmax_view_of(ctx, &v));
+    const onyx_tensor *x = ctx->inputs[0];
+    ctx->workspace_bytes = 0;
+    return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "Hardmax output");
+}
+
+onyx_status math_hardmax_run(onyx_kernel_ctx *ctx) {
+    softmax_view v = {0};
+    ONYX_TRY(softmax_view_of(ctx, &v));
+    const onyx_tensor *x = ctx->inputs[0];
+    onyx_tensor *y = ctx->outputs[0];
+    onyx_dtype dt = x->dtype;
+    int64_t slices = v.outer * v.inner;
+    for (int64_t s = 0; s < slices; s++) {
+        int64_t base = (s / v.inner) * v.n * v.inner + s % v.inner;
+        int64_t best_index = 0;
+        double best = v.n ? math_load(dt, x->data, base) : 0.0;
+        for (int64_t k = 1; k < v.n; k++) {
+            double value = math_load(dt, x->data, base + k * v.inner);
+            if (value > best) {
+                best = value;
+                best_index = k;
+            }
+        }
+        for (int64_t k = 0; k < v.n; k++) math_store(dt, y->data, base + k * v.inner, k == best_index ? 1.0 : 0.0);
     }
     return ONYX_OK;
 }

@@ -1,6 +1,6 @@
 /*
  * reduce.c - CPU reductions: ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp,
- * ArgMax, CumSum and TopK.
+ * ArgMax, ArgMin, CumSum and TopK.
  *
  * Reduce*: the axes come from the 'axes' attribute before opset 18 (ReduceSum: before 13) and
  * from the optional second input after, where an empty list means "all axes" unless
@@ -11,7 +11,7 @@
  * the reduction of an empty set gives the identity (0 for sums, 1 for products, -inf/+inf or
  * the integer type's extreme for Max/Min, NaN for Mean of nothing).
  *
- * ArgMax, CumSum and TopK view the input as (outer, n, inner) around their axis.
+ * ArgMax/ArgMin, CumSum and TopK view the input as (outer, n, inner) around their axis.
  */
 #include <float.h>
 #include <math.h>
@@ -268,7 +268,7 @@ onyx_status math_reduce_run(onyx_kernel_ctx *ctx) {
     return ONYX_OK;
 }
 
-/* ---- ArgMax ---- */
+/* ---- ArgMax / ArgMin (the op type picks the direction) ---- */
 
 typedef struct axis_view {
     int axis;
@@ -285,7 +285,9 @@ static void axis_view_of(const onyx_tensor *x, int axis, axis_view *v) {
 static onyx_status argmax_view(const onyx_kernel_ctx *ctx, axis_view *v) {
     ONYX_TRY(onyx_kernel_require(ctx, 0));
     const onyx_tensor *x = ctx->inputs[0];
-    if (x->rank < 1) return onyx_error(ONYX_ERR_INVALID_MODEL, "ArgMax: input 0 (data) is a scalar; rank >= 1 is needed");
+    if (x->rank < 1)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input 0 (data) is a scalar; rank >= 1 is needed",
+                          ctx->node->op_type);
     int axis;
     ONYX_TRY(onyx_kernel_axis(ctx, onyx_node_attr_int(ctx->node, "axis", 0), x->rank, "attribute axis", &axis));
     axis_view_of(x, axis, v);
@@ -297,7 +299,8 @@ onyx_status math_argmax_prepare(onyx_kernel_ctx *ctx) {
     ONYX_TRY(argmax_view(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0];
     if (v.n == 0)
-        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "ArgMax: input 0 (data) has size 0 along axis %d", v.axis);
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input 0 (data) has size 0 along axis %d",
+                          ctx->node->op_type, v.axis);
     int keepdims = onyx_node_attr_int(ctx->node, "keepdims", 1) != 0;
     int64_t dims[ONYX_MAX_RANK];
     int rank = 0;
@@ -309,7 +312,7 @@ onyx_status math_argmax_prepare(onyx_kernel_ctx *ctx) {
         }
     }
     ctx->workspace_bytes = 0;
-    return onyx_tensor_set_shape(ctx->outputs[0], ONYX_DTYPE_INT64, dims, rank, "ArgMax output");
+    return onyx_tensor_set_shape(ctx->outputs[0], ONYX_DTYPE_INT64, dims, rank, "ArgMax/ArgMin output");
 }
 
 onyx_status math_argmax_run(onyx_kernel_ctx *ctx) {
@@ -320,6 +323,7 @@ onyx_status math_argmax_run(onyx_kernel_ctx *ctx) {
     int last = onyx_node_attr_int(ctx->node, "select_last_index", 0) != 0;
     onyx_dtype dt = x->dtype;
     int exact_ints = !onyx_dtype_is_float(dt); /* int64 beyond 2^53 compares exactly */
+    int want_min = strcmp(ctx->node->op_type, "ArgMin") == 0;
 #pragma omp parallel for num_threads(math_threads(ctx)) if (v.outer * v.n * v.inner > (1 << 16))
     for (int64_t o = 0; o < v.outer; o++) {
         for (int64_t i = 0; i < v.inner; i++) {
@@ -329,7 +333,7 @@ onyx_status math_argmax_run(onyx_kernel_ctx *ctx) {
                 int64_t best = math_load_i64(dt, x->data, base);
                 for (int64_t k = 1; k < v.n; k++) {
                     int64_t value = math_load_i64(dt, x->data, base + k * v.inner);
-                    if (value > best || (last && value == best)) {
+                    if ((want_min ? value < best : value > best) || (last && value == best)) {
                         best = value;
                         best_index = k;
                     }
@@ -338,7 +342,7 @@ onyx_status math_argmax_run(onyx_kernel_ctx *ctx) {
                 double best = math_load(dt, x->data, base);
                 for (int64_t k = 1; k < v.n; k++) {
                     double value = math_load(dt, x->data, base + k * v.inner);
-                    if (value > best || (last && value == best)) {
+                    if ((want_min ? value < best : value > best) || (last && value == best)) {
                         best = value;
                         best_index = k;
                     }
