@@ -723,6 +723,32 @@ static void test_hardmax_first_maximum(void) {
     case_free(&c);
 }
 
+static void test_classification_losses(void) {
+    /* NLL with weights [1,2,3]: targets [2,0] pick 3*3 = 9 and 1*0.5 = 0.5; mean = 9.5 / (3+1) */
+    float logp[6] = {-1, -2, -3, -0.5f, -1.5f, -2.5f}, weight[3] = {1, 2, 3};
+    int64_t target[2] = {2, 0};
+    op_case c;
+    case_init(&c, "NegativeLogLikelihoodLoss", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, logp);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){2}, 1, target);
+    case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){3}, 1, weight);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK_INT(c.outputs[0]->rank, 0);
+    ONYX_CHECK_CLOSE(out_f32(&c, 0)[0], 2.375, 0, 1e-6);
+    case_free(&c);
+
+    /* SoftmaxCrossEntropyLoss of equal scores [0,0] with label 1: ln 2; log_prob = [-ln 2, -ln 2] */
+    float scores[2] = {0, 0};
+    int32_t label = 1;
+    case_init(&c, "SoftmaxCrossEntropyLoss", 13, 2);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){1, 2}, 2, scores);
+    case_input(&c, 1, ONYX_DTYPE_INT32, (int64_t[]){1}, 1, &label);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK_CLOSE(out_f32(&c, 0)[0], 0.69314718, 0, 1e-6);
+    ONYX_CHECK_CLOSE(out_f32(&c, 1)[1], -0.69314718, 0, 1e-6);
+    case_free(&c);
+}
+
 static void test_layer_norm_with_statistics(void) {
     float x[8] = {1, 2, 3, 4, 2, 4, 6, 9}, scale[4] = {1, 0.5f, 2, -1}, bias[4] = {0, 1, 0, 1};
     op_case c;
@@ -840,6 +866,7 @@ int main(void) {
     ONYX_TEST_RUN(test_softmax_axis_semantics);
     ONYX_TEST_RUN(test_softmax_float16_many_rows);
     ONYX_TEST_RUN(test_hardmax_first_maximum);
+    ONYX_TEST_RUN(test_classification_losses);
     ONYX_TEST_RUN(test_layer_norm_with_statistics);
     ONYX_TEST_RUN(test_quantize_round_half_even_and_saturate);
     ONYX_TEST_RUN(test_dynamic_quantize);

@@ -113,6 +113,9 @@ onyx_status math_softmax_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_softmax_run(onyx_kernel_ctx *ctx);
 onyx_status math_hardmax_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_hardmax_run(onyx_kernel_ctx *ctx);
+/* NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss share one pair. */
+onyx_status math_loss_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_loss_run(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx);
 

@@ -67,6 +67,9 @@ const onyx_kernel_def onyx_cpu_math_kernels[] = {
     {"LogSoftmax", "", 13, MAX, 0, F4, 0, math_softmax_prepare, math_softmax_run},
     {"Hardmax", "", 1, 12, 0, F3, 0, math_hardmax_prepare, math_hardmax_run},
     {"Hardmax", "", 13, MAX, 0, F4, 0, math_hardmax_prepare, math_hardmax_run},
+    {"NegativeLogLikelihoodLoss", "", 12, MAX, 0, F3, 0, math_loss_prepare, math_loss_run},
+    {"SoftmaxCrossEntropyLoss", "", 12, 12, 0, F3, 0, math_loss_prepare, math_loss_run},
+    {"SoftmaxCrossEntropyLoss", "", 13, MAX, 0, F4, 0, math_loss_prepare, math_loss_run},
     {"LayerNormalization", "", 17, MAX, 0, F4, 0, math_layer_norm_prepare, math_layer_norm_run},
 
     {"QuantizeLinear", "", 10, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(INT32), 0, math_quantize_prepare, math_quantize_run},

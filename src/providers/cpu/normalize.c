@@ -1,5 +1,7 @@
 /*
- * normalize.c - CPU Softmax, LogSoftmax, Hardmax and LayerNormalization.
+ * normalize.c - CPU Softmax, LogSoftmax, Hardmax, LayerNormalization and the two
+ * classification losses built on log-probabilities (NegativeLogLikelihoodLoss,
+ * SoftmaxCrossEntropyLoss).
  *
  * Softmax/LogSoftmax/Hardmax before opset 13 flatten the input to 2-D at 'axis' (default 1) and
  * normalise each row of prod(dims[axis:]) elements; from 13 they normalise along the single axis
@@ -311,5 +313,116 @@ onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
         if (mean_data) mean_data[r] = (float)mean;
         if (inv_std_data) inv_std_data[r] = (float)inv_std;
     }
+    return ONYX_OK;
+}
+
+/* ---- NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss ----
+ * input/scores is (N,C,d1..dk), target/labels is (N,d1..dk) int32/int64, weight is (C).
+ * loss[n,d] = -weight[t] * logp[n,t,d] with t = target[n,d] (0 where t == ignore_index);
+ * 'mean' divides the sum by the summed weights of the counted elements (by their number when
+ * there are no weights), 'sum' sums, 'none' keeps target's shape. SoftmaxCrossEntropyLoss takes
+ * logp = log_softmax(scores) along axis 1, written to its optional second output. Computed in
+ * double; training losses are rare in inference graphs, so there is no fast path. */
+
+typedef struct loss_view {
+    int64_t N, C, D; /* D = product of d1..dk */
+    int reduction;   /* 0 none, 1 sum, 2 mean */
+    int has_ignore;
+    int64_t ignore_index;
+} loss_view;
+
+static onyx_status loss_view_of(const onyx_kernel_ctx *ctx, loss_view *v) {
+    const char *op = ctx->node->op_type;
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    ONYX_TRY(onyx_kernel_require(ctx, 1));
+    const onyx_tensor *x = ctx->inputs[0], *target = ctx->inputs[1], *weight = onyx_input(ctx, 2);
+    char xbuf[128], tbuf[128];
+    if (target->dtype != ONYX_DTYPE_INT32 && target->dtype != ONYX_DTYPE_INT64)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input 1 (target) is %s; int32 or int64 expected", op,
+                          onyx_dtype_name(target->dtype));
+    int shape_ok = x->rank >= 2 && target->rank == x->rank - 1 && target->dims[0] == x->dims[0];
+    for (int d = 2; shape_ok && d < x->rank; d++) shape_ok = target->dims[d - 1] == x->dims[d];
+    if (!shape_ok)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input 0 is %s and input 1 (target) is %s; expected (N,C,d...) and (N,d...)",
+                          op, onyx_shape_describe(x->dims, x->rank, xbuf, sizeof xbuf),
+                          onyx_shape_describe(target->dims, target->rank, tbuf, sizeof tbuf));
+    v->N = x->dims[0];
+    v->C = x->dims[1];
+    v->D = onyx_shape_numel(x->dims + 2, x->rank - 2);
+    if (weight && (weight->dtype != x->dtype || weight->rank != 1 || weight->dims[0] != v->C))
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input 2 (weight) is %s %s; expected %s [%lld]", op,
+                          onyx_dtype_name(weight->dtype), onyx_shape_describe(weight->dims, weight->rank, tbuf, sizeof tbuf),
+                          onyx_dtype_name(x->dtype), (long long)v->C);
+    const char *reduction = onyx_node_attr_string(ctx->node, "reduction", "mean");
+    if (strcmp(reduction, "none") == 0) v->reduction = 0;
+    else if (strcmp(reduction, "sum") == 0) v->reduction = 1;
+    else if (strcmp(reduction, "mean") == 0) v->reduction = 2;
+    else return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: attribute reduction is '%s'; none, sum or mean expected", op, reduction);
+    v->has_ignore = onyx_node_attr(ctx->node, "ignore_index") != NULL;
+    v->ignore_index = onyx_node_attr_int(ctx->node, "ignore_index", 0);
+    return ONYX_OK;
+}
+
+onyx_status math_loss_prepare(onyx_kernel_ctx *ctx) {
+    loss_view v = {0};
+    ONYX_TRY(loss_view_of(ctx, &v));
+    const onyx_tensor *x = ctx->inputs[0], *target = ctx->inputs[1];
+    if (v.reduction == 0)
+        ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], x->dtype, target->dims, target->rank, "loss output"));
+    else
+        ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], x->dtype, NULL, 0, "loss output"));
+    if (onyx_output(ctx, 1))
+        ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[1], x->dtype, x->dims, x->rank, "log_prob output"));
+    ctx->workspace_bytes = 0;
+    return ONYX_OK;
+}
+
+onyx_status math_loss_run(onyx_kernel_ctx *ctx) {
+    loss_view v = {0};
+    ONYX_TRY(loss_view_of(ctx, &v));
+    const onyx_tensor *x = ctx->inputs[0], *target = ctx->inputs[1], *weight = onyx_input(ctx, 2);
+    onyx_tensor *loss = ctx->outputs[0], *log_prob = onyx_output(ctx, 1);
+    onyx_dtype dt = x->dtype;
+    int softmax_first = strcmp(ctx->node->op_type, "SoftmaxCrossEntropyLoss") == 0;
+    if (log_prob && softmax_first) { /* log_softmax along C */
+        for (int64_t n = 0; n < v.N; n++)
+            for (int64_t d = 0; d < v.D; d++) {
+                int64_t base = n * v.C * v.D + d;
+                double max = -INFINITY, sum = 0.0;
+                for (int64_t c = 0; c < v.C; c++) max = fmax(max, math_load(dt, x->data, base + c * v.D));
+                for (int64_t c = 0; c < v.C; c++) sum += exp(math_load(dt, x->data, base + c * v.D) - max);
+                for (int64_t c = 0; c < v.C; c++)
+                    math_store(dt, log_prob->data, base + c * v.D, math_load(dt, x->data, base + c * v.D) - max - log(sum));
+            }
+    }
+    double total = 0.0, weight_total = 0.0;
+    for (int64_t n = 0; n < v.N; n++) {
+        for (int64_t d = 0; d < v.D; d++) {
+            int64_t t = onyx_tensor_get_i64(target, n * v.D + d);
+            double value = 0.0, w = 0.0;
+            if (!(v.has_ignore && t == v.ignore_index)) {
+                if (t < 0 || t >= v.C)
+                    return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: target %lld at element %lld is outside [0, %lld)",
+                                      ctx->node->op_type, (long long)t, (long long)(n * v.D + d), (long long)v.C);
+                int64_t base = n * v.C * v.D + d;
+                double logp;
+                if (softmax_first) {
+                    double max = -INFINITY, sum = 0.0;
+                    for (int64_t c = 0; c < v.C; c++) max = fmax(max, math_load(dt, x->data, base + c * v.D));
+                    for (int64_t c = 0; c < v.C; c++) sum += exp(math_load(dt, x->data, base + c * v.D) - max);
+                    logp = math_load(dt, x->data, base + t * v.D) - max - log(sum);
+                } else {
+                    logp = math_load(dt, x->data, base + t * v.D);
+                }
+                w = weight ? math_load(dt, weight->data, t) : 1.0;
+                value = -logp * w;
+            }
+            if (v.reduction == 0) math_store(dt, loss->data, n * v.D + d, value);
+            total += value;
+            weight_total += w;
+        }
+    }
+    if (v.reduction == 1) math_store(dt, loss->data, 0, total);
+    if (v.reduction == 2) math_store(dt, loss->data, 0, total / weight_total);
     return ONYX_OK;
 }
