@@ -431,9 +431,10 @@ static int compare_outputs(const check_options *opts, const char *case_name, ony
     return 1;
 }
 
-/* Run data set dir/test_data_set_<number>; 1 when it passed, else why says what went wrong. */
+/* Run data set dir/test_data_set_<number>; 1 when it passed, else why says what went wrong and
+ * *run_status is the status of a failed run (ONYX_OK when the outputs differed). */
 static int run_data_set(const check_options *opts, const char *dir, const char *case_name, int number,
-                        onyx_session *session, char *why, size_t why_size) {
+                        onyx_session *session, onyx_status *run_status, char *why, size_t why_size) {
     char set_dir[4096];
     snprintf(set_dir, sizeof set_dir, "%s/test_data_set_%d", dir, number);
     tensor_files inputs = {0}, expected = {0};
@@ -464,6 +465,7 @@ static int run_data_set(const check_options *opts, const char *dir, const char *
     onyx_status st = onyx_session_run(session, input_names, (const onyx_tensor *const *)inputs.tensors,
                                       (size_t)inputs.count, output_names, n_outputs, outputs);
     if (st != ONYX_OK) {
+        *run_status = st;
         snprintf(why, why_size, "run: %s: %s", onyx_status_name(st), onyx_last_error());
         goto done;
     }
@@ -477,7 +479,7 @@ done:
 
 /* Run every data set of a case whose model loaded with all ops available. */
 static case_outcome run_case(const check_options *opts, const char *dir, const char *case_name,
-                             const char *model_path) {
+                             const char *model_path, skip_tally *tally) {
     onyx_session_options so;
     onyx_session_options_init(&so);
     so.providers = opts->provider;
@@ -485,6 +487,11 @@ static case_outcome run_case(const check_options *opts, const char *dir, const c
     onyx_session *session = NULL;
     onyx_status st = onyx_session_create(model_path, &so, &session);
     if (st == ONYX_ERR_NO_PROVIDER && opts->skip_unavailable) return CASE_NO_PROVIDER;
+    if (st == ONYX_ERR_NOT_IMPLEMENTED) {
+        printf("skip %s: not implemented: %s\n", case_name, onyx_last_error());
+        tally_add(tally, "(NOT_IMPLEMENTED by a kernel)");
+        return CASE_SKIPPED;
+    }
     if (st != ONYX_OK) {
         printf("FAIL %s: session: %s: %s\n", case_name, onyx_status_name(st), onyx_last_error());
         return CASE_FAILED;
@@ -493,14 +500,21 @@ static case_outcome run_case(const check_options *opts, const char *dir, const c
     int n_sets = list_data_sets(dir, numbers, 256);
     char why[2048] = "";
     case_outcome outcome = CASE_PASSED;
-    for (int s = 0; s < n_sets && outcome == CASE_PASSED; s++)
-        if (!run_data_set(opts, dir, case_name, numbers[s], session, why, sizeof why)) {
+    for (int s = 0; s < n_sets && outcome == CASE_PASSED; s++) {
+        onyx_status run_status = ONYX_OK;
+        if (run_data_set(opts, dir, case_name, numbers[s], session, &run_status, why, sizeof why)) continue;
+        if (run_status == ONYX_ERR_NOT_IMPLEMENTED) {
+            printf("skip %s: %s\n", case_name, why);
+            tally_add(tally, "(NOT_IMPLEMENTED by a kernel)");
+            outcome = CASE_SKIPPED;
+        } else {
             if (n_sets > 1)
                 printf("FAIL %s: test_data_set_%d: %s\n", case_name, numbers[s], why);
             else
                 printf("FAIL %s: %s\n", case_name, why);
             outcome = CASE_FAILED;
         }
+    }
     if (outcome == CASE_PASSED && n_sets == 0) {
         printf("FAIL %s: no test_data_set_N folders in %s\n", case_name, dir);
         outcome = CASE_FAILED;
@@ -508,6 +522,16 @@ static case_outcome run_case(const check_options *opts, const char *dir, const c
     if (outcome == CASE_PASSED) printf("ok   %s (%d data set%s)\n", case_name, n_sets, n_sets == 1 ? "" : "s");
     onyx_session_destroy(session);
     return outcome;
+}
+
+/* The name of the first graph input or output whose type is not a tensor (sequence, map,
+ * optional: the loader leaves their dtype undefined), or NULL. */
+static const char *non_tensor_value(const onyx_graph *g) {
+    for (int i = 0; i < g->n_inputs; i++)
+        if (g->values[g->inputs[i]].dtype == ONYX_DTYPE_UNDEFINED) return g->values[g->inputs[i]].name;
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->values[g->outputs[i]].dtype == ONYX_DTYPE_UNDEFINED) return g->values[g->outputs[i]].name;
+    return NULL;
 }
 
 /* The reason the tolerances file gives for skipping this case, or NULL. */
@@ -538,8 +562,8 @@ static case_outcome check_case(const check_options *opts, const char *dir, skip_
     }
     str_list missing = {0};
     collect_missing_ops(model->graph, &missing);
-    onyx_model_destroy(model);
     if (missing.count) {
+        onyx_model_destroy(model);
         printf("skip %s: not implemented:", case_name);
         for (size_t i = 0; i < missing.count; i++) {
             printf("%s %s", i ? "," : "", missing.items[i]);
@@ -549,7 +573,16 @@ static case_outcome check_case(const check_options *opts, const char *dir, skip_
         str_list_free(&missing);
         return CASE_SKIPPED;
     }
-    return run_case(opts, dir, case_name, model_path);
+    const char *non_tensor = non_tensor_value(model->graph);
+    if (non_tensor) {
+        printf("skip %s: not implemented: '%s' is not a tensor (sequence, map and optional values are not supported)\n",
+               case_name, non_tensor);
+        tally_add(tally, "(non-tensor values)");
+        onyx_model_destroy(model);
+        return CASE_SKIPPED;
+    }
+    onyx_model_destroy(model);
+    return run_case(opts, dir, case_name, model_path, tally);
 }
 
 int cli_check(int argc, char **argv) {
