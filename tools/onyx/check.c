@@ -3,8 +3,9 @@
  *
  * A case is a folder holding model.onnx and test_data_set_N/{input_K.pb, output_K.pb}. Before
  * running, every node (subgraphs included) is looked up in the CPU kernel tables; a case using
- * an op without a kernel for its opset is skipped, naming the ops. Otherwise each data set is run
- * and each output compared (compare.h). One line per case, then a summary line
+ * an op without a kernel for its opset is skipped, naming the ops; so is one with sequence, map or
+ * optional graph values, and one whose session or run answers NOT_IMPLEMENTED (valid ONNX that
+ * onyx cannot run). Otherwise each data set is run and each output compared (compare.h). One line per case, then a summary line
  * "N passed, N failed, N skipped"; exit 1 when any case failed.
  */
 #include <dirent.h>
