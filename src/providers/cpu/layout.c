@@ -406,13 +406,21 @@ onyx_status layout_transpose_prepare(onyx_kernel_ctx *ctx) {
 
 #define TRANSPOSE_TILE 32
 
-/* One TRANSPOSE_TILE x TRANSPOSE_TILE tile: dst[a*dst_stride_a + b] = src[b*src_stride_b + a]. */
+/* One tile: dst[a*dst_stride_a + b] = src[b*src_stride_b + a] for a in [a0,a1), b in [b0,b1).
+ * The tile goes through a local buffer so src rows and dst rows are each read or written once,
+ * front to back: reading src column-wise instead thrashes L1 when src_stride_b is a large power
+ * of two (4096x4096 float: 2.3 GB/s direct, see the commit message for the buffered figure). */
 #define TRANSPOSE_TILE_LOOP(type)                                                                  \
     do {                                                                                           \
+        type buf[TRANSPOSE_TILE][TRANSPOSE_TILE];                                                  \
         type *dst_t = (type *)dst;                                                                 \
         const type *src_t = (const type *)src;                                                     \
+        for (int64_t b = b0; b < b1; b++) {                                                        \
+            const type *row = src_t + b * src_stride_b;                                            \
+            for (int64_t a = a0; a < a1; a++) buf[a - a0][b - b0] = row[a];                        \
+        }                                                                                          \
         for (int64_t a = a0; a < a1; a++)                                                          \
-            for (int64_t b = b0; b < b1; b++) dst_t[a * dst_stride_a + b] = src_t[b * src_stride_b + a]; \
+            memcpy(dst_t + a * dst_stride_a + b0, buf[a - a0], (size_t)(b1 - b0) * sizeof(type));  \
     } while (0)
 
 static void transpose_tile(void *dst, const void *src, size_t es, int64_t a0, int64_t a1, int64_t b0, int64_t b1,
