@@ -749,6 +749,49 @@ static void test_classification_losses(void) {
     case_free(&c);
 }
 
+static void test_channel_norms_and_global_pools(void) {
+    /* X (1,2,2): channel 0 = [1,3], channel 1 = [2,6] */
+    float x[4] = {1, 3, 2, 6}, scale[2] = {1, 2}, bias[2] = {0, 1};
+    op_case c;
+    /* InstanceNormalization, epsilon 0: channel 0 -> [-1,1]; channel 1 -> 2*[-1,1] + 1 = [-1,3] */
+    case_init(&c, "InstanceNormalization", 6, 1);
+    attr_float(&c, "epsilon", 0.0f);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){1, 2, 2}, 3, x);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){2}, 1, scale);
+    case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){2}, 1, bias);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_in[4] = {-1, 1, -1, 3};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_in, 4, 1e-6, 1e-6);
+    case_free(&c);
+
+    /* BatchNormalization (inference) with mean [1,2], var [4,16], epsilon 0:
+     * channel 0: (x-1)/2 = [0,1]; channel 1: 2*(x-2)/4 + 1 = [1,3] */
+    float mean[2] = {1, 2}, var[2] = {4, 16};
+    case_init(&c, "BatchNormalization", 15, 1);
+    attr_float(&c, "epsilon", 0.0f);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){1, 2, 2}, 3, x);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){2}, 1, scale);
+    case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){2}, 1, bias);
+    case_input(&c, 3, ONYX_DTYPE_FLOAT32, (int64_t[]){2}, 1, mean);
+    case_input(&c, 4, ONYX_DTYPE_FLOAT32, (int64_t[]){2}, 1, var);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_bn[4] = {0, 1, 1, 3};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_bn, 4, 1e-6, 1e-6);
+    case_free(&c);
+
+    /* global pools: averages [2,4], maxima [3,6], shape (1,2,1) */
+    const char *ops[2] = {"GlobalAveragePool", "GlobalMaxPool"};
+    float want_pool[2][2] = {{2, 4}, {3, 6}};
+    for (int k = 0; k < 2; k++) {
+        case_init(&c, ops[k], 1, 1);
+        case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){1, 2, 2}, 3, x);
+        ONYX_CHECK_OK(case_run(&c));
+        check_shape(c.outputs[0], (int64_t[]){1, 2, 1}, 3);
+        ONYX_CHECK_FLOATS(out_f32(&c, 0), want_pool[k], 2, 0, 1e-6);
+        case_free(&c);
+    }
+}
+
 static void test_layer_norm_with_statistics(void) {
     float x[8] = {1, 2, 3, 4, 2, 4, 6, 9}, scale[4] = {1, 0.5f, 2, -1}, bias[4] = {0, 1, 0, 1};
     op_case c;
@@ -867,6 +910,7 @@ int main(void) {
     ONYX_TEST_RUN(test_softmax_float16_many_rows);
     ONYX_TEST_RUN(test_hardmax_first_maximum);
     ONYX_TEST_RUN(test_classification_losses);
+    ONYX_TEST_RUN(test_channel_norms_and_global_pools);
     ONYX_TEST_RUN(test_layer_norm_with_statistics);
     ONYX_TEST_RUN(test_quantize_round_half_even_and_saturate);
     ONYX_TEST_RUN(test_dynamic_quantize);

@@ -107,12 +107,18 @@ onyx_status math_cumsum_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_cumsum_run(onyx_kernel_ctx *ctx);
 onyx_status math_topk_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_topk_run(onyx_kernel_ctx *ctx);
+/* GlobalAveragePool and GlobalMaxPool share one pair. */
+onyx_status math_global_pool_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_global_pool_run(onyx_kernel_ctx *ctx);
 
 /* normalize.c: Softmax and LogSoftmax share one pair (the op type picks the log). */
 onyx_status math_softmax_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_softmax_run(onyx_kernel_ctx *ctx);
 onyx_status math_hardmax_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_hardmax_run(onyx_kernel_ctx *ctx);
+/* InstanceNormalization and BatchNormalization share one pair. */
+onyx_status math_channel_norm_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_channel_norm_run(onyx_kernel_ctx *ctx);
 /* NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss share one pair. */
 onyx_status math_loss_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_loss_run(onyx_kernel_ctx *ctx);

@@ -61,12 +61,18 @@ const onyx_kernel_def onyx_cpu_math_kernels[] = {
     {"TopK", "", 10, 10, 0, F3, AXES_INPUT, math_topk_prepare, math_topk_run},
     {"TopK", "", 11, MAX, 0, F3 | ONYX_DT_INTS, AXES_INPUT, math_topk_prepare, math_topk_run},
 
+    {"GlobalAveragePool", "", 1, MAX, 0, F3, 0, math_global_pool_prepare, math_global_pool_run},
+    {"GlobalMaxPool", "", 1, MAX, 0, F3, 0, math_global_pool_prepare, math_global_pool_run},
+
     {"Softmax", "", 1, 12, 0, F3, 0, math_softmax_prepare, math_softmax_run},
     {"Softmax", "", 13, MAX, 0, F4, 0, math_softmax_prepare, math_softmax_run},
     {"LogSoftmax", "", 1, 12, 0, F3, 0, math_softmax_prepare, math_softmax_run},
     {"LogSoftmax", "", 13, MAX, 0, F4, 0, math_softmax_prepare, math_softmax_run},
     {"Hardmax", "", 1, 12, 0, F3, 0, math_hardmax_prepare, math_hardmax_run},
     {"Hardmax", "", 13, MAX, 0, F4, 0, math_hardmax_prepare, math_hardmax_run},
+    {"InstanceNormalization", "", 6, MAX, 0, F3, 0, math_channel_norm_prepare, math_channel_norm_run},
+    {"BatchNormalization", "", 7, 13, 0, F3, 0, math_channel_norm_prepare, math_channel_norm_run},
+    {"BatchNormalization", "", 14, MAX, 0, F4, 0, math_channel_norm_prepare, math_channel_norm_run},
     {"NegativeLogLikelihoodLoss", "", 12, MAX, 0, F3, 0, math_loss_prepare, math_loss_run},
     {"SoftmaxCrossEntropyLoss", "", 12, 12, 0, F3, 0, math_loss_prepare, math_loss_run},
     {"SoftmaxCrossEntropyLoss", "", 13, MAX, 0, F4, 0, math_loss_prepare, math_loss_run},

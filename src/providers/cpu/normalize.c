@@ -1,5 +1,6 @@
 /*
- * normalize.c - CPU Softmax, LogSoftmax, Hardmax, LayerNormalization and the two
+ * normalize.c - CPU Softmax, LogSoftmax, Hardmax, LayerNormalization, Instance- and
+ * BatchNormalization, and the two
  * classification losses built on log-probabilities (NegativeLogLikelihoodLoss,
  * SoftmaxCrossEntropyLoss).
  *
@@ -312,6 +313,113 @@ onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
         }
         if (mean_data) mean_data[r] = (float)mean;
         if (inv_std_data) inv_std_data[r] = (float)inv_std;
+    }
+    return ONYX_OK;
+}
+
+/* ---- InstanceNormalization and BatchNormalization: per-channel normalisation of (N,C,S...) ----
+ * InstanceNormalization normalises each (n,c) plane with its own mean and variance.
+ * BatchNormalization uses the given per-channel mean and var, or in training mode (opset 14+)
+ * the batch's (over N and S), then also writes running_mean/var = input * momentum + batch *
+ * (1 - momentum). Both: y = scale * (x - mean) / sqrt(var + epsilon) + B, in double. */
+
+static onyx_status channel_norm_check(const onyx_kernel_ctx *ctx, int n_params, int64_t *N, int64_t *C, int64_t *S) {
+    const char *op = ctx->node->op_type;
+    for (int i = 0; i <= n_params; i++) ONYX_TRY(onyx_kernel_require(ctx, i));
+    const onyx_tensor *x = ctx->inputs[0];
+    char buf[128];
+    if (x->rank < 2)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input 0 (X) is %s; rank >= 2 (N,C,...) is needed", op,
+                          onyx_shape_describe(x->dims, x->rank, buf, sizeof buf));
+    *N = x->dims[0];
+    *C = x->dims[1];
+    *S = onyx_shape_numel(x->dims + 2, x->rank - 2);
+    for (int i = 1; i <= n_params; i++) {
+        const onyx_tensor *t = ctx->inputs[i];
+        if (!onyx_dtype_is_float(t->dtype) || onyx_shape_numel(t->dims, t->rank) != *C)
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input %d is %s %s; expected %lld floats (one per channel)",
+                              op, i, onyx_dtype_name(t->dtype), onyx_shape_describe(t->dims, t->rank, buf, sizeof buf),
+                              (long long)*C);
+    }
+    return ONYX_OK;
+}
+
+static int batch_norm_training(const onyx_kernel_ctx *ctx) {
+    return ctx->node->opset >= 14 && onyx_node_attr_int(ctx->node, "training_mode", 0) != 0;
+}
+
+onyx_status math_channel_norm_prepare(onyx_kernel_ctx *ctx) {
+    int batch = strcmp(ctx->node->op_type, "BatchNormalization") == 0;
+    int64_t N, C, S;
+    ONYX_TRY(channel_norm_check(ctx, batch ? 4 : 2, &N, &C, &S));
+    const onyx_tensor *x = ctx->inputs[0];
+    ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "normalisation output Y"));
+    for (int o = 1; batch && o < ctx->n_outputs; o++) /* running/saved mean and var: one per channel */
+        if (ctx->outputs[o])
+            ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[o], ctx->inputs[o < 3 ? 2 + o : o - 2]->dtype, &C, 1,
+                                           "BatchNormalization statistics output"));
+    ctx->workspace_bytes = 0;
+    return ONYX_OK;
+}
+
+onyx_status math_channel_norm_run(onyx_kernel_ctx *ctx) {
+    int batch = strcmp(ctx->node->op_type, "BatchNormalization") == 0;
+    int64_t N, C, S;
+    ONYX_TRY(channel_norm_check(ctx, batch ? 4 : 2, &N, &C, &S));
+    const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *bias = ctx->inputs[2];
+    onyx_tensor *y = ctx->outputs[0];
+    onyx_dtype dt = x->dtype;
+    double epsilon = onyx_node_attr_float(ctx->node, "epsilon", 1e-5f);
+    double momentum = onyx_node_attr_float(ctx->node, "momentum", 0.9f);
+    int training = batch && batch_norm_training(ctx);
+    for (int64_t c = 0; c < C; c++) {
+        double sc = onyx_tensor_get_f64(scale, c), b = onyx_tensor_get_f64(bias, c);
+        if (batch) {
+            double mean, var;
+            if (training) {
+                double sum = 0.0, sq = 0.0;
+                for (int64_t n = 0; n < N; n++)
+                    for (int64_t i = 0; i < S; i++) sum += math_load(dt, x->data, (n * C + c) * S + i);
+                mean = sum / (double)(N * S);
+                for (int64_t n = 0; n < N; n++)
+                    for (int64_t i = 0; i < S; i++) {
+                        double d = math_load(dt, x->data, (n * C + c) * S + i) - mean;
+                        sq += d * d;
+                    }
+                var = sq / (double)(N * S);
+            } else {
+                mean = onyx_tensor_get_f64(ctx->inputs[3], c);
+                var = onyx_tensor_get_f64(ctx->inputs[4], c);
+            }
+            double inv = 1.0 / sqrt(var + epsilon);
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t i = 0; i < S; i++) {
+                    int64_t at = (n * C + c) * S + i;
+                    math_store(dt, y->data, at, (math_load(dt, x->data, at) - mean) * inv * sc + b);
+                }
+            double running_mean = onyx_tensor_get_f64(ctx->inputs[3], c), running_var = onyx_tensor_get_f64(ctx->inputs[4], c);
+            if (training) {
+                running_mean = running_mean * momentum + mean * (1.0 - momentum);
+                running_var = running_var * momentum + var * (1.0 - momentum);
+            }
+            double stats[4] = {running_mean, running_var, mean, inv};
+            for (int o = 1; o < ctx->n_outputs && o <= 4; o++)
+                if (ctx->outputs[o]) math_store(ctx->outputs[o]->dtype, ctx->outputs[o]->data, c, stats[o - 1]);
+        } else {
+            for (int64_t n = 0; n < N; n++) {
+                int64_t base = (n * C + c) * S;
+                double sum = 0.0, sq = 0.0;
+                for (int64_t i = 0; i < S; i++) sum += math_load(dt, x->data, base + i);
+                double mean = sum / (double)S;
+                for (int64_t i = 0; i < S; i++) {
+                    double d = math_load(dt, x->data, base + i) - mean;
+                    sq += d * d;
+                }
+                double inv = 1.0 / sqrt(sq / (double)S + epsilon);
+                for (int64_t i = 0; i < S; i++)
+                    math_store(dt, y->data, base + i, (math_load(dt, x->data, base + i) - mean) * inv * sc + b);
+            }
+        }
     }
     return ONYX_OK;
 }

@@ -1,6 +1,7 @@
 /*
  * reduce.c - CPU reductions: ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp,
- * ArgMax, ArgMin, CumSum and TopK.
+ * ArgMax, ArgMin, CumSum, TopK, and GlobalAveragePool/GlobalMaxPool (reductions over the
+ * spatial dims).
  *
  * Reduce*: the axes come from the 'axes' attribute before opset 18 (ReduceSum: before 13) and
  * from the optional second input after, where an empty list means "all axes" unless
@@ -539,6 +540,38 @@ onyx_status math_topk_run(onyx_kernel_ctx *ctx) {
             math_store(dt, values->data, out_base + r * v.inner, worst.value);
             if (indices) ((int64_t *)indices->data)[out_base + r * v.inner] = worst.index;
         }
+    }
+    return ONYX_OK;
+}
+
+/* ---- GlobalAveragePool / GlobalMaxPool: X (N,C,S...) -> (N,C,1...) ---- */
+
+onyx_status math_global_pool_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    const onyx_tensor *x = ctx->inputs[0];
+    char buf[128];
+    if (x->rank < 2)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input 0 (X) is %s; rank >= 2 (N,C,...) is needed",
+                          ctx->node->op_type, onyx_shape_describe(x->dims, x->rank, buf, sizeof buf));
+    int64_t dims[ONYX_MAX_RANK];
+    for (int d = 0; d < x->rank; d++) dims[d] = d < 2 ? x->dims[d] : 1;
+    ctx->workspace_bytes = 0;
+    return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, dims, x->rank, "global pool output");
+}
+
+onyx_status math_global_pool_run(onyx_kernel_ctx *ctx) {
+    const onyx_tensor *x = ctx->inputs[0];
+    onyx_dtype dt = x->dtype;
+    int want_max = strcmp(ctx->node->op_type, "GlobalMaxPool") == 0;
+    int64_t planes = x->dims[0] * x->dims[1], S = onyx_shape_numel(x->dims + 2, x->rank - 2);
+    for (int64_t p = 0; p < planes; p++) {
+        double acc = want_max ? -INFINITY : 0.0;
+        for (int64_t i = 0; i < S; i++) {
+            double v = math_load(dt, x->data, p * S + i);
+            if (want_max) acc = (v > acc || isnan(v)) ? v : acc;
+            else acc += v;
+        }
+        math_store(dt, ctx->outputs[0]->data, p, want_max ? acc : acc / (double)S);
     }
     return ONYX_OK;
 }
