@@ -547,6 +547,35 @@ static void test_slice_large(void) {
     onyx_free(x);
 }
 
+static void test_large_contiguous_copies(void) {
+    /* Reshape of 8 MB and a Slice that is one contiguous block: threaded memcpy chunks */
+    enum { R = 64, C = 32768 };
+    float *x = onyx_malloc(sizeof(float) * R * C);
+    ONYX_CHECK(x != NULL);
+    if (!x) return;
+    for (int i = 0; i < R * C; i++) x[i] = (float)i;
+    int64_t shape[2] = {C, -1};
+    op_case c;
+    case_init(&c, "Reshape", 14, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){R, C}, 2, x);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){2}, 1, shape);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){C, R}, 2);
+    check_f32(c.outputs[0], x, (int64_t)R * C);
+    case_free(&c);
+
+    int64_t start = 8, end = 40;
+    case_init(&c, "Slice", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){R, C}, 2, x);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){1}, 1, &start);
+    case_input(&c, 2, ONYX_DTYPE_INT64, (int64_t[]){1}, 1, &end);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){32, C}, 2);
+    check_f32(c.outputs[0], x + 8 * C, (int64_t)32 * C);
+    case_free(&c);
+    onyx_free(x);
+}
+
 /* ---- Expand, Tile, Trilu ---- */
 
 static void test_expand_tile(void) {
@@ -818,6 +847,7 @@ int main(void) {
     ONYX_TEST_RUN(test_slice_steps_and_sentinels);
     ONYX_TEST_RUN(test_slice_multi_axis);
     ONYX_TEST_RUN(test_slice_large);
+    ONYX_TEST_RUN(test_large_contiguous_copies);
     ONYX_TEST_RUN(test_expand_tile);
     ONYX_TEST_RUN(test_trilu);
     ONYX_TEST_RUN(test_gather);

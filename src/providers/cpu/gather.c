@@ -327,7 +327,7 @@ onyx_status layout_scatter_nd_run(onyx_kernel_ctx *ctx) {
         int64_t off = 0;
         ONYX_TRY(nd_tuple_offset(ctx, data, indices, 0, k, t, strides, &off));
     }
-    if (y->data != data->data && data->nbytes) memmove(y->data, data->data, data->nbytes);
+    layout_copy_bytes(y->data, data->data, data->nbytes, ctx->threads);
     for (int64_t t = 0; t < tuples; t++) {
         int64_t off = 0;
         ONYX_TRY(nd_tuple_offset(ctx, data, indices, 0, k, t, strides, &off));

@@ -97,8 +97,30 @@ static void copy_range(const layout_copy *c, char *dst, const char *src, int64_t
     }
 }
 
+void layout_copy_bytes(void *dst, const void *src, size_t bytes, int threads) {
+    if (bytes == 0 || dst == src) return;
+    const char *s = src;
+    char *d = dst;
+    if ((d < s + bytes && s < d + bytes) || threads <= 1 || bytes < 4 * (size_t)LAYOUT_PARALLEL_BYTES) {
+        memmove(dst, src, bytes);
+        return;
+    }
+    int64_t chunks = (int64_t)(bytes / LAYOUT_PARALLEL_BYTES);
+    if (chunks > threads) chunks = threads;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < chunks; i++) {
+        size_t begin = bytes * (size_t)i / (size_t)chunks, end = bytes * (size_t)(i + 1) / (size_t)chunks;
+        memcpy(d + begin, s + begin, end - begin);
+    }
+}
+
 void layout_copy_execute(const layout_copy *c, void *dst, const void *src, int threads) {
     if (c->run == 0) return;
+    if (c->rank == 0) { /* one contiguous run */
+        layout_copy_bytes(dst, (const char *)src + c->src_offset * (int64_t)c->elem_size, (size_t)c->run * c->elem_size,
+                          threads);
+        return;
+    }
     int64_t units = 1;
     for (int d = 0; d < c->rank; d++) units *= c->dims[d];
     int64_t bytes = units * c->run * (int64_t)c->elem_size;
@@ -159,7 +181,7 @@ static onyx_status read_axes(const onyx_kernel_ctx *ctx, int64_t *axes, int *cou
 onyx_status layout_copy_input_run(onyx_kernel_ctx *ctx) {
     const onyx_tensor *x = ctx->inputs[0];
     onyx_tensor *y = ctx->outputs[0];
-    if (y && y->data != x->data && x->nbytes) memmove(y->data, x->data, x->nbytes);
+    if (y) layout_copy_bytes(y->data, x->data, x->nbytes, ctx->threads);
     return ONYX_OK;
 }
 

@@ -38,6 +38,8 @@ typedef struct layout_copy {
 void layout_copy_simplify(layout_copy *c);
 /* Execute the copy (after simplify) with up to threads OpenMP threads. */
 void layout_copy_execute(const layout_copy *c, void *dst, const void *src, int threads);
+/* Copy bytes from src to dst (memmove when they overlap; threaded memcpy chunks when large). */
+void layout_copy_bytes(void *dst, const void *src, size_t bytes, int threads);
 /* Copy n elements of elem_size bytes (memcpy, or a typed loop for single elements). */
 void layout_copy_elements(void *dst, const void *src, int64_t n, size_t elem_size);
 
