@@ -6,10 +6,10 @@
  * by onyx_tokenizer_from_cjson. Three layouts are recognised:
  *  - T5 (a file named spiece.model): Unigram over the pieces plus <extra_id_99> .. <extra_id_0>
  *    (score 0) as special added tokens, "$A </s>" template, as transformers 5's T5Tokenizer.
- *  - M2M100 (sentencepiece.bpe.model with vocab.json beside it): the pieces are mapped to ids
- *    through vocab.json; the 100 language tokens __xx__ follow the vocabulary, then
- *    <madeupword0..7>; the template is "__en__ $A </s>" (M2M100Tokenizer's default source
- *    language).
+ *  - M2M100 (a BPE model with vocab.json beside it): the pieces are mapped to ids through
+ *    vocab.json; the 100 language tokens __xx__ follow the vocabulary, then <madeupword0..7>
+ *    (in the model's vocabulary, not added tokens, as transformers 5 has them); the template is
+ *    "__en__ $A </s>" (M2M100Tokenizer's default source language).
  *  - any other model: the SentencePiece library's own behaviour (no added bos/eos).
  * Unigram and BPE model types are supported, with trainer_spec.byte_fallback and the
  * normalizer_spec fields precompiled_charsmap, add_dummy_prefix, remove_extra_whitespaces and
@@ -480,14 +480,16 @@ static onyx_status build_document(const sp_model *m, int t5, const cJSON *vocab_
     }
 
     if (m2m) {
+        /* transformers 5's M2M100Tokenizer keeps the language tokens out of its added tokens:
+         * "__fr__" in a text is ordinary text, and decoding keeps "__en__" even when skipping
+         * special tokens. So they extend the model's vocabulary instead. */
+        cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
         char name[32];
-        for (int k = 0; k < 100; k++) {
-            snprintf(name, sizeof name, "__%s__", M2M100_LANGS[k]);
-            cJSON_AddItemToArray(added, added_token(next_id++, name, 0));
-        }
-        for (int k = 0; k < 8; k++) {
-            snprintf(name, sizeof name, "<madeupword%d>", k);
-            cJSON_AddItemToArray(added, added_token(next_id++, name, 0));
+        for (int k = 0; k < 100 + 8; k++) {
+            if (k < 100) snprintf(name, sizeof name, "__%s__", M2M100_LANGS[k]);
+            else snprintf(name, sizeof name, "<madeupword%d>", k - 100);
+            if (!cJSON_GetObjectItemCaseSensitive(vocab, name)) cJSON_AddNumberToObject(vocab, name, (double)next_id);
+            next_id++;
         }
     }
 
@@ -519,13 +521,8 @@ static onyx_status build_document(const sp_model *m, int t5, const cJSON *vocab_
         cJSON_AddItemToObject(doc, "post_processor", template_processing(NULL, 0, "</s>", 1, 1));
     } else if (m2m) {
         const cJSON *eos = cJSON_GetObjectItemCaseSensitive(vocab_json, "</s>");
-        int64_t en_id = -1;
-        const cJSON *t;
-        cJSON_ArrayForEach(t, added) {
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(t, "content");
-            if (cJSON_IsString(c) && strcmp(c->valuestring, "__en__") == 0)
-                en_id = (int64_t)cJSON_GetObjectItemCaseSensitive(t, "id")->valuedouble;
-        }
+        const cJSON *en = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(model, "vocab"), "__en__");
+        int64_t en_id = cJSON_IsNumber(en) ? (int64_t)en->valuedouble : -1;
         cJSON_AddItemToObject(doc, "post_processor",
                               template_processing("__en__", en_id, "</s>",
                                                   cJSON_IsNumber(eos) ? (int64_t)eos->valuedouble : 2, 0));
