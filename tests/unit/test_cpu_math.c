@@ -792,6 +792,41 @@ static void test_channel_norms_and_global_pools(void) {
     }
 }
 
+static void test_det_mvn_lrn(void) {
+    /* det [[1,2],[3,4]] = -2; det [[0,1],[1,0]] = -1 (needs a row swap) */
+    float m[8] = {1, 2, 3, 4, 0, 1, 1, 0};
+    op_case c;
+    case_init(&c, "Det", 11, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 2}, 3, m);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2}, 1);
+    float want_det[2] = {-2, -1};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_det, 2, 1e-6, 1e-6);
+    case_free(&c);
+
+    /* MeanVarianceNormalization over axis 1 of [[1,3]]: mean 2, std 1 -> [-1, 1] */
+    float x[2] = {1, 3};
+    int64_t axes[1] = {1};
+    case_init(&c, "MeanVarianceNormalization", 13, 1);
+    attr_ints(&c, "axes", axes, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){1, 2}, 2, x);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_mvn[2] = {-1, 1};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_mvn, 2, 1e-6, 1e-6);
+    case_free(&c);
+
+    /* LRN size 1, alpha 1, beta 1, bias 1 on x = 2: 2 / (1 + 4) = 0.4 */
+    float two = 2;
+    case_init(&c, "LRN", 13, 1);
+    attr_int(&c, "size", 1);
+    attr_float(&c, "alpha", 1);
+    attr_float(&c, "beta", 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){1, 1}, 2, &two);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK_CLOSE(out_f32(&c, 0)[0], 0.4, 0, 1e-6);
+    case_free(&c);
+}
+
 static void test_layer_norm_with_statistics(void) {
     float x[8] = {1, 2, 3, 4, 2, 4, 6, 9}, scale[4] = {1, 0.5f, 2, -1}, bias[4] = {0, 1, 0, 1};
     op_case c;
@@ -911,6 +946,7 @@ int main(void) {
     ONYX_TEST_RUN(test_hardmax_first_maximum);
     ONYX_TEST_RUN(test_classification_losses);
     ONYX_TEST_RUN(test_channel_norms_and_global_pools);
+    ONYX_TEST_RUN(test_det_mvn_lrn);
     ONYX_TEST_RUN(test_layer_norm_with_statistics);
     ONYX_TEST_RUN(test_quantize_round_half_even_and_saturate);
     ONYX_TEST_RUN(test_dynamic_quantize);

@@ -94,6 +94,8 @@ onyx_status math_matmul_integer_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_matmul_integer_run(onyx_kernel_ctx *ctx);
 onyx_status math_qlinear_matmul_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_qlinear_matmul_run(onyx_kernel_ctx *ctx);
+onyx_status math_det_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_det_run(onyx_kernel_ctx *ctx);
 onyx_status math_einsum_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_einsum_run(onyx_kernel_ctx *ctx);
 
@@ -119,6 +121,10 @@ onyx_status math_hardmax_run(onyx_kernel_ctx *ctx);
 /* InstanceNormalization and BatchNormalization share one pair. */
 onyx_status math_channel_norm_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_channel_norm_run(onyx_kernel_ctx *ctx);
+onyx_status math_mvn_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_mvn_run(onyx_kernel_ctx *ctx);
+onyx_status math_lrn_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_lrn_run(onyx_kernel_ctx *ctx);
 /* NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss share one pair. */
 onyx_status math_loss_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_loss_run(onyx_kernel_ctx *ctx);

@@ -37,6 +37,7 @@ const onyx_kernel_def onyx_cpu_math_kernels[] = {
     {"Gemm", "", 13, MAX, 0, F4 | WIDE_INTS, 0, math_gemm_prepare, math_gemm_run},
     {"MatMulInteger", "", 10, MAX, 0, BYTE_INTS, 0, math_matmul_integer_prepare, math_matmul_integer_run},
     {"QLinearMatMul", "", 10, MAX, 0, BYTE_INTS, 0, math_qlinear_matmul_prepare, math_qlinear_matmul_run},
+    {"Det", "", 11, MAX, 0, F3, 0, math_det_prepare, math_det_run},
     {"Einsum", "", 12, MAX, 0, F3 | ONYX_DT_INTS, 0, math_einsum_prepare, math_einsum_run},
 
     {"ReduceSum", "", 1, 12, 0, F3 | WIDE_INTS, 0, math_reduce_prepare, math_reduce_run},
@@ -73,6 +74,10 @@ const onyx_kernel_def onyx_cpu_math_kernels[] = {
     {"InstanceNormalization", "", 6, MAX, 0, F3, 0, math_channel_norm_prepare, math_channel_norm_run},
     {"BatchNormalization", "", 7, 13, 0, F3, 0, math_channel_norm_prepare, math_channel_norm_run},
     {"BatchNormalization", "", 14, MAX, 0, F4, 0, math_channel_norm_prepare, math_channel_norm_run},
+    {"MeanVarianceNormalization", "", 9, 12, 0, F3, 0, math_mvn_prepare, math_mvn_run},
+    {"MeanVarianceNormalization", "", 13, MAX, 0, F4, 0, math_mvn_prepare, math_mvn_run},
+    {"LRN", "", 1, 12, 0, F3, 0, math_lrn_prepare, math_lrn_run},
+    {"LRN", "", 13, MAX, 0, F4, 0, math_lrn_prepare, math_lrn_run},
     {"NegativeLogLikelihoodLoss", "", 12, MAX, 0, F3, 0, math_loss_prepare, math_loss_run},
     {"SoftmaxCrossEntropyLoss", "", 12, 12, 0, F3, 0, math_loss_prepare, math_loss_run},
     {"SoftmaxCrossEntropyLoss", "", 13, MAX, 0, F4, 0, math_loss_prepare, math_loss_run},

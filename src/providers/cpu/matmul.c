@@ -1,5 +1,5 @@
 /*
- * matmul.c - CPU matrix products: MatMul, Gemm, MatMulInteger, QLinearMatMul and Einsum.
+ * matmul.c - CPU matrix products: MatMul, Gemm, MatMulInteger, QLinearMatMul, Einsum, and Det.
  *
  * float32 and float64 products go through OpenBLAS (cblas_sgemm / cblas_dgemm), one call per
  * broadcast batch matrix, or one call for the whole batch when B is shared and A is contiguous
@@ -545,6 +545,56 @@ onyx_status math_qlinear_matmul_run(onyx_kernel_ctx *ctx) {
                 else ((uint8_t *)y->data)[at] = (uint8_t)value;
             }
         }
+    }
+    return ONYX_OK;
+}
+
+/* ---- Det: determinants of the square matrices X (..., M, M) -> (...), by LU with partial
+ * pivoting in double (the workspace holds one matrix). ---- */
+
+onyx_status math_det_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    const onyx_tensor *x = ctx->inputs[0];
+    char buf[128];
+    if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2])
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "Det: input 0 (X) is %s; square matrices (..., M, M) expected",
+                          onyx_shape_describe(x->dims, x->rank, buf, sizeof buf));
+    int64_t M = x->dims[x->rank - 1];
+    ctx->workspace_bytes = (size_t)(M > 0 ? M * M : 1) * sizeof(double);
+    return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank - 2, "Det output Y");
+}
+
+onyx_status math_det_run(onyx_kernel_ctx *ctx) {
+    const onyx_tensor *x = ctx->inputs[0];
+    onyx_dtype dt = x->dtype;
+    int64_t M = x->dims[x->rank - 1], count = onyx_shape_numel(x->dims, x->rank - 2);
+    double *lu = ctx->workspace;
+    for (int64_t b = 0; b < count; b++) {
+        for (int64_t i = 0; i < M * M; i++) lu[i] = math_load(dt, x->data, b * M * M + i);
+        double det = 1.0;
+        for (int64_t col = 0; col < M && det != 0.0; col++) {
+            int64_t pivot = col;
+            for (int64_t r = col + 1; r < M; r++)
+                if (fabs(lu[r * M + col]) > fabs(lu[pivot * M + col])) pivot = r;
+            if (lu[pivot * M + col] == 0.0) {
+                det = 0.0;
+                break;
+            }
+            if (pivot != col) {
+                for (int64_t k = 0; k < M; k++) {
+                    double t = lu[col * M + k];
+                    lu[col * M + k] = lu[pivot * M + k];
+                    lu[pivot * M + k] = t;
+                }
+                det = -det;
+            }
+            det *= lu[col * M + col];
+            for (int64_t r = col + 1; r < M; r++) {
+                double factor = lu[r * M + col] / lu[col * M + col];
+                for (int64_t k = col; k < M; k++) lu[r * M + k] -= factor * lu[col * M + k];
+            }
+        }
+        math_store(dt, ctx->outputs[0]->data, b, det);
     }
     return ONYX_OK;
 }

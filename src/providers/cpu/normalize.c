@@ -1,6 +1,6 @@
 /*
  * normalize.c - CPU Softmax, LogSoftmax, Hardmax, LayerNormalization, Instance- and
- * BatchNormalization, and the two
+ * BatchNormalization, MeanVarianceNormalization, LRN, and the two
  * classification losses built on log-probabilities (NegativeLogLikelihoodLoss,
  * SoftmaxCrossEntropyLoss).
  *
@@ -421,6 +421,115 @@ onyx_status math_channel_norm_run(onyx_kernel_ctx *ctx) {
             }
         }
     }
+    return ONYX_OK;
+}
+
+/* ---- MeanVarianceNormalization: y = (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9) over 'axes'
+ * (default [0,2,3]), as the ONNX function body computes it. The workspace holds a sum and a sum
+ * of squares per kept position. ---- */
+
+static onyx_status mvn_plan(const onyx_kernel_ctx *ctx, int *reduced, int64_t *kept_count) {
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    const onyx_tensor *x = ctx->inputs[0];
+    static const int64_t default_axes[3] = {0, 2, 3};
+    size_t count = 0;
+    const int64_t *axes = onyx_node_attr_ints(ctx->node, "axes", &count);
+    if (!axes) {
+        axes = default_axes;
+        count = 3;
+    }
+    memset(reduced, 0, sizeof(int) * ONYX_MAX_RANK);
+    for (size_t i = 0; i < count; i++) {
+        int a;
+        ONYX_TRY(onyx_kernel_axis(ctx, axes[i], x->rank, "axes entry", &a));
+        reduced[a] = 1;
+    }
+    *kept_count = 1;
+    for (int d = 0; d < x->rank; d++)
+        if (!reduced[d]) *kept_count *= x->dims[d];
+    return ONYX_OK;
+}
+
+/* The flat kept position of element i of x (its coordinates on the kept axes, row-major). */
+static inline int64_t mvn_kept_index(const onyx_tensor *x, const int *reduced, int64_t i) {
+    int64_t index = 0, scale = 1;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        int64_t coord = i % x->dims[d];
+        i /= x->dims[d];
+        if (!reduced[d]) {
+            index += coord * scale;
+            scale *= x->dims[d];
+        }
+    }
+    return index;
+}
+
+onyx_status math_mvn_prepare(onyx_kernel_ctx *ctx) {
+    int reduced[ONYX_MAX_RANK];
+    int64_t kept;
+    ONYX_TRY(mvn_plan(ctx, reduced, &kept));
+    const onyx_tensor *x = ctx->inputs[0];
+    ctx->workspace_bytes = (size_t)(kept ? kept : 1) * 2 * sizeof(double);
+    return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "MeanVarianceNormalization output");
+}
+
+onyx_status math_mvn_run(onyx_kernel_ctx *ctx) {
+    int reduced[ONYX_MAX_RANK];
+    int64_t kept;
+    ONYX_TRY(mvn_plan(ctx, reduced, &kept));
+    const onyx_tensor *x = ctx->inputs[0];
+    onyx_dtype dt = x->dtype;
+    int64_t n = onyx_shape_numel(x->dims, x->rank), per = kept ? n / kept : 0;
+    double *sum = ctx->workspace, *sum_sq = sum + kept;
+    memset(sum, 0, (size_t)kept * 2 * sizeof(double));
+    for (int64_t i = 0; i < n; i++) {
+        double v = math_load(dt, x->data, i);
+        int64_t k = mvn_kept_index(x, reduced, i);
+        sum[k] += v;
+        sum_sq[k] += v * v;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int64_t k = mvn_kept_index(x, reduced, i);
+        double mean = sum[k] / (double)per, var = sum_sq[k] / (double)per - mean * mean;
+        math_store(dt, ctx->outputs[0]->data, i, (math_load(dt, x->data, i) - mean) / (sqrt(var > 0 ? var : 0) + 1e-9));
+    }
+    return ONYX_OK;
+}
+
+/* ---- LRN: y = x / (bias + alpha / size * sum of x^2 over nearby channels)^beta ---- */
+
+onyx_status math_lrn_prepare(onyx_kernel_ctx *ctx) {
+    int64_t N, C, S;
+    ONYX_TRY(channel_norm_check(ctx, 0, &N, &C, &S));
+    if (onyx_node_attr_int(ctx->node, "size", 0) < 1)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "LRN: attribute size must be given and >= 1");
+    const onyx_tensor *x = ctx->inputs[0];
+    ctx->workspace_bytes = 0;
+    return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "LRN output");
+}
+
+onyx_status math_lrn_run(onyx_kernel_ctx *ctx) {
+    int64_t N, C, S;
+    ONYX_TRY(channel_norm_check(ctx, 0, &N, &C, &S));
+    const onyx_tensor *x = ctx->inputs[0];
+    onyx_dtype dt = x->dtype;
+    int64_t size = onyx_node_attr_int(ctx->node, "size", 1);
+    double alpha = onyx_node_attr_float(ctx->node, "alpha", 1e-4f), beta = onyx_node_attr_float(ctx->node, "beta", 0.75f);
+    double bias = onyx_node_attr_float(ctx->node, "bias", 1.0f);
+    int64_t before = (size - 1) / 2, after = size / 2; /* floor and ceil of (size-1)/2 */
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t i = 0; i < S; i++) {
+                double square_sum = 0.0;
+                for (int64_t k = c - before; k <= c + after; k++) {
+                    if (k < 0 || k >= C) continue;
+                    double v = math_load(dt, x->data, (n * C + k) * S + i);
+                    square_sum += v * v;
+                }
+                int64_t at = (n * C + c) * S + i;
+                math_store(dt, ctx->outputs[0]->data, at,
+                           math_load(dt, x->data, at) / pow(bias + alpha / (double)size * square_sum, beta));
+            }
     return ONYX_OK;
 }
 
