@@ -189,6 +189,9 @@ onyx_status layout_range_prepare(onyx_kernel_ctx *ctx) {
 onyx_status layout_range_run(onyx_kernel_ctx *ctx) {
     int64_t n;
     ONYX_TRY(range_count(ctx, &n));
+    if (ctx->outputs[0]->rank != 1 || ctx->outputs[0]->dims[0] != n)
+        return onyx_error(ONYX_ERR_RUNTIME, "internal: Range output was prepared with another length than the %lld "
+                          "that run computes", (long long)n);
     const onyx_tensor *start = ctx->inputs[0], *delta = ctx->inputs[2];
     void *out = ctx->outputs[0]->data;
     switch (start->dtype) {

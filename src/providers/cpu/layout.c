@@ -147,6 +147,18 @@ static const char *shape_str(const int64_t *dims, int rank, char *buf, size_t si
     return onyx_shape_describe(dims, rank, buf, size);
 }
 
+/* run recomputes plans from the host inputs prepare read; this guards the output buffer in case
+ * they changed in between (a runtime bug), instead of writing past its end. */
+static onyx_status check_planned_shape(const onyx_kernel_ctx *ctx, const onyx_tensor *y, const int64_t *dims,
+                                       int rank) {
+    int same = y->rank == rank;
+    for (int d = 0; same && d < rank; d++) same = y->dims[d] == dims[d];
+    if (same) return ONYX_OK;
+    char a[160], b[160];
+    return onyx_error(ONYX_ERR_RUNTIME, "internal: %s output was prepared as %s but run computes %s", ctx->node->op_type,
+                      shape_str(y->dims, y->rank, a, sizeof a), shape_str(dims, rank, b, sizeof b));
+}
+
 /* Read a host integer input (int32/int64, scalar or 1-D) into out. */
 static onyx_status read_int_input(const onyx_kernel_ctx *ctx, int i, const char *name, int64_t *out, int capacity,
                                   int *count) {
@@ -181,6 +193,9 @@ static onyx_status read_axes(const onyx_kernel_ctx *ctx, int64_t *axes, int *cou
 onyx_status layout_copy_input_run(onyx_kernel_ctx *ctx) {
     const onyx_tensor *x = ctx->inputs[0];
     onyx_tensor *y = ctx->outputs[0];
+    if (y && y->nbytes != x->nbytes)
+        return onyx_error(ONYX_ERR_RUNTIME, "internal: %s output has %zu bytes but the input has %zu",
+                          ctx->node->op_type, y->nbytes, x->nbytes);
     if (y) layout_copy_bytes(y->data, x->data, x->nbytes, ctx->threads);
     return ONYX_OK;
 }
@@ -549,6 +564,10 @@ onyx_status layout_expand_prepare(onyx_kernel_ctx *ctx) {
 onyx_status layout_expand_run(onyx_kernel_ctx *ctx) {
     const onyx_tensor *x = ctx->inputs[0];
     onyx_tensor *y = ctx->outputs[0];
+    int64_t dims[ONYX_MAX_RANK];
+    int rank;
+    ONYX_TRY(expand_shape(ctx, dims, &rank));
+    ONYX_TRY(check_planned_shape(ctx, y, dims, rank));
     layout_copy c = {.rank = y->rank, .run = 1, .elem_size = onyx_dtype_size(x->dtype)};
     memcpy(c.dims, y->dims, sizeof(int64_t) * (size_t)y->rank);
     onyx_broadcast_strides(x->dims, x->rank, y->dims, y->rank, c.src_strides);
@@ -586,6 +605,8 @@ onyx_status layout_tile_run(onyx_kernel_ctx *ctx) {
     onyx_tensor *y = ctx->outputs[0];
     int64_t repeats[ONYX_MAX_RANK], strides[ONYX_MAX_RANK];
     ONYX_TRY(tile_repeats(ctx, repeats));
+    for (int d = 0; d < x->rank; d++) strides[d] = x->dims[d] * repeats[d];
+    ONYX_TRY(check_planned_shape(ctx, y, strides, x->rank));
     onyx_contiguous_strides(x->dims, x->rank, strides);
     /* output dim d of size repeats[d]*dims[d] read as the pair (repeat, i) with strides (0, s_d) */
     layout_copy c = {.rank = 2 * x->rank, .run = 1, .elem_size = onyx_dtype_size(x->dtype)};
@@ -738,6 +759,9 @@ onyx_status layout_split_run(onyx_kernel_ctx *ctx) {
     for (int i = 0; i < n_out; i++) {
         offsets[i] = acc;
         acc += sizes[i];
+        if (ctx->outputs[i] && ctx->outputs[i]->dims[axis] != sizes[i])
+            return onyx_error(ONYX_ERR_RUNTIME, "internal: Split output %d was prepared with %lld on axis %d, run computes %lld",
+                              i, (long long)ctx->outputs[i]->dims[axis], axis, (long long)sizes[i]);
     }
     int64_t outer = onyx_shape_numel(x->dims, axis), inner = onyx_shape_numel(x->dims + axis + 1, x->rank - axis - 1);
     size_t es = onyx_dtype_size(x->dtype);
@@ -845,6 +869,7 @@ onyx_status layout_slice_run(onyx_kernel_ctx *ctx) {
     onyx_tensor *y = ctx->outputs[0];
     slice_plan p;
     ONYX_TRY(slice_plan_build(ctx, &p));
+    ONYX_TRY(check_planned_shape(ctx, y, p.count, x->rank));
     int64_t strides[ONYX_MAX_RANK];
     onyx_contiguous_strides(x->dims, x->rank, strides);
     layout_copy c = {.rank = x->rank, .run = 1, .elem_size = onyx_dtype_size(x->dtype)};
