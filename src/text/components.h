@@ -35,7 +35,7 @@ typedef enum tk_split_behavior {
 typedef enum tk_norm_kind {
     TK_NORM_SEQUENCE, TK_NORM_NFC, TK_NORM_NFD, TK_NORM_NFKC, TK_NORM_NFKD, TK_NORM_LOWERCASE,
     TK_NORM_STRIP_ACCENTS, TK_NORM_STRIP, TK_NORM_REPLACE, TK_NORM_PREPEND, TK_NORM_BERT,
-    TK_NORM_PRECOMPILED
+    TK_NORM_PRECOMPILED, TK_NORM_NMT
 } tk_norm_kind;
 
 typedef struct tk_normalizer {

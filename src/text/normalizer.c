@@ -173,6 +173,7 @@ onyx_status tk_normalizer_parse(const cJSON *json, tk_normalizer **out) {
     else if (!strcmp(t, "NFKC")) n->kind = TK_NORM_NFKC;
     else if (!strcmp(t, "NFKD")) n->kind = TK_NORM_NFKD;
     else if (!strcmp(t, "Lowercase")) n->kind = TK_NORM_LOWERCASE;
+    else if (!strcmp(t, "Nmt")) n->kind = TK_NORM_NMT;
     else if (!strcmp(t, "StripAccents")) n->kind = TK_NORM_STRIP_ACCENTS;
     else if (!strcmp(t, "Strip")) {
         n->kind = TK_NORM_STRIP;
@@ -271,6 +272,23 @@ static size_t map_bert_whitespace(uint32_t cp, uint32_t *out, const void *ctx) {
     return 1;
 }
 
+static size_t map_nmt_filter(uint32_t cp, uint32_t *out, const void *ctx) {
+    (void)ctx;
+    if ((cp >= 1 && cp <= 8) || cp == 0x0B || (cp >= 0x0E && cp <= 0x1F) || cp == 0x7F || cp == 0x8F || cp == 0x9F)
+        return 0;
+    out[0] = cp;
+    return 1;
+}
+
+static size_t map_nmt_spaces(uint32_t cp, uint32_t *out, const void *ctx) {
+    (void)ctx;
+    int space = cp == 0x09 || cp == 0x0A || cp == 0x0C || cp == 0x0D || cp == 0x1680 ||
+                (cp >= 0x200B && cp <= 0x200F) || cp == 0x2028 || cp == 0x2029 || cp == 0x2581 ||
+                cp == 0xFEFF || cp == 0xFFFD;
+    out[0] = space ? ' ' : cp;
+    return 1;
+}
+
 static size_t map_chinese(uint32_t cp, uint32_t *out, const void *ctx) {
     (void)ctx;
     if (tk_is_chinese(cp)) { out[0] = ' '; out[1] = cp; out[2] = ' '; return 3; }
@@ -328,7 +346,7 @@ static onyx_status unicode_normalize(tk_nstr *ns, utf8proc_option_t options) {
         free(mapped);
         if (out_chars < in_chars) {
             if (out_chars == 0) { st = onyx_error(ONYX_ERR_RUNTIME, "unicode normalization removed a segment"); goto done; }
-            changes[n - 1] = -(int32_t)(in_chars - out_chars);
+            changes[n - out_chars] = -(int32_t)(in_chars - out_chars);
         }
     }
     st = tk_nstr_transform(ns, cps, changes, n);
@@ -377,19 +395,32 @@ static onyx_status push_change(uint32_t **cps, int32_t **ch, size_t *n, size_t *
     return ONYX_OK;
 }
 
-/* Push the normalized string at blob offset value (NUL-terminated) as HF does: first char
- * change 0, the rest +1. Returns 0 if value is out of range. */
-static onyx_status push_replacement(const tk_normalizer *n, int64_t value, uint32_t **cps, int32_t **ch,
-                                    size_t *count, size_t *cap) {
+/* Push the normalized string at blob offset value (NUL-terminated) replacing old_count chars.
+ * The first char replaces (and removes the surplus old chars), the others are inserted; this is
+ * what the offsets of HF tokenizers 0.23 show. */
+static onyx_status push_replacement(const tk_normalizer *n, int64_t value, size_t old_count, uint32_t **cps,
+                                    int32_t **ch, size_t *count, size_t *cap, size_t *leading_removed) {
     size_t s = (size_t)value, e = s;
     while (e < n->normalized_len && n->normalized[e]) e++;
     if (tk_utf8_invalid_at(n->normalized + s, e - s) != e - s)
         return onyx_error(ONYX_ERR_INVALID_MODEL, "Precompiled: replacement at %zu is not valid UTF-8", s);
+    size_t new_count = 0;
+    for (size_t k = s; k < e; k++)
+        if (((unsigned char)n->normalized[k] & 0xC0) != 0x80) new_count++;
+    if (new_count == 0) {
+        /* Removed: the chars count against the char before them; at the very start nothing
+         * absorbs them and the next char takes their alignment (HF 0.23 does the same). */
+        if (*count > 0) (*ch)[*count - 1] -= (int32_t)old_count;
+        (void)leading_removed;
+        return ONYX_OK;
+    }
     size_t k = 0, idx = 0;
     while (s + k < e) {
         uint32_t c;
         k += tk_utf8_decode(n->normalized + s, e - s, k, &c);
-        ONYX_TRY(push_change(cps, ch, count, cap, c, idx == 0 ? 0 : 1));
+        int32_t change = 1;
+        if (idx == 0) change = new_count < old_count ? (int32_t)new_count - (int32_t)old_count : 0;
+        ONYX_TRY(push_change(cps, ch, count, cap, c, change));
         idx++;
     }
     return ONYX_OK;
@@ -402,7 +433,7 @@ static onyx_status precompiled_normalize(const tk_normalizer *n, tk_nstr *ns) {
     size_t count = 0, cap = 0;
     int modified = 0;
     onyx_status st = ONYX_OK;
-    size_t i = 0;
+    size_t i = 0, leading_removed = 0;
     while (i < ns->len) {
         /* one extended grapheme cluster [i, g_end) */
         utf8proc_int32_t state = 0;
@@ -419,7 +450,10 @@ static onyx_status precompiled_normalize(const tk_normalizer *n, tk_nstr *ns) {
             int64_t v = charsmap_first_match(n, (const unsigned char *)ns->text + i, g_end - i);
             if (v >= 0 && (size_t)v < n->normalized_len) {
                 modified = 1;
-                if ((st = push_replacement(n, v, &cps, &ch, &count, &cap))) goto done;
+                size_t old_count = 0;
+                for (size_t k = i; k < g_end; k++)
+                    if (((unsigned char)ns->text[k] & 0xC0) != 0x80) old_count++;
+                if ((st = push_replacement(n, v, old_count, &cps, &ch, &count, &cap, &leading_removed))) goto done;
                 i = g_end;
                 continue;
             }
@@ -430,14 +464,14 @@ static onyx_status precompiled_normalize(const tk_normalizer *n, tk_nstr *ns) {
             int64_t v = charsmap_first_match(n, (const unsigned char *)ns->text + i, k);
             if (v >= 0 && (size_t)v < n->normalized_len) {
                 modified = 1;
-                if ((st = push_replacement(n, v, &cps, &ch, &count, &cap))) goto done;
+                if ((st = push_replacement(n, v, 1, &cps, &ch, &count, &cap, &leading_removed))) goto done;
             } else if ((st = push_change(&cps, &ch, &count, &cap, c, 0))) {
                 goto done;
             }
             i += k;
         }
     }
-    if (modified) st = tk_nstr_transform(ns, cps, ch, count);
+    if (modified) st = tk_nstr_transform_skip(ns, cps, ch, count, leading_removed);
 done:
     onyx_free(cps);
     onyx_free(ch);
@@ -532,6 +566,9 @@ onyx_status tk_normalizer_run(const tk_normalizer *n, tk_nstr *ns) {
         if (n->lowercase) ONYX_TRY(tk_nstr_map(ns, map_lowercase, NULL));
         return ONYX_OK;
     case TK_NORM_PRECOMPILED: return precompiled_normalize(n, ns);
+    case TK_NORM_NMT:
+        ONYX_TRY(tk_nstr_map(ns, map_nmt_filter, NULL));
+        return tk_nstr_map(ns, map_nmt_spaces, NULL);
     }
     return ONYX_OK;
 }

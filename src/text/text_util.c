@@ -250,10 +250,16 @@ void tk_nstr_free(tk_nstr *ns) {
 }
 
 onyx_status tk_nstr_transform(tk_nstr *ns, const uint32_t *cps, const int32_t *changes, size_t n) {
+    return tk_nstr_transform_skip(ns, cps, changes, n, 0);
+}
+
+onyx_status tk_nstr_transform_skip(tk_nstr *ns, const uint32_t *cps, const int32_t *changes, size_t n,
+                                   size_t initial_chars) {
     tk_buf text = {0};
     size_t cap = 0, count = 0;
     tk_span *align = NULL;
     size_t offset = 0; /* bytes of the old text consumed */
+    for (size_t k = 0; k < initial_chars && offset < ns->len; k++) offset += tk_utf8_len((unsigned char)ns->text[offset]);
     for (size_t k = 0; k < n; k++) {
         tk_span a;
         if (changes[k] > 0) {

@@ -80,6 +80,9 @@ void tk_nstr_free(tk_nstr *ns);
  * change 0 replaces the next original char, > 0 inserts, < 0 replaces the next char and removes
  * -change more. Original chars not consumed at the end are dropped. */
 onyx_status tk_nstr_transform(tk_nstr *ns, const uint32_t *cps, const int32_t *changes, size_t n);
+/* The same, first skipping initial_chars chars of the old text (HF's initial_offset). */
+onyx_status tk_nstr_transform_skip(tk_nstr *ns, const uint32_t *cps, const int32_t *changes, size_t n,
+                                   size_t initial_chars);
 /* HF's NormalizedString::replace for a list of match ranges [starts[k], ends[k]): each match is
  * replaced by content, whose bytes take the alignment of the match's last byte. */
 onyx_status tk_nstr_replace_ranges(tk_nstr *ns, const size_t *starts, const size_t *ends,
