@@ -493,21 +493,50 @@ static onyx_status build_document(const sp_model *m, int t5, const cJSON *vocab_
         }
     }
 
+    /* T5 follows transformers' T5Tokenizer (Precompiled; WhitespaceSplit + Metaspace). Other
+     * models follow the sentencepiece library, which removes only ' ' (after the charsmap):
+     * runs of spaces collapse to one, a leading or trailing space goes, and nothing else
+     * counts as whitespace (U+0085 stays a character), so Replace normalizers stand in for
+     * WhitespaceSplit there. */
+    cJSON *norms = cJSON_CreateArray();
     if (m->charsmap_len) {
         char *b64 = base64(m->charsmap, m->charsmap_len);
         if (!b64) {
+            cJSON_Delete(norms);
             cJSON_Delete(doc);
             return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "no memory for precompiled_charsmap");
         }
-        cJSON *norm = cJSON_AddObjectToObject(doc, "normalizer");
-        cJSON_AddStringToObject(norm, "type", "Precompiled");
+        cJSON *norm = typed("Precompiled");
         cJSON_AddStringToObject(norm, "precompiled_charsmap", b64);
+        cJSON_AddItemToArray(norms, norm);
         onyx_free(b64);
-    } else {
+    }
+    int spm_spaces = !t5 && m->remove_extra_whitespaces;
+    if (spm_spaces) {
+        static const char *const rules[2][2] = {{" {2,}", " "}, {"^ | $", ""}};
+        for (int k = 0; k < 2; k++) {
+            cJSON *rep = typed("Replace");
+            cJSON *pat = cJSON_AddObjectToObject(rep, "pattern");
+            cJSON_AddStringToObject(pat, "Regex", rules[k][0]);
+            cJSON_AddStringToObject(rep, "content", rules[k][1]);
+            cJSON_AddItemToArray(norms, rep);
+        }
+    }
+    int nnorm = cJSON_GetArraySize(norms);
+    if (nnorm == 0) {
+        cJSON_Delete(norms);
         cJSON_AddNullToObject(doc, "normalizer");
+    } else if (nnorm == 1) {
+        cJSON *only = cJSON_DetachItemFromArray(norms, 0);
+        cJSON_Delete(norms);
+        cJSON_AddItemToObject(doc, "normalizer", only);
+    } else {
+        cJSON *seq = typed("Sequence");
+        cJSON_AddItemToObject(seq, "normalizers", norms);
+        cJSON_AddItemToObject(doc, "normalizer", seq);
     }
 
-    if (m->remove_extra_whitespaces) {
+    if (m->remove_extra_whitespaces && !spm_spaces) {
         cJSON *pre = typed("Sequence");
         cJSON *list = cJSON_AddArrayToObject(pre, "pretokenizers");
         cJSON_AddItemToArray(list, typed("WhitespaceSplit"));
