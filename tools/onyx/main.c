@@ -26,11 +26,16 @@ typedef struct cli_verb {
     const char *summary;
 } cli_verb;
 
+int cli_tokenize(int argc, char **argv);
+int cli_detokenize(int argc, char **argv);
+
 static const cli_verb cli_verbs[] = {
     {"check", cli_check, "run ONNX backend-test folders (model.onnx + test_data_set_N) and compare outputs"},
     {"run", cli_run, "run a model on .npy/.pb inputs and write each output as .npy"},
     {"inspect", cli_inspect, "describe a model: producer, opsets, inputs, outputs, op counts, placement"},
     {"ops", cli_ops, "list the CPU provider's kernels (--markdown writes docs/ops.md)"},
+    {"tokenize", cli_tokenize, "encode JSON-string lines with a tokenizer.json / SentencePiece model"},
+    {"detokenize", cli_detokenize, "decode JSON id-array lines back to text"},
 };
 
 static void print_usage(FILE *to) {
