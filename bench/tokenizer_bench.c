@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "onyx/tokenizer.h"
+#include "text/tokenizer_internal.h"
 
 #ifndef ONYX_SOURCE_DIR
 #define ONYX_SOURCE_DIR "."
@@ -125,7 +126,9 @@ int main(int argc, char **argv) {
             st = json ? onyx_tokenizer_load_json(json, size, &tok) : ONYX_ERR_IO;
             free(json);
         } else {
-            st = onyx_tokenizer_load(path, &tok);
+            /* .model straight to the SentencePiece loader: the engine's weak reference to it is
+             * not resolved in a static link. */
+            st = onyx_sentencepiece_load(path, NULL, &tok);
         }
         if (st) {
             fprintf(stderr, "%s: cannot load %s: %s\n", bc->name, path, onyx_last_error());
