@@ -359,6 +359,39 @@ static void test_transpose_strings(void) {
     case_free(&c);
 }
 
+static void test_transpose_narrow_types(void) {
+    /* uint8 (3,70,40) perm (2,1,0) and float16 bits (70,40) swapped: blocked tiles of 1- and
+     * 2-byte elements; y[k][j][i] = x[i][j][k] */
+    enum { I = 3, J = 70, K = 40 };
+    uint8_t x8[I * J * K];
+    uint16_t x16[J * K];
+    for (int i = 0; i < I * J * K; i++) x8[i] = (uint8_t)(i * 7);
+    for (int i = 0; i < J * K; i++) x16[i] = (uint16_t)(i * 3);
+    op_case c;
+    case_init(&c, "Transpose", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_UINT8, (int64_t[]){I, J, K}, 3, x8);
+    ONYX_CHECK_OK(case_run(&c));
+    const uint8_t *y8 = c.outputs[0]->data;
+    long bad = -1;
+    for (int i = 0; i < I; i++)
+        for (int j = 0; j < J; j++)
+            for (int k = 0; k < K; k++)
+                if (y8[(k * J + j) * I + i] != x8[(i * J + j) * K + k] && bad < 0) bad = (k * J + j) * I + i;
+    ONYX_CHECK_INT(bad, -1);
+    case_free(&c);
+
+    case_init(&c, "Transpose", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT16, (int64_t[]){J, K}, 2, x16);
+    ONYX_CHECK_OK(case_run(&c));
+    const uint16_t *y16 = c.outputs[0]->data;
+    bad = -1;
+    for (int j = 0; j < J; j++)
+        for (int k = 0; k < K; k++)
+            if (y16[k * J + j] != x16[j * K + k] && bad < 0) bad = k * J + j;
+    ONYX_CHECK_INT(bad, -1);
+    case_free(&c);
+}
+
 /* ---- Concat and Split ---- */
 
 static void test_concat(void) {
@@ -439,6 +472,14 @@ static void test_split(void) {
     case_init(&c, "Split", 11, 3);
     case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){5}, 1, x);
     ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_MODEL, "does not split evenly into 3 outputs");
+    case_free(&c);
+
+    /* opset 13 without the split input: equal parts */
+    case_init(&c, "Split", 13, 2);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 5}, 2, x);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[1], (int64_t[]){1, 5}, 2);
+    check_f32(c.outputs[1], (float[]){5, 6, 7, 8, 9}, 5);
     case_free(&c);
 
     int64_t attr_split[2] = {1, 3};
@@ -597,7 +638,14 @@ static void test_expand_tile(void) {
     ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_MODEL, "input shape [3] cannot be broadcast with shape [2]");
     case_free(&c);
 
-    int64_t m[4] = {1, 2, 3, 4}, repeats[2] = {2, 3};
+    int64_t m[4] = {1, 2, 3, 4}, repeats[2] = {2, 3}, zero_repeats[2] = {0, 3};
+    case_init(&c, "Tile", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_INT64, (int64_t[]){2, 2}, 2, m);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){2}, 1, zero_repeats);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){0, 6}, 2);
+    case_free(&c);
+
     case_init(&c, "Tile", 13, 1);
     case_input(&c, 0, ONYX_DTYPE_INT64, (int64_t[]){2, 2}, 2, m);
     case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){2}, 1, repeats);
@@ -731,6 +779,14 @@ static void test_scatter_nd(void) {
     ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_MODEL, "reduction 'max'");
     case_free(&c);
 
+    int64_t out_of_range[3] = {0, 4, 0};
+    case_init(&c, "ScatterND", 13, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){4}, 1, data);
+    case_input(&c, 1, ONYX_DTYPE_INT64, (int64_t[]){3, 1}, 2, out_of_range);
+    case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){3}, 1, updates);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT, "index 4 (at position 1 of the indices) is out of range for axis 0 of size 4");
+    case_free(&c);
+
     /* rows: data (2,3), indices [[1]] replaces row 1 */
     int64_t rows[6] = {1, 2, 3, 4, 5, 6}, one[1] = {1}, new_row[3] = {7, 8, 9};
     case_init(&c, "ScatterND", 13, 1);
@@ -841,6 +897,7 @@ int main(void) {
     ONYX_TEST_RUN(test_transpose_small);
     ONYX_TEST_RUN(test_transpose_large);
     ONYX_TEST_RUN(test_transpose_strings);
+    ONYX_TEST_RUN(test_transpose_narrow_types);
     ONYX_TEST_RUN(test_concat);
     ONYX_TEST_RUN(test_concat_large);
     ONYX_TEST_RUN(test_split);
