@@ -105,9 +105,9 @@ typedef struct onyx_encode_options {
     size_t padding_length;             /* for ONYX_PAD_MAX_LENGTH */
     size_t pad_to_multiple_of;         /* 0 = no rounding */
     onyx_side padding_side;            /* default ONYX_SIDE_RIGHT */
-    /* The pad token. pad_token NULL means: the tokenizer's padding config if any, else the
-     * added/vocab token "[PAD]", "<pad>" or "<|endoftext|>", else id 0 with token "". pad_id < 0
-     * means: look pad_token up. */
+    /* The pad token, as HF's PaddingParams: pad_token NULL means the tokenizer.json's padding
+     * section when padding_source is FROM_TOKENIZER, else "[PAD]". pad_id < 0 means: look
+     * pad_token up when one was given, else 0 (HF's default pad_id). */
     const char *pad_token;
     int64_t pad_id;       /* default -1 */
     int64_t pad_type_id;  /* default 0 */

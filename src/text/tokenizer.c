@@ -937,15 +937,10 @@ static onyx_status pad_batch(const onyx_tokenizer *t, onyx_encoding *encs, size_
     }
     if (o->pad_to_multiple_of > 0 && target % o->pad_to_multiple_of)
         target += o->pad_to_multiple_of - target % o->pad_to_multiple_of;
-    const char *pad_token = o->pad_token;
+    /* HF's PaddingParams defaults: token "[PAD]", id 0; a named token is looked up. */
+    const char *pad_token = o->pad_token ? o->pad_token : "[PAD]";
     int64_t pad_id = o->pad_id;
-    if (!pad_token) {
-        static const char *const candidates[] = {"[PAD]", "<pad>", "<|endoftext|>"};
-        for (size_t i = 0; i < 3 && !pad_token; i++)
-            if (onyx_tokenizer_token_to_id(t, candidates[i], strlen(candidates[i])) >= 0) pad_token = candidates[i];
-        if (!pad_token) pad_token = "";
-    }
-    if (pad_id < 0) pad_id = onyx_tokenizer_token_to_id(t, pad_token, strlen(pad_token));
+    if (pad_id < 0 && o->pad_token) pad_id = onyx_tokenizer_token_to_id(t, pad_token, strlen(pad_token));
     if (pad_id < 0) pad_id = 0;
     for (size_t i = 0; i < n; i++) ONYX_TRY(pad_one(&encs[i], target, o, pad_id, pad_token));
     return ONYX_OK;
