@@ -475,7 +475,7 @@ static void transpose_tile(void *dst, const void *src, size_t es, int64_t a0, in
  * in src. Each work item is one TRANSPOSE_BLOCK square of the (dims[p], dims[last]) plane of one
  * outer index, walked in TRANSPOSE_TILE tiles, so a block touches at most 256 rows of src and of
  * dst. Measured for a 4096x4096 float transpose: 20 ms on one core of a 2-core dev box; on a
- * 16-vCPU KVM guest ~100 ms on one thread (strided rows cost a page walk each there) and 7.5 ms
+ * 16-vCPU KVM guest ~100 ms on one thread (probably a page walk per strided row) and 7.5 ms
  * on 16 threads. The (B,T,H,D) <-> (B,H,T,D) shapes of attention run at 30-70 GB/s there. */
 #define TRANSPOSE_BLOCK 256
 
