@@ -102,7 +102,8 @@ int main(int argc, char **argv) {
     char *meta_text = read_all(path, &size);
     cJSON *meta = meta_text ? cJSON_Parse(meta_text) : NULL;
     const cJSON *hf = cJSON_GetObjectItem(meta, "bench");
-    const char *date = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "date"));
+    const char *date = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "bench_date"));
+    if (!date) date = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "date"));
     const char *cpu = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "cpu_model"));
     const char *hf_version = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "tokenizers"));
     const cJSON *ncpu = cJSON_GetObjectItem(meta, "ncpu");
