@@ -1,6 +1,8 @@
 # Model fixtures (tests/models, see tests/models/README.md): one CTest test per folder in the ONNX
 # backend-test layout (model.onnx + test_data_set_N), run by `onyx check` on the CPU provider.
 # Float16 fixtures (folder name contains "fp16") are compared with float16 tolerances; the README says why.
+# model_greedy_replay replays every greedy generation reference (generation_refs.json) through onyx
+# sessions over the exported files and checks the token ids.
 
 if(TARGET onyx_cli)
   # model.onnx folders, and the per-file folders of multi-file layouts (e.g. t5-ts17/decoder_model/).
@@ -27,3 +29,11 @@ if(TARGET onyx_cli)
       FAIL_REGULAR_EXPRESSION "[1-9][0-9]* skipped")
   endforeach()
 endif()
+
+add_executable(model_greedy_replay ${CMAKE_CURRENT_SOURCE_DIR}/models/greedy_replay.c)
+target_include_directories(model_greedy_replay PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+target_compile_options(model_greedy_replay PRIVATE ${ONYX_WARNINGS})
+target_compile_definitions(model_greedy_replay PRIVATE _GNU_SOURCE)
+target_link_libraries(model_greedy_replay PRIVATE onyx_static)
+add_test(NAME model_greedy_replay COMMAND model_greedy_replay ${CMAKE_CURRENT_SOURCE_DIR}/models)
+set_tests_properties(model_greedy_replay PROPERTIES LABELS quick TIMEOUT 300)
