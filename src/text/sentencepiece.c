@@ -409,7 +409,10 @@ static onyx_status build_document(const sp_model *m, int t5, const cJSON *vocab_
         const sp_piece *p = &m->pieces[i];
         if (p->type != SP_UNKNOWN && p->type != SP_CONTROL && p->type != SP_USER_DEFINED) continue;
         char *s = piece_str(p);
-        if (!s) return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "no memory for a piece");
+        if (!s) {
+            cJSON_Delete(doc);
+            return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "no memory for a piece");
+        }
         cJSON_AddItemToArray(added, added_token((int64_t)i, s, p->type != SP_USER_DEFINED));
         onyx_free(s);
     }
@@ -421,7 +424,10 @@ static onyx_status build_document(const sp_model *m, int t5, const cJSON *vocab_
         cJSON *vocab = cJSON_AddArrayToObject(model, "vocab");
         for (size_t i = 0; i < m->count; i++) {
             char *s = piece_str(&m->pieces[i]);
-            if (!s) return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "no memory for a piece");
+            if (!s) {
+            cJSON_Delete(doc);
+            return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "no memory for a piece");
+        }
             cJSON *e = cJSON_CreateArray();
             cJSON_AddItemToArray(e, cJSON_CreateString(s));
             cJSON_AddItemToArray(e, cJSON_CreateNumber(m->pieces[i].score));
@@ -444,7 +450,10 @@ static onyx_status build_document(const sp_model *m, int t5, const cJSON *vocab_
         cJSON_AddStringToObject(model, "type", "BPE");
         cJSON_AddNullToObject(model, "dropout");
         char *unk = piece_str(&m->pieces[m->unk_id]);
-        if (!unk) return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "no memory for a piece");
+        if (!unk) {
+            cJSON_Delete(doc);
+            return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "no memory for a piece");
+        }
         cJSON_AddStringToObject(model, "unk_token", unk);
         onyx_free(unk);
         cJSON_AddNullToObject(model, "continuing_subword_prefix");
@@ -463,7 +472,10 @@ static onyx_status build_document(const sp_model *m, int t5, const cJSON *vocab_
             cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
             for (size_t i = 0; i < m->count; i++) {
                 char *s = piece_str(&m->pieces[i]);
-                if (!s) return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "no memory for a piece");
+                if (!s) {
+            cJSON_Delete(doc);
+            return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "no memory for a piece");
+        }
                 if (!cJSON_GetObjectItemCaseSensitive(vocab, s)) cJSON_AddNumberToObject(vocab, s, (double)i);
                 onyx_free(s);
             }
