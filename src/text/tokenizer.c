@@ -38,6 +38,7 @@ typedef struct tk_post {
     tk_special *specials;
     size_t special_count;
     int trim_offsets, add_prefix_space; /* ByteLevel / Roberta offset trimming */
+    int keeps_types_without_specials;  /* Bert/Roberta: add_special_tokens=0 leaves type ids as they are */
     struct tk_post **children;
     size_t child_count;
 } tk_post;
@@ -182,6 +183,7 @@ static onyx_status post_parse(const cJSON *json, tk_post **out) {
     } else if (!strcmp(t, "BertProcessing") || !strcmp(t, "RobertaProcessing")) {
         int roberta = t[0] == 'R';
         p->kind = TK_POST_TEMPLATE;
+        p->keeps_types_without_specials = 1;
         const char *cls = NULL, *sep = NULL;
         int64_t cls_id = 0, sep_id = 0;
         if ((st = parse_pair_token(json, "cls", &cls, &cls_id)) || (st = parse_pair_token(json, "sep", &sep, &sep_id))) goto fail;
@@ -853,7 +855,7 @@ static void trim_byte_level_offsets(onyx_encoding *e, int add_prefix_space) {
 
 static onyx_status apply_template(const tk_post *p, onyx_encoding *a, onyx_encoding *b, int add_special, onyx_encoding *out) {
     size_t cap = 0;
-    if (!add_special || p->kind != TK_POST_TEMPLATE) {
+    if (p->kind != TK_POST_TEMPLATE || (!add_special && p->keeps_types_without_specials)) {
         ONYX_TRY(enc_append_range(out, &cap, a, 0, a->length, -1, -1));
         if (b) ONYX_TRY(enc_append_range(out, &cap, b, 0, b->length, -1, -1));
         return ONYX_OK;
@@ -868,6 +870,7 @@ static onyx_status apply_template(const tk_post *p, onyx_encoding *a, onyx_encod
             ONYX_TRY(enc_append_range(out, &cap, src, 0, src->length, -1, it->type_id));
             continue;
         }
+        if (!add_special) continue; /* HF: the template still sets the sequences' type ids */
         const tk_special *sp = NULL;
         for (size_t s = 0; s < p->special_count; s++)
             if (!strcmp(p->specials[s].name, it->special)) sp = &p->specials[s];
