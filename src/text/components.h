@@ -12,6 +12,15 @@
 
 #include "text/text_util.h"
 
+/* A JSON number as an integer clamped to [lo, hi]; dflt when v is not a number (NaN included). */
+static inline int64_t tk_json_int(const cJSON *v, int64_t dflt, int64_t lo, int64_t hi) {
+    if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble) return dflt;
+    double d = v->valuedouble;
+    if (d <= (double)lo) return lo;
+    if (d >= (double)hi) return hi;
+    return (int64_t)d;
+}
+
 /* A pattern from JSON: {"String": s} or {"Regex": r}. */
 typedef struct tk_pattern {
     char *literal; /* String pattern, or NULL */

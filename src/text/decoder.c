@@ -57,8 +57,8 @@ onyx_status tk_decoder_parse(const cJSON *json, tk_decoder **out) {
     else if (!strcmp(t, "Strip")) {
         d->kind = TK_DEC_STRIP;
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(json, "start"), *e = cJSON_GetObjectItemCaseSensitive(json, "stop");
-        d->strip_start = cJSON_IsNumber(s) && s->valuedouble > 0 ? (size_t)s->valuedouble : 0;
-        d->strip_stop = cJSON_IsNumber(e) && e->valuedouble > 0 ? (size_t)e->valuedouble : 0;
+        d->strip_start = (size_t)tk_json_int(s, 0, 0, INT32_MAX);
+        d->strip_stop = (size_t)tk_json_int(e, 0, 0, INT32_MAX);
         st = dup_field(json, "content", " ", &d->prefix);
     } else if (!strcmp(t, "Replace")) {
         d->kind = TK_DEC_REPLACE;

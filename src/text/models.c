@@ -46,8 +46,11 @@ void tk_model_free(tk_model *m) {
     onyx_free(m);
 }
 
-static onyx_status set_token(tk_model *m, int64_t id, const char *s) {
-    if (id < 0 || id > (int64_t)1 << 30) return onyx_error(ONYX_ERR_INVALID_MODEL, "model vocab id %lld is out of range", (long long)id);
+/* Ids index a dense table, so they may not run far past the number of entries. */
+static onyx_status set_token(tk_model *m, int64_t id, const char *s, size_t entries) {
+    if (id < 0 || id >= (int64_t)entries + (1 << 16))
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "model vocab token \"%.50s\" has id %lld, outside 0..%zu", s, (long long)id,
+                          entries + (1 << 16) - 1);
     if ((size_t)id >= m->vocab_size) {
         size_t n = (size_t)id + 1, cap = m->vocab_size;
         char **g = onyx_realloc(m->id_to_token, n * sizeof(char *));
@@ -77,7 +80,8 @@ static onyx_status parse_vocab_object(tk_model *m, const cJSON *vocab) {
     const cJSON *e;
     cJSON_ArrayForEach(e, vocab) {
         if (!cJSON_IsNumber(e)) return onyx_error(ONYX_ERR_INVALID_MODEL, "model vocab entry \"%.50s\" has no numeric id", e->string);
-        ONYX_TRY(set_token(m, (int64_t)e->valuedouble, e->string));
+        int64_t id = tk_json_int(e, -1, -1, INT32_MAX);
+        ONYX_TRY(set_token(m, id, e->string, (size_t)cJSON_GetArraySize(vocab)));
     }
     return ONYX_OK;
 }
@@ -119,7 +123,7 @@ onyx_status tk_model_parse(const cJSON *json, tk_model **out) {
         m->kind = TK_MODEL_WORDPIECE;
         if (!m->prefix && !(m->prefix = onyx_strdup("##"))) { st = ONYX_ERR_OUT_OF_MEMORY; goto fail; }
         const cJSON *mx = cJSON_GetObjectItemCaseSensitive(json, "max_input_chars_per_word");
-        m->max_input_chars_per_word = cJSON_IsNumber(mx) ? (size_t)mx->valuedouble : 100;
+        m->max_input_chars_per_word = (size_t)tk_json_int(mx, 100, 0, INT32_MAX);
         if ((st = parse_vocab_object(m, vocab))) goto fail;
         if (!unk) unk = "[UNK]";
         m->unk_id = tk_strmap_get(&m->vocab, unk, strlen(unk));
@@ -189,7 +193,7 @@ onyx_status tk_model_parse(const cJSON *json, tk_model **out) {
         cJSON_ArrayForEach(e, vocab) {
             const cJSON *piece = cJSON_GetArrayItem(e, 0), *score = cJSON_GetArrayItem(e, 1);
             if (!cJSON_IsString(piece) || !cJSON_IsNumber(score)) { st = onyx_error(ONYX_ERR_INVALID_MODEL, "Unigram vocab entry %lld is not [piece, score]", (long long)id); goto fail; }
-            if ((st = set_token(m, id, piece->valuestring))) goto fail;
+            if ((st = set_token(m, id, piece->valuestring, (size_t)n))) goto fail;
             m->scores[id] = score->valuedouble;
             if (score->valuedouble < m->min_score) m->min_score = score->valuedouble;
             size_t len = strlen(piece->valuestring);
@@ -204,7 +208,7 @@ onyx_status tk_model_parse(const cJSON *json, tk_model **out) {
         }
         const cJSON *unk_id = cJSON_GetObjectItemCaseSensitive(json, "unk_id");
         if (cJSON_IsNumber(unk_id)) {
-            m->unk_id = (int64_t)unk_id->valuedouble;
+            m->unk_id = tk_json_int(unk_id, -1, -1, INT32_MAX);
             if (m->unk_id < 0 || m->unk_id >= (int64_t)n) { st = onyx_error(ONYX_ERR_INVALID_MODEL, "Unigram unk_id %lld is outside the %d-piece vocab", (long long)m->unk_id, n); goto fail; }
         }
     } else {

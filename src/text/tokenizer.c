@@ -124,7 +124,7 @@ static onyx_status parse_pair_token(const cJSON *json, const char *key, const ch
     const cJSON *t = cJSON_GetArrayItem(v, 0), *i = cJSON_GetArrayItem(v, 1);
     if (!cJSON_IsString(t) || !cJSON_IsNumber(i)) return onyx_error(ONYX_ERR_INVALID_MODEL, "post_processor \"%s\" must be [token, id]", key);
     *token = t->valuestring;
-    *id = (int64_t)i->valuedouble;
+    *id = tk_json_int(i, 0, 0, INT32_MAX);
     return ONYX_OK;
 }
 
@@ -135,7 +135,7 @@ static onyx_status parse_template_list(const cJSON *list, tk_template_item **ite
         const cJSON *sp = cJSON_GetObjectItemCaseSensitive(e, "SpecialToken");
         const cJSON *body = seq ? seq : sp;
         const cJSON *tid = cJSON_GetObjectItemCaseSensitive(body, "type_id");
-        int64_t type_id = cJSON_IsNumber(tid) ? (int64_t)tid->valuedouble : 0;
+        int64_t type_id = tk_json_int(tid, 0, 0, INT32_MAX);
         if (seq) {
             const cJSON *id = cJSON_GetObjectItemCaseSensitive(seq, "id");
             int which = cJSON_IsString(id) && !strcmp(id->valuestring, "B") ? 1 : 0;
@@ -175,7 +175,7 @@ static onyx_status post_parse(const cJSON *json, tk_post **out) {
             for (int k = 0; k < n; k++) {
                 const cJSON *a = cJSON_GetArrayItem(ids, k), *b = cJSON_GetArrayItem(toks, k);
                 if (!cJSON_IsNumber(a) || !cJSON_IsString(b)) { st = onyx_error(ONYX_ERR_INVALID_MODEL, "TemplateProcessing special token \"%.50s\" is malformed", id->valuestring); goto fail; }
-                idv[k] = (int64_t)a->valuedouble;
+                idv[k] = tk_json_int(a, 0, 0, INT32_MAX);
                 tv[k] = b->valuestring;
             }
             if ((st = add_special(p, id->valuestring, idv, tv, (size_t)n))) goto fail;
@@ -331,7 +331,7 @@ static onyx_status parse_added(onyx_tokenizer *t, const cJSON *list) {
         size_t len = strlen(c->valuestring);
         if (len == 0) continue;
         tk_added *a = &t->added[t->added_count];
-        a->id = (int64_t)id->valuedouble;
+        a->id = tk_json_int(id, -1, -1, INT32_MAX);
         if (a->id < 0) return onyx_error(ONYX_ERR_INVALID_MODEL, "added token \"%.50s\" has negative id", c->valuestring);
         a->special = json_bool(e, "special", 0);
         a->lstrip = json_bool(e, "lstrip", 0);
@@ -368,8 +368,8 @@ static void parse_truncation_padding(onyx_tokenizer *t, const cJSON *root) {
         t->has_truncation = 1;
         const cJSON *ml = cJSON_GetObjectItemCaseSensitive(tr, "max_length"), *sd = cJSON_GetObjectItemCaseSensitive(tr, "stride");
         const cJSON *sg = cJSON_GetObjectItemCaseSensitive(tr, "strategy"), *dr = cJSON_GetObjectItemCaseSensitive(tr, "direction");
-        o->max_length = cJSON_IsNumber(ml) && ml->valuedouble > 0 ? (size_t)ml->valuedouble : 512;
-        o->stride = cJSON_IsNumber(sd) && sd->valuedouble > 0 ? (size_t)sd->valuedouble : 0;
+        o->max_length = (size_t)tk_json_int(ml, 512, 0, INT32_MAX);
+        o->stride = (size_t)tk_json_int(sd, 0, 0, INT32_MAX);
         o->truncation = ONYX_TRUNCATE_LONGEST_FIRST;
         if (cJSON_IsString(sg) && !strcmp(sg->valuestring, "OnlyFirst")) o->truncation = ONYX_TRUNCATE_ONLY_FIRST;
         if (cJSON_IsString(sg) && !strcmp(sg->valuestring, "OnlySecond")) o->truncation = ONYX_TRUNCATE_ONLY_SECOND;
@@ -381,15 +381,15 @@ static void parse_truncation_padding(onyx_tokenizer *t, const cJSON *root) {
         const cJSON *sg = cJSON_GetObjectItemCaseSensitive(pd, "strategy");
         o->padding = ONYX_PAD_LONGEST;
         const cJSON *fixed = cJSON_GetObjectItemCaseSensitive(sg, "Fixed");
-        if (cJSON_IsNumber(fixed)) { o->padding = ONYX_PAD_MAX_LENGTH; o->padding_length = (size_t)fixed->valuedouble; }
+        if (cJSON_IsNumber(fixed)) { o->padding = ONYX_PAD_MAX_LENGTH; o->padding_length = (size_t)tk_json_int(fixed, 0, 0, 1 << 24); }
         const cJSON *dr = cJSON_GetObjectItemCaseSensitive(pd, "direction");
         o->padding_side = cJSON_IsString(dr) && !strcmp(dr->valuestring, "Left") ? ONYX_SIDE_LEFT : ONYX_SIDE_RIGHT;
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(pd, "pad_to_multiple_of");
-        o->pad_to_multiple_of = cJSON_IsNumber(m) && m->valuedouble > 0 ? (size_t)m->valuedouble : 0;
+        o->pad_to_multiple_of = (size_t)tk_json_int(m, 0, 0, 1 << 24);
         const cJSON *pid = cJSON_GetObjectItemCaseSensitive(pd, "pad_id"), *ptid = cJSON_GetObjectItemCaseSensitive(pd, "pad_type_id");
         const cJSON *ptok = cJSON_GetObjectItemCaseSensitive(pd, "pad_token");
-        o->pad_id = cJSON_IsNumber(pid) ? (int64_t)pid->valuedouble : -1;
-        o->pad_type_id = cJSON_IsNumber(ptid) ? (int64_t)ptid->valuedouble : 0;
+        o->pad_id = tk_json_int(pid, -1, -1, INT32_MAX);
+        o->pad_type_id = tk_json_int(ptid, 0, 0, INT32_MAX);
         if (cJSON_IsString(ptok)) t->file_pad_token = onyx_strdup(ptok->valuestring);
         o->pad_token = t->file_pad_token;
     }
