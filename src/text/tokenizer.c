@@ -657,11 +657,48 @@ static onyx_status split_added(const onyx_tokenizer *t, tk_nstr *ns, int normali
     return ONYX_OK;
 }
 
-/* Encode one sequence into enc (ids, tokens, offsets, word ids), type_id and sequence id seq. */
+/* A final split of one sequence: a pre-tokenized piece or an added token, and the range of its
+ * model tokens in the shared token list once tokenized. */
+typedef struct final_split {
+    tk_nstr ns;
+    int64_t added; /* index into t->added, or -1 */
+    size_t tok_start, tok_count;
+} final_split;
+
+typedef struct final_splits {
+    final_split *items;
+    size_t count, cap;
+} final_splits;
+
+static onyx_status splits_push(final_splits *f, tk_nstr ns, int64_t added) {
+    if (f->count == f->cap) {
+        size_t c = f->cap ? f->cap * 2 : 16;
+        final_split *g = onyx_realloc(f->items, c * sizeof(final_split));
+        if (!g) { tk_nstr_free(&ns); return ONYX_ERR_OUT_OF_MEMORY; }
+        f->items = g;
+        f->cap = c;
+    }
+    f->items[f->count++] = (final_split){ns, added, 0, 0};
+    return ONYX_OK;
+}
+
+static onyx_status tokenize_split(const onyx_tokenizer *t, final_split *sp, tk_tokens *toks) {
+    sp->tok_start = toks->count;
+    if (sp->added < 0) ONYX_TRY(tk_model_tokenize(t->model, sp->ns.text, sp->ns.len, toks));
+    sp->tok_count = sp->added >= 0 ? 1 : toks->count - sp->tok_start;
+    return ONYX_OK;
+}
+
+/* Encode one sequence into enc (ids, tokens, offsets, word ids), type_id and sequence id seq.
+ * limit > 0 is HF's early exit under truncation (tokenize_with_limit): splits are tokenized
+ * from the kept side until limit tokens exist, and the splits beyond are dropped; limit_side
+ * says which side is kept. */
 static onyx_status encode_sequence(const onyx_tokenizer *t, const char *text, size_t len, int64_t type_id,
-                                   int64_t seq, onyx_encoding *enc) {
+                                   int64_t seq, size_t limit, int use_limit, onyx_side limit_side,
+                                   onyx_encoding *enc) {
     size_t cap = 0;
     segs first = {0}, second = {0};
+    final_splits splits = {0};
     tk_tokens toks = {0};
     onyx_status st;
     tk_nstr whole = {0};
@@ -678,14 +715,12 @@ static onyx_status encode_sequence(const onyx_tokenizer *t, const char *text, si
         if (t->normalizer && (st = tk_normalizer_run(t->normalizer, &first.items[i].ns))) goto done;
         if ((st = split_added(t, &first.items[i].ns, 1, &second))) goto done;
     }
-    int64_t word = 0;
     for (size_t i = 0; i < second.count; i++) {
         seg *sg = &second.items[i];
         if (sg->added >= 0) {
-            const tk_added *a = &t->added[sg->added];
-            int64_t s0 = sg->ns.len ? sg->ns.align[0].start : 0, e0 = sg->ns.len ? sg->ns.align[sg->ns.len - 1].end : 0;
-            if ((st = enc_push(enc, &cap, a->id, type_id, a->content, s0, e0, word, seq, 0, 1))) goto done;
-            word++;
+            st = splits_push(&splits, sg->ns, sg->added);
+            sg->ns = (tk_nstr){0};
+            if (st) goto done;
             continue;
         }
         tk_pieces pieces = {0};
@@ -693,24 +728,54 @@ static onyx_status encode_sequence(const onyx_tokenizer *t, const char *text, si
         sg->ns = (tk_nstr){0};
         if (t->pretokenizer && (st = tk_pretokenizer_run(t->pretokenizer, &pieces))) { tk_pieces_free(&pieces); goto done; }
         for (size_t p = 0; p < pieces.count && !st; p++) {
-            tk_nstr *ns = &pieces.items[p];
-            if (ns->len == 0) continue;
-            toks.count = 0;
-            st = tk_model_tokenize(t->model, ns->text, ns->len, &toks);
-            for (size_t k = 0; !st && k < toks.count; k++) {
-                tk_token *tk = &toks.items[k];
-                int64_t s0 = tk->end > tk->start ? ns->align[tk->start].start : (tk->start < ns->len ? ns->align[tk->start].start : ns->align[ns->len - 1].end);
-                int64_t e0 = tk->end > tk->start ? ns->align[tk->end - 1].end : s0;
-                st = enc_push(enc, &cap, tk->id, type_id, tk->value, s0, e0, word, seq, 0, 1);
-            }
-            for (size_t k = 0; k < toks.count; k++) onyx_free(toks.items[k].value);
-            toks.count = 0;
-            word++;
+            if (pieces.items[p].len == 0) continue;
+            st = splits_push(&splits, pieces.items[p], -1);
+            pieces.items[p] = (tk_nstr){0};
         }
         tk_pieces_free(&pieces);
         if (st) goto done;
     }
+    size_t keep_from = 0, keep_to = splits.count, total = 0;
+    if (!use_limit) {
+        for (size_t i = 0; i < splits.count; i++)
+            if ((st = tokenize_split(t, &splits.items[i], &toks))) goto done;
+    } else if (limit_side == ONYX_SIDE_RIGHT) {
+        keep_to = 0;
+        for (size_t i = 0; i < splits.count; i++) {
+            if ((st = tokenize_split(t, &splits.items[i], &toks))) goto done;
+            total += splits.items[i].tok_count;
+            keep_to = i + 1;
+            if (splits.items[i].added < 0 && total >= limit) break;
+        }
+    } else {
+        keep_from = splits.count;
+        for (size_t i = splits.count; i-- > 0;) {
+            if ((st = tokenize_split(t, &splits.items[i], &toks))) goto done;
+            total += splits.items[i].tok_count;
+            keep_from = i;
+            if (splits.items[i].added < 0 && total >= limit) break;
+        }
+    }
+    for (size_t i = keep_from; i < keep_to; i++) {
+        final_split *sp = &splits.items[i];
+        int64_t word = (int64_t)(i - keep_from);
+        if (sp->added >= 0) {
+            const tk_added *a = &t->added[sp->added];
+            int64_t s0 = sp->ns.len ? sp->ns.align[0].start : 0, e0 = sp->ns.len ? sp->ns.align[sp->ns.len - 1].end : 0;
+            if ((st = enc_push(enc, &cap, a->id, type_id, a->content, s0, e0, word, seq, 0, 1))) goto done;
+            continue;
+        }
+        const tk_nstr *ns = &sp->ns;
+        for (size_t k = sp->tok_start; k < sp->tok_start + sp->tok_count; k++) {
+            tk_token *tk = &toks.items[k];
+            int64_t s0 = tk->end > tk->start ? ns->align[tk->start].start : (tk->start < ns->len ? ns->align[tk->start].start : ns->align[ns->len - 1].end);
+            int64_t e0 = tk->end > tk->start ? ns->align[tk->end - 1].end : s0;
+            if ((st = enc_push(enc, &cap, tk->id, type_id, tk->value, s0, e0, word, seq, 0, 1))) goto done;
+        }
+    }
 done:
+    for (size_t i = 0; i < splits.count; i++) tk_nstr_free(&splits.items[i].ns);
+    onyx_free(splits.items);
     tk_tokens_free(&toks);
     segs_free(&first);
     segs_free(&second);
@@ -986,8 +1051,12 @@ static void effective_options(const onyx_tokenizer *t, const onyx_encode_options
 static onyx_status encode_into(const onyx_tokenizer *t, const char *text, size_t text_len, const char *pair,
                                size_t pair_len, const onyx_encode_options *o, onyx_encoding *out) {
     onyx_encoding a = {0}, b = {0};
-    onyx_status st = encode_sequence(t, text ? text : "", text_len, 0, 0, &a);
-    if (!st && pair) st = encode_sequence(t, pair, pair_len, 1, 1, &b);
+    /* HF's early exit: each sequence stops being tokenized past max_length tokens (before the
+     * special tokens are counted), except the first one under only_second. */
+    int limit_a = o->truncation != ONYX_TRUNCATE_NONE && o->truncation != ONYX_TRUNCATE_ONLY_SECOND;
+    int limit_b = o->truncation != ONYX_TRUNCATE_NONE;
+    onyx_status st = encode_sequence(t, text ? text : "", text_len, 0, 0, o->max_length, limit_a, o->truncation_side, &a);
+    if (!st && pair) st = encode_sequence(t, pair, pair_len, 1, 1, o->max_length, limit_b, o->truncation_side, &b);
     if (!st) st = truncate_encodings(t, o, &a, pair ? &b : NULL);
     if (!st) st = post_process(t->post, &a, pair ? &b : NULL, o->add_special_tokens, out);
     /* overflowing pieces of the first sequence are post-processed with the whole pair */
