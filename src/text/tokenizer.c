@@ -1058,20 +1058,39 @@ static onyx_status encode_into(const onyx_tokenizer *t, const char *text, size_t
     onyx_status st = encode_sequence(t, text ? text : "", text_len, 0, 0, o->max_length, limit_a, o->truncation_side, &a);
     if (!st && pair) st = encode_sequence(t, pair, pair_len, 1, 1, o->max_length, limit_b, o->truncation_side, &b);
     if (!st) st = truncate_encodings(t, o, &a, pair ? &b : NULL);
+    /* post_process trims byte-level offsets in place: keep untouched copies for the pieces */
+    onyx_encoding a0 = {0}, b0 = {0};
+    size_t cap_a = 0, cap_b = 0;
+    if (!st && (a.overflowing_count || b.overflowing_count)) {
+        st = enc_append_range(&a0, &cap_a, &a, 0, a.length, -1, -1);
+        if (!st && pair) st = enc_append_range(&b0, &cap_b, &b, 0, b.length, -1, -1);
+    }
     if (!st) st = post_process(t->post, &a, pair ? &b : NULL, o->add_special_tokens, out);
-    /* overflowing pieces of the first sequence are post-processed with the whole pair */
-    if (!st && a.overflowing_count) {
-        out->overflowing = onyx_calloc(a.overflowing_count, sizeof(onyx_encoding));
+    /* Overflowing pieces combine as HF's Encoding::merge_with: each piece of the first with the
+     * second and with each piece of the second, then the first with each piece of the second. */
+    size_t pieces = a.overflowing_count * (1 + b.overflowing_count) + b.overflowing_count;
+    if (!st && pieces) {
+        out->overflowing = onyx_calloc(pieces, sizeof(onyx_encoding));
         if (!out->overflowing) st = ONYX_ERR_OUT_OF_MEMORY;
-        for (size_t i = 0; !st && i < a.overflowing_count; i++) {
-            onyx_encoding bcopy = {0};
-            size_t cap = 0;
-            if (pair) st = enc_append_range(&bcopy, &cap, &b, 0, b.length, -1, -1);
-            if (!st) st = post_process(t->post, &a.overflowing[i], pair ? &bcopy : NULL, o->add_special_tokens, &out->overflowing[i]);
-            enc_clear(&bcopy);
-            if (!st) out->overflowing_count++;
+        for (size_t i = 0; !st && i <= a.overflowing_count; i++) {
+            const onyx_encoding *left = i < a.overflowing_count ? &a.overflowing[i] : &a0;
+            for (size_t j = 0; !st && j <= b.overflowing_count; j++) {
+                if (i == a.overflowing_count && j == 0) continue; /* the main encoding itself */
+                const onyx_encoding *right = !pair ? NULL : j == 0 ? &b0 : &b.overflowing[j - 1];
+                if (!pair && j > 0) break;
+                onyx_encoding lc = {0}, rc = {0};
+                size_t c1 = 0, c2 = 0;
+                st = enc_append_range(&lc, &c1, left, 0, left->length, -1, -1);
+                if (!st && right) st = enc_append_range(&rc, &c2, right, 0, right->length, -1, -1);
+                if (!st) st = post_process(t->post, &lc, right ? &rc : NULL, o->add_special_tokens, &out->overflowing[out->overflowing_count]);
+                if (!st) out->overflowing_count++;
+                enc_clear(&lc);
+                enc_clear(&rc);
+            }
         }
     }
+    enc_clear(&a0);
+    enc_clear(&b0);
     enc_clear(&a);
     enc_clear(&b);
     if (st) enc_clear(out);
