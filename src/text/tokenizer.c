@@ -39,6 +39,7 @@ typedef struct tk_post {
     size_t special_count;
     int trim_offsets, add_prefix_space; /* ByteLevel / Roberta offset trimming */
     int keeps_types_without_specials;  /* Bert/Roberta: add_special_tokens=0 leaves type ids as they are */
+    int zero_type_ids;                 /* Roberta: every type id is 0, specials or not */
     struct tk_post **children;
     size_t child_count;
 } tk_post;
@@ -197,6 +198,7 @@ static onyx_status post_parse(const cJSON *json, tk_post **out) {
         if (roberta && (st = push_item(&p->pair, &p->pair_count, 0, 0, sep, b_type))) goto fail;
         if ((st = push_item(&p->pair, &p->pair_count, 1, 1, NULL, b_type)) || (st = push_item(&p->pair, &p->pair_count, 0, 0, sep, b_type))) goto fail;
         if (roberta) {
+            p->zero_type_ids = 1;
             p->trim_offsets = json_bool(json, "trim_offsets", 1);
             p->add_prefix_space = json_bool(json, "add_prefix_space", 1);
         }
@@ -584,13 +586,16 @@ static void segs_free(segs *s) {
     memset(s, 0, sizeof(*s));
 }
 
+/* Rust regex's \w: alphabetic, marks, decimal digits, connector punctuation, joiners. */
 static int is_word_char(uint32_t c) {
-    return c == '_' || utf8proc_category((utf8proc_int32_t)c) <= UTF8PROC_CATEGORY_LO ||
-           utf8proc_category((utf8proc_int32_t)c) == UTF8PROC_CATEGORY_ND || tk_is_numeric(c);
+    utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
+    return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ME) || cat == UTF8PROC_CATEGORY_ND ||
+           cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_PC || c == 0x200C || c == 0x200D;
 }
 
 /* Split ns at added tokens (normalized ones when normalized_pass, else the others), appending
- * to out. Longest match at the leftmost position wins. */
+ * to out, as HF's AddedVocabulary::find_matches: leftmost-longest matches, non-overlapping; a
+ * single_word match not on word boundaries is dropped (and its text stays plain). */
 static onyx_status split_added(const onyx_tokenizer *t, tk_nstr *ns, int normalized_pass, segs *out) {
     size_t plain_start = 0, i = 0;
     const char *s = ns->text;
@@ -602,25 +607,30 @@ static onyx_status split_added(const onyx_tokenizer *t, tk_nstr *ns, int normali
             const tk_added *a = &t->added[k];
             if ((a->normalized != 0) != (normalized_pass != 0) || a->match_len == 0 || a->match_len <= best_len) continue;
             if (a->match_len > len - i || memcmp(s + i, a->match, a->match_len)) continue;
-            if (a->single_word) {
-                uint32_t c;
-                if (i > 0) {
-                    size_t b = i - 1;
-                    while (b > 0 && ((unsigned char)s[b] & 0xC0) == 0x80) b--;
-                    tk_utf8_decode(s, len, b, &c);
-                    if (is_word_char(c)) continue;
-                }
-                if (i + a->match_len < len) {
-                    tk_utf8_decode(s, len, i + a->match_len, &c);
-                    if (is_word_char(c)) continue;
-                }
-            }
             best = (int64_t)k;
             best_len = a->match_len;
         }
         if (best < 0) {
             i += tk_utf8_len((unsigned char)s[i]);
             continue;
+        }
+        if (t->added[best].single_word) {
+            uint32_t c;
+            int ok = 1;
+            if (i > 0) {
+                size_t b = i - 1;
+                while (b > 0 && ((unsigned char)s[b] & 0xC0) == 0x80) b--;
+                tk_utf8_decode(s, len, b, &c);
+                if (is_word_char(c)) ok = 0;
+            }
+            if (i + best_len < len) {
+                tk_utf8_decode(s, len, i + best_len, &c);
+                if (is_word_char(c)) ok = 0;
+            }
+            if (!ok) {
+                i += best_len;
+                continue;
+            }
         }
         const tk_added *a = &t->added[best];
         size_t ms = i, me = i + best_len;
@@ -921,8 +931,9 @@ static void trim_byte_level_offsets(onyx_encoding *e, int add_prefix_space) {
 static onyx_status apply_template(const tk_post *p, onyx_encoding *a, onyx_encoding *b, int add_special, onyx_encoding *out) {
     size_t cap = 0;
     if (p->kind != TK_POST_TEMPLATE || (!add_special && p->keeps_types_without_specials)) {
-        ONYX_TRY(enc_append_range(out, &cap, a, 0, a->length, -1, -1));
-        if (b) ONYX_TRY(enc_append_range(out, &cap, b, 0, b->length, -1, -1));
+        int64_t type_a = p->zero_type_ids ? 0 : -1, type_b = p->zero_type_ids ? 0 : -1;
+        ONYX_TRY(enc_append_range(out, &cap, a, 0, a->length, -1, type_a));
+        if (b) ONYX_TRY(enc_append_range(out, &cap, b, 0, b->length, -1, type_b));
         return ONYX_OK;
     }
     const tk_template_item *items = b ? p->pair : p->single;

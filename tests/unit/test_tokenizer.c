@@ -446,6 +446,92 @@ static void test_byte_fallback(void) {
     onyx_tokenizer_destroy(t);
 }
 
+/* Added tokens as HF's AddedVocabulary: "<m>" strips the spaces on both sides into itself;
+ * "ab" is single_word, so it matches alone at the start but not inside "abc" or "xab" (those
+ * matches are dropped and their text goes to the model). */
+static void test_added_tokens(void) {
+    const char *json =
+        "{\"added_tokens\":[{\"id\":10,\"content\":\"<m>\",\"special\":true,\"lstrip\":true,\"rstrip\":true,\"normalized\":false},"
+        "{\"id\":11,\"content\":\"ab\",\"special\":false,\"single_word\":true,\"normalized\":false}],"
+        "\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"},"
+        "\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"vocab\":{\"[UNK]\":0,\"x\":1,\"y\":2,\"abc\":4,\"##ab\":5}}}";
+    onyx_tokenizer *t = load(json);
+    if (!t) return;
+    onyx_encoding *e = NULL;
+    ONYX_CHECK_OK(onyx_tokenizer_encode(t, "x <m> y", 7, NULL, 0, NULL, &e));
+    if (e) {
+        int64_t ids[] = {1, 10, 2}, offs[] = {0, 1, 1, 6, 6, 7};
+        check_ids(e, ids, 3);
+        check_offsets(e, offs, 3);
+    }
+    onyx_encoding_destroy(e);
+    ONYX_CHECK_OK(onyx_tokenizer_encode(t, "ab abc xab", 10, NULL, 0, NULL, &e));
+    if (e) {
+        int64_t ids[] = {11, 4, 1, 5}, offs[] = {0, 2, 3, 6, 7, 8, 8, 10}, words[] = {0, 1, 2, 2};
+        check_ids(e, ids, 4);
+        check_offsets(e, offs, 4);
+        for (size_t i = 0; i < 4 && i < e->length; i++) ONYX_CHECK_INT(e->word_ids[i], words[i]);
+    }
+    onyx_encoding_destroy(e);
+    /* decode: <m> is special and skipped on request; ab is not special */
+    int64_t ids[] = {1, 10, 11};
+    char *out = NULL;
+    ONYX_CHECK_OK(onyx_tokenizer_decode(t, ids, 3, 1, 0, &out, NULL));
+    if (out) ONYX_CHECK(strcmp(out, "x ab") == 0);
+    onyx_tokenizer_free_text(out);
+    onyx_tokenizer_destroy(t);
+}
+
+/* HF's early exit under truncation (tokenizers 0.23, PreTokenizedString::tokenize_with_limit):
+ * words are tokenized from the kept side until max_length tokens exist; the others never reach
+ * the model, so overflowing pieces only hold what was tokenized, and with left truncation the
+ * word ids count from the first kept word. Vocab: one token per letter word. */
+static void test_truncation_early_exit(void) {
+    const char *json =
+        "{\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"},"
+        "\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"vocab\":{\"[UNK]\":0,\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"##x\":6}}}";
+    onyx_tokenizer *t = load(json);
+    if (!t) return;
+    onyx_encode_options o;
+    onyx_encode_options_init(&o);
+    o.truncation = ONYX_TRUNCATE_LONGEST_FIRST;
+    o.max_length = 2;
+    o.return_overflowing = 1;
+    onyx_encoding *e = NULL;
+    /* words a, b, c, d, e: only a and b are tokenized, so no overflowing piece */
+    ONYX_CHECK_OK(onyx_tokenizer_encode(t, "a b c d e", 9, NULL, 0, &o, &e));
+    if (e) {
+        int64_t ids[] = {1, 2};
+        check_ids(e, ids, 2);
+        ONYX_CHECK_INT(e->overflowing_count, 0);
+    }
+    onyx_encoding_destroy(e);
+    /* "a bx c": a (1 token), bx (b ##x: total 3 >= 2, stop): keep a b, overflow ##x */
+    ONYX_CHECK_OK(onyx_tokenizer_encode(t, "a bx c", 6, NULL, 0, &o, &e));
+    if (e) {
+        int64_t ids[] = {1, 2}, over[] = {6};
+        check_ids(e, ids, 2);
+        ONYX_CHECK_INT(e->overflowing_count, 1);
+        if (e->overflowing_count == 1) check_ids(&e->overflowing[0], over, 1);
+    }
+    onyx_encoding_destroy(e);
+    /* left: words tokenized from the end: e, d -> kept d e with word ids 0 and 1 */
+    o.truncation_side = ONYX_SIDE_LEFT;
+    ONYX_CHECK_OK(onyx_tokenizer_encode(t, "a b c d e", 9, NULL, 0, &o, &e));
+    if (e) {
+        int64_t ids[] = {4, 5}, offs[] = {6, 7, 8, 9};
+        check_ids(e, ids, 2);
+        check_offsets(e, offs, 2);
+        if (e->length == 2) {
+            ONYX_CHECK_INT(e->word_ids[0], 0);
+            ONYX_CHECK_INT(e->word_ids[1], 1);
+        }
+        ONYX_CHECK_INT(e->overflowing_count, 0);
+    }
+    onyx_encoding_destroy(e);
+    onyx_tokenizer_destroy(t);
+}
+
 int main(void) {
     ONYX_TEST_RUN(test_bert_single);
     ONYX_TEST_RUN(test_bert_pair_and_added);
@@ -457,5 +543,7 @@ int main(void) {
     ONYX_TEST_RUN(test_huge_input);
     ONYX_TEST_RUN(test_components);
     ONYX_TEST_RUN(test_byte_fallback);
+    ONYX_TEST_RUN(test_added_tokens);
+    ONYX_TEST_RUN(test_truncation_early_exit);
     return onyx_test_finish();
 }
