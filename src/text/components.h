@@ -122,6 +122,7 @@ typedef struct tk_model {
     size_t max_input_chars_per_word;
     tk_pairmap merges;
     int fuse_unk, byte_fallback, ignore_merges;
+    int has_unk_token; /* BPE: an unk_token is configured (it may be missing from the vocab) */
     double *scores; /* Unigram */
     double min_score;
     size_t max_piece_len; /* Unigram, bytes */

@@ -140,7 +140,10 @@ onyx_status tk_model_parse(const cJSON *json, tk_model **out) {
         m->byte_fallback = json_bool(json, "byte_fallback", 0);
         m->ignore_merges = json_bool(json, "ignore_merges", 0);
         if ((st = parse_vocab_object(m, vocab))) goto fail;
-        if (unk) m->unk_id = tk_strmap_get(&m->vocab, unk, strlen(unk));
+        if (unk) {
+            m->has_unk_token = 1;
+            m->unk_id = tk_strmap_get(&m->vocab, unk, strlen(unk));
+        }
         const cJSON *merges = cJSON_GetObjectItemCaseSensitive(json, "merges");
         size_t prefix_len = m->prefix ? strlen(m->prefix) : 0;
         int32_t rank = 0;
@@ -342,8 +345,12 @@ static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *
     tk_buf piece = {0};
     bpe_heap heap = {0};
     onyx_status st = ONYX_OK;
-    int last_was_unk = 0;
-    size_t i = 0;
+    /* Symbols get offsets from a running position, as HF's Word::add with byte lengths: a
+     * byte-fallback token counts 1 byte, a pending unknown is added only when the next known
+     * char (or the end) comes, and a char with neither is dropped. */
+    size_t pos = 0, i = 0;
+    int64_t pending_unk = -1;
+    size_t pending_len = 0;
     while (i < len) {
         size_t k = tk_utf8_len((unsigned char)w[i]);
         if (i + k > len) k = len - i;
@@ -351,39 +358,50 @@ static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *
         if (i > 0 && prefix_len && (st = tk_buf_add(&piece, m->prefix, prefix_len))) goto done;
         if ((st = tk_buf_add(&piece, w + i, k))) goto done;
         if (i + k == len && suffix_len && (st = tk_buf_add(&piece, m->suffix, suffix_len))) goto done;
+        i += k;
         int64_t id = tk_strmap_get(&m->vocab, piece.data, piece.len);
         if (id >= 0) {
-            if ((st = sym_push(&syms, &n, &cap, id, i, i + k))) goto done;
-            last_was_unk = 0;
-        } else {
-            int handled = 0;
-            if (m->byte_fallback) {
-                int64_t ids[4];
-                int all = 1;
-                for (size_t b = 0; b < k; b++) {
-                    char name[8];
-                    snprintf(name, sizeof(name), "<0x%02X>", (unsigned char)w[i + b]);
-                    ids[b] = tk_strmap_get(&m->vocab, name, 6);
-                    if (ids[b] < 0) all = 0;
-                }
-                if (all) {
-                    for (size_t b = 0; b < k; b++)
-                        if ((st = sym_push(&syms, &n, &cap, ids[b], i, i + k))) goto done;
-                    handled = 1;
-                    last_was_unk = 0;
-                }
+            if (pending_unk >= 0) {
+                if ((st = sym_push(&syms, &n, &cap, pending_unk, pos, pos + pending_len))) goto done;
+                pos += pending_len;
+                pending_unk = -1;
             }
-            if (!handled && m->unk_id >= 0) {
-                if (m->fuse_unk && last_was_unk) {
-                    syms[n - 1].end = i + k;
-                } else {
-                    if ((st = sym_push(&syms, &n, &cap, m->unk_id, i, i + k))) goto done;
+            if ((st = sym_push(&syms, &n, &cap, id, pos, pos + k))) goto done;
+            pos += k;
+            continue;
+        }
+        if (m->byte_fallback) {
+            int all = 1;
+            for (size_t b = 0; b < piece.len && all; b++) {
+                char name[8];
+                snprintf(name, sizeof(name), "<0x%02X>", (unsigned char)piece.data[b]);
+                if (tk_strmap_get(&m->vocab, name, 6) < 0) all = 0;
+            }
+            if (all) {
+                for (size_t b = 0; b < piece.len; b++) {
+                    char name[8];
+                    snprintf(name, sizeof(name), "<0x%02X>", (unsigned char)piece.data[b]);
+                    if ((st = sym_push(&syms, &n, &cap, tk_strmap_get(&m->vocab, name, 6), pos, pos + 1))) goto done;
+                    pos += 1;
                 }
-                last_was_unk = 1;
+                continue;
             }
         }
-        i += k;
+        if (m->has_unk_token) {
+            if (m->unk_id < 0) { st = onyx_error(ONYX_ERR_INVALID_MODEL, "BPE: unk_token is not in the vocab"); goto done; }
+            if (pending_unk >= 0 && m->fuse_unk) {
+                pending_len += k;
+            } else {
+                if (pending_unk >= 0) {
+                    if ((st = sym_push(&syms, &n, &cap, pending_unk, pos, pos + pending_len))) goto done;
+                    pos += pending_len;
+                }
+                pending_unk = m->unk_id;
+                pending_len = k;
+            }
+        }
     }
+    if (pending_unk >= 0 && (st = sym_push(&syms, &n, &cap, pending_unk, pos, pos + pending_len))) goto done;
     if (n) syms[n - 1].next = -1;
     for (size_t s = 0; s + 1 < n; s++) {
         int32_t rank, nid;
