@@ -172,7 +172,8 @@ onyx_status tk_decoder_parse(const cJSON *json, tk_decoder **out);
 void tk_decoder_free(tk_decoder *d);
 /* tokens is an array of *count heap strings (onyx_malloc); the decoder may replace and shrink it. */
 onyx_status tk_decoder_run(const tk_decoder *d, char ***tokens, size_t *count);
-/* HF's clean_up_tokenization on a heap string (in place). */
-void tk_cleanup_spaces(char *s);
+/* Cleanup of tokenization spaces on a heap string, in place: transformers'
+ * clean_up_tokenization, plus " do not" -> " don't" when wordpiece (HF's WordPiece decoder). */
+void tk_cleanup_spaces(char *s, int wordpiece);
 
 #endif

@@ -3,7 +3,6 @@
  * Strip, Replace, Sequence) over a list of token strings, as HF's decode_chain, and HF's
  * clean_up_tokenization for the final text.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -99,11 +98,13 @@ static char *str_replace(const char *s, const char *pat, const char *rep) {
     return b.data;
 }
 
-void tk_cleanup_spaces(char *s) {
+void tk_cleanup_spaces(char *s, int wordpiece) {
+    /* transformers' clean_up_tokenization; the WordPiece decoder's list also has " do not". */
     static const char *const pairs[][2] = {
         {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-        {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+        {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
     for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+        if (!wordpiece && !strcmp(pairs[k][0], " do not")) continue;
         size_t pl = strlen(pairs[k][0]), rl = strlen(pairs[k][1]);
         char *r = s, *w = s;
         while (*r) {
@@ -147,11 +148,19 @@ static onyx_status add_lossy(tk_buf *b, const unsigned char *bytes, size_t n) {
     return ONYX_OK;
 }
 
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* "<0xHH>" as HF's ByteFallback reads it. */
 static int byte_token(const char *t, unsigned char *out) {
-    unsigned v;
     if (strlen(t) != 6 || strncmp(t, "<0x", 3) || t[5] != '>') return 0;
-    if (sscanf(t + 3, "%2x", &v) != 1) return 0;
-    *out = (unsigned char)v;
+    int hi = hex_value(t[3]), lo = hex_value(t[4]);
+    if (hi < 0 || lo < 0) return 0;
+    *out = (unsigned char)(hi * 16 + lo);
     return 1;
 }
 
@@ -173,7 +182,7 @@ onyx_status tk_decoder_run(const tk_decoder *d, char ***tokens_io, size_t *count
             } else if (tk_buf_add(&b, tokens[i], strlen(tokens[i]))) {
                 return ONYX_ERR_OUT_OF_MEMORY;
             }
-            if (d->cleanup) tk_cleanup_spaces(b.data);
+            if (d->cleanup) tk_cleanup_spaces(b.data, 1);
             ONYX_TRY(set_token(tokens, i, b.data));
         }
         return ONYX_OK;
@@ -254,12 +263,12 @@ onyx_status tk_decoder_run(const tk_decoder *d, char ***tokens_io, size_t *count
         return st;
     }
     case TK_DEC_METASPACE: {
+        /* As HF: the replacement becomes a space, except in the first token (when a prefix was
+         * prepended) where every replacement char is dropped. */
         char rep[5] = {0};
         tk_utf8_encode(d->replacement, rep);
         for (size_t i = 0; i < n; i++) {
-            char *r = str_replace(tokens[i], rep, " ");
-            if (!r) return ONYX_ERR_OUT_OF_MEMORY;
-            if (i == 0 && d->prepend_scheme != TK_PREPEND_NEVER && r[0] == ' ') memmove(r, r + 1, strlen(r));
+            char *r = str_replace(tokens[i], rep, i == 0 && d->prepend_scheme != TK_PREPEND_NEVER ? "" : " ");
             ONYX_TRY(set_token(tokens, i, r));
         }
         return ONYX_OK;

@@ -1222,7 +1222,7 @@ ONYX_API onyx_status onyx_tokenizer_decode(const onyx_tokenizer *t, const int64_
     onyx_free(tokens);
     if (st) { tk_buf_free(&text); return st; }
     if (cleanup) {
-        tk_cleanup_spaces(text.data);
+        tk_cleanup_spaces(text.data, 0);
         text.len = strlen(text.data);
     }
     *out_text = text.data;
