@@ -135,13 +135,20 @@ static onyx_status add_lossy(tk_buf *b, const unsigned char *bytes, size_t n) {
         ONYX_TRY(tk_buf_add(b, bytes + i, bad));
         i += bad;
         if (i >= n) break;
-        /* skip the maximal invalid prefix of one sequence */
+        /* One U+FFFD per maximal invalid subpart (Unicode table 3-7): the lead byte and the
+         * continuation bytes that were still allowed after it. */
         unsigned char c = bytes[i];
         size_t want = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 1;
         size_t k = 1;
-        while (k < want && i + k < n && (bytes[i + k] & 0xC0) == 0x80 &&
-               tk_utf8_invalid_at((const char *)bytes + i, k + 1) != 0)
+        while (k < want && i + k < n) {
+            unsigned char b = bytes[i + k], lo = 0x80, hi = 0xBF;
+            if (k == 1 && c == 0xE0) lo = 0xA0;
+            if (k == 1 && c == 0xED) hi = 0x9F;
+            if (k == 1 && c == 0xF0) lo = 0x90;
+            if (k == 1 && c == 0xF4) hi = 0x8F;
+            if (b < lo || b > hi) break;
             k++;
+        }
         ONYX_TRY(tk_buf_add(b, "\xEF\xBF\xBD", 3));
         i += k;
     }
@@ -202,18 +209,21 @@ onyx_status tk_decoder_run(const tk_decoder *d, char ***tokens_io, size_t *count
                     st = tk_buf_add(&all, tokens[i], strlen(tokens[i]));
                     continue;
                 }
-                size_t len = strlen(tokens[i]), k = 0;
+                /* As HF: a token whose chars all map to bytes becomes those bytes, any other
+                 * token keeps its own UTF-8 bytes. */
+                size_t len = strlen(tokens[i]), k = 0, mark = all.len;
+                int mapped = 1;
                 while (!st && k < len) {
                     uint32_t cp;
-                    size_t step = tk_utf8_decode(tokens[i], len, k, &cp);
+                    k += tk_utf8_decode(tokens[i], len, k, &cp);
                     int byte = tk_char_to_byte(cp);
-                    if (byte >= 0) {
-                        unsigned char bb = (unsigned char)byte;
-                        st = tk_buf_add(&all, &bb, 1);
-                    } else {
-                        st = tk_buf_add(&all, tokens[i] + k, step);
-                    }
-                    k += step;
+                    if (byte < 0) { mapped = 0; break; }
+                    unsigned char bb = (unsigned char)byte;
+                    st = tk_buf_add(&all, &bb, 1);
+                }
+                if (!st && !mapped) {
+                    all.len = mark;
+                    st = tk_buf_add(&all, tokens[i], len);
                 }
             }
             if (!st && d->kind == TK_DEC_BYTELEVEL) {
