@@ -134,7 +134,8 @@ typedef struct tk_model {
 /* One token of a model's output: offsets are byte offsets in the piece's text. */
 typedef struct tk_token {
     int64_t id;
-    char *value;
+    const char *value; /* the vocab's string (not owned) or, when owned, a heap copy */
+    int owned;
     size_t start, end;
 } tk_token;
 
@@ -144,6 +145,8 @@ typedef struct tk_tokens {
 } tk_tokens;
 onyx_status tk_tokens_push(tk_tokens *t, int64_t id, const char *value, size_t value_len,
                            size_t start, size_t end);
+/* Push a token whose string is the model's own vocab entry for id (no copy). */
+onyx_status tk_tokens_push_vocab(tk_tokens *t, const struct tk_model *m, int64_t id, size_t start, size_t end);
 void tk_tokens_free(tk_tokens *t);
 
 onyx_status tk_model_parse(const cJSON *json, tk_model **out);

@@ -11,23 +11,40 @@
 #include "core/status.h"
 #include "text/components.h"
 
-onyx_status tk_tokens_push(tk_tokens *t, int64_t id, const char *value, size_t value_len,
-                           size_t start, size_t end) {
-    if (t->count == t->cap) {
-        size_t c = t->cap ? t->cap * 2 : 16;
-        tk_token *g = onyx_realloc(t->items, c * sizeof(tk_token));
-        if (!g) return ONYX_ERR_OUT_OF_MEMORY;
-        t->items = g;
-        t->cap = c;
-    }
-    char *v = onyx_strndup(value, value_len);
-    if (!v) return ONYX_ERR_OUT_OF_MEMORY;
-    t->items[t->count++] = (tk_token){id, v, start, end};
+static onyx_status tokens_grow(tk_tokens *t) {
+    if (t->count < t->cap) return ONYX_OK;
+    size_t c = t->cap ? t->cap * 2 : 16;
+    tk_token *g = onyx_realloc(t->items, c * sizeof(tk_token));
+    if (!g) return ONYX_ERR_OUT_OF_MEMORY;
+    t->items = g;
+    t->cap = c;
     return ONYX_OK;
 }
 
+onyx_status tk_tokens_push(tk_tokens *t, int64_t id, const char *value, size_t value_len,
+                           size_t start, size_t end) {
+    ONYX_TRY(tokens_grow(t));
+    char *v = onyx_strndup(value, value_len);
+    if (!v) return ONYX_ERR_OUT_OF_MEMORY;
+    t->items[t->count++] = (tk_token){id, v, 1, start, end};
+    return ONYX_OK;
+}
+
+onyx_status tk_tokens_push_vocab(tk_tokens *t, const tk_model *m, int64_t id, size_t start, size_t end) {
+    if (id < 0 || (size_t)id >= m->vocab_size || !m->id_to_token[id])
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "model produced id %lld, which has no vocab entry", (long long)id);
+    ONYX_TRY(tokens_grow(t));
+    t->items[t->count++] = (tk_token){id, m->id_to_token[id], 0, start, end};
+    return ONYX_OK;
+}
+
+static void token_release(tk_token *tok) {
+    if (tok->owned) onyx_free((char *)tok->value);
+    tok->value = NULL;
+}
+
 void tk_tokens_free(tk_tokens *t) {
-    for (size_t i = 0; i < t->count; i++) onyx_free(t->items[i].value);
+    for (size_t i = 0; i < t->count; i++) token_release(&t->items[i]);
     onyx_free(t->items);
     memset(t, 0, sizeof(*t));
 }
@@ -230,8 +247,7 @@ static onyx_status wordpiece(const tk_model *m, const char *w, size_t len, tk_to
     size_t chars = 0;
     for (size_t i = 0; i < len; i += tk_utf8_len((unsigned char)w[i])) chars++;
     if (m->unk_id < 0) return onyx_error(ONYX_ERR_INVALID_MODEL, "WordPiece: the unk token is not in the vocab");
-    const char *unk = m->id_to_token[m->unk_id];
-    if (chars > m->max_input_chars_per_word) return tk_tokens_push(out, m->unk_id, unk, strlen(unk), 0, len);
+    if (chars > m->max_input_chars_per_word) return tk_tokens_push_vocab(out, m, m->unk_id, 0, len);
     size_t first = out->count, start = 0, prefix_len = strlen(m->prefix);
     tk_buf cand = {0};
     onyx_status st = ONYX_OK;
@@ -248,12 +264,12 @@ static onyx_status wordpiece(const tk_model *m, const char *w, size_t len, tk_to
             while (end > start && ((unsigned char)w[end] & 0xC0) == 0x80) end--;
         }
         if (found < 0) {
-            for (size_t i = first; i < out->count; i++) onyx_free(out->items[i].value);
+            for (size_t i = first; i < out->count; i++) token_release(&out->items[i]);
             out->count = first;
-            st = tk_tokens_push(out, m->unk_id, unk, strlen(unk), 0, len);
+            st = tk_tokens_push_vocab(out, m, m->unk_id, 0, len);
             goto done;
         }
-        if ((st = tk_tokens_push(out, found, cand.data, cand.len, start, end))) goto done;
+        if ((st = tk_tokens_push_vocab(out, m, found, start, end))) goto done;
         start = end;
     }
 done:
@@ -338,7 +354,7 @@ static int merge_lookup(const tk_model *m, int64_t a, int64_t b, int32_t *rank, 
 static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *out) {
     if (m->ignore_merges) {
         int64_t id = tk_strmap_get(&m->vocab, w, len);
-        if (id >= 0) return tk_tokens_push(out, id, w, len, 0, len);
+        if (id >= 0) return tk_tokens_push_vocab(out, m, id, 0, len);
     }
     bpe_symbol *syms = NULL;
     size_t n = 0, cap = 0, prefix_len = m->prefix ? strlen(m->prefix) : 0, suffix_len = m->suffix ? strlen(m->suffix) : 0;
@@ -430,8 +446,7 @@ static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *
     }
     for (size_t s = 0; s < n; s++) {
         if (!syms[s].alive) continue;
-        const char *v = m->id_to_token[syms[s].id];
-        if ((st = tk_tokens_push(out, syms[s].id, v, strlen(v), syms[s].start, syms[s].end))) goto done;
+        if ((st = tk_tokens_push_vocab(out, m, syms[s].id, syms[s].start, syms[s].end))) goto done;
     }
 done:
     onyx_free(syms);
@@ -449,7 +464,7 @@ typedef struct lattice_node {
 
 static onyx_status unigram_push_piece(const tk_model *m, const char *w, size_t s, size_t e, tk_tokens *out) {
     int64_t id = tk_strmap_get(&m->vocab, w + s, e - s);
-    if (id >= 0) return tk_tokens_push(out, id, w + s, e - s, s, e);
+    if (id >= 0) return tk_tokens_push_vocab(out, m, id, s, e);
     if (m->byte_fallback) {
         int all = 1;
         for (size_t b = s; b < e && all; b++) {
@@ -461,7 +476,7 @@ static onyx_status unigram_push_piece(const tk_model *m, const char *w, size_t s
             for (size_t b = s; b < e; b++) {
                 char name[8];
                 snprintf(name, sizeof(name), "<0x%02X>", (unsigned char)w[b]);
-                ONYX_TRY(tk_tokens_push(out, tk_strmap_get(&m->vocab, name, 6), name, 6, s, e));
+                ONYX_TRY(tk_tokens_push_vocab(out, m, tk_strmap_get(&m->vocab, name, 6), s, e));
             }
             return ONYX_OK;
         }

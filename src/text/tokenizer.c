@@ -254,15 +254,16 @@ static onyx_status enc_reserve(onyx_encoding *e, size_t n) {
     return ONYX_OK;
 }
 
-/* Append one token (value copied). */
-static onyx_status enc_push(onyx_encoding *e, size_t *cap, int64_t id, int64_t type_id, const char *token,
-                            int64_t start, int64_t end, int64_t word, int64_t seq, int64_t special, int64_t attention) {
+/* Append one token; its string is copied, or taken over when owned_token is set. */
+static onyx_status enc_push_token(onyx_encoding *e, size_t *cap, int64_t id, int64_t type_id, const char *token,
+                                  char *owned_token, int64_t start, int64_t end, int64_t word, int64_t seq,
+                                  int64_t special, int64_t attention) {
     if (e->length == *cap) {
         size_t c = *cap ? *cap * 2 : 16;
         ONYX_TRY(enc_reserve(e, c));
         *cap = c;
     }
-    char *t = onyx_strdup(token);
+    char *t = owned_token ? owned_token : onyx_strdup(token);
     if (!t) return ONYX_ERR_OUT_OF_MEMORY;
     size_t i = e->length++;
     e->ids[i] = id; e->type_ids[i] = type_id; e->tokens[i] = t;
@@ -272,13 +273,29 @@ static onyx_status enc_push(onyx_encoding *e, size_t *cap, int64_t id, int64_t t
     return ONYX_OK;
 }
 
+static onyx_status enc_push(onyx_encoding *e, size_t *cap, int64_t id, int64_t type_id, const char *token,
+                            int64_t start, int64_t end, int64_t word, int64_t seq, int64_t special, int64_t attention) {
+    return enc_push_token(e, cap, id, type_id, token, NULL, start, end, word, seq, special, attention);
+}
+
+/* Append src's tokens [s,e) (type_id >= 0 overrides theirs). With move, the token strings are
+ * taken from src (left NULL there) instead of copied. */
+static onyx_status enc_append(onyx_encoding *dst, size_t *cap, onyx_encoding *src, size_t s, size_t e,
+                              int64_t type_id, int move) {
+    for (size_t i = s; i < e; i++) {
+        char *owned = move ? src->tokens[i] : NULL;
+        ONYX_TRY(enc_push_token(dst, cap, src->ids[i], type_id >= 0 ? type_id : src->type_ids[i], src->tokens[i],
+                                owned, src->offsets[2 * i], src->offsets[2 * i + 1], src->word_ids[i],
+                                src->sequence_ids[i], src->special_tokens_mask[i], src->attention_mask[i]));
+        if (move) src->tokens[i] = NULL;
+    }
+    return ONYX_OK;
+}
+
 static onyx_status enc_append_range(onyx_encoding *dst, size_t *cap, const onyx_encoding *src, size_t s, size_t e,
                                     int64_t seq, int64_t type_id) {
-    for (size_t i = s; i < e; i++)
-        ONYX_TRY(enc_push(dst, cap, src->ids[i], type_id >= 0 ? type_id : src->type_ids[i], src->tokens[i],
-                          src->offsets[2 * i], src->offsets[2 * i + 1], src->word_ids[i],
-                          seq >= 0 ? seq : src->sequence_ids[i], src->special_tokens_mask[i], src->attention_mask[i]));
-    return ONYX_OK;
+    (void)seq;
+    return enc_append(dst, cap, (onyx_encoding *)src, s, e, type_id, 0);
 }
 
 ONYX_API void onyx_encoding_destroy(onyx_encoding *encoding) {
@@ -932,18 +949,23 @@ static onyx_status apply_template(const tk_post *p, onyx_encoding *a, onyx_encod
     size_t cap = 0;
     if (p->kind != TK_POST_TEMPLATE || (!add_special && p->keeps_types_without_specials)) {
         int64_t type_a = p->zero_type_ids ? 0 : -1, type_b = p->zero_type_ids ? 0 : -1;
-        ONYX_TRY(enc_append_range(out, &cap, a, 0, a->length, -1, type_a));
-        if (b) ONYX_TRY(enc_append_range(out, &cap, b, 0, b->length, -1, type_b));
+        ONYX_TRY(enc_append(out, &cap, a, 0, a->length, type_a, 1));
+        if (b) ONYX_TRY(enc_append(out, &cap, b, 0, b->length, type_b, 1));
         return ONYX_OK;
     }
     const tk_template_item *items = b ? p->pair : p->single;
     size_t count = b ? p->pair_count : p->single_count;
+    /* Token strings move from a and b unless the template repeats a sequence. */
+    size_t uses[2] = {0, 0};
+    for (size_t i = 0; i < count; i++)
+        if (items[i].is_sequence) uses[items[i].sequence]++;
+    int move = uses[0] <= 1 && uses[1] <= 1;
     for (size_t i = 0; i < count; i++) {
         const tk_template_item *it = &items[i];
         if (it->is_sequence) {
             onyx_encoding *src = it->sequence == 0 ? a : b;
             if (!src) continue;
-            ONYX_TRY(enc_append_range(out, &cap, src, 0, src->length, -1, it->type_id));
+            ONYX_TRY(enc_append(out, &cap, src, 0, src->length, it->type_id, move));
             continue;
         }
         if (!add_special) continue; /* HF: the template still sets the sequences' type ids */
@@ -990,7 +1012,7 @@ static onyx_status pad_one(onyx_encoding *e, size_t target, const onyx_encode_op
     onyx_status st = ONYX_OK;
     if (o->padding_side == ONYX_SIDE_LEFT)
         for (size_t i = 0; !st && i < pads; i++) st = enc_push(&padded, &cap, pad_id, o->pad_type_id, pad_token, 0, 0, -1, -1, 1, 0);
-    if (!st) st = enc_append_range(&padded, &cap, e, 0, e->length, -1, -1);
+    if (!st) st = enc_append(&padded, &cap, e, 0, e->length, -1, 1);
     if (o->padding_side == ONYX_SIDE_RIGHT)
         for (size_t i = 0; !st && i < pads; i++) st = enc_push(&padded, &cap, pad_id, o->pad_type_id, pad_token, 0, 0, -1, -1, 1, 0);
     if (st) { enc_clear(&padded); return st; }
