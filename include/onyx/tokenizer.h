@@ -98,7 +98,10 @@ typedef struct onyx_encode_options {
     size_t max_length;                    /* total length including special tokens */
     size_t stride;                        /* overlap between overflowing pieces; default 0 */
     onyx_side truncation_side;            /* default ONYX_SIDE_RIGHT */
-    int return_overflowing;               /* keep the cut-off pieces in encoding->overflowing */
+    /* Keep the cut-off pieces in encoding->overflowing. As in HF tokenizers 0.23, words past
+     * max_length tokens on the kept side are never tokenized, so the pieces hold only what was
+     * tokenized; pieces of a pair combine as HF's Encoding::merge. */
+    int return_overflowing;
 
     onyx_config_source padding_source; /* default ONYX_CONFIG_FROM_OPTIONS */
     onyx_padding_strategy padding;     /* default ONYX_PAD_NONE */
