@@ -62,6 +62,10 @@ struct onyx_tokenizer {
     tk_added *added;
     size_t added_count;
     tk_strmap added_by_content;
+    /* added tokens by the first byte of their match string: indices
+     * added_by_first[first_start[b] .. first_start[b + 1]) */
+    size_t *added_by_first;
+    size_t first_start[257];
     /* the file's truncation / padding sections */
     int has_truncation, has_padding;
     onyx_encode_options file_options;
@@ -324,6 +328,7 @@ ONYX_API void onyx_tokenizer_destroy(onyx_tokenizer *t) {
         onyx_free(t->added[i].match);
     }
     onyx_free(t->added);
+    onyx_free(t->added_by_first);
     tk_strmap_free(&t->added_by_content);
     onyx_free(t->file_pad_token);
     onyx_free(t);
@@ -376,6 +381,16 @@ static onyx_status parse_added(onyx_tokenizer *t, const cJSON *list) {
             a->match_len = len;
         }
     }
+    /* index by first byte (counting sort) */
+    t->added_by_first = onyx_malloc((t->added_count ? t->added_count : 1) * sizeof(size_t));
+    if (!t->added_by_first) return ONYX_ERR_OUT_OF_MEMORY;
+    size_t counts[257] = {0};
+    for (size_t i = 0; i < t->added_count; i++)
+        if (t->added[i].match_len) counts[(unsigned char)t->added[i].match[0] + 1]++;
+    for (size_t b = 0; b < 256; b++) counts[b + 1] += counts[b];
+    memcpy(t->first_start, counts, sizeof(counts));
+    for (size_t i = 0; i < t->added_count; i++)
+        if (t->added[i].match_len) t->added_by_first[counts[(unsigned char)t->added[i].match[0]]++] = i;
     return ONYX_OK;
 }
 
@@ -620,7 +635,10 @@ static onyx_status split_added(const onyx_tokenizer *t, tk_nstr *ns, int normali
     while (i < len) {
         int64_t best = -1;
         size_t best_len = 0;
-        for (size_t k = 0; k < t->added_count; k++) {
+        unsigned char first = (unsigned char)s[i];
+        for (size_t f = t->added_by_first ? t->first_start[first] : 0;
+             t->added_by_first && f < t->first_start[first + 1]; f++) {
+            size_t k = t->added_by_first[f];
             const tk_added *a = &t->added[k];
             if ((a->normalized != 0) != (normalized_pass != 0) || a->match_len == 0 || a->match_len <= best_len) continue;
             if (a->match_len > len - i || memcmp(s + i, a->match, a->match_len)) continue;
