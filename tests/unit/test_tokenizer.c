@@ -532,6 +532,61 @@ static void test_truncation_early_exit(void) {
     onyx_tokenizer_destroy(t);
 }
 
+/* RobertaProcessing over byte-level BPE ("ab ab" -> ab, Ġ, ab as in test_bpe_byte_level):
+ * trim_offsets moves the lone "Ġ" token past its space: (2,3) -> (3,3). Roberta wraps
+ * <s> A </s> and <s> A </s> </s> B </s>, and every type id is 0. */
+static void test_roberta(void) {
+    const char *json =
+        "{\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":true},"
+        "\"post_processor\":{\"type\":\"RobertaProcessing\",\"sep\":[\"</s>\",7],\"cls\":[\"<s>\",6],\"trim_offsets\":true,\"add_prefix_space\":false},"
+        "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"\\u0120\":2,\"ab\":3,\"\\u0120ab\":4,\"\\u0120a\":5,\"<s>\":6,\"</s>\":7},"
+        "\"merges\":[\"a b\",\"\\u0120 a\",\"\\u0120a b\"]}}";
+    onyx_tokenizer *t = load(json);
+    if (!t) return;
+    onyx_encoding *e = NULL;
+    ONYX_CHECK_OK(onyx_tokenizer_encode(t, "ab ab", 5, NULL, 0, NULL, &e));
+    if (e) {
+        int64_t ids[] = {6, 3, 2, 3, 7}, offs[] = {0, 0, 0, 2, 3, 3, 3, 5, 0, 0};
+        check_ids(e, ids, 5);
+        check_offsets(e, offs, 5);
+    }
+    onyx_encoding_destroy(e);
+    ONYX_CHECK_OK(onyx_tokenizer_encode(t, "ab", 2, "ab", 2, NULL, &e));
+    if (e) {
+        int64_t ids[] = {6, 3, 7, 7, 3, 7}, seqs[] = {-1, 0, -1, -1, 1, -1};
+        check_ids(e, ids, 6);
+        for (size_t i = 0; i < 6 && i < e->length; i++) {
+            ONYX_CHECK_INT(e->type_ids[i], 0);
+            ONYX_CHECK_INT(e->sequence_ids[i], seqs[i]);
+        }
+    }
+    onyx_encoding_destroy(e);
+    onyx_tokenizer_destroy(t);
+}
+
+/* BPE with end_of_word_suffix: "ab" -> a + b</w> merge to ab</w>; "b" -> b</w>. BPEDecoder turns
+ * the suffix into a space except on the last token. */
+static void test_bpe_suffix_decoder(void) {
+    const char *json =
+        "{\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"},\"decoder\":{\"type\":\"BPEDecoder\",\"suffix\":\"</w>\"},"
+        "\"model\":{\"type\":\"BPE\",\"end_of_word_suffix\":\"</w>\",\"vocab\":{\"a\":4,\"b</w>\":2,\"ab</w>\":3},\"merges\":[\"a b</w>\"]}}";
+    onyx_tokenizer *t = load(json);
+    if (!t) return;
+    onyx_encoding *e = NULL;
+    ONYX_CHECK_OK(onyx_tokenizer_encode(t, "ab b", 4, NULL, 0, NULL, &e));
+    if (e) {
+        int64_t ids[] = {3, 2}, offs[] = {0, 2, 3, 4};
+        check_ids(e, ids, 2);
+        check_offsets(e, offs, 2);
+        char *out = NULL;
+        ONYX_CHECK_OK(onyx_tokenizer_decode(t, e->ids, e->length, 1, 0, &out, NULL));
+        if (out) ONYX_CHECK(strcmp(out, "ab b") == 0);
+        onyx_tokenizer_free_text(out);
+    }
+    onyx_encoding_destroy(e);
+    onyx_tokenizer_destroy(t);
+}
+
 int main(void) {
     ONYX_TEST_RUN(test_bert_single);
     ONYX_TEST_RUN(test_bert_pair_and_added);
@@ -545,5 +600,7 @@ int main(void) {
     ONYX_TEST_RUN(test_byte_fallback);
     ONYX_TEST_RUN(test_added_tokens);
     ONYX_TEST_RUN(test_truncation_early_exit);
+    ONYX_TEST_RUN(test_roberta);
+    ONYX_TEST_RUN(test_bpe_suffix_decoder);
     return onyx_test_finish();
 }
