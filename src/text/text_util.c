@@ -255,9 +255,16 @@ onyx_status tk_nstr_transform(tk_nstr *ns, const uint32_t *cps, const int32_t *c
 
 onyx_status tk_nstr_transform_skip(tk_nstr *ns, const uint32_t *cps, const int32_t *changes, size_t n,
                                    size_t initial_chars) {
-    tk_buf text = {0};
-    size_t cap = 0, count = 0;
-    tk_span *align = NULL;
+    size_t out_len = 0;
+    for (size_t k = 0; k < n; k++) out_len += cps[k] < 0x80 ? 1 : cps[k] < 0x800 ? 2 : cps[k] < 0x10000 ? 3 : 4;
+    char *text = onyx_malloc(out_len + 1);
+    tk_span *align = onyx_malloc((out_len ? out_len : 1) * sizeof(tk_span));
+    if (!text || !align) {
+        onyx_free(text);
+        onyx_free(align);
+        return ONYX_ERR_OUT_OF_MEMORY;
+    }
+    size_t count = 0;
     size_t offset = 0; /* bytes of the old text consumed */
     for (size_t k = 0; k < initial_chars && offset < ns->len; k++) offset += tk_utf8_len((unsigned char)ns->text[offset]);
     for (size_t k = 0; k < n; k++) {
@@ -271,31 +278,17 @@ onyx_status tk_nstr_transform_skip(tk_nstr *ns, const uint32_t *cps, const int32
             for (int32_t r = 0; r < -changes[k] && offset < ns->len; r++)
                 offset += tk_utf8_len((unsigned char)ns->text[offset]);
         }
-        char enc[4];
-        size_t m = tk_utf8_encode(cps[k], enc);
-        if (tk_buf_add(&text, enc, m) != ONYX_OK) goto oom;
-        if (count + m > cap) {
-            size_t c2 = cap ? cap * 2 : 64;
-            while (c2 < count + m) c2 *= 2;
-            tk_span *grown = onyx_realloc(align, c2 * sizeof(tk_span));
-            if (!grown) goto oom;
-            align = grown;
-            cap = c2;
-        }
-        for (size_t b = 0; b < m; b++) align[count++] = a;
+        size_t m = tk_utf8_encode(cps[k], text + count);
+        for (size_t b = 0; b < m; b++) align[count + b] = a;
+        count += m;
     }
-    if (!text.data && tk_buf_add(&text, "", 0) != ONYX_OK) goto oom;
-    if (!align && !(align = onyx_malloc(sizeof(tk_span)))) goto oom;
+    text[count] = 0;
     onyx_free(ns->text);
     onyx_free(ns->align);
-    ns->text = text.data;
-    ns->len = text.len;
+    ns->text = text;
+    ns->len = count;
     ns->align = align;
     return ONYX_OK;
-oom:
-    tk_buf_free(&text);
-    onyx_free(align);
-    return ONYX_ERR_OUT_OF_MEMORY;
 }
 
 onyx_status tk_nstr_replace_ranges(tk_nstr *ns, const size_t *starts, const size_t *ends,
@@ -330,65 +323,56 @@ onyx_status tk_nstr_replace_ranges(tk_nstr *ns, const size_t *starts, const size
 }
 
 onyx_status tk_nstr_map(tk_nstr *ns, tk_cp_map_fn fn, const void *ctx) {
-    size_t cap = ns->len + 16, n = 0;
-    uint32_t *cps = onyx_malloc(cap * sizeof(uint32_t));
-    int32_t *changes = onyx_malloc(cap * sizeof(int32_t));
-    if (!cps || !changes) { onyx_free(cps); onyx_free(changes); return ONYX_ERR_OUT_OF_MEMORY; }
-    int32_t pending_removal = 0; /* chars removed since the last emitted one */
-    size_t i = 0;
+    /* Small pieces (most words) use the stack; longer ones grow on the heap. */
+    uint32_t stack_cps[256];
+    int32_t stack_changes[256];
+    uint32_t *cps = stack_cps;
+    int32_t *changes = stack_changes;
+    size_t cap = 256, n = 0, leading_removed = 0, i = 0;
     onyx_status st = ONYX_OK;
     while (i < ns->len) {
         uint32_t cp, outs[8];
         i += tk_utf8_decode(ns->text, ns->len, i, &cp);
         size_t m = fn(cp, outs, ctx);
         if (m == 0) {
-            /* HF's filter: a removed char becomes a -1 on the char before it; at the start it is
-             * skipped by shifting the next replacement. */
+            /* HF's filter: a removed char is a -1 on the kept char before it; removed chars
+             * before the first kept one are skipped (transform's initial offset). */
             if (n > 0) changes[n - 1] -= 1;
-            else pending_removal++;
+            else leading_removed++;
             continue;
         }
-        if (n + m + 1 > cap) {
-            cap = (n + m + 1) * 2;
-            uint32_t *c2 = onyx_realloc(cps, cap * sizeof(uint32_t));
-            if (c2) cps = c2;
-            int32_t *g2 = onyx_realloc(changes, cap * sizeof(int32_t));
-            if (g2) changes = g2;
-            if (!c2 || !g2) { st = ONYX_ERR_OUT_OF_MEMORY; goto done; }
+        if (n + m > cap) {
+            size_t grown_cap = (n + m) * 2;
+            uint32_t *c2 = onyx_malloc(grown_cap * sizeof(uint32_t));
+            int32_t *g2 = onyx_malloc(grown_cap * sizeof(int32_t));
+            if (!c2 || !g2) {
+                onyx_free(c2);
+                onyx_free(g2);
+                st = ONYX_ERR_OUT_OF_MEMORY;
+                goto done;
+            }
+            memcpy(c2, cps, n * sizeof(uint32_t));
+            memcpy(g2, changes, n * sizeof(int32_t));
+            if (cps != stack_cps) {
+                onyx_free(cps);
+                onyx_free(changes);
+            }
+            cps = c2;
+            changes = g2;
+            cap = grown_cap;
         }
         for (size_t k = 0; k < m; k++) {
             cps[n] = outs[k];
             changes[n] = k == 0 ? 0 : 1;
             n++;
         }
-        if (pending_removal) {
-            /* HF's filter removing leading chars: the first kept char absorbs them (its
-             * alignment becomes the first removed char's, matching HF's transform with an
-             * initial offset). */
-            size_t first = n - m;
-            changes[first] = -pending_removal;
-            pending_removal = 0;
-            /* The removed chars precede it: transform consumes the current char then removes;
-             * emulate by consuming the removed ones first, so swap to an initial skip. */
-            tk_nstr skipped = {0};
-            size_t skip_bytes = 0, cnt = 0, j = 0;
-            while (cnt < (size_t)-changes[first] && j < ns->len) {
-                j += tk_utf8_len((unsigned char)ns->text[j]);
-                cnt++;
-            }
-            skip_bytes = j;
-            st = tk_nstr_slice(&skipped, ns, skip_bytes, ns->len);
-            if (st != ONYX_OK) goto done;
-            tk_nstr_free(ns);
-            *ns = skipped;
-            i -= skip_bytes;
-            changes[first] = 0;
-        }
     }
-    st = tk_nstr_transform(ns, cps, changes, n);
+    st = tk_nstr_transform_skip(ns, cps, changes, n, leading_removed);
 done:
-    onyx_free(cps);
-    onyx_free(changes);
+    if (cps != stack_cps) {
+        onyx_free(cps);
+        onyx_free(changes);
+    }
     return st;
 }
 
