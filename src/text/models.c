@@ -300,10 +300,18 @@ typedef struct bpe_heap {
     size_t count, cap;
 } bpe_heap;
 
-static onyx_status heap_push(bpe_heap *h, bpe_merge m) {
+/* Grow a buffer that may start on the caller's stack (then it is copied, never freed). */
+static void *grow_buffer(void *buf, const void *stack, size_t used_bytes, size_t new_bytes) {
+    if (buf != stack) return onyx_realloc(buf, new_bytes);
+    void *fresh = onyx_malloc(new_bytes);
+    if (fresh && used_bytes) memcpy(fresh, buf, used_bytes);
+    return fresh;
+}
+
+static onyx_status heap_push(bpe_heap *h, const bpe_merge *stack, bpe_merge m) {
     if (h->count == h->cap) {
         size_t c = h->cap ? h->cap * 2 : 64;
-        bpe_merge *g = onyx_realloc(h->items, c * sizeof(bpe_merge));
+        bpe_merge *g = grow_buffer(h->items, stack, h->count * sizeof(bpe_merge), c * sizeof(bpe_merge));
         if (!g) return ONYX_ERR_OUT_OF_MEMORY;
         h->items = g;
         h->cap = c;
@@ -334,10 +342,11 @@ static bpe_merge heap_pop(bpe_heap *h) {
     return top;
 }
 
-static onyx_status sym_push(bpe_symbol **syms, size_t *n, size_t *cap, int64_t id, size_t s, size_t e) {
+static onyx_status sym_push(bpe_symbol **syms, const bpe_symbol *stack, size_t *n, size_t *cap, int64_t id,
+                            size_t s, size_t e) {
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 32;
-        bpe_symbol *g = onyx_realloc(*syms, c * sizeof(bpe_symbol));
+        bpe_symbol *g = grow_buffer(*syms, stack, *n * sizeof(bpe_symbol), c * sizeof(bpe_symbol));
         if (!g) return ONYX_ERR_OUT_OF_MEMORY;
         *syms = g;
         *cap = c;
@@ -356,10 +365,13 @@ static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *
         int64_t id = tk_strmap_get(&m->vocab, w, len);
         if (id >= 0) return tk_tokens_push_vocab(out, m, id, 0, len);
     }
-    bpe_symbol *syms = NULL;
-    size_t n = 0, cap = 0, prefix_len = m->prefix ? strlen(m->prefix) : 0, suffix_len = m->suffix ? strlen(m->suffix) : 0;
+    /* Words of up to 64 symbols (nearly all) work on the stack. */
+    bpe_symbol stack_syms[64];
+    bpe_merge stack_heap[128];
+    bpe_symbol *syms = stack_syms;
+    size_t n = 0, cap = 64, prefix_len = m->prefix ? strlen(m->prefix) : 0, suffix_len = m->suffix ? strlen(m->suffix) : 0;
     tk_buf piece = {0};
-    bpe_heap heap = {0};
+    bpe_heap heap = {stack_heap, 0, 128};
     onyx_status st = ONYX_OK;
     /* Symbols get offsets from a running position, as HF's Word::add with byte lengths: a
      * byte-fallback token counts 1 byte, a pending unknown is added only when the next known
@@ -378,11 +390,11 @@ static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *
         int64_t id = tk_strmap_get(&m->vocab, piece.data, piece.len);
         if (id >= 0) {
             if (pending_unk >= 0) {
-                if ((st = sym_push(&syms, &n, &cap, pending_unk, pos, pos + pending_len))) goto done;
+                if ((st = sym_push(&syms, stack_syms, &n, &cap, pending_unk, pos, pos + pending_len))) goto done;
                 pos += pending_len;
                 pending_unk = -1;
             }
-            if ((st = sym_push(&syms, &n, &cap, id, pos, pos + k))) goto done;
+            if ((st = sym_push(&syms, stack_syms, &n, &cap, id, pos, pos + k))) goto done;
             pos += k;
             continue;
         }
@@ -397,7 +409,7 @@ static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *
                 for (size_t b = 0; b < piece.len; b++) {
                     char name[8];
                     snprintf(name, sizeof(name), "<0x%02X>", (unsigned char)piece.data[b]);
-                    if ((st = sym_push(&syms, &n, &cap, tk_strmap_get(&m->vocab, name, 6), pos, pos + 1))) goto done;
+                    if ((st = sym_push(&syms, stack_syms, &n, &cap, tk_strmap_get(&m->vocab, name, 6), pos, pos + 1))) goto done;
                     pos += 1;
                 }
                 continue;
@@ -409,7 +421,7 @@ static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *
                 pending_len += k;
             } else {
                 if (pending_unk >= 0) {
-                    if ((st = sym_push(&syms, &n, &cap, pending_unk, pos, pos + pending_len))) goto done;
+                    if ((st = sym_push(&syms, stack_syms, &n, &cap, pending_unk, pos, pos + pending_len))) goto done;
                     pos += pending_len;
                 }
                 pending_unk = m->unk_id;
@@ -417,12 +429,12 @@ static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *
             }
         }
     }
-    if (pending_unk >= 0 && (st = sym_push(&syms, &n, &cap, pending_unk, pos, pos + pending_len))) goto done;
+    if (pending_unk >= 0 && (st = sym_push(&syms, stack_syms, &n, &cap, pending_unk, pos, pos + pending_len))) goto done;
     if (n) syms[n - 1].next = -1;
     for (size_t s = 0; s + 1 < n; s++) {
         int32_t rank, nid;
         if (merge_lookup(m, syms[s].id, syms[s + 1].id, &rank, &nid) &&
-            (st = heap_push(&heap, (bpe_merge){rank, (int64_t)s, nid})))
+            (st = heap_push(&heap, stack_heap, (bpe_merge){rank, (int64_t)s, nid})))
             goto done;
     }
     while (heap.count) {
@@ -438,10 +450,10 @@ static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *
         cur->next = right->next;
         if (right->next >= 0) syms[right->next].prev = top.pos;
         if (cur->prev >= 0 && merge_lookup(m, syms[cur->prev].id, cur->id, &rank, &nid) &&
-            (st = heap_push(&heap, (bpe_merge){rank, cur->prev, nid})))
+            (st = heap_push(&heap, stack_heap, (bpe_merge){rank, cur->prev, nid})))
             goto done;
         if (cur->next >= 0 && merge_lookup(m, cur->id, syms[cur->next].id, &rank, &nid) &&
-            (st = heap_push(&heap, (bpe_merge){rank, top.pos, nid})))
+            (st = heap_push(&heap, stack_heap, (bpe_merge){rank, top.pos, nid})))
             goto done;
     }
     for (size_t s = 0; s < n; s++) {
@@ -449,8 +461,8 @@ static onyx_status bpe(const tk_model *m, const char *w, size_t len, tk_tokens *
         if ((st = tk_tokens_push_vocab(out, m, syms[s].id, syms[s].start, syms[s].end))) goto done;
     }
 done:
-    onyx_free(syms);
-    onyx_free(heap.items);
+    if (syms != stack_syms) onyx_free(syms);
+    if (heap.items != stack_heap) onyx_free(heap.items);
     tk_buf_free(&piece);
     return st;
 }
