@@ -383,7 +383,7 @@ onyx_status onyx_graph_sort(onyx_graph *g) {
         if (!sorted) st = ONYX_ERR_OUT_OF_MEMORY;
         else {
             for (int i = 0; i < n; i++) sorted[i] = g->nodes[order[i]];
-            memcpy(g->nodes, sorted, (size_t)n * sizeof *sorted);
+            if (n) memcpy(g->nodes, sorted, (size_t)n * sizeof *sorted);
             onyx_free(sorted);
             for (int i = 0; i < n; i++)
                 for (int o = 0; o < g->nodes[i].n_outputs; o++)

@@ -215,7 +215,7 @@ static void plan_free(const onyx_exec *e, exec_plan *p) {
 
 void onyx_exec_destroy(onyx_exec *e) {
     if (!e) return;
-    if (e->vals) onyx_exec_finish(e);
+    if (e->vals && e->owned && e->workspace) onyx_exec_finish(e); /* partial creation: nothing owned yet */
     for (int i = 0; i < e->n_plans; i++) plan_free(e, &e->plans[i]);
     for (int i = 0; i < e->n_children; i++) onyx_exec_destroy(e->children[i].exec);
     onyx_free(e->children);
@@ -416,6 +416,18 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
         }
         p.stamp = ++e->clock;
         e->plans[e->n_plans++] = p;
+        /* Size the arena now, so the first run that reuses this plan allocates nothing. If
+         * this fails, the reusing run tries again and reports the error there. */
+        if (e->arena_bytes < p.arena_bytes) {
+            void *arena = onyx_malloc_aligned(p.arena_bytes);
+            if (arena) {
+                onyx_free_aligned(e->arena);
+                e->arena = arena;
+                e->arena_bytes = p.arena_bytes;
+            } else {
+                onyx_error_clear();
+            }
+        }
         onyx_log(e->cfg.log_level, ONYX_LOG_VERBOSE, "%s: planned %d buffers of graph '%s' into an arena of %zu bytes",
                  e->cfg.model_name, n_items, g->name, p.arena_bytes);
     } else {

@@ -463,7 +463,8 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
                               s->inputs[i].info.name, list_names(s->inputs, s->n_inputs, 1, names, sizeof names));
     }
     /* Resolve requested outputs before running. */
-    int *out_ids = onyx_malloc(n_outputs * sizeof *out_ids);
+    int out_ids_small[64];
+    int *out_ids = n_outputs <= 64 ? out_ids_small : onyx_malloc(n_outputs * sizeof *out_ids);
     if (!out_ids) return ONYX_ERR_OUT_OF_MEMORY;
     onyx_status st = ONYX_OK;
     for (size_t k = 0; k < n_outputs && st == ONYX_OK; k++) {
@@ -481,7 +482,7 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
     onyx_exec_stats(s->exec, &s->last_stats);
     onyx_exec_finish(s->exec);
     for (size_t i = 0; i < s->n_inputs; i++) onyx_exec_bind(s->exec, s->inputs[i].value_id, NULL);
-    onyx_free(out_ids);
+    if (out_ids != out_ids_small) onyx_free(out_ids);
     if (st != ONYX_OK)
         for (size_t k = 0; k < n_outputs; k++) {
             onyx_tensor_destroy(outputs[k]);

@@ -1,0 +1,286 @@
+/*
+ * test_session.c - the session API end to end on models/tiny-bert: outputs against the NumPy
+ * references shipped with the model, memory plans (a steady-state run allocates nothing),
+ * errors that name what is wrong, providers, and an allocation-failure loop over session
+ * creation and run.
+ */
+#include <stdint.h>
+
+#include "core/alloc.h"
+#include "harness.h"
+#include "onnx/loader.h"
+
+#define MODEL_DIR ONYX_SOURCE_DIR "/models/tiny-bert"
+
+static const char *input_names[3] = {"input_ids", "attention_mask", "token_type_ids"};
+static const char *output_names[2] = {"logits", "last_hidden_state"};
+
+typedef struct case_data {
+    onyx_tensor *inputs[3];
+    onyx_tensor *outputs[2];
+} case_data;
+
+static int load_case(int set, case_data *c) {
+    char path[512];
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, MODEL_DIR "/test_data_set_%d/input_%d.pb", set, k);
+        if (onyx_onnx_read_tensor_file(path, &c->inputs[k], NULL) != ONYX_OK) return -1;
+    }
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, MODEL_DIR "/test_data_set_%d/output_%d.pb", set, k);
+        if (onyx_onnx_read_tensor_file(path, &c->outputs[k], NULL) != ONYX_OK) return -1;
+    }
+    return 0;
+}
+
+static void free_case(case_data *c) {
+    for (int k = 0; k < 3; k++) onyx_tensor_destroy(c->inputs[k]);
+    for (int k = 0; k < 2; k++) onyx_tensor_destroy(c->outputs[k]);
+}
+
+static void check_outputs(onyx_tensor **got, const case_data *c) {
+    for (int k = 0; k < 2; k++) {
+        ONYX_CHECK(got[k] != NULL);
+        if (!got[k]) continue;
+        ONYX_CHECK_INT(onyx_tensor_dtype(got[k]), ONYX_DTYPE_FLOAT32);
+        ONYX_CHECK_INT(onyx_tensor_numel(got[k]), onyx_tensor_numel(c->outputs[k]));
+        ONYX_CHECK_INT(onyx_tensor_rank(got[k]), onyx_tensor_rank(c->outputs[k]));
+        if (onyx_tensor_numel(got[k]) != onyx_tensor_numel(c->outputs[k])) continue;
+        ONYX_CHECK_FLOATS((const float *)onyx_tensor_data(got[k]), (const float *)onyx_tensor_data(c->outputs[k]),
+                          (long)onyx_tensor_numel(got[k]), 1e-4, 1e-3);
+    }
+}
+
+static void test_metadata(void) {
+    onyx_session *s = NULL;
+    ONYX_CHECK_OK(onyx_session_create(MODEL_DIR "/model.onnx", NULL, &s));
+    if (!s) return;
+    ONYX_CHECK_INT(onyx_session_input_count(s), 3);
+    ONYX_CHECK_INT(onyx_session_output_count(s), 2);
+    onyx_value_info info;
+    ONYX_CHECK_OK(onyx_session_input_info(s, 0, &info));
+    ONYX_CHECK(strcmp(info.name, "input_ids") == 0);
+    ONYX_CHECK_INT(info.dtype, ONYX_DTYPE_INT64);
+    ONYX_CHECK_INT(info.rank, 2);
+    ONYX_CHECK_INT(info.dims[0], -1);
+    ONYX_CHECK(info.dim_params[0] && strcmp(info.dim_params[0], "batch_size") == 0);
+    ONYX_CHECK(info.dim_params[1] && strcmp(info.dim_params[1], "sequence_length") == 0);
+    ONYX_CHECK_OK(onyx_session_output_info(s, 0, &info));
+    ONYX_CHECK(strcmp(info.name, "logits") == 0);
+    ONYX_CHECK_INT(info.dims[1], 3);
+    ONYX_CHECK_ERROR(onyx_session_input_info(s, 3, &info), ONYX_ERR_INVALID_ARGUMENT, "out of range");
+    ONYX_CHECK(strcmp(onyx_session_providers(s), "cpu") == 0);
+    /* Folding removes the constant-only nodes; every remaining node is placed on cpu. */
+    ONYX_CHECK(onyx_session_node_count(s) > 0);
+    const char *op, *name, *provider;
+    ONYX_CHECK_OK(onyx_session_node_info(s, 0, &op, &name, &provider));
+    ONYX_CHECK(strcmp(provider, "cpu") == 0);
+    onyx_session_destroy(s);
+}
+
+static void test_run_matches_reference(void) {
+    case_data c0 = {0}, c1 = {0};
+    ONYX_CHECK(load_case(0, &c0) == 0);
+    ONYX_CHECK(load_case(1, &c1) == 0);
+    onyx_session *s = NULL;
+    ONYX_CHECK_OK(onyx_session_create(MODEL_DIR "/model.onnx", NULL, &s));
+    if (s && c0.inputs[2] && c1.outputs[1]) {
+        onyx_tensor *got[2] = {0};
+        ONYX_CHECK_OK(onyx_session_run(s, input_names, (const onyx_tensor *const *)c0.inputs, 3, output_names, 2, got));
+        check_outputs(got, &c0);
+        for (int k = 0; k < 2; k++) onyx_tensor_destroy(got[k]);
+        ONYX_CHECK_OK(onyx_session_run(s, input_names, (const onyx_tensor *const *)c1.inputs, 3, output_names, 2, got));
+        check_outputs(got, &c1);
+        for (int k = 0; k < 2; k++) onyx_tensor_destroy(got[k]);
+    }
+    onyx_session_destroy(s);
+    free_case(&c0);
+    free_case(&c1);
+}
+
+/* The second run with the same input shapes reuses the plan and allocates only the output
+ * tensors handed to the caller (two allocations each: the struct and its data). */
+static void test_steady_state_allocates_nothing(void) {
+    case_data c0 = {0}, c1 = {0};
+    ONYX_CHECK(load_case(0, &c0) == 0);
+    ONYX_CHECK(load_case(1, &c1) == 0);
+    onyx_session *s = NULL;
+    ONYX_CHECK_OK(onyx_session_create(MODEL_DIR "/model.onnx", NULL, &s));
+    if (!s || !c1.inputs[2]) goto done;
+    onyx_tensor *got[2] = {0};
+    onyx_run_stats stats;
+    onyx_run_stats_init(&stats);
+    for (int round = 0; round < 3; round++) {
+        case_data *c = round == 1 ? &c1 : &c0;
+        uint64_t before = onyx_alloc_count();
+        ONYX_CHECK_OK(onyx_session_run(s, input_names, (const onyx_tensor *const *)c->inputs, 3, output_names, 2, got));
+        uint64_t used = onyx_alloc_count() - before;
+        ONYX_CHECK_OK(onyx_session_last_run_stats(s, &stats));
+        check_outputs(got, c);
+        for (int k = 0; k < 2; k++) onyx_tensor_destroy(got[k]);
+        if (round < 2) {
+            ONYX_CHECK_INT(stats.plan_reused, 0); /* a new shape: recording run */
+            ONYX_CHECK(stats.host_allocations > 0);
+        } else {
+            ONYX_CHECK_INT(stats.plan_reused, 1); /* the shape of round 0 again */
+            ONYX_CHECK_INT(stats.host_allocations, 0);
+            ONYX_CHECK_INT(used, 4);
+            ONYX_CHECK(stats.arena_bytes > 0);
+            ONYX_CHECK(stats.nodes_run > 0);
+        }
+    }
+done:
+    onyx_session_destroy(s);
+    free_case(&c0);
+    free_case(&c1);
+}
+
+static void test_input_errors(void) {
+    case_data c = {0};
+    ONYX_CHECK(load_case(1, &c) == 0);
+    onyx_session *s = NULL;
+    ONYX_CHECK_OK(onyx_session_create(MODEL_DIR "/model.onnx", NULL, &s));
+    if (!s || !c.inputs[2]) goto done;
+    onyx_tensor *got[2] = {0};
+    const char *wrong_names[3] = {"input_ids", "attention_mask", "token_types"};
+    ONYX_CHECK_ERROR(onyx_session_run(s, wrong_names, (const onyx_tensor *const *)c.inputs, 3, output_names, 2, got),
+                     ONYX_ERR_INVALID_ARGUMENT, "'token_types' is not an input of the model; the inputs are ['input_ids', 'attention_mask', 'token_type_ids']");
+    ONYX_CHECK(got[0] == NULL && got[1] == NULL);
+    ONYX_CHECK_ERROR(onyx_session_run(s, input_names, (const onyx_tensor *const *)c.inputs, 2, output_names, 2, got),
+                     ONYX_ERR_INVALID_ARGUMENT, "input 'token_type_ids' is missing");
+    const char *bad_out[1] = {"pooler_output"};
+    ONYX_CHECK_ERROR(onyx_session_run(s, input_names, (const onyx_tensor *const *)c.inputs, 3, bad_out, 1, got),
+                     ONYX_ERR_INVALID_ARGUMENT, "'pooler_output' is not an output of the model; the outputs are ['logits', 'last_hidden_state']");
+    int64_t dims3[3] = {2, 5, 1};
+    onyx_tensor *rank3 = NULL, *floats = NULL;
+    ONYX_CHECK_OK(onyx_tensor_create(ONYX_DTYPE_INT64, dims3, 3, &rank3));
+    ONYX_CHECK_OK(onyx_tensor_create(ONYX_DTYPE_FLOAT32, dims3, 2, &floats));
+    const onyx_tensor *with_rank3[3] = {rank3, c.inputs[1], c.inputs[2]};
+    ONYX_CHECK_ERROR(onyx_session_run(s, input_names, with_rank3, 3, output_names, 2, got), ONYX_ERR_INVALID_ARGUMENT,
+                     "input 'input_ids' has rank 3 (shape [2,5,1]), expected rank 2 ([batch_size,sequence_length])");
+    const onyx_tensor *with_float[3] = {floats, c.inputs[1], c.inputs[2]};
+    ONYX_CHECK_ERROR(onyx_session_run(s, input_names, with_float, 3, output_names, 2, got), ONYX_ERR_INVALID_ARGUMENT,
+                     "input 'input_ids' has dtype float32, expected int64");
+    /* A shape that breaks a kernel names the model, the node and the input shapes. */
+    int64_t long_dims[2] = {1, 100}; /* the model has 64 positions */
+    onyx_tensor *long_ids = NULL, *long_mask = NULL, *long_types = NULL;
+    ONYX_CHECK_OK(onyx_tensor_create(ONYX_DTYPE_INT64, long_dims, 2, &long_ids));
+    ONYX_CHECK_OK(onyx_tensor_create(ONYX_DTYPE_INT64, long_dims, 2, &long_mask));
+    ONYX_CHECK_OK(onyx_tensor_create(ONYX_DTYPE_INT64, long_dims, 2, &long_types));
+    const onyx_tensor *too_long[3] = {long_ids, long_mask, long_types};
+    onyx_status st = onyx_session_run(s, input_names, too_long, 3, output_names, 2, got);
+    ONYX_CHECK(st != ONYX_OK);
+    ONYX_CHECK(strstr(onyx_last_error(), "model.onnx") && strstr(onyx_last_error(), "(Gather)") &&
+               strstr(onyx_last_error(), "float32[64,32]"));
+    if (st != ONYX_OK) fprintf(stderr, "  (message: %s)\n", onyx_last_error());
+    /* The session still works after errors. */
+    ONYX_CHECK_OK(onyx_session_run(s, input_names, (const onyx_tensor *const *)c.inputs, 3, output_names, 2, got));
+    check_outputs(got, &c);
+    for (int k = 0; k < 2; k++) onyx_tensor_destroy(got[k]);
+    onyx_tensor_destroy(rank3);
+    onyx_tensor_destroy(floats);
+    onyx_tensor_destroy(long_ids);
+    onyx_tensor_destroy(long_mask);
+    onyx_tensor_destroy(long_types);
+done:
+    onyx_session_destroy(s);
+    free_case(&c);
+}
+
+static void test_providers(void) {
+    onyx_session_options o;
+    onyx_session_options_init(&o);
+    onyx_session *s = (onyx_session *)&o; /* must be reset to NULL on failure */
+    o.providers = "cuda";
+    ONYX_CHECK_ERROR(onyx_session_create(MODEL_DIR "/model.onnx", &o, &s), ONYX_ERR_NO_PROVIDER,
+                     "Asked to use the cuda provider, but the available providers are [cpu]");
+    ONYX_CHECK(s == NULL);
+    o.providers = "tpu,cpu";
+    ONYX_CHECK_ERROR(onyx_session_create(MODEL_DIR "/model.onnx", &o, &s), ONYX_ERR_NO_PROVIDER,
+                     "unknown provider 'tpu'; the available providers are [cpu]");
+    o.providers = "CPUExecutionProvider";
+    ONYX_CHECK_OK(onyx_session_create(MODEL_DIR "/model.onnx", &o, &s));
+    onyx_session_destroy(s);
+    o.providers = "cpu";
+    o.provider_options = "cpu.arena=1";
+    ONYX_CHECK_ERROR(onyx_session_create(MODEL_DIR "/model.onnx", &o, &s), ONYX_ERR_INVALID_ARGUMENT,
+                     "the cpu provider takes no options");
+    o.provider_options = "cuda.device_id=0";
+    ONYX_CHECK_ERROR(onyx_session_create(MODEL_DIR "/model.onnx", &o, &s), ONYX_ERR_INVALID_ARGUMENT,
+                     "names provider 'cuda', which is not in the provider list");
+    o.provider_options = NULL;
+    o.struct_size = 3;
+    ONYX_CHECK_ERROR(onyx_session_create(MODEL_DIR "/model.onnx", &o, &s), ONYX_ERR_INVALID_ARGUMENT,
+                     "struct_size");
+    onyx_session_options_init(&o);
+    ONYX_CHECK_ERROR(onyx_session_create(MODEL_DIR "/no-such-model.onnx", &o, &s), ONYX_ERR_IO, "no-such-model.onnx");
+}
+
+/* Optimisation levels give the same numbers. */
+static void test_opt_levels_agree(void) {
+    case_data c = {0};
+    ONYX_CHECK(load_case(1, &c) == 0);
+    for (int level = ONYX_OPT_NONE; level <= ONYX_OPT_ALL && c.inputs[2]; level++) {
+        onyx_session_options o;
+        onyx_session_options_init(&o);
+        o.opt_level = (onyx_opt_level)level;
+        o.intra_op_threads = level + 1;
+        onyx_session *s = NULL;
+        ONYX_CHECK_OK(onyx_session_create(MODEL_DIR "/model.onnx", &o, &s));
+        if (!s) continue;
+        onyx_tensor *got[2] = {0};
+        ONYX_CHECK_OK(onyx_session_run(s, input_names, (const onyx_tensor *const *)c.inputs, 3, output_names, 2, got));
+        check_outputs(got, &c);
+        for (int k = 0; k < 2; k++) onyx_tensor_destroy(got[k]);
+        onyx_session_destroy(s);
+    }
+    free_case(&c);
+}
+
+/* SQLite's loop: fail allocation N (and all after it) for N = 1, 2, ... during session creation
+ * and two runs; every attempt must fail with OUT_OF_MEMORY or succeed, and leak nothing. */
+static void test_allocation_failures(void) {
+    case_data c = {0};
+    ONYX_CHECK(load_case(1, &c) == 0);
+    if (!c.inputs[2]) return;
+    int64_t live_before = onyx_alloc_live();
+    int succeeded = 0, failures = 0, wrong_status = 0;
+    for (uint64_t n = 1; n < 200000 && !succeeded; n += (n < 2000 ? 1 : 7)) {
+        onyx_alloc_fail_at(n, 1);
+        onyx_session *s = NULL;
+        onyx_tensor *got[2] = {0};
+        onyx_status st = onyx_session_create(MODEL_DIR "/model.onnx", NULL, &s);
+        if (st == ONYX_OK) st = onyx_session_run(s, input_names, (const onyx_tensor *const *)c.inputs, 3, output_names, 2, got);
+        for (int k = 0; k < 2; k++) onyx_tensor_destroy(got[k]);
+        if (st == ONYX_OK) st = onyx_session_run(s, input_names, (const onyx_tensor *const *)c.inputs, 3, output_names, 2, got);
+        for (int k = 0; k < 2; k++) onyx_tensor_destroy(got[k]);
+        onyx_session_destroy(s);
+        onyx_alloc_fail_at(0, 0);
+        if (st == ONYX_OK) succeeded = 1;
+        else if (st == ONYX_ERR_OUT_OF_MEMORY) failures++;
+        else if (wrong_status++ < 5)
+            fprintf(stderr, "  allocation %llu failed but the status was %s: %s\n", (unsigned long long)n,
+                    onyx_status_name(st), onyx_last_error());
+        if (onyx_alloc_live() != live_before) {
+            fprintf(stderr, "  allocation %llu: %lld blocks leaked\n", (unsigned long long)n,
+                    (long long)(onyx_alloc_live() - live_before));
+            ONYX_CHECK(onyx_alloc_live() == live_before);
+            break;
+        }
+    }
+    ONYX_CHECK(succeeded);
+    ONYX_CHECK(failures > 100);
+    ONYX_CHECK_INT(wrong_status, 0);
+    free_case(&c);
+}
+
+int main(void) {
+    ONYX_TEST_RUN(test_metadata);
+    ONYX_TEST_RUN(test_run_matches_reference);
+    ONYX_TEST_RUN(test_steady_state_allocates_nothing);
+    ONYX_TEST_RUN(test_input_errors);
+    ONYX_TEST_RUN(test_providers);
+    ONYX_TEST_RUN(test_opt_levels_agree);
+    ONYX_TEST_RUN(test_allocation_failures);
+    return onyx_test_finish();
+}
