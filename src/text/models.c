@@ -494,8 +494,8 @@ static onyx_status unigram_push_piece(const tk_model *m, const char *w, size_t s
         }
     }
     if (m->unk_id < 0) return onyx_error(ONYX_ERR_INVALID_MODEL, "Unigram: text needs the unk token but the model has no unk_id");
-    /* HF keeps the unknown text itself as the token string (with the unk id). */
-    return tk_tokens_push(out, m->unk_id, w + s, e - s, s, e);
+    const char *unk = m->id_to_token[m->unk_id];
+    return tk_tokens_push(out, m->unk_id, unk, strlen(unk), s, e);
 }
 
 static onyx_status unigram(const tk_model *m, const char *w, size_t len, tk_tokens *out) {
