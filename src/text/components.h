@@ -62,6 +62,7 @@ typedef struct tk_normalizer {
     size_t trie_units;
     const char *normalized; /* into charsmap */
     size_t normalized_len;
+    int longest_match; /* Precompiled: sentencepiece's longest-key rule instead of HF's graphemes */
 } tk_normalizer;
 
 onyx_status tk_normalizer_parse(const cJSON *json, tk_normalizer **out);

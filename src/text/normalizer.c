@@ -197,6 +197,7 @@ onyx_status tk_normalizer_parse(const cJSON *json, tk_normalizer **out) {
         n->strip_accents = json_bool(json, "strip_accents", n->lowercase);
     } else if (!strcmp(t, "Precompiled")) {
         n->kind = TK_NORM_PRECOMPILED;
+        n->longest_match = json_bool(json, "longest_match", 0);
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(json, "precompiled_charsmap");
         if (cJSON_IsNull(c) || !c) goto done; /* no map: identity */
         if (!cJSON_IsString(c)) { st = onyx_error(ONYX_ERR_INVALID_MODEL, "Precompiled: precompiled_charsmap is not a string"); goto fail; }
@@ -356,27 +357,36 @@ done:
     return st;
 }
 
-/* darts-clone common prefix search, as sentencepiece's Normalizer: returns the value of the
- * shortest key that prefixes text, or -1. */
-static int64_t charsmap_first_match(const tk_normalizer *n, const unsigned char *key, size_t len) {
+/* darts-clone common prefix search over the charsmap's trie: the keys that prefix
+ * text[0,len), shortest first. With want_longest 0 it stops at the shortest (HF's Precompiled
+ * takes the first result), with 1 it goes on to the longest (sentencepiece's
+ * Normalizer::NormalizePrefix). Returns the key's value (a blob offset) and sets *key_len, or
+ * returns -1 when no key prefixes the text. */
+static int64_t charsmap_prefix_match(const tk_normalizer *n, const unsigned char *text, size_t len,
+                                     int want_longest, size_t *key_len) {
     const uint32_t *a = n->trie;
     size_t units = n->trie_units;
     if (!units) return -1;
 #define UNIT_OFFSET(u) (((u) >> 10) << (((u) & (1u << 9)) >> 6))
+    int64_t found = -1;
     size_t pos = 0;
     uint32_t unit = a[0];
     pos ^= UNIT_OFFSET(unit);
     for (size_t i = 0; i < len; i++) {
-        pos ^= key[i];
-        if (pos >= units) return -1;
+        pos ^= text[i];
+        if (pos >= units) break;
         unit = a[pos];
-        if ((unit & ((1u << 31) | 0xFF)) != key[i]) return -1;
+        if ((unit & ((1u << 31) | 0xFF)) != text[i]) break;
         pos ^= UNIT_OFFSET(unit);
-        if (pos >= units) return -1;
-        if ((unit >> 8) & 1) return (int64_t)(a[pos] & ((1u << 31) - 1));
+        if (pos >= units) break;
+        if ((unit >> 8) & 1) {
+            found = (int64_t)(a[pos] & ((1u << 31) - 1));
+            *key_len = i + 1;
+            if (!want_longest) break;
+        }
     }
 #undef UNIT_OFFSET
-    return -1;
+    return found;
 }
 
 static onyx_status push_change(uint32_t **cps, int32_t **ch, size_t *n, size_t *cap, uint32_t c, int32_t change) {
@@ -399,7 +409,7 @@ static onyx_status push_change(uint32_t **cps, int32_t **ch, size_t *n, size_t *
  * The first char replaces (and removes the surplus old chars), the others are inserted; this is
  * what the offsets of HF tokenizers 0.23 show. */
 static onyx_status push_replacement(const tk_normalizer *n, int64_t value, size_t old_count, uint32_t **cps,
-                                    int32_t **ch, size_t *count, size_t *cap, size_t *leading_removed) {
+                                    int32_t **ch, size_t *count, size_t *cap) {
     size_t s = (size_t)value, e = s;
     while (e < n->normalized_len && n->normalized[e]) e++;
     if (tk_utf8_invalid_at(n->normalized + s, e - s) != e - s)
@@ -411,7 +421,6 @@ static onyx_status push_replacement(const tk_normalizer *n, int64_t value, size_
         /* Removed: the chars count against the char before them; at the very start nothing
          * absorbs them and the next char takes their alignment (HF 0.23 does the same). */
         if (*count > 0) (*ch)[*count - 1] -= (int32_t)old_count;
-        (void)leading_removed;
         return ONYX_OK;
     }
     size_t k = 0, idx = 0;
@@ -426,16 +435,12 @@ static onyx_status push_replacement(const tk_normalizer *n, int64_t value, size_
     return ONYX_OK;
 }
 
-static onyx_status precompiled_normalize(const tk_normalizer *n, tk_nstr *ns) {
-    if (!n->trie_units) return ONYX_OK;
-    uint32_t *cps = NULL;
-    int32_t *ch = NULL;
-    size_t count = 0, cap = 0;
-    int modified = 0;
-    onyx_status st = ONYX_OK;
-    size_t i = 0, leading_removed = 0;
+/* HF's Precompiled: each extended grapheme cluster shorter than 6 bytes is looked up whole
+ * (shortest key prefixing it), otherwise, or when it has no key, each of its chars alone. */
+static onyx_status precompiled_by_grapheme(const tk_normalizer *n, const tk_nstr *ns, uint32_t **cps,
+                                           int32_t **ch, size_t *count, size_t *cap, int *modified) {
+    size_t i = 0;
     while (i < ns->len) {
-        /* one extended grapheme cluster [i, g_end) */
         utf8proc_int32_t state = 0;
         uint32_t prev;
         size_t g_end = i + tk_utf8_decode(ns->text, ns->len, i, &prev);
@@ -447,13 +452,14 @@ static onyx_status precompiled_normalize(const tk_normalizer *n, tk_nstr *ns) {
             g_end += k;
         }
         if (g_end - i < 6) {
-            int64_t v = charsmap_first_match(n, (const unsigned char *)ns->text + i, g_end - i);
+            size_t key_len;
+            int64_t v = charsmap_prefix_match(n, (const unsigned char *)ns->text + i, g_end - i, 0, &key_len);
             if (v >= 0 && (size_t)v < n->normalized_len) {
-                modified = 1;
+                *modified = 1;
                 size_t old_count = 0;
                 for (size_t k = i; k < g_end; k++)
                     if (((unsigned char)ns->text[k] & 0xC0) != 0x80) old_count++;
-                if ((st = push_replacement(n, v, old_count, &cps, &ch, &count, &cap, &leading_removed))) goto done;
+                ONYX_TRY(push_replacement(n, v, old_count, cps, ch, count, cap));
                 i = g_end;
                 continue;
             }
@@ -461,18 +467,55 @@ static onyx_status precompiled_normalize(const tk_normalizer *n, tk_nstr *ns) {
         while (i < g_end) {
             uint32_t c;
             size_t k = tk_utf8_decode(ns->text, ns->len, i, &c);
-            int64_t v = charsmap_first_match(n, (const unsigned char *)ns->text + i, k);
+            size_t key_len;
+            int64_t v = charsmap_prefix_match(n, (const unsigned char *)ns->text + i, k, 0, &key_len);
             if (v >= 0 && (size_t)v < n->normalized_len) {
-                modified = 1;
-                if ((st = push_replacement(n, v, 1, &cps, &ch, &count, &cap, &leading_removed))) goto done;
-            } else if ((st = push_change(&cps, &ch, &count, &cap, c, 0))) {
-                goto done;
+                *modified = 1;
+                ONYX_TRY(push_replacement(n, v, 1, cps, ch, count, cap));
+            } else {
+                ONYX_TRY(push_change(cps, ch, count, cap, c, 0));
             }
             i += k;
         }
     }
-    if (modified) st = tk_nstr_transform_skip(ns, cps, ch, count, leading_removed);
-done:
+    return ONYX_OK;
+}
+
+/* The sentencepiece library's Normalizer: at each position the longest key prefixing the rest
+ * of the text replaces what it covers ("e\u0301" -> "\u00e9" where the map has that key),
+ * otherwise one char is kept as it is. */
+static onyx_status precompiled_longest_match(const tk_normalizer *n, const tk_nstr *ns, uint32_t **cps,
+                                             int32_t **ch, size_t *count, size_t *cap, int *modified) {
+    size_t i = 0;
+    while (i < ns->len) {
+        size_t key_len = 0;
+        int64_t v = charsmap_prefix_match(n, (const unsigned char *)ns->text + i, ns->len - i, 1, &key_len);
+        if (v >= 0 && (size_t)v < n->normalized_len) {
+            *modified = 1;
+            size_t old_count = 0;
+            for (size_t k = i; k < i + key_len; k++)
+                if (((unsigned char)ns->text[k] & 0xC0) != 0x80) old_count++;
+            ONYX_TRY(push_replacement(n, v, old_count, cps, ch, count, cap));
+            i += key_len;
+            continue;
+        }
+        uint32_t c;
+        i += tk_utf8_decode(ns->text, ns->len, i, &c);
+        ONYX_TRY(push_change(cps, ch, count, cap, c, 0));
+    }
+    return ONYX_OK;
+}
+
+static onyx_status precompiled_normalize(const tk_normalizer *n, tk_nstr *ns) {
+    if (!n->trie_units) return ONYX_OK;
+    uint32_t *cps = NULL;
+    int32_t *ch = NULL;
+    size_t count = 0, cap = 0;
+    int modified = 0;
+    onyx_status st = n->longest_match
+                         ? precompiled_longest_match(n, ns, &cps, &ch, &count, &cap, &modified)
+                         : precompiled_by_grapheme(n, ns, &cps, &ch, &count, &cap, &modified);
+    if (!st && modified) st = tk_nstr_transform(ns, cps, ch, count);
     onyx_free(cps);
     onyx_free(ch);
     return st;

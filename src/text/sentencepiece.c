@@ -506,7 +506,9 @@ static onyx_status build_document(const sp_model *m, int t5, const cJSON *vocab_
     }
 
     /* T5 follows transformers' T5Tokenizer (Precompiled; WhitespaceSplit + Metaspace). Other
-     * models follow the sentencepiece library, which removes only ' ' (after the charsmap):
+     * models follow the sentencepiece library, whose charsmap lookup takes the longest key at
+     * each position (onyx's "longest_match": "e\u0301" is one key there, while HF's Precompiled
+     * looks up grapheme clusters, then chars), and which removes only ' ' (after the charsmap):
      * runs of spaces collapse to one, a leading or trailing space goes, and nothing else
      * counts as whitespace (U+0085 stays a character), so Replace normalizers stand in for
      * WhitespaceSplit there. */
@@ -520,6 +522,7 @@ static onyx_status build_document(const sp_model *m, int t5, const cJSON *vocab_
         }
         cJSON *norm = typed("Precompiled");
         cJSON_AddStringToObject(norm, "precompiled_charsmap", b64);
+        if (!t5) cJSON_AddBoolToObject(norm, "longest_match", 1);
         cJSON_AddItemToArray(norms, norm);
         onyx_free(b64);
     }

@@ -11,6 +11,11 @@
  * SentencePiece BPE model becomes {"model": {"type": "BPE", "vocab": {...}, "merges": [...],
  * "byte_fallback": ..., "fuse_unk": true}, ...}. The cJSON tree is read, never kept: the caller
  * frees it after onyx_tokenizer_from_cjson returns.
+ *
+ * One key is onyx's own, not HF's: Precompiled "longest_match": true makes the charsmap lookup
+ * the sentencepiece library's (the longest key at each position) instead of HF's (grapheme
+ * clusters, then chars). The .model loader sets it for every model except T5's spiece.model,
+ * whose references are HF's conversion; a tokenizer.json may set it too.
  */
 #ifndef ONYX_TEXT_TOKENIZER_INTERNAL_H
 #define ONYX_TEXT_TOKENIZER_INTERNAL_H
