@@ -127,12 +127,8 @@ onyx_status layout_gather_elements_run(onyx_kernel_ctx *ctx) {
 
 /* ---- GatherND ---- */
 
-typedef struct gather_nd_plan {
-    int batch_dims, k;
-    int64_t batches, tuples, slice; /* tuples per batch, elements per gathered slice */
-} gather_nd_plan;
-
-static onyx_status gather_nd_plan_build(const onyx_kernel_ctx *ctx, gather_nd_plan *p, int64_t *dims, int *rank) {
+onyx_status layout_gather_nd_plan_build(const onyx_kernel_ctx *ctx, layout_gather_nd_plan *p, int64_t *dims,
+                                        int *rank) {
     const onyx_tensor *data = ctx->inputs[0], *indices = ctx->inputs[1];
     char a[160], b[160];
     int64_t bd = onyx_node_attr_int(ctx->node, "batch_dims", 0);
@@ -168,10 +164,10 @@ static onyx_status gather_nd_plan_build(const onyx_kernel_ctx *ctx, gather_nd_pl
 onyx_status layout_gather_nd_prepare(onyx_kernel_ctx *ctx) {
     ONYX_TRY(onyx_kernel_require(ctx, 0));
     ONYX_TRY(onyx_kernel_check_dtype(ctx, 1, ONYX_DT(INT64)));
-    gather_nd_plan p;
+    layout_gather_nd_plan p;
     int64_t dims[ONYX_MAX_RANK];
     int rank;
-    ONYX_TRY(gather_nd_plan_build(ctx, &p, dims, &rank));
+    ONYX_TRY(layout_gather_nd_plan_build(ctx, &p, dims, &rank));
     return onyx_tensor_set_shape(ctx->outputs[0], ctx->inputs[0]->dtype, dims, rank, "GatherND output");
 }
 
@@ -191,10 +187,10 @@ static onyx_status nd_tuple_offset(const onyx_kernel_ctx *ctx, const onyx_tensor
 onyx_status layout_gather_nd_run(onyx_kernel_ctx *ctx) {
     const onyx_tensor *data = ctx->inputs[0], *indices = ctx->inputs[1];
     onyx_tensor *y = ctx->outputs[0];
-    gather_nd_plan p;
+    layout_gather_nd_plan p;
     int64_t dims[ONYX_MAX_RANK], strides[ONYX_MAX_RANK];
     int rank;
-    ONYX_TRY(gather_nd_plan_build(ctx, &p, dims, &rank));
+    ONYX_TRY(layout_gather_nd_plan_build(ctx, &p, dims, &rank));
     onyx_contiguous_strides(data->dims, data->rank, strides);
     int64_t batch_stride = onyx_shape_numel(data->dims + p.batch_dims, data->rank - p.batch_dims);
     size_t es = onyx_dtype_size(data->dtype);
@@ -211,15 +207,13 @@ onyx_status layout_gather_nd_run(onyx_kernel_ctx *ctx) {
 
 /* ---- ScatterND ---- */
 
-typedef enum scatter_reduction { SCATTER_NONE, SCATTER_ADD, SCATTER_MUL, SCATTER_MAX, SCATTER_MIN } scatter_reduction;
-
-static onyx_status scatter_reduction_get(const onyx_kernel_ctx *ctx, scatter_reduction *out) {
+onyx_status layout_scatter_reduction_get(const onyx_kernel_ctx *ctx, layout_scatter_reduction *out) {
     const char *r = ctx->node->opset >= 16 ? onyx_node_attr_string(ctx->node, "reduction", "none") : "none";
-    if (!strcmp(r, "none")) *out = SCATTER_NONE;
-    else if (!strcmp(r, "add")) *out = SCATTER_ADD;
-    else if (!strcmp(r, "mul")) *out = SCATTER_MUL;
-    else if (!strcmp(r, "max") && ctx->node->opset >= 18) *out = SCATTER_MAX;
-    else if (!strcmp(r, "min") && ctx->node->opset >= 18) *out = SCATTER_MIN;
+    if (!strcmp(r, "none")) *out = LAYOUT_SCATTER_NONE;
+    else if (!strcmp(r, "add")) *out = LAYOUT_SCATTER_ADD;
+    else if (!strcmp(r, "mul")) *out = LAYOUT_SCATTER_MUL;
+    else if (!strcmp(r, "max") && ctx->node->opset >= 18) *out = LAYOUT_SCATTER_MAX;
+    else if (!strcmp(r, "min") && ctx->node->opset >= 18) *out = LAYOUT_SCATTER_MIN;
     else
         return onyx_error(ONYX_ERR_INVALID_MODEL,
                           "ScatterND: attribute reduction '%s' is not one of none, add, mul%s at opset %d", r,
@@ -232,9 +226,9 @@ onyx_status layout_scatter_nd_prepare(onyx_kernel_ctx *ctx) {
     ONYX_TRY(onyx_kernel_check_dtype(ctx, 1, ONYX_DT(INT64)));
     ONYX_TRY(onyx_kernel_require(ctx, 2));
     const onyx_tensor *data = ctx->inputs[0], *indices = ctx->inputs[1], *updates = ctx->inputs[2];
-    scatter_reduction red;
-    ONYX_TRY(scatter_reduction_get(ctx, &red));
-    if (red != SCATTER_NONE && (data->dtype == ONYX_DTYPE_STRING || data->dtype == ONYX_DTYPE_BOOL))
+    layout_scatter_reduction red;
+    ONYX_TRY(layout_scatter_reduction_get(ctx, &red));
+    if (red != LAYOUT_SCATTER_NONE && (data->dtype == ONYX_DTYPE_STRING || data->dtype == ONYX_DTYPE_BOOL))
         return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "ScatterND: reduction on dtype %s", onyx_dtype_name(data->dtype));
     char a[160], b[160], c[160];
     if (updates->dtype != data->dtype)
@@ -262,9 +256,9 @@ onyx_status layout_scatter_nd_prepare(onyx_kernel_ctx *ctx) {
         for (int64_t i = 0; i < n; i++) {                                                          \
             double x_ = load(d_[i]), u_ = load(s_[i]), r_;                                         \
             switch (red) {                                                                         \
-            case SCATTER_ADD: r_ = x_ + u_; break;                                                 \
-            case SCATTER_MUL: r_ = x_ * u_; break;                                                 \
-            case SCATTER_MAX: r_ = u_ > x_ ? u_ : x_; break;                                       \
+            case LAYOUT_SCATTER_ADD: r_ = x_ + u_; break;                                          \
+            case LAYOUT_SCATTER_MUL: r_ = x_ * u_; break;                                          \
+            case LAYOUT_SCATTER_MAX: r_ = u_ > x_ ? u_ : x_; break;                                \
             default: r_ = u_ < x_ ? u_ : x_; break;                                                \
             }                                                                                      \
             d_[i] = store(r_);                                                                     \
@@ -277,9 +271,9 @@ onyx_status layout_scatter_nd_prepare(onyx_kernel_ctx *ctx) {
         const type *s_ = src;                                                                      \
         for (int64_t i = 0; i < n; i++) {                                                          \
             switch (red) {                                                                         \
-            case SCATTER_ADD: d_[i] = (type)(d_[i] + s_[i]); break;                                \
-            case SCATTER_MUL: d_[i] = (type)(d_[i] * s_[i]); break;                                \
-            case SCATTER_MAX: d_[i] = s_[i] > d_[i] ? s_[i] : d_[i]; break;                        \
+            case LAYOUT_SCATTER_ADD: d_[i] = (type)(d_[i] + s_[i]); break;                         \
+            case LAYOUT_SCATTER_MUL: d_[i] = (type)(d_[i] * s_[i]); break;                         \
+            case LAYOUT_SCATTER_MAX: d_[i] = s_[i] > d_[i] ? s_[i] : d_[i]; break;                 \
             default: d_[i] = s_[i] < d_[i] ? s_[i] : d_[i]; break;                                 \
             }                                                                                      \
         }                                                                                          \
@@ -293,7 +287,8 @@ onyx_status layout_scatter_nd_prepare(onyx_kernel_ctx *ctx) {
 #define BF16_STORE(v) onyx_f32_to_bf16((float)(v))
 
 /* dst[i] = dst[i] (op) src[i] for n elements of dtype. */
-static void scatter_combine(void *dst, const void *src, int64_t n, onyx_dtype dtype, scatter_reduction red) {
+static void scatter_combine(void *dst, const void *src, int64_t n, onyx_dtype dtype,
+                            layout_scatter_reduction red) {
     switch (dtype) {
     case ONYX_DTYPE_FLOAT32: SCATTER_COMBINE(float, AS_DOUBLE, TO_F32); break;
     case ONYX_DTYPE_FLOAT64: SCATTER_COMBINE(double, AS_DOUBLE, AS_DOUBLE); break;
@@ -314,8 +309,8 @@ static void scatter_combine(void *dst, const void *src, int64_t n, onyx_dtype dt
 onyx_status layout_scatter_nd_run(onyx_kernel_ctx *ctx) {
     const onyx_tensor *data = ctx->inputs[0], *indices = ctx->inputs[1], *updates = ctx->inputs[2];
     onyx_tensor *y = ctx->outputs[0];
-    scatter_reduction red;
-    ONYX_TRY(scatter_reduction_get(ctx, &red));
+    layout_scatter_reduction red;
+    ONYX_TRY(layout_scatter_reduction_get(ctx, &red));
     int k = (int)indices->dims[indices->rank - 1];
     int64_t tuples = onyx_shape_numel(indices->dims, indices->rank - 1);
     int64_t slice = onyx_shape_numel(data->dims + k, data->rank - k);
@@ -333,7 +328,7 @@ onyx_status layout_scatter_nd_run(onyx_kernel_ctx *ctx) {
         ONYX_TRY(nd_tuple_offset(ctx, data, indices, 0, k, t, strides, &off));
         char *dst = (char *)y->data + off * (int64_t)es;
         const char *src = (const char *)updates->data + t * slice * (int64_t)es;
-        if (red == SCATTER_NONE)
+        if (red == LAYOUT_SCATTER_NONE)
             layout_copy_elements(dst, src, slice, es);
         else
             scatter_combine(dst, src, slice, data->dtype, red);

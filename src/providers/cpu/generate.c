@@ -16,17 +16,7 @@
 
 /* ---- Constant ---- */
 
-/* Where a Constant's value comes from: dtype, shape and a pointer to contiguous elements. A lone
- * value_string is returned through *scalar_string (its data pointer then points there). */
-typedef struct constant_source {
-    onyx_dtype dtype;
-    int rank;
-    int64_t dims[ONYX_MAX_RANK];
-    const void *data;
-    onyx_string scalar_string;
-} constant_source;
-
-static onyx_status constant_source_get(const onyx_kernel_ctx *ctx, constant_source *src) {
+onyx_status layout_constant_source_get(const onyx_kernel_ctx *ctx, layout_constant_source *src) {
     const onyx_node *node = ctx->node;
     static const char *const names[] = {"value", "value_float", "value_floats", "value_int", "value_ints",
                                         "value_string", "value_strings", "sparse_value"};
@@ -86,14 +76,14 @@ static onyx_status constant_source_get(const onyx_kernel_ctx *ctx, constant_sour
 }
 
 onyx_status layout_constant_prepare(onyx_kernel_ctx *ctx) {
-    constant_source src;
-    ONYX_TRY(constant_source_get(ctx, &src));
+    layout_constant_source src;
+    ONYX_TRY(layout_constant_source_get(ctx, &src));
     return onyx_tensor_set_shape(ctx->outputs[0], src.dtype, src.dims, src.rank, "Constant output");
 }
 
 onyx_status layout_constant_run(onyx_kernel_ctx *ctx) {
-    constant_source src;
-    ONYX_TRY(constant_source_get(ctx, &src));
+    layout_constant_source src;
+    ONYX_TRY(layout_constant_source_get(ctx, &src));
     onyx_tensor *y = ctx->outputs[0];
     if (y->nbytes && src.data) memcpy(y->data, src.data, y->nbytes);
     return ONYX_OK;

@@ -10,7 +10,8 @@
  * innermost output dim is strided in the input takes a blocked 2-D path (32x32 tiles) instead.
  * Concat and Split copy one contiguous block per (outer index, input/output).
  *
- * prepare and run share plan builders (slice_plan_build, split_sizes, ...) because the kernel
+ * prepare and run share plan builders (layout_slice_plan_build, layout_split_sizes, ...,
+ * declared in layout_kernels.h so the CUDA provider runs the same plans) because the kernel
  * context carries no state between the two; shape-steering inputs are host inputs, so run may
  * read them again. STRING elements are copied as onyx_string structs (see layout_kernels.h).
  */
@@ -408,7 +409,7 @@ onyx_status layout_size_run(onyx_kernel_ctx *ctx) {
 
 /* ---- Transpose ---- */
 
-static onyx_status transpose_perm(const onyx_kernel_ctx *ctx, int rank, int *perm) {
+onyx_status layout_transpose_perm(const onyx_kernel_ctx *ctx, int rank, int *perm) {
     size_t n = 0;
     const int64_t *attr = onyx_node_attr_ints(ctx->node, "perm", &n);
     if (!attr) {
@@ -436,7 +437,7 @@ onyx_status layout_transpose_prepare(onyx_kernel_ctx *ctx) {
     const onyx_tensor *x = ctx->inputs[0];
     int perm[ONYX_MAX_RANK];
     int64_t dims[ONYX_MAX_RANK];
-    ONYX_TRY(transpose_perm(ctx, x->rank, perm));
+    ONYX_TRY(layout_transpose_perm(ctx, x->rank, perm));
     for (int d = 0; d < x->rank; d++) dims[d] = x->dims[perm[d]];
     return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, dims, x->rank, "Transpose output");
 }
@@ -529,7 +530,7 @@ onyx_status layout_transpose_run(onyx_kernel_ctx *ctx) {
     onyx_tensor *y = ctx->outputs[0];
     int perm[ONYX_MAX_RANK];
     int64_t strides[ONYX_MAX_RANK];
-    ONYX_TRY(transpose_perm(ctx, x->rank, perm));
+    ONYX_TRY(layout_transpose_perm(ctx, x->rank, perm));
     onyx_contiguous_strides(x->dims, x->rank, strides);
     layout_copy c = {.rank = x->rank, .run = 1, .elem_size = onyx_dtype_size(x->dtype)};
     for (int d = 0; d < x->rank; d++) {
@@ -690,22 +691,19 @@ onyx_status layout_concat_run(onyx_kernel_ctx *ctx) {
     return ONYX_OK;
 }
 
-#define SPLIT_MAX_OUTPUTS 1024
-
-/* The size of each output along axis. */
-static onyx_status split_sizes(const onyx_kernel_ctx *ctx, int axis, int64_t *sizes) {
+onyx_status layout_split_sizes(const onyx_kernel_ctx *ctx, int axis, int64_t *sizes) {
     const onyx_tensor *x = ctx->inputs[0];
     int n_out = ctx->n_outputs, n = 0;
     int64_t dim = x->dims[axis];
     const onyx_node *node = ctx->node;
     if (node->opset >= 13 && onyx_input(ctx, 1)) {
-        ONYX_TRY(read_int_input(ctx, 1, "split", sizes, SPLIT_MAX_OUTPUTS, &n));
+        ONYX_TRY(read_int_input(ctx, 1, "split", sizes, LAYOUT_SPLIT_MAX_OUTPUTS, &n));
     } else if (node->opset < 13 && onyx_node_attr(node, "split")) {
         size_t count = 0;
         const int64_t *values = onyx_node_attr_ints(node, "split", &count);
-        if (count > SPLIT_MAX_OUTPUTS)
+        if (count > LAYOUT_SPLIT_MAX_OUTPUTS)
             return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "Split: %zu outputs; at most %d are supported", count,
-                              SPLIT_MAX_OUTPUTS);
+                              LAYOUT_SPLIT_MAX_OUTPUTS);
         if (count) memcpy(sizes, values, count * sizeof(int64_t));
         n = (int)count;
     } else if (node->opset >= 18 && onyx_node_attr(node, "num_outputs")) {
@@ -743,13 +741,13 @@ static onyx_status split_sizes(const onyx_kernel_ctx *ctx, int axis, int64_t *si
 onyx_status layout_split_prepare(onyx_kernel_ctx *ctx) {
     ONYX_TRY(onyx_kernel_require(ctx, 0));
     const onyx_tensor *x = ctx->inputs[0];
-    if (ctx->n_outputs > SPLIT_MAX_OUTPUTS)
+    if (ctx->n_outputs > LAYOUT_SPLIT_MAX_OUTPUTS)
         return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "Split: %d outputs; at most %d are supported", ctx->n_outputs,
-                          SPLIT_MAX_OUTPUTS);
+                          LAYOUT_SPLIT_MAX_OUTPUTS);
     int axis;
     ONYX_TRY(onyx_kernel_axis(ctx, onyx_node_attr_int(ctx->node, "axis", 0), x->rank, "attribute axis", &axis));
-    int64_t sizes[SPLIT_MAX_OUTPUTS], dims[ONYX_MAX_RANK];
-    ONYX_TRY(split_sizes(ctx, axis, sizes));
+    int64_t sizes[LAYOUT_SPLIT_MAX_OUTPUTS], dims[ONYX_MAX_RANK];
+    ONYX_TRY(layout_split_sizes(ctx, axis, sizes));
     memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
     for (int i = 0; i < ctx->n_outputs; i++) {
         if (!ctx->outputs[i]) continue;
@@ -763,8 +761,8 @@ onyx_status layout_split_run(onyx_kernel_ctx *ctx) {
     const onyx_tensor *x = ctx->inputs[0];
     int axis;
     ONYX_TRY(onyx_kernel_axis(ctx, onyx_node_attr_int(ctx->node, "axis", 0), x->rank, "attribute axis", &axis));
-    int64_t sizes[SPLIT_MAX_OUTPUTS], offsets[SPLIT_MAX_OUTPUTS];
-    ONYX_TRY(split_sizes(ctx, axis, sizes));
+    int64_t sizes[LAYOUT_SPLIT_MAX_OUTPUTS], offsets[LAYOUT_SPLIT_MAX_OUTPUTS];
+    ONYX_TRY(layout_split_sizes(ctx, axis, sizes));
     int n_out = ctx->n_outputs;
     int64_t acc = 0;
     for (int i = 0; i < n_out; i++) {
@@ -795,11 +793,7 @@ onyx_status layout_split_run(onyx_kernel_ctx *ctx) {
 
 /* ---- Slice ---- */
 
-typedef struct slice_plan {
-    int64_t start[ONYX_MAX_RANK], step[ONYX_MAX_RANK], count[ONYX_MAX_RANK];
-} slice_plan;
-
-static onyx_status slice_plan_build(const onyx_kernel_ctx *ctx, slice_plan *p) {
+onyx_status layout_slice_plan_build(const onyx_kernel_ctx *ctx, layout_slice_plan *p) {
     const onyx_tensor *x = ctx->inputs[0];
     const onyx_node *node = ctx->node;
     int rank = x->rank;
@@ -869,8 +863,8 @@ static onyx_status slice_plan_build(const onyx_kernel_ctx *ctx, slice_plan *p) {
 
 onyx_status layout_slice_prepare(onyx_kernel_ctx *ctx) {
     ONYX_TRY(onyx_kernel_require(ctx, 0));
-    slice_plan p;
-    ONYX_TRY(slice_plan_build(ctx, &p));
+    layout_slice_plan p;
+    ONYX_TRY(layout_slice_plan_build(ctx, &p));
     const onyx_tensor *x = ctx->inputs[0];
     return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, p.count, x->rank, "Slice output");
 }
@@ -878,8 +872,8 @@ onyx_status layout_slice_prepare(onyx_kernel_ctx *ctx) {
 onyx_status layout_slice_run(onyx_kernel_ctx *ctx) {
     const onyx_tensor *x = ctx->inputs[0];
     onyx_tensor *y = ctx->outputs[0];
-    slice_plan p;
-    ONYX_TRY(slice_plan_build(ctx, &p));
+    layout_slice_plan p;
+    ONYX_TRY(layout_slice_plan_build(ctx, &p));
     ONYX_TRY(check_planned_shape(ctx, y, p.count, x->rank));
     int64_t strides[ONYX_MAX_RANK];
     onyx_contiguous_strides(x->dims, x->rank, strides);
@@ -896,7 +890,7 @@ onyx_status layout_slice_run(onyx_kernel_ctx *ctx) {
 
 /* ---- Trilu ---- */
 
-static onyx_status trilu_k(const onyx_kernel_ctx *ctx, int64_t *k) {
+onyx_status layout_trilu_k(const onyx_kernel_ctx *ctx, int64_t *k) {
     *k = 0;
     if (!onyx_input(ctx, 1)) return ONYX_OK;
     int64_t values[1];
@@ -915,7 +909,7 @@ onyx_status layout_trilu_prepare(onyx_kernel_ctx *ctx) {
         return onyx_error(ONYX_ERR_INVALID_MODEL, "Trilu: input 0 has shape %s; expected rank >= 2",
                           shape_str(x->dims, x->rank, buf, sizeof buf));
     int64_t k;
-    ONYX_TRY(trilu_k(ctx, &k));
+    ONYX_TRY(layout_trilu_k(ctx, &k));
     return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "Trilu output");
 }
 
@@ -934,7 +928,7 @@ onyx_status layout_trilu_run(onyx_kernel_ctx *ctx) {
     const onyx_tensor *x = ctx->inputs[0];
     onyx_tensor *y = ctx->outputs[0];
     int64_t k;
-    ONYX_TRY(trilu_k(ctx, &k));
+    ONYX_TRY(layout_trilu_k(ctx, &k));
     int upper = (int)onyx_node_attr_int(ctx->node, "upper", 1);
     int64_t rows = x->dims[x->rank - 2], cols = x->dims[x->rank - 1];
     int64_t batch = onyx_shape_numel(x->dims, x->rank - 2);

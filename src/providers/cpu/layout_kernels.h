@@ -3,6 +3,10 @@
  * gather.c, generate.c) and the strided-copy engine they share. layout_table.c gathers the
  * prepare/run pairs into onyx_cpu_layout_kernels.
  *
+ * The plan builders below (perm, split sizes, slice plan, ...) are shared with the CUDA
+ * provider's layout kernels (src/providers/cuda/layout.c), which use the same prepare
+ * functions and must move exactly the elements the CPU kernels move.
+ *
  * Layout ops never look at element values: they move elements of 1, 2, 4, 8 or 16 bytes
  * (STRING elements are onyx_string structs). The runtime hands these kernels STRING outputs
  * that do not own per-element bytes, so copying the onyx_string struct (a shallow copy that
@@ -72,6 +76,20 @@ onyx_status layout_slice_run(onyx_kernel_ctx *ctx);
 onyx_status layout_trilu_prepare(onyx_kernel_ctx *ctx);
 onyx_status layout_trilu_run(onyx_kernel_ctx *ctx);
 
+/* Plans shared by prepare, run and the CUDA kernels (layout.c). */
+#define LAYOUT_SPLIT_MAX_OUTPUTS 1024
+/* Transpose's perm attribute (reversed dims when absent), checked to be a permutation. */
+onyx_status layout_transpose_perm(const onyx_kernel_ctx *ctx, int rank, int *perm);
+/* The size of each of Split's outputs along axis (sizes has ctx->n_outputs entries). */
+onyx_status layout_split_sizes(const onyx_kernel_ctx *ctx, int axis, int64_t *sizes);
+/* Slice as a strided read: output dim d takes count[d] elements from start[d] by step[d]. */
+typedef struct layout_slice_plan {
+    int64_t start[ONYX_MAX_RANK], step[ONYX_MAX_RANK], count[ONYX_MAX_RANK];
+} layout_slice_plan;
+onyx_status layout_slice_plan_build(const onyx_kernel_ctx *ctx, layout_slice_plan *p);
+/* Trilu's diagonal offset k (input 1; 0 when absent). */
+onyx_status layout_trilu_k(const onyx_kernel_ctx *ctx, int64_t *k);
+
 /* gather.c */
 onyx_status layout_gather_prepare(onyx_kernel_ctx *ctx);
 onyx_status layout_gather_run(onyx_kernel_ctx *ctx);
@@ -82,6 +100,24 @@ onyx_status layout_gather_nd_run(onyx_kernel_ctx *ctx);
 onyx_status layout_scatter_nd_prepare(onyx_kernel_ctx *ctx);
 onyx_status layout_scatter_nd_run(onyx_kernel_ctx *ctx);
 
+/* GatherND: batches x tuples k-tuples of indices, each selecting a slice of data. */
+typedef struct layout_gather_nd_plan {
+    int batch_dims, k;
+    int64_t batches, tuples, slice; /* tuples per batch, elements per gathered slice */
+} layout_gather_nd_plan;
+/* The plan and the output shape (dims, rank) of a GatherND node. */
+onyx_status layout_gather_nd_plan_build(const onyx_kernel_ctx *ctx, layout_gather_nd_plan *p, int64_t *dims,
+                                        int *rank);
+typedef enum layout_scatter_reduction {
+    LAYOUT_SCATTER_NONE,
+    LAYOUT_SCATTER_ADD,
+    LAYOUT_SCATTER_MUL,
+    LAYOUT_SCATTER_MAX,
+    LAYOUT_SCATTER_MIN
+} layout_scatter_reduction;
+/* ScatterND's reduction attribute for the node's opset ("none" before 16). */
+onyx_status layout_scatter_reduction_get(const onyx_kernel_ctx *ctx, layout_scatter_reduction *out);
+
 /* generate.c */
 onyx_status layout_constant_prepare(onyx_kernel_ctx *ctx);
 onyx_status layout_constant_run(onyx_kernel_ctx *ctx);
@@ -89,5 +125,17 @@ onyx_status layout_constant_of_shape_prepare(onyx_kernel_ctx *ctx);
 onyx_status layout_constant_of_shape_run(onyx_kernel_ctx *ctx);
 onyx_status layout_range_prepare(onyx_kernel_ctx *ctx);
 onyx_status layout_range_run(onyx_kernel_ctx *ctx);
+
+/* Where a Constant's value comes from: dtype, shape and a pointer to contiguous host elements
+ * (the node's attribute). A lone value_string is returned through *scalar_string (its data
+ * pointer then points there). */
+typedef struct layout_constant_source {
+    onyx_dtype dtype;
+    int rank;
+    int64_t dims[ONYX_MAX_RANK];
+    const void *data;
+    onyx_string scalar_string;
+} layout_constant_source;
+onyx_status layout_constant_source_get(const onyx_kernel_ctx *ctx, layout_constant_source *src);
 
 #endif
