@@ -145,6 +145,34 @@ ONYX_API int64_t onyx_tensor_numel(const onyx_tensor *tensor);
 ONYX_API size_t onyx_tensor_nbytes(const onyx_tensor *tensor);
 ONYX_API void *onyx_tensor_data(onyx_tensor *tensor);
 ONYX_API onyx_device_type onyx_tensor_device(const onyx_tensor *tensor);
+ONYX_API int onyx_tensor_device_id(const onyx_tensor *tensor);
+
+/* A tensor over caller memory on a device (ONYX_DEVICE_CUDA: a device pointer from cudaMalloc,
+ * a PyTorch tensor's data_ptr(), ...), which must hold data_bytes bytes and outlive the tensor.
+ * ONYX_DEVICE_CPU is the same as onyx_tensor_create_borrowed. Caller owns the tensor. */
+ONYX_API onyx_status onyx_tensor_create_borrowed_on(onyx_dtype dtype, const int64_t *dims,
+                                                    size_t rank, void *data, size_t data_bytes,
+                                                    onyx_device_type device, int device_id,
+                                                    onyx_tensor **out);
+/* A new host tensor holding a copy of tensor's elements, wherever they live (copies from the
+ * GPU wait for the copy to finish). Caller owns *out. */
+ONYX_API onyx_status onyx_tensor_to_host(const onyx_tensor *tensor, onyx_tensor **out);
+
+/* ---------------------------------------------------------------------------------------------
+ * DLPack: exchange tensors with PyTorch, CuPy, JAX, ... without copies. The structs are
+ * DLPack's (dlpack/dlpack.h, ABI version 0.6: DLManagedTensor). onyx supports contiguous
+ * row-major tensors on kDLCPU and kDLCUDA with onyx's dtypes.
+ */
+struct DLManagedTensor;
+
+/* Wrap a DLPack tensor. onyx takes ownership: managed->deleter runs when *out is destroyed
+ * (and also when this call fails). Non-contiguous strides, byte_offset misalignment, lanes != 1
+ * and unsupported devices or dtypes are errors naming what was wrong. Caller owns *out. */
+ONYX_API onyx_status onyx_tensor_from_dlpack(struct DLManagedTensor *managed, onyx_tensor **out);
+/* Export tensor as a DLPack tensor that shares its memory. The tensor is moved into the
+ * DLManagedTensor: after success, *tensor is NULL and the consumer calls (*out)->deleter(*out)
+ * when done, which destroys the onyx tensor. On failure *tensor is left as it was. */
+ONYX_API onyx_status onyx_tensor_to_dlpack(onyx_tensor **tensor, struct DLManagedTensor **out);
 /* Copy bytes into element index of a STRING tensor the tensor owns. */
 ONYX_API onyx_status onyx_tensor_set_string(onyx_tensor *tensor, int64_t index, const char *bytes,
                                             size_t size);
@@ -230,14 +258,77 @@ typedef struct onyx_run_stats {
     size_t struct_size;
     uint64_t nodes_run;        /* kernels launched, folded nodes excluded */
     uint64_t host_allocations; /* heap allocations the run made for intermediate tensors */
-    uint64_t device_copies;    /* copies between devices inserted at provider boundaries */
-    uint64_t arena_bytes;      /* size of the planned arena for this input shape */
+    uint64_t device_copies;    /* copies between devices inserted at provider boundaries (inputs,
+                                  outputs and weights moved to where a node runs) */
+    uint64_t arena_bytes;      /* size of the planned host arena for this input shape */
     int plan_reused;           /* 1 when a plan for these input shapes existed already */
+    uint64_t device_arena_bytes;  /* size of the planned device arena for this input shape */
+    uint64_t device_allocations;  /* device memory obtained from the driver (cudaMalloc) */
+    uint64_t device_bytes_copied; /* bytes moved between host and device */
 } onyx_run_stats;
 
 ONYX_API void onyx_run_stats_init(onyx_run_stats *stats);
 ONYX_API onyx_status onyx_session_last_run_stats(const onyx_session *session,
                                                  onyx_run_stats *out);
+
+/* Device memory of the session's GPU provider (its caching arena). */
+typedef struct onyx_device_memory_stats {
+    size_t struct_size;
+    uint64_t limit_bytes;         /* gpu_mem_limit; 0 = none */
+    uint64_t reserved_bytes;      /* obtained from the driver and not given back */
+    uint64_t in_use_bytes;        /* handed out to tensors, plans and caches */
+    uint64_t peak_reserved_bytes;
+    uint64_t peak_in_use_bytes;
+    uint64_t driver_allocations;  /* cudaMalloc calls so far */
+    uint64_t driver_frees;        /* cudaFree calls so far */
+} onyx_device_memory_stats;
+
+ONYX_API void onyx_device_memory_stats_init(onyx_device_memory_stats *stats);
+/* Counters of the session's device arena. ONYX_ERR_INVALID_ARGUMENT when the session uses no
+ * GPU provider. */
+ONYX_API onyx_status onyx_session_device_memory(const onyx_session *session,
+                                                onyx_device_memory_stats *out);
+/* Give the device memory the arena caches but does not use back to the driver (ONNX Runtime's
+ * memory.enable_memory_arena_shrinkage). Plans keep working; the next run obtains what it needs
+ * again. A no-op for sessions without a GPU provider. */
+ONYX_API onyx_status onyx_session_release_cached_memory(onyx_session *session);
+
+/* ---------------------------------------------------------------------------------------------
+ * IOBinding: inputs and outputs that live on a device, bound by name before a run (ONNX
+ * Runtime's IOBinding). Bind inputs to host or device tensors; bind outputs either to a tensor
+ * the caller preallocated (the run writes into it: its dtype and shape must be what the run
+ * produces) or to a device, where the session allocates the output and hands it over. The
+ * outputs of one run can be bound as inputs of the next without copies (the KV-cache loop).
+ */
+typedef struct onyx_io_binding onyx_io_binding;
+
+/* A binding for session, which must outlive it. Caller owns *out. */
+ONYX_API onyx_status onyx_io_binding_create(onyx_session *session, onyx_io_binding **out);
+ONYX_API void onyx_io_binding_destroy(onyx_io_binding *binding);
+/* Bind input name to tensor (borrowed: it must stay valid until the binding is cleared, bound
+ * again, or destroyed). Wrong names, dtypes and ranks are errors, as in onyx_session_run. */
+ONYX_API onyx_status onyx_io_binding_bind_input(onyx_io_binding *binding, const char *name,
+                                                const onyx_tensor *tensor);
+/* Bind output name to a preallocated tensor (borrowed like inputs). */
+ONYX_API onyx_status onyx_io_binding_bind_output(onyx_io_binding *binding, const char *name,
+                                                 onyx_tensor *tensor);
+/* Bind output name to a device: each run allocates it there (on the GPU from the session's
+ * arena, so a steady-state loop makes no cudaMalloc) and onyx_io_binding_get_output hands it
+ * over. Tensors allocated this way must be destroyed before the session. */
+ONYX_API onyx_status onyx_io_binding_bind_output_to_device(onyx_io_binding *binding,
+                                                           const char *name,
+                                                           onyx_device_type device);
+ONYX_API void onyx_io_binding_clear_inputs(onyx_io_binding *binding);
+ONYX_API void onyx_io_binding_clear_outputs(onyx_io_binding *binding);
+/* Run with the bound inputs and outputs. Every graph input without an initializer must be
+ * bound; at least one output must be. Outputs of the previous run not yet taken are destroyed. */
+ONYX_API onyx_status onyx_session_run_with_binding(onyx_session *session,
+                                                   onyx_io_binding *binding);
+/* The output name of the last run: for outputs bound to a device, a tensor the caller now owns
+ * (asking twice is an error); for preallocated outputs, NULL (the result is in the caller's
+ * tensor). */
+ONYX_API onyx_status onyx_io_binding_get_output(onyx_io_binding *binding, const char *name,
+                                                onyx_tensor **out);
 
 /* Placement of node i of the optimised graph: its op type, name and provider. */
 ONYX_API size_t onyx_session_node_count(const onyx_session *session);

@@ -60,7 +60,9 @@ onyx_status onyx_tensor_alloc_data(onyx_tensor *t) {
 }
 
 void onyx_tensor_release(onyx_tensor *t) {
-    if (t->owns_data && t->data) {
+    if (t->owns_data && t->release) {
+        t->release(t->release_ctx, t);
+    } else if (t->owns_data && t->data) {
         if (t->dtype == ONYX_DTYPE_STRING) {
             onyx_string *s = t->data;
             int64_t n = onyx_shape_numel(t->dims, t->rank);
@@ -276,6 +278,7 @@ int64_t onyx_tensor_numel(const onyx_tensor *t) { return t ? onyx_shape_numel(t-
 size_t onyx_tensor_nbytes(const onyx_tensor *t) { return t ? t->nbytes : 0; }
 void *onyx_tensor_data(onyx_tensor *t) { return t ? t->data : NULL; }
 onyx_device_type onyx_tensor_device(const onyx_tensor *t) { return t ? t->device : ONYX_DEVICE_CPU; }
+int onyx_tensor_device_id(const onyx_tensor *t) { return t ? t->device_id : 0; }
 
 onyx_status onyx_tensor_set_string(onyx_tensor *t, int64_t index, const char *bytes, size_t size) {
     onyx_error_clear();

@@ -23,6 +23,10 @@ struct onyx_tensor {
     onyx_device_type device;
     int device_id;
     int owns_data;
+    /* When set, releasing owned data calls release(release_ctx, t) instead of freeing host
+     * memory: device memory from a session's arena, DLPack tensors, cudaMalloc'd buffers. */
+    void (*release)(void *release_ctx, onyx_tensor *t);
+    void *release_ctx;
 };
 
 /* Product of dims; -1 if a dim is negative or the product overflows int64. */

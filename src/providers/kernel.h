@@ -18,6 +18,11 @@
  *
  * Tensor conventions: inputs[i] is NULL when optional input i is absent or beyond the node's
  * inputs; outputs[i] is NULL when output i is absent. Data are contiguous row-major.
+ *
+ * Devices: the runtime hands a kernel its inputs and outputs on the device of the kernel's
+ * provider (ctx->provider), copying at device boundaries, except inputs flagged in host_inputs
+ * (always on the host) and shape_inputs (left where they are, data not to be touched). The
+ * workspace is on the provider's device too.
  */
 #ifndef ONYX_PROVIDERS_KERNEL_H
 #define ONYX_PROVIDERS_KERNEL_H
@@ -61,9 +66,11 @@ typedef struct onyx_kernel_def {
     int until_version;    /* last one (inclusive); ONYX_OPSET_MAX when current */
     int type_input;       /* input whose dtype must be in dtypes; -1 = no constraint checked here */
     uint64_t dtypes;      /* ONYX_DT(...) mask for that input */
-    uint32_t host_inputs; /* bit i set: prepare reads input i's data on the host */
+    uint32_t host_inputs; /* bit i set: prepare (and run) read input i's data on the host */
     onyx_kernel_fn prepare;
     onyx_kernel_fn run;
+    uint32_t shape_inputs; /* bit i set: only input i's dtype and shape are read, never its data
+                              (Shape, Size): the runtime copies it to no device */
 } onyx_kernel_def;
 
 /* Helpers for kernels. */

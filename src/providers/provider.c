@@ -21,9 +21,7 @@ static int cpu_available(char *why, size_t why_size) { return 1; }
 
 static int cuda_available(char *why, size_t why_size) {
 #ifdef ONYX_HAVE_CUDA
-    if (onyx_cuda_device_count(why, why_size) <= 0) return 0;
-    snprintf(why, why_size, "this build of onyx has no CUDA kernels yet");
-    return 0;
+    return onyx_cuda_device_count(why, why_size) > 0;
 #else
     snprintf(why, why_size, "onyx was built without CUDA");
     return 0;
@@ -32,7 +30,11 @@ static int cuda_available(char *why, size_t why_size) {
 
 static const provider_entry provider_registry[] = {
     {"cpu", "CPUExecutionProvider", cpu_available, onyx_cpu_provider_create},
+#ifdef ONYX_HAVE_CUDA
+    {"cuda", "CUDAExecutionProvider", cuda_available, onyx_cuda_provider_create},
+#else
     {"cuda", "CUDAExecutionProvider", cuda_available, NULL},
+#endif
 };
 #define N_PROVIDERS (sizeof provider_registry / sizeof provider_registry[0])
 
@@ -63,6 +65,12 @@ onyx_status onyx_provider_create(const char *name, const char *options, int thre
     char avail[200];
     return onyx_error(ONYX_ERR_NO_PROVIDER, "unknown provider '%s'; the available providers are [%s]", name,
                       onyx_providers_available(avail, sizeof avail));
+}
+
+onyx_provider *onyx_provider_for_device(onyx_provider *const *providers, int n, onyx_device_type d) {
+    for (int i = 0; i < n; i++)
+        if (providers[i] && providers[i]->ops->device == d) return providers[i];
+    return NULL;
 }
 
 void onyx_provider_destroy(onyx_provider *p) {

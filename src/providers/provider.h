@@ -35,6 +35,12 @@ typedef struct onyx_provider_ops {
     /* Wait for queued work; NULL when work is synchronous. */
     onyx_status (*sync)(onyx_provider *p);
     void (*destroy)(onyx_provider *p);
+    /* Optional (NULL for host providers): device memory counters, giving cached memory back to
+     * the driver, and fault injection for tests (the nth device allocation from now fails as
+     * out of memory; 0 turns it off). */
+    onyx_status (*memory_stats)(onyx_provider *p, onyx_device_memory_stats *out);
+    void (*release_cached)(onyx_provider *p);
+    void (*fail_allocation)(onyx_provider *p, uint64_t nth);
 } onyx_provider_ops;
 
 struct onyx_provider {
@@ -63,9 +69,16 @@ onyx_status onyx_provider_claim_by_table(onyx_provider *p, const onyx_graph *g,
 /* The CPU provider (cpu_provider.c). */
 onyx_status onyx_cpu_provider_create(const char *options, int threads, onyx_provider **out);
 
+/* The provider serving device type d among providers[0..n-1], or NULL. */
+onyx_provider *onyx_provider_for_device(onyx_provider *const *providers, int n, onyx_device_type d);
+
 #ifdef ONYX_HAVE_CUDA
 /* CUDA device probe (cuda/device.c): number of usable devices, 0 with why filled when none. */
 int onyx_cuda_device_count(char *why, size_t why_size);
+/* A synchronous copy of bytes from device memory to the host (cuda/device.c). */
+onyx_status onyx_cuda_copy_to_host(void *dst, const void *src, size_t bytes);
+/* The CUDA provider (cuda/cuda_provider.c). */
+onyx_status onyx_cuda_provider_create(const char *options, int threads, onyx_provider **out);
 #endif
 
 #endif

@@ -2,8 +2,16 @@
  * executor.c - node-by-node execution with per-signature memory plans and shape folding
  * (see executor.h for the scheme).
  *
- * Buffers are indexed 0..n_values-1 for value data and n_values..n_values+n_nodes-1 for node
- * workspaces. A plan gives each planned buffer an offset and a size in the arena.
+ * Buffers are indexed 0..n_values-1 for value data, n_values..n_values+n_nodes-1 for node
+ * workspaces, and then n_values more for mirrors: the copy of a value on the other device, made
+ * when a node placed there reads it. A plan gives each planned buffer a device, an offset and a
+ * size in that device's arena.
+ *
+ * Devices. A node's outputs live on its provider's device; its inputs are brought there (a
+ * mirror, counted in device_copies), except host inputs (always on the host) and shape inputs
+ * (never copied). Constants read on a device get a mirror that lives as long as the executor, so
+ * weights cross the bus once. Outer values of a subgraph are mirrored by the executor that owns
+ * them, so If branches share the weights of the enclosing graph.
  */
 #include "runtime/executor.h"
 
@@ -19,11 +27,14 @@
 #define EXEC_ALIGN 64
 #define NOT_PLANNED SIZE_MAX
 
+#define N_DEVICES 2 /* ONYX_DEVICE_CPU, ONYX_DEVICE_CUDA */
+
 typedef struct exec_plan {
     int64_t *signature;
-    size_t arena_bytes;
+    size_t arena_bytes[N_DEVICES];
     size_t *offset;       /* per buffer; NOT_PLANNED when not in the arena */
     size_t *size;         /* per buffer: planned bytes */
+    unsigned char *device; /* per buffer: the arena it is planned in */
     onyx_tensor *statics; /* per value: data of signature-static values (owned), else empty */
     uint64_t stamp;       /* last use, for eviction */
 } exec_plan;
@@ -57,8 +68,18 @@ struct onyx_exec {
     int n_plans;
     uint64_t clock;
     size_t *rec_size;           /* per buffer: recorded bytes (recording runs) */
-    void *arena;
-    size_t arena_bytes;
+    unsigned char *rec_device;  /* per buffer: its device (recording runs) */
+    unsigned char *buf_device;  /* per buffer: device of an owned buffer */
+    void *arena[N_DEVICES];
+    size_t arena_bytes[N_DEVICES];
+    onyx_provider *device_provider[N_DEVICES]; /* NULL for the host: host memory is ours */
+    onyx_tensor *mirror;        /* per value: its copy on the other device this run */
+    unsigned char *mirror_live;
+    onyx_tensor *const_mirror;  /* per value: constants copied to the device once */
+    unsigned char *const_mirror_ready;
+    onyx_tensor **out_dst;      /* per value: caller's preallocated output, or NULL */
+    unsigned char *detach;      /* per value: allocate on its own, to hand to the caller */
+    const exec_plan *cur_plan;  /* the plan of the run in progress (NULL when recording) */
     exec_child *children;
     int n_children;
     uint64_t run_gen;           /* incremented per node executed, for subgraph result reuse */
@@ -167,8 +188,13 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->g = g;
     e->cfg = *config;
     e->parent = parent;
+    for (int p = 0; p < config->n_providers; p++) {
+        onyx_provider *prov = config->providers[p];
+        if (prov->ops->device != ONYX_DEVICE_CPU && !e->device_provider[prov->ops->device])
+            e->device_provider[prov->ops->device] = prov;
+    }
     int nv = g->n_values, nn = g->n_nodes;
-    e->n_buffers = nv + nn;
+    e->n_buffers = nv + nn + nv;
     size_t nb = (size_t)e->n_buffers + 1;
     e->vals = onyx_calloc((size_t)nv + 1, sizeof *e->vals);
     e->bound = onyx_calloc((size_t)nv + 1, sizeof *e->bound);
@@ -181,10 +207,20 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->outer_exec = onyx_calloc((size_t)nv + 1, sizeof *e->outer_exec);
     e->sig_values = onyx_calloc((size_t)nv + 1, sizeof *e->sig_values);
     e->rec_size = onyx_calloc(nb, sizeof *e->rec_size);
+    e->rec_device = onyx_calloc(nb, 1);
+    e->buf_device = onyx_calloc(nb, 1);
+    e->mirror = onyx_calloc((size_t)nv + 1, sizeof *e->mirror);
+    e->mirror_live = onyx_calloc((size_t)nv + 1, 1);
+    e->const_mirror = onyx_calloc((size_t)nv + 1, sizeof *e->const_mirror);
+    e->const_mirror_ready = onyx_calloc((size_t)nv + 1, 1);
+    e->out_dst = onyx_calloc((size_t)nv + 1, sizeof *e->out_dst);
+    e->detach = onyx_calloc((size_t)nv + 1, 1);
     e->results = onyx_calloc((size_t)g->n_outputs + 1, sizeof *e->results);
     onyx_status st = ONYX_OK;
     if (!e->vals || !e->bound || !e->owned || !e->workspace || !e->last_use || !e->sig_static || !e->node_static ||
-        !e->outer_id || !e->outer_exec || !e->sig_values || !e->rec_size || !e->results)
+        !e->outer_id || !e->outer_exec || !e->sig_values || !e->rec_size || !e->rec_device || !e->buf_device ||
+        !e->mirror || !e->mirror_live || !e->const_mirror || !e->const_mirror_ready || !e->out_dst || !e->detach ||
+        !e->results)
         st = ONYX_ERR_OUT_OF_MEMORY;
     if (st == ONYX_OK) st = exec_analyse(e);
     if (st == ONYX_OK) st = exec_resolve_outer(e);
@@ -195,6 +231,10 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
         if (!e->sig_scratch || !e->in_buf || !e->out_buf) st = ONYX_ERR_OUT_OF_MEMORY;
     }
     for (int v = 0; v < nv && e->vals; v++) onyx_tensor_init(&e->vals[v]);
+    for (int v = 0; v < nv && e->mirror && e->const_mirror; v++) {
+        onyx_tensor_init(&e->mirror[v]);
+        onyx_tensor_init(&e->const_mirror[v]);
+    }
     if (st != ONYX_OK) {
         onyx_exec_destroy(e);
         return st;
@@ -203,23 +243,68 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     return ONYX_OK;
 }
 
+/* ---- device memory ---- */
+
+static void *device_alloc(onyx_exec *e, onyx_device_type dev, size_t bytes) {
+    if (dev == ONYX_DEVICE_CPU) return onyx_malloc_aligned(bytes);
+    onyx_provider *p = e->device_provider[dev];
+    void *ptr = NULL;
+    if (!p || p->ops->alloc(p, bytes, &ptr) != ONYX_OK) return NULL;
+    return ptr;
+}
+
+static void device_free(onyx_exec *e, onyx_device_type dev, void *ptr) {
+    if (!ptr) return;
+    if (dev == ONYX_DEVICE_CPU) onyx_free_aligned(ptr);
+    else if (e->device_provider[dev]) e->device_provider[dev]->ops->free(e->device_provider[dev], ptr);
+}
+
+/* Copy bytes between any two devices through the device provider involved. */
+static onyx_status device_copy(onyx_exec *e, void *dst, onyx_device_type dst_dev, const void *src,
+                               onyx_device_type src_dev, size_t bytes) {
+    if (!bytes) return ONYX_OK;
+    if (dst_dev == ONYX_DEVICE_CPU && src_dev == ONYX_DEVICE_CPU) {
+        memmove(dst, src, bytes);
+        return ONYX_OK;
+    }
+    onyx_provider *p = e->device_provider[dst_dev != ONYX_DEVICE_CPU ? dst_dev : src_dev];
+    if (!p)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: a tensor is on the %s, but the session has no provider for it",
+                          e->cfg.model_name, (dst_dev != ONYX_DEVICE_CPU ? dst_dev : src_dev) == ONYX_DEVICE_CUDA ? "GPU" : "device");
+    ONYX_TRY(p->ops->copy(p, dst, dst_dev, src, src_dev, bytes));
+    if (dst_dev != src_dev) e->stats.device_bytes_copied += bytes;
+    return ONYX_OK;
+}
+
 static void plan_free(const onyx_exec *e, exec_plan *p) {
     if (p->statics)
-        for (int v = 0; v < e->g->n_values; v++) onyx_tensor_release(&p->statics[v]);
+        for (int v = 0; v < e->g->n_values; v++) {
+            onyx_tensor *t = &p->statics[v];
+            if (t->device != ONYX_DEVICE_CPU && t->owns_data) {
+                device_free((onyx_exec *)e, t->device, t->data);
+                onyx_tensor_init(t);
+            }
+            onyx_tensor_release(t);
+        }
     onyx_free(p->statics);
     onyx_free(p->signature);
     onyx_free(p->offset);
     onyx_free(p->size);
+    onyx_free(p->device);
     memset(p, 0, sizeof *p);
 }
 
 void onyx_exec_destroy(onyx_exec *e) {
     if (!e) return;
-    if (e->vals && e->owned && e->workspace) onyx_exec_finish(e); /* partial creation: nothing owned yet */
+    if (e->vals && e->owned && e->workspace && e->mirror && e->mirror_live && e->buf_device)
+        onyx_exec_finish(e); /* partial creation: nothing owned yet */
     for (int i = 0; i < e->n_plans; i++) plan_free(e, &e->plans[i]);
     for (int i = 0; i < e->n_children; i++) onyx_exec_destroy(e->children[i].exec);
+    if (e->const_mirror && e->const_mirror_ready)
+        for (int v = 0; v < e->g->n_values; v++)
+            if (e->const_mirror_ready[v]) device_free(e, e->const_mirror[v].device, e->const_mirror[v].data);
     onyx_free(e->children);
-    onyx_free_aligned(e->arena);
+    for (int d = 0; d < N_DEVICES; d++) device_free(e, (onyx_device_type)d, e->arena[d]);
     onyx_free(e->vals);
     onyx_free(e->bound);
     onyx_free(e->owned);
@@ -234,11 +319,23 @@ void onyx_exec_destroy(onyx_exec *e) {
     onyx_free(e->in_buf);
     onyx_free(e->out_buf);
     onyx_free(e->rec_size);
+    onyx_free(e->rec_device);
+    onyx_free(e->buf_device);
+    onyx_free(e->mirror);
+    onyx_free(e->mirror_live);
+    onyx_free(e->const_mirror);
+    onyx_free(e->const_mirror_ready);
+    onyx_free(e->out_dst);
+    onyx_free(e->detach);
     onyx_free(e->results);
     onyx_free(e);
 }
 
 void onyx_exec_bind(onyx_exec *e, int value_id, const onyx_tensor *t) { e->bound[value_id] = t; }
+
+void onyx_exec_bind_output(onyx_exec *e, int value_id, onyx_tensor *dst) { e->out_dst[value_id] = dst; }
+
+void onyx_exec_set_detach(onyx_exec *e, int value_id, int detach) { e->detach[value_id] = (unsigned char)(detach != 0); }
 
 const onyx_tensor *onyx_exec_value(const onyx_exec *e, int value_id) { return &e->vals[value_id]; }
 
@@ -252,45 +349,127 @@ void onyx_exec_stats(const onyx_exec *e, onyx_run_stats *out) {
 static void tensor_view(onyx_tensor *dst, const onyx_tensor *src) {
     *dst = *src;
     dst->owns_data = 0;
+    dst->release = NULL;
+    dst->release_ctx = NULL;
 }
+
+#define MIRROR_BUFFER(e, v) ((e)->g->n_values + (e)->g->n_nodes + (v))
 
 static void buffer_release(onyx_exec *e, int b) {
     if (!e->owned[b]) return;
     e->owned[b] = 0;
-    if (b < e->g->n_values) {
+    int nv = e->g->n_values, nn = e->g->n_nodes;
+    onyx_device_type dev = (onyx_device_type)e->buf_device[b];
+    if (b < nv) {
         onyx_tensor *t = &e->vals[b];
         if (t->dtype == ONYX_DTYPE_STRING && t->data) {
             onyx_string *s = t->data;
             int64_t n = onyx_shape_numel(t->dims, t->rank);
             for (int64_t i = 0; i < n; i++) onyx_free((void *)s[i].data);
         }
-        onyx_free_aligned(t->data);
+        device_free(e, dev, t->data);
         t->data = NULL;
+    } else if (b < nv + nn) {
+        device_free(e, dev, e->workspace[b - nv]);
+        e->workspace[b - nv] = NULL;
     } else {
-        onyx_free_aligned(e->workspace[b - e->g->n_values]);
-        e->workspace[b - e->g->n_values] = NULL;
+        int v = b - nv - nn;
+        device_free(e, dev, e->mirror[v].data);
+        onyx_tensor_init(&e->mirror[v]);
+        e->mirror_live[v] = 0;
     }
 }
 
 void onyx_exec_finish(onyx_exec *e) {
     for (int b = 0; b < e->n_buffers; b++) buffer_release(e, b);
+    for (int v = 0; v < e->g->n_values; v++) e->mirror_live[v] = 0;
     for (int i = 0; i < e->n_children; i++) onyx_exec_finish(e->children[i].exec);
 }
 
-/* Give buffer b (bytes) memory: its planned place, or an allocation of its own. */
-static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, size_t bytes, void **out) {
-    if (plan && plan->offset[b] != NOT_PLANNED && bytes <= plan->size[b]) {
-        *out = (char *)e->arena + plan->offset[b];
+/* Give buffer b (bytes on dev) memory: the caller's preallocated output, its planned place, or
+ * an allocation of its own. */
+static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, size_t bytes, onyx_device_type dev,
+                                  void **out) {
+    int nv = e->g->n_values;
+    if (b < nv && e->out_dst[b]) {
+        const onyx_tensor *dst = e->out_dst[b];
+        const onyx_tensor *t = &e->vals[b];
+        if (dst->device == dev && dst->dtype == t->dtype && dst->nbytes == bytes && dst->rank == t->rank &&
+            !memcmp(dst->dims, t->dims, (size_t)t->rank * sizeof *t->dims) && (dst->data || !bytes)) {
+            *out = dst->data;
+            if (!plan) e->rec_size[b] = NOT_PLANNED;
+            return ONYX_OK;
+        }
+    }
+    int detached = b < nv && e->detach[b];
+    if (!detached && plan && plan->offset[b] != NOT_PLANNED && plan->device[b] == dev && bytes <= plan->size[b]) {
+        *out = (char *)e->arena[dev] + plan->offset[b];
         return ONYX_OK;
     }
-    void *p = onyx_malloc_aligned(bytes);
-    if (!p) return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: ", e->cfg.model_name);
+    void *p = device_alloc(e, dev, bytes);
+    if (!p) {
+        if (dev == ONYX_DEVICE_CPU) return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: ", e->cfg.model_name);
+        return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: ", e->cfg.model_name);
+    }
     /* Strings need their element slots zeroed so release can free them. */
-    if (b < e->g->n_values && e->vals[b].dtype == ONYX_DTYPE_STRING) memset(p, 0, bytes);
+    if (b < nv && e->vals[b].dtype == ONYX_DTYPE_STRING) memset(p, 0, bytes);
     e->owned[b] = 1;
-    e->stats.host_allocations++;
-    if (!plan) e->rec_size[b] = bytes;
+    e->buf_device[b] = (unsigned char)dev;
+    if (dev == ONYX_DEVICE_CPU) e->stats.host_allocations++;
+    if (!plan) {
+        e->rec_size[b] = detached ? NOT_PLANNED : bytes;
+        e->rec_device[b] = (unsigned char)dev;
+    }
     *out = p;
+    return ONYX_OK;
+}
+
+/* Value v of e, readable on device dev: the value itself, or its mirror there (made now and
+ * counted when it does not exist yet). */
+static onyx_status exec_input_on(onyx_exec *e, int v, onyx_device_type dev, const onyx_tensor **out) {
+    const onyx_tensor *t = &e->vals[v];
+    if (t->device == dev) {
+        *out = t;
+        return ONYX_OK;
+    }
+    const onyx_value *val = &e->g->values[v];
+    if (val->kind == ONYX_VALUE_OUTER && !e->bound[v])
+        return exec_input_on(e->outer_exec[v], e->outer_id[v], dev, out);
+    if (val->kind == ONYX_VALUE_CONSTANT && !e->bound[v] && dev != ONYX_DEVICE_CPU) {
+        onyx_tensor *m = &e->const_mirror[v];
+        if (!e->const_mirror_ready[v]) {
+            tensor_view(m, t);
+            m->device = dev;
+            m->data = device_alloc(e, dev, t->nbytes);
+            if (!m->data) {
+                onyx_tensor_init(m);
+                return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: copying weight '%s' to the device: ", e->cfg.model_name,
+                                         val->name);
+            }
+            onyx_status st = device_copy(e, m->data, dev, t->data, t->device, t->nbytes);
+            if (st != ONYX_OK) {
+                device_free(e, dev, m->data);
+                onyx_tensor_init(m);
+                return st;
+            }
+            e->const_mirror_ready[v] = 1;
+            e->stats.device_copies++;
+        }
+        *out = m;
+        return ONYX_OK;
+    }
+    onyx_tensor *m = &e->mirror[v];
+    if (!e->mirror_live[v] || m->device != dev) {
+        if (e->mirror_live[v]) buffer_release(e, MIRROR_BUFFER(e, v));
+        tensor_view(m, t);
+        m->device = dev;
+        m->data = NULL;
+        ONYX_TRY(buffer_acquire(e, e->cur_plan, MIRROR_BUFFER(e, v), t->nbytes, dev, &m->data));
+        e->mirror_live[v] = 1;
+        ONYX_TRY(device_copy(e, m->data, dev, t->data, t->device, t->nbytes));
+        e->stats.device_copies++;
+    }
+    *out = m;
     return ONYX_OK;
 }
 
@@ -316,6 +495,7 @@ static exec_plan *plan_find(onyx_exec *e, int len) {
 
 typedef struct plan_item {
     int buffer;
+    int device;
     int start, end; /* node interval during which the buffer is live */
     size_t size;
     size_t offset;
@@ -323,6 +503,7 @@ typedef struct plan_item {
 
 static int plan_item_by_size(const void *a, const void *b) {
     const plan_item *x = a, *y = b;
+    if (x->device != y->device) return x->device - y->device;
     if (x->size != y->size) return x->size < y->size ? 1 : -1;
     return x->buffer - y->buffer;
 }
@@ -332,17 +513,19 @@ static int plan_item_by_offset(const void *a, const void *b) {
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-/* Greedy best-known heuristic: largest buffers first, each at the lowest offset where it does
- * not overlap any placed buffer whose lifetime intersects its own. */
+/* Greedy best-known heuristic, per device: largest buffers first, each at the lowest offset
+ * where it does not overlap any placed buffer of the same device whose lifetime intersects its
+ * own. */
 static onyx_status plan_offsets(plan_item *items, int n, size_t *arena_bytes) {
     plan_item **live = onyx_malloc((size_t)(n ? n : 1) * sizeof *live);
     if (!live) return ONYX_ERR_OUT_OF_MEMORY;
     qsort(items, (size_t)n, sizeof *items, plan_item_by_size);
-    size_t total = 0;
+    size_t total[N_DEVICES] = {0};
     for (int i = 0; i < n; i++) {
         int n_live = 0;
         for (int j = 0; j < i; j++)
-            if (items[j].start <= items[i].end && items[i].start <= items[j].end) live[n_live++] = &items[j];
+            if (items[j].device == items[i].device && items[j].start <= items[i].end && items[i].start <= items[j].end)
+                live[n_live++] = &items[j];
         qsort(live, (size_t)n_live, sizeof *live, plan_item_by_offset);
         size_t offset = 0;
         for (int j = 0; j < n_live; j++) {
@@ -352,25 +535,40 @@ static onyx_status plan_offsets(plan_item *items, int n, size_t *arena_bytes) {
             if (end > offset) offset = end;
         }
         items[i].offset = offset;
-        if (offset + items[i].size > total) total = offset + items[i].size;
+        if (offset + items[i].size > total[items[i].device]) total[items[i].device] = offset + items[i].size;
     }
     onyx_free(live);
-    *arena_bytes = (total + EXEC_ALIGN - 1) & ~(size_t)(EXEC_ALIGN - 1);
+    for (int d = 0; d < N_DEVICES; d++) arena_bytes[d] = (total[d] + EXEC_ALIGN - 1) & ~(size_t)(EXEC_ALIGN - 1);
     return ONYX_OK;
 }
 
-/* After a recording run: plan the arena and keep the signature-static values. */
+/* Make the arena of device d hold at least bytes. */
+static onyx_status arena_reserve(onyx_exec *e, int d, size_t bytes) {
+    if (e->arena[d] && e->arena_bytes[d] >= bytes) return ONYX_OK;
+    if (bytes == 0) return ONYX_OK;
+    void *arena = device_alloc(e, (onyx_device_type)d, bytes);
+    if (!arena) return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: arena of %zu bytes: ", e->cfg.model_name, bytes);
+    device_free(e, (onyx_device_type)d, e->arena[d]);
+    e->arena[d] = arena;
+    e->arena_bytes[d] = bytes;
+    if (d == ONYX_DEVICE_CPU) e->stats.host_allocations++;
+    return ONYX_OK;
+}
+
+/* After a recording run: plan the arenas and keep the signature-static values. */
 static onyx_status plan_store(onyx_exec *e, int sig_len) {
     const onyx_graph *g = e->g;
-    int nv = g->n_values, nb = e->n_buffers;
+    int nv = g->n_values, nn = g->n_nodes, nb = e->n_buffers;
     exec_plan p;
     memset(&p, 0, sizeof p);
     p.signature = onyx_malloc(((size_t)sig_len + 1) * sizeof(int64_t));
     p.offset = onyx_malloc((size_t)(nb ? nb : 1) * sizeof(size_t));
     p.size = onyx_calloc((size_t)(nb ? nb : 1), sizeof(size_t));
+    p.device = onyx_calloc((size_t)(nb ? nb : 1), 1);
     p.statics = onyx_calloc((size_t)(nv ? nv : 1), sizeof(onyx_tensor));
     plan_item *items = onyx_malloc((size_t)(nb ? nb : 1) * sizeof *items);
-    onyx_status st = (p.signature && p.offset && p.size && p.statics && items) ? ONYX_OK : ONYX_ERR_OUT_OF_MEMORY;
+    onyx_status st =
+        (p.signature && p.offset && p.size && p.device && p.statics && items) ? ONYX_OK : ONYX_ERR_OUT_OF_MEMORY;
     int n_items = 0;
     if (st == ONYX_OK) {
         p.signature[0] = sig_len;
@@ -382,22 +580,25 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
             plan_item it;
             it.buffer = b;
             it.size = e->rec_size[b];
-            if (b < nv) {
-                int producer = g->values[b].producer;
+            it.device = e->rec_device[b];
+            if (b < nv || b >= nv + nn) {
+                int v = b < nv ? b : b - nv - nn;
+                int producer = g->values[v].producer;
                 it.start = producer;
-                it.end = e->last_use[b] > producer ? e->last_use[b] : producer;
+                it.end = e->last_use[v] > producer ? e->last_use[v] : producer;
             } else {
                 it.start = it.end = b - nv;
             }
             it.offset = 0;
             items[n_items++] = it;
         }
-        st = plan_offsets(items, n_items, &p.arena_bytes);
+        st = plan_offsets(items, n_items, p.arena_bytes);
     }
     if (st == ONYX_OK) {
         for (int i = 0; i < n_items; i++) {
             p.offset[items[i].buffer] = items[i].offset;
             p.size[items[i].buffer] = items[i].size;
+            p.device[items[i].buffer] = (unsigned char)items[i].device;
         }
         /* Move signature-static results into the plan. */
         for (int v = 0; v < nv; v++) {
@@ -405,6 +606,7 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
             if (!e->owned[v]) continue;
             p.statics[v] = e->vals[v];
             p.statics[v].owns_data = 1;
+            p.statics[v].release = NULL;
             e->owned[v] = 0;
         }
         if (e->n_plans == EXEC_MAX_PLANS) {
@@ -416,20 +618,13 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
         }
         p.stamp = ++e->clock;
         e->plans[e->n_plans++] = p;
-        /* Size the arena now, so the first run that reuses this plan allocates nothing. If
+        /* Size the arenas now, so the first run that reuses this plan allocates nothing. If
          * this fails, the reusing run tries again and reports the error there. */
-        if (e->arena_bytes < p.arena_bytes) {
-            void *arena = onyx_malloc_aligned(p.arena_bytes);
-            if (arena) {
-                onyx_free_aligned(e->arena);
-                e->arena = arena;
-                e->arena_bytes = p.arena_bytes;
-            } else {
-                onyx_error_clear();
-            }
-        }
-        onyx_log(e->cfg.log_level, ONYX_LOG_VERBOSE, "%s: planned %d buffers of graph '%s' into an arena of %zu bytes",
-                 e->cfg.model_name, n_items, g->name, p.arena_bytes);
+        for (int d = 0; d < N_DEVICES; d++)
+            if (arena_reserve(e, d, p.arena_bytes[d]) != ONYX_OK) onyx_error_clear();
+        onyx_log(e->cfg.log_level, ONYX_LOG_VERBOSE,
+                 "%s: planned %d buffers of graph '%s' into arenas of %zu host bytes and %zu device bytes",
+                 e->cfg.model_name, n_items, g->name, p.arena_bytes[ONYX_DEVICE_CPU], p.arena_bytes[ONYX_DEVICE_CUDA]);
     } else {
         plan_free(e, &p);
     }
@@ -456,6 +651,13 @@ static onyx_status kernel_failure(onyx_exec *e, const onyx_node *n, onyx_status 
                              onyx_node_describe(e->g, n, desc, sizeof desc), shapes);
 }
 
+/* The device an input of a node must be on, or -1 when its data are not read. */
+static int input_device(const onyx_node *n, int k, onyx_device_type provider_device) {
+    if (k < 32 && (n->kernel->shape_inputs & (1u << k))) return -1;
+    if (k < 32 && (n->kernel->host_inputs & (1u << k))) return ONYX_DEVICE_CPU;
+    return provider_device;
+}
+
 onyx_status onyx_exec_run(onyx_exec *e) {
     const onyx_graph *g = e->g;
     size_t stats_size = e->stats.struct_size;
@@ -477,20 +679,14 @@ onyx_status onyx_exec_run(onyx_exec *e) {
     exec_plan *plan = plan_find(e, sig_len);
     if (plan) {
         plan->stamp = ++e->clock;
-        if (e->arena_bytes < plan->arena_bytes || !e->arena) {
-            size_t bytes = plan->arena_bytes > EXEC_ALIGN ? plan->arena_bytes : EXEC_ALIGN;
-            void *arena = onyx_malloc_aligned(bytes);
-            if (!arena) return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: arena: ", e->cfg.model_name);
-            onyx_free_aligned(e->arena);
-            e->arena = arena;
-            e->arena_bytes = bytes;
-            e->stats.host_allocations++;
-        }
+        for (int d = 0; d < N_DEVICES; d++) ONYX_TRY(arena_reserve(e, d, plan->arena_bytes[d]));
         e->stats.plan_reused = 1;
-        e->stats.arena_bytes = plan->arena_bytes;
+        e->stats.arena_bytes = plan->arena_bytes[ONYX_DEVICE_CPU];
+        e->stats.device_arena_bytes = plan->arena_bytes[ONYX_DEVICE_CUDA];
     } else {
         for (int b = 0; b < e->n_buffers; b++) e->rec_size[b] = NOT_PLANNED;
     }
+    e->cur_plan = plan;
     onyx_status st = ONYX_OK;
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
         const onyx_node *n = &g->nodes[i];
@@ -500,13 +696,23 @@ onyx_status onyx_exec_run(onyx_exec *e) {
             continue;
         }
         e->run_gen++;
-        for (int k = 0; k < n->n_inputs; k++) e->in_buf[k] = n->inputs[k] >= 0 ? &e->vals[n->inputs[k]] : NULL;
+        onyx_provider *prov = e->cfg.providers[n->provider];
+        onyx_device_type dev = prov->ops->device;
+        for (int k = 0; k < n->n_inputs && st == ONYX_OK; k++) {
+            int v = n->inputs[k];
+            e->in_buf[k] = v >= 0 ? &e->vals[v] : NULL;
+            int need = v >= 0 ? input_device(n, k, dev) : -1;
+            if (need >= 0) st = exec_input_on(e, v, (onyx_device_type)need, &e->in_buf[k]);
+        }
+        if (st != ONYX_OK) {
+            st = kernel_failure(e, n, st);
+            break;
+        }
         for (int o = 0; o < n->n_outputs; o++) {
             int v = n->outputs[o];
             e->out_buf[o] = v >= 0 ? &e->vals[v] : NULL;
             if (v >= 0) onyx_tensor_init(&e->vals[v]);
         }
-        onyx_provider *prov = e->cfg.providers[n->provider];
         onyx_kernel_ctx ctx = {
             .graph = g, .node = n, .n_inputs = n->n_inputs, .inputs = e->in_buf, .n_outputs = n->n_outputs,
             .outputs = e->out_buf, .threads = e->cfg.threads, .provider = prov, .run_subgraph = run_subgraph,
@@ -516,10 +722,11 @@ onyx_status onyx_exec_run(onyx_exec *e) {
         for (int o = 0; o < n->n_outputs && st == ONYX_OK; o++) {
             int v = n->outputs[o];
             if (v < 0) continue;
-            st = buffer_acquire(e, plan, v, e->vals[v].nbytes, &e->vals[v].data);
+            e->vals[v].device = dev;
+            st = buffer_acquire(e, plan, v, e->vals[v].nbytes, dev, &e->vals[v].data);
         }
         if (st == ONYX_OK && ctx.workspace_bytes)
-            st = buffer_acquire(e, plan, g->n_values + i, ctx.workspace_bytes, &e->workspace[i]);
+            st = buffer_acquire(e, plan, g->n_values + i, ctx.workspace_bytes, dev, &e->workspace[i]);
         ctx.workspace = e->workspace[i];
         if (st == ONYX_OK) st = n->kernel->run(&ctx);
         if (st != ONYX_OK) {
@@ -533,13 +740,16 @@ onyx_status onyx_exec_run(onyx_exec *e) {
         /* Free what this node was the last to read, unless the plan keeps it. */
         for (int k = 0; k < n->n_inputs; k++) {
             int v = n->inputs[k];
-            if (v >= 0 && e->last_use[v] == i && !(!plan && e->sig_static[v])) buffer_release(e, v);
+            if (v < 0 || e->last_use[v] != i) continue;
+            buffer_release(e, MIRROR_BUFFER(e, v));
+            if (!(!plan && e->sig_static[v])) buffer_release(e, v);
         }
         for (int o = 0; o < n->n_outputs; o++) {
             int v = n->outputs[o];
             if (v >= 0 && e->last_use[v] < i && !(!plan && e->sig_static[v])) buffer_release(e, v);
         }
     }
+    e->cur_plan = NULL;
     if (st == ONYX_OK && !plan) st = plan_store(e, sig_len);
     if (st != ONYX_OK) onyx_exec_finish(e);
     return st;
@@ -564,8 +774,91 @@ static onyx_status run_subgraph(onyx_kernel_ctx *ctx, const onyx_graph *sub, ony
         child->child_gen = e->run_gen;
         e->stats.host_allocations += child->stats.host_allocations;
         e->stats.nodes_run += child->stats.nodes_run;
+        e->stats.device_copies += child->stats.device_copies;
+        e->stats.device_bytes_copied += child->stats.device_bytes_copied;
         for (int o = 0; o < sub->n_outputs; o++) child->results[o] = &child->vals[sub->outputs[o]];
     }
     *results = child->results;
+    return ONYX_OK;
+}
+
+/* ---- outputs ---- */
+
+static void release_device_tensor(void *ctx, onyx_tensor *t) {
+    onyx_provider *p = ctx;
+    if (t->data) p->ops->free(p, t->data);
+}
+
+onyx_status onyx_exec_output_to_host(onyx_exec *e, int value_id, onyx_tensor **out) {
+    *out = NULL;
+    const onyx_tensor *t = &e->vals[value_id];
+    if (t->device == ONYX_DEVICE_CPU) return onyx_tensor_clone(t, out);
+    ONYX_TRY(onyx_tensor_new(t->dtype, t->dims, t->rank, out));
+    onyx_status st = device_copy(e, (*out)->data, ONYX_DEVICE_CPU, t->data, t->device, t->nbytes);
+    if (st == ONYX_OK) e->stats.device_copies++;
+    else {
+        onyx_tensor_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+onyx_status onyx_exec_output_into(onyx_exec *e, int value_id, onyx_tensor *dst, const char *name) {
+    const onyx_tensor *t = &e->vals[value_id];
+    if (t->data == dst->data && t->device == dst->device) return ONYX_OK;
+    char got[200], want[200];
+    if (dst->dtype != t->dtype || dst->rank != t->rank || memcmp(dst->dims, t->dims, (size_t)t->rank * sizeof *t->dims))
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: output '%s' is bound to a %s tensor, but the run produced %s",
+                          e->cfg.model_name, name, onyx_tensor_describe(dst, want, sizeof want),
+                          onyx_tensor_describe(t, got, sizeof got));
+    if (t->dtype == ONYX_DTYPE_STRING) return onyx_tensor_copy_data(dst, t);
+    ONYX_TRY(device_copy(e, dst->data, dst->device, t->data, t->device, t->nbytes));
+    if (dst->device != t->device) e->stats.device_copies++;
+    return ONYX_OK;
+}
+
+onyx_status onyx_exec_take_output(onyx_exec *e, int value_id, onyx_device_type device, onyx_tensor **out) {
+    *out = NULL;
+    onyx_tensor *t = &e->vals[value_id];
+    if (device == ONYX_DEVICE_CPU && t->device != ONYX_DEVICE_CPU) return onyx_exec_output_to_host(e, value_id, out);
+    int hand_over = e->owned[value_id] && t->device == device && t->dtype != ONYX_DTYPE_STRING;
+    if (!hand_over && device == ONYX_DEVICE_CPU) return onyx_tensor_clone(t, out);
+    onyx_tensor *r = onyx_malloc(sizeof *r);
+    if (!r) return ONYX_ERR_OUT_OF_MEMORY;
+    if (hand_over) {
+        /* The buffer was allocated on its own for this (detach): no copy. */
+        *r = *t;
+        r->owns_data = 1;
+        r->release = NULL;
+        r->release_ctx = NULL;
+        if (device != ONYX_DEVICE_CPU) {
+            r->release = release_device_tensor;
+            r->release_ctx = e->device_provider[device];
+        }
+        e->owned[value_id] = 0;
+        *out = r;
+        return ONYX_OK;
+    }
+    /* A view (an input, a constant, a planned value): copy into a new buffer on device. */
+    onyx_provider *p = e->device_provider[device];
+    if (!p) {
+        onyx_free(r);
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: no provider of the session runs on that device", e->cfg.model_name);
+    }
+    *r = *t;
+    r->device = device;
+    r->data = NULL;
+    r->owns_data = 1;
+    r->release = release_device_tensor;
+    r->release_ctx = p;
+    onyx_status st = p->ops->alloc(p, t->nbytes, &r->data);
+    if (st == ONYX_OK) st = device_copy(e, r->data, device, t->data, t->device, t->nbytes);
+    if (st != ONYX_OK) {
+        if (r->data) p->ops->free(p, r->data);
+        onyx_free(r);
+        return st;
+    }
+    if (t->device != device) e->stats.device_copies++;
+    *out = r;
     return ONYX_OK;
 }

@@ -39,11 +39,24 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
                              onyx_exec **out);
 void onyx_exec_destroy(onyx_exec *e);
 
-/* Bind graph input value id to a host tensor (borrowed until the run ends). */
+/* Bind graph input value id to a tensor on any device (borrowed until the run ends). */
 void onyx_exec_bind(onyx_exec *e, int value_id, const onyx_tensor *t);
+/* Have the run write graph output value_id straight into dst when it has the produced dtype,
+ * shape and device (otherwise onyx_exec_output_into copies it there); NULL unbinds. */
+void onyx_exec_bind_output(onyx_exec *e, int value_id, onyx_tensor *dst);
+/* Allocate value_id on its own (outside the arena) so onyx_exec_take_output can hand the
+ * buffer over without a copy. */
+void onyx_exec_set_detach(onyx_exec *e, int value_id, int detach);
 /* Run all nodes. Afterwards onyx_exec_value() gives any graph output until the next run. */
 onyx_status onyx_exec_run(onyx_exec *e);
 const onyx_tensor *onyx_exec_value(const onyx_exec *e, int value_id);
+/* After a run: graph output value_id as a new host tensor (copied from its device); into the
+ * caller's dst (a no-op when the run wrote there; an error naming name when dtype or shape
+ * differ); or as a new tensor on device, handing over the buffer when the value was detached
+ * and already there. The caller owns *out. */
+onyx_status onyx_exec_output_to_host(onyx_exec *e, int value_id, onyx_tensor **out);
+onyx_status onyx_exec_output_into(onyx_exec *e, int value_id, onyx_tensor *dst, const char *name);
+onyx_status onyx_exec_take_output(onyx_exec *e, int value_id, onyx_device_type device, onyx_tensor **out);
 /* Release the buffers of the last run that are not kept in the arena or a plan. */
 void onyx_exec_finish(onyx_exec *e);
 /* Counters of the last run. */

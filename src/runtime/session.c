@@ -17,30 +17,7 @@
 #include "runtime/executor.h"
 #include "runtime/optimize.h"
 
-#define SESSION_MAX_PROVIDERS 8
-
-typedef struct session_io {
-    onyx_value_info info;
-    int value_id;
-    int64_t dims[ONYX_MAX_RANK];
-    const char *dim_params[ONYX_MAX_RANK];
-} session_io;
-
-struct onyx_session {
-    onyx_model *model;
-    onyx_graph *graph;
-    onyx_provider *providers[SESSION_MAX_PROVIDERS];
-    int n_providers;
-    char providers_used[128];
-    onyx_session_options options;
-    int threads;
-    onyx_exec *exec;
-    session_io *inputs; /* graph inputs the caller must or may bind */
-    size_t n_inputs;
-    session_io *outputs;
-    size_t n_outputs;
-    onyx_run_stats last_stats;
-};
+#include "runtime/session_internal.h"
 
 const char *onyx_version(void) { return "0.1.0"; }
 
@@ -148,6 +125,18 @@ static onyx_status session_create_providers(onyx_session *s) {
         p += len;
         while (*p == ',' || *p == ' ') p++;
     }
+    /* As in ONNX Runtime, the CPU provider always comes last: it runs what the others cannot
+     * (shape computations, ops without a GPU kernel). */
+    int have_cpu = 0;
+    for (int i = 0; i < s->n_providers; i++) have_cpu |= s->providers[i]->ops->device == ONYX_DEVICE_CPU;
+    if (!have_cpu) {
+        if (s->n_providers == SESSION_MAX_PROVIDERS)
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "too many providers in '%s'", list);
+        char opts[1024];
+        ONYX_TRY(provider_options_for(s->options.provider_options, "cpu", "CPUExecutionProvider", opts, sizeof opts));
+        ONYX_TRY(onyx_provider_create("cpu", opts, s->threads, &s->providers[s->n_providers]));
+        s->n_providers++;
+    }
     /* Option prefixes must name listed providers (short names or ORT names). */
     char short_list[256] = "";
     size_t used = 0;
@@ -158,6 +147,64 @@ static onyx_status session_create_providers(onyx_session *s) {
 }
 
 /* ---- placement ---- */
+
+static int node_has_subgraph(const onyx_node *n) {
+    for (int a = 0; a < n->n_attrs; a++)
+        if (n->attrs[a].type == ONYX_ATTR_GRAPH || n->attrs[a].type == ONYX_ATTR_GRAPHS) return 1;
+    return 0;
+}
+
+static int dtype_is_shape_like(onyx_dtype d) {
+    return d == ONYX_DTYPE_INT64 || d == ONYX_DTYPE_INT32 || d == ONYX_DTYPE_BOOL;
+}
+
+/* Shape computations stay on the CPU on purpose (ONNX Runtime's GetCpuPreferredNodes): a node
+ * on a device whose output is read on the host as a host input (Reshape's shape, Slice's starts,
+ * ConstantOfShape's shape, ...) moves to the CPU when the CPU can run it, and so do its
+ * producers, backwards, while they compute only on integer or bool tensors. This keeps the
+ * Shape->Gather->Unsqueeze->Concat chains of exports off the GPU and saves a device-to-host
+ * copy (and a stream synchronisation) per chain. */
+static onyx_status prefer_cpu_for_shapes(onyx_session *s, onyx_graph *g, int cpu, const onyx_kernel_def **cpu_rows) {
+    int n = g->n_nodes;
+    int *work = onyx_malloc((size_t)(n ? n : 1) * sizeof *work);
+    if (!work) return ONYX_ERR_OUT_OF_MEMORY;
+    int top = 0, moved = 0;
+    for (int i = 0; i < n; i++) {
+        const onyx_node *m = &g->nodes[i];
+        if (m->provider == cpu) continue;
+        for (int k = 0; k < m->n_inputs && k < 32; k++) {
+            if (!(m->kernel->host_inputs & (1u << k)) || m->inputs[k] < 0) continue;
+            int p = g->values[m->inputs[k]].producer;
+            if (p < 0 || g->nodes[p].provider == cpu || !cpu_rows[p] || node_has_subgraph(&g->nodes[p])) continue;
+            g->nodes[p].provider = cpu;
+            g->nodes[p].kernel = cpu_rows[p];
+            work[top++] = p;
+            moved++;
+        }
+    }
+    while (top > 0) {
+        const onyx_node *m = &g->nodes[work[--top]];
+        for (int k = 0; k < m->n_inputs; k++) {
+            if (m->inputs[k] < 0 || !dtype_is_shape_like(g->values[m->inputs[k]].dtype)) continue;
+            int p = g->values[m->inputs[k]].producer;
+            if (p < 0 || g->nodes[p].provider == cpu || !cpu_rows[p] || node_has_subgraph(&g->nodes[p])) continue;
+            const onyx_node *q = &g->nodes[p];
+            int integer_only = 1;
+            for (int j = 0; j < q->n_inputs && integer_only; j++)
+                if (q->inputs[j] >= 0 && !dtype_is_shape_like(g->values[q->inputs[j]].dtype)) integer_only = 0;
+            if (!integer_only) continue;
+            g->nodes[p].provider = cpu;
+            g->nodes[p].kernel = cpu_rows[p];
+            work[top++] = p;
+            moved++;
+        }
+    }
+    onyx_free(work);
+    if (moved)
+        onyx_log(s->options.log_level, ONYX_LOG_VERBOSE, "%s: %d shape-computation nodes of graph '%s' kept on the cpu",
+                 s->model->display_name, moved, g->name);
+    return ONYX_OK;
+}
 
 static onyx_status place_graph(onyx_session *s, onyx_graph *g) {
     size_t n = (size_t)(g->n_nodes ? g->n_nodes : 1);
@@ -178,6 +225,16 @@ static onyx_status place_graph(onyx_session *s, onyx_graph *g) {
             g->nodes[i].provider = p;
             g->nodes[i].kernel = claimed[i];
         }
+    }
+    int cpu = -1;
+    for (int p = 0; p < s->n_providers; p++)
+        if (s->providers[p]->ops->device == ONYX_DEVICE_CPU && cpu < 0) cpu = p;
+    int placed_on_device = 0;
+    for (int i = 0; i < g->n_nodes; i++) placed_on_device |= g->nodes[i].provider >= 0 && g->nodes[i].provider != cpu;
+    if (st == ONYX_OK && cpu >= 0 && placed_on_device) {
+        memset(claimed, 0, n * sizeof *claimed);
+        st = s->providers[cpu]->ops->claim(s->providers[cpu], g, claimed, NULL);
+        if (st == ONYX_OK) st = prefer_cpu_for_shapes(s, g, cpu, claimed);
     }
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
         onyx_node *node = &g->nodes[i];
@@ -390,9 +447,69 @@ onyx_status onyx_session_last_run_stats(const onyx_session *s, onyx_run_stats *o
     return ONYX_OK;
 }
 
+/* ---- device memory ---- */
+
+void onyx_device_memory_stats_init(onyx_device_memory_stats *m) {
+    if (!m) return;
+    memset(m, 0, sizeof *m);
+    m->struct_size = sizeof *m;
+}
+
+static onyx_provider *session_device_provider(const onyx_session *s) {
+    for (int p = 0; p < s->n_providers; p++)
+        if (s->providers[p]->ops->memory_stats) return s->providers[p];
+    return NULL;
+}
+
+void session_memory_snapshot(const onyx_session *s, onyx_device_memory_stats *out) {
+    onyx_device_memory_stats_init(out);
+    onyx_provider *p = session_device_provider(s);
+    if (p) p->ops->memory_stats(p, out);
+}
+
+void session_record_stats(onyx_session *s, const onyx_device_memory_stats *before) {
+    onyx_exec_stats(s->exec, &s->last_stats);
+    onyx_device_memory_stats after;
+    session_memory_snapshot(s, &after);
+    s->last_stats.device_allocations = after.driver_allocations - before->driver_allocations;
+}
+
+onyx_status onyx_session_device_memory(const onyx_session *s, onyx_device_memory_stats *out) {
+    onyx_error_clear();
+    if (!s || !out) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_device_memory: NULL argument");
+    if (out->struct_size != sizeof *out)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_device_memory_stats.struct_size is %zu, expected %zu",
+                          out->struct_size, sizeof *out);
+    onyx_provider *p = session_device_provider(s);
+    if (!p)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: the session uses no GPU provider (providers: %s)",
+                          s->model->display_name, s->providers_used);
+    return p->ops->memory_stats(p, out);
+}
+
+onyx_status onyx_session_release_cached_memory(onyx_session *s) {
+    onyx_error_clear();
+    if (!s) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_release_cached_memory: session is NULL");
+    onyx_provider *p = session_device_provider(s);
+    if (p && p->ops->release_cached) p->ops->release_cached(p);
+    return ONYX_OK;
+}
+
 /* ---- run ---- */
 
-static const char *list_names(const session_io *ios, size_t n, int only_required, char *buf, size_t size) {
+int session_find_input(const onyx_session *s, const char *name) {
+    for (size_t i = 0; i < s->n_inputs; i++)
+        if (!strcmp(s->inputs[i].info.name, name)) return (int)i;
+    return -1;
+}
+
+int session_find_output(const onyx_session *s, const char *name) {
+    for (size_t i = 0; i < s->n_outputs; i++)
+        if (!strcmp(s->outputs[i].info.name, name)) return (int)i;
+    return -1;
+}
+
+const char *session_list_names(const session_io *ios, size_t n, char *buf, size_t size) {
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
@@ -400,15 +517,17 @@ static const char *list_names(const session_io *ios, size_t n, int only_required
         if (n_written < 0 || (size_t)n_written >= size - used) break;
         used += (size_t)n_written;
     }
-    (void)only_required;
     return buf;
 }
 
-static onyx_status check_input(const onyx_session *s, const session_io *io, const onyx_tensor *t) {
+onyx_status session_check_input(const onyx_session *s, const session_io *io, const onyx_tensor *t) {
     const char *model = s->model->display_name;
     char got[256], want[256];
-    if (t->device != ONYX_DEVICE_CPU)
-        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' must be a host tensor", model, io->info.name);
+    if (t->device != ONYX_DEVICE_CPU && !onyx_provider_for_device(s->providers, s->n_providers, t->device))
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' is a GPU tensor, but the session's providers are [%s]",
+                          model, io->info.name, s->providers_used);
+    if (t->device != ONYX_DEVICE_CPU && t->dtype == ONYX_DTYPE_STRING)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' is a string tensor on a device", model, io->info.name);
     if (io->info.dtype != ONYX_DTYPE_UNDEFINED && t->dtype != io->info.dtype)
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' has dtype %s, expected %s", model, io->info.name,
                           onyx_dtype_name(t->dtype), onyx_dtype_name(io->info.dtype));
@@ -447,11 +566,11 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
         while (i < s->n_inputs && strcmp(s->inputs[i].info.name, input_names[k]) != 0) i++;
         if (i == s->n_inputs)
             return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: '%s' is not an input of the model; the inputs are [%s]", model,
-                              input_names[k], list_names(s->inputs, s->n_inputs, 0, names, sizeof names));
+                              input_names[k], session_list_names(s->inputs, s->n_inputs, names, sizeof names));
         for (size_t j = 0; j < k; j++)
             if (!strcmp(input_names[j], input_names[k]))
                 return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' is given twice", model, input_names[k]);
-        ONYX_TRY(check_input(s, &s->inputs[i], inputs[k]));
+        ONYX_TRY(session_check_input(s, &s->inputs[i], inputs[k]));
         onyx_exec_bind(s->exec, s->inputs[i].value_id, inputs[k]);
     }
     for (size_t i = 0; i < s->n_inputs; i++) {
@@ -460,7 +579,7 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
         for (size_t k = 0; k < n_inputs && !given; k++) given = !strcmp(input_names[k], s->inputs[i].info.name);
         if (!given && s->graph->values[id].kind == ONYX_VALUE_INPUT)
             return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' is missing; the inputs are [%s]", model,
-                              s->inputs[i].info.name, list_names(s->inputs, s->n_inputs, 1, names, sizeof names));
+                              s->inputs[i].info.name, session_list_names(s->inputs, s->n_inputs, names, sizeof names));
     }
     /* Resolve requested outputs before running. */
     int out_ids_small[64];
@@ -473,13 +592,15 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
         if (i == s->n_outputs)
             st = onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: '%s' is not an output of the model; the outputs are [%s]", model,
                             output_names[k] ? output_names[k] : "(null)",
-                            list_names(s->outputs, s->n_outputs, 0, names, sizeof names));
+                            session_list_names(s->outputs, s->n_outputs, names, sizeof names));
         else out_ids[k] = s->outputs[i].value_id;
     }
+    onyx_device_memory_stats mem_before;
+    session_memory_snapshot(s, &mem_before);
     if (st == ONYX_OK) st = onyx_exec_run(s->exec);
     for (size_t k = 0; k < n_outputs && st == ONYX_OK; k++)
-        st = onyx_tensor_clone(onyx_exec_value(s->exec, out_ids[k]), &outputs[k]);
-    onyx_exec_stats(s->exec, &s->last_stats);
+        st = onyx_exec_output_to_host(s->exec, out_ids[k], &outputs[k]);
+    session_record_stats(s, &mem_before);
     onyx_exec_finish(s->exec);
     for (size_t i = 0; i < s->n_inputs; i++) onyx_exec_bind(s->exec, s->inputs[i].value_id, NULL);
     if (out_ids != out_ids_small) onyx_free(out_ids);

@@ -7,7 +7,7 @@
 
 #include "providers/cpu/cpu_tables.h"
 
-static onyx_status if_branch(onyx_kernel_ctx *ctx, const onyx_graph **out) {
+onyx_status control_if_branch(onyx_kernel_ctx *ctx, const onyx_graph **out) {
     ONYX_TRY(onyx_kernel_require(ctx, 0));
     const onyx_tensor *cond = ctx->inputs[0];
     if (cond->dtype != ONYX_DTYPE_BOOL || onyx_shape_numel(cond->dims, cond->rank) != 1)
@@ -24,9 +24,9 @@ static onyx_status if_branch(onyx_kernel_ctx *ctx, const onyx_graph **out) {
     return ONYX_OK;
 }
 
-static onyx_status if_prepare(onyx_kernel_ctx *ctx) {
+onyx_status control_if_prepare(onyx_kernel_ctx *ctx) {
     const onyx_graph *branch;
-    ONYX_TRY(if_branch(ctx, &branch));
+    ONYX_TRY(control_if_branch(ctx, &branch));
     if (!ctx->run_subgraph) return onyx_error(ONYX_ERR_RUNTIME, "If: no runtime to run the branch");
     onyx_tensor *const *results;
     ONYX_TRY(ctx->run_subgraph(ctx, branch, &results));
@@ -39,7 +39,7 @@ static onyx_status if_prepare(onyx_kernel_ctx *ctx) {
 
 static onyx_status if_run(onyx_kernel_ctx *ctx) {
     const onyx_graph *branch;
-    ONYX_TRY(if_branch(ctx, &branch));
+    ONYX_TRY(control_if_branch(ctx, &branch));
     onyx_tensor *const *results;
     ONYX_TRY(ctx->run_subgraph(ctx, branch, &results)); /* returns the results of prepare's run */
     for (int i = 0; i < ctx->n_outputs; i++)
@@ -48,9 +48,9 @@ static onyx_status if_run(onyx_kernel_ctx *ctx) {
 }
 
 const onyx_kernel_def onyx_cpu_control_kernels[] = {
-    {"If", "", 1, 10, -1, 0, 1u << 0, if_prepare, if_run},
-    {"If", "", 11, 12, -1, 0, 1u << 0, if_prepare, if_run},
-    {"If", "", 13, 15, -1, 0, 1u << 0, if_prepare, if_run},
-    {"If", "", 16, ONYX_OPSET_MAX, -1, 0, 1u << 0, if_prepare, if_run},
+    {"If", "", 1, 10, -1, 0, 1u << 0, control_if_prepare, if_run},
+    {"If", "", 11, 12, -1, 0, 1u << 0, control_if_prepare, if_run},
+    {"If", "", 13, 15, -1, 0, 1u << 0, control_if_prepare, if_run},
+    {"If", "", 16, ONYX_OPSET_MAX, -1, 0, 1u << 0, control_if_prepare, if_run},
     {0},
 };

@@ -15,6 +15,11 @@ extern const onyx_kernel_def onyx_cpu_math_kernels[];        /* matmul.c, reduce
 extern const onyx_kernel_def onyx_cpu_layout_kernels[];      /* layout.c, gather.c, ... */
 extern const onyx_kernel_def onyx_cpu_control_kernels[];     /* control.c (If) */
 
+/* If's branch choice and prepare (runs the branch, sets output shapes), shared with the CUDA
+ * provider's If. */
+onyx_status control_if_branch(onyx_kernel_ctx *ctx, const onyx_graph **out);
+onyx_status control_if_prepare(onyx_kernel_ctx *ctx);
+
 /* NULL-terminated list of the tables above. */
 extern const onyx_kernel_def *const onyx_cpu_kernel_tables[];
 

@@ -6,6 +6,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "core/status.h"
 #include "providers/provider.h"
 
 int onyx_cuda_device_count(char *why, size_t why_size) {
@@ -17,4 +18,14 @@ int onyx_cuda_device_count(char *why, size_t why_size) {
     }
     if (count == 0) snprintf(why, why_size, "no CUDA device found");
     return count;
+}
+
+onyx_status onyx_cuda_copy_to_host(void *dst, const void *src, size_t bytes) {
+    if (!bytes) return ONYX_OK;
+    cudaError_t err = cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost);
+    if (err != cudaSuccess) {
+        (void)cudaGetLastError();
+        return onyx_error(ONYX_ERR_RUNTIME, "cuda: copying %zu bytes to the host: %s", bytes, cudaGetErrorString(err));
+    }
+    return ONYX_OK;
 }

@@ -1,0 +1,265 @@
+/*
+ * cuda_provider.c - the CUDA execution provider: options (ONNX Runtime's names), the stream,
+ * the cuBLASLt handle, the caching device arena, copies, and the list of kernel tables.
+ *
+ * Options ("key=value" separated by ';'):
+ *   device_id                   GPU ordinal (default 0)
+ *   gpu_mem_limit               bytes the arena may obtain from the driver (default: no limit);
+ *                               accepts integers and floats like 2e9
+ *   arena_extend_strategy      kNextPowerOfTwo (0, default) or kSameAsRequested (1)
+ *   use_tf32                    1: float32 GEMMs may use TF32 tensor cores (default 0)
+ *   do_copy_in_default_stream   accepted for compatibility; every copy is ordered on the
+ *                               session's stream, which is what the option guarantees
+ *   user_compute_stream         a cudaStream_t (as an integer) to run on instead of our own
+ */
+#include "providers/cuda/cuda_provider.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+#define LT_WORKSPACE_BYTES ((size_t)32 << 20)
+
+const onyx_kernel_def *const onyx_cuda_kernel_tables[] = {
+    onyx_cuda_elementwise_kernels,
+    onyx_cuda_math_kernels,
+    onyx_cuda_matmul_kernels,
+    onyx_cuda_layout_kernels,
+    onyx_cuda_control_kernels,
+    NULL,
+};
+
+onyx_status onyx_cuda_status(cudaError_t err, const char *what) {
+    if (err == cudaSuccess) return ONYX_OK;
+    (void)cudaGetLastError();
+    return onyx_error(err == cudaErrorMemoryAllocation ? ONYX_ERR_OUT_OF_MEMORY : ONYX_ERR_RUNTIME, "cuda: %s: %s (%s)",
+                      what, cudaGetErrorString(err), cudaGetErrorName(err));
+}
+
+onyx_status onyx_cublas_status(cublasStatus_t st, const char *what) {
+    if (st == CUBLAS_STATUS_SUCCESS) return ONYX_OK;
+    return onyx_error(st == CUBLAS_STATUS_ALLOC_FAILED ? ONYX_ERR_OUT_OF_MEMORY : ONYX_ERR_RUNTIME,
+                      "cuBLASLt: %s: status %d", what, (int)st);
+}
+
+/* ---- provider ops ---- */
+
+static onyx_status cuda_alloc(onyx_provider *p, size_t bytes, void **out) {
+    onyx_cuda_state *cs = p->state;
+    return onyx_cuda_arena_alloc(&cs->arena, bytes, out);
+}
+
+static void cuda_free(onyx_provider *p, void *ptr) {
+    onyx_cuda_state *cs = p->state;
+    onyx_cuda_arena_free(&cs->arena, ptr);
+}
+
+static onyx_status cuda_copy(onyx_provider *p, void *dst, onyx_device_type dst_device, const void *src,
+                             onyx_device_type src_device, size_t bytes) {
+    onyx_cuda_state *cs = p->state;
+    if (bytes == 0 || dst == src) return ONYX_OK;
+    enum cudaMemcpyKind kind = dst_device == ONYX_DEVICE_CUDA
+                                   ? (src_device == ONYX_DEVICE_CUDA ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                                   : (src_device == ONYX_DEVICE_CUDA ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+    if (kind == cudaMemcpyHostToHost) {
+        memmove(dst, src, bytes);
+        return ONYX_OK;
+    }
+    ONYX_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, kind, cs->stream), "copy between host and device");
+    /* The host reads what it asked for right away: wait for this stream (never the device). */
+    if (kind == cudaMemcpyDeviceToHost) ONYX_CUDA_TRY(cudaStreamSynchronize(cs->stream), "waiting for a copy to the host");
+    return ONYX_OK;
+}
+
+static onyx_status cuda_sync(onyx_provider *p) {
+    onyx_cuda_state *cs = p->state;
+    ONYX_CUDA_TRY(cudaStreamSynchronize(cs->stream), "stream synchronize");
+    return ONYX_OK;
+}
+
+static void cuda_destroy(onyx_provider *p) {
+    if (!p) return;
+    onyx_cuda_state *cs = p->state;
+    if (cs) {
+        if (cs->stream) cudaStreamSynchronize(cs->stream);
+        if (cs->lt) cublasLtDestroy(cs->lt);
+        if (cs->lt_workspace) cudaFree(cs->lt_workspace);
+        onyx_cuda_arena_destroy(&cs->arena);
+        if (cs->own_stream && cs->stream) cudaStreamDestroy(cs->stream);
+        onyx_free(cs);
+    }
+    onyx_free(p);
+}
+
+static onyx_status cuda_memory_stats(onyx_provider *p, onyx_device_memory_stats *out) {
+    onyx_cuda_state *cs = p->state;
+    out->limit_bytes = cs->arena.limit_bytes;
+    out->reserved_bytes = cs->arena.reserved_bytes;
+    out->in_use_bytes = cs->arena.in_use_bytes;
+    out->peak_reserved_bytes = cs->arena.peak_reserved_bytes;
+    out->peak_in_use_bytes = cs->arena.peak_in_use_bytes;
+    out->driver_allocations = cs->arena.driver_allocations;
+    out->driver_frees = cs->arena.driver_frees;
+    return ONYX_OK;
+}
+
+static void cuda_release_cached(onyx_provider *p) {
+    onyx_cuda_state *cs = p->state;
+    onyx_cuda_arena_release_cached(&cs->arena);
+}
+
+static void cuda_fail_allocation(onyx_provider *p, uint64_t nth) {
+    onyx_cuda_state *cs = p->state;
+    cs->arena.fail_at = nth;
+}
+
+static const onyx_provider_ops cuda_ops = {
+    .name = "cuda",
+    .ort_name = "CUDAExecutionProvider",
+    .device = ONYX_DEVICE_CUDA,
+    .claim = onyx_provider_claim_by_table,
+    .compile = NULL,
+    .alloc = cuda_alloc,
+    .free = cuda_free,
+    .copy = cuda_copy,
+    .sync = cuda_sync,
+    .destroy = cuda_destroy,
+    .memory_stats = cuda_memory_stats,
+    .release_cached = cuda_release_cached,
+    .fail_allocation = cuda_fail_allocation,
+};
+
+/* ---- options ---- */
+
+typedef struct cuda_options {
+    int device_id;
+    size_t gpu_mem_limit;
+    int same_as_requested;
+    int use_tf32;
+    int copy_in_default_stream;
+    uintptr_t user_stream;
+} cuda_options;
+
+static onyx_status parse_number(const char *key, const char *value, double lo, double hi, double *out) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(value, &end);
+    while (end && (*end == ' ' || *end == '\t')) end++;
+    if (end == value || !end || *end || errno || !(v >= lo && v <= hi))
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "cuda provider option %s=%s: expected a number in [%g, %g]", key,
+                          value, lo, hi);
+    *out = v;
+    return ONYX_OK;
+}
+
+static onyx_status parse_options(const char *options, cuda_options *o) {
+    memset(o, 0, sizeof *o);
+    o->copy_in_default_stream = 1;
+    const char *p = options ? options : "";
+    while (*p) {
+        size_t len = strcspn(p, ";\n");
+        char pair[256];
+        while (len && (*p == ' ' || *p == '\t')) p++, len--;
+        if (len >= sizeof pair) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "cuda provider option '%.*s' is too long", (int)len, p);
+        if (len) {
+            memcpy(pair, p, len);
+            pair[len] = '\0';
+            char *eq = strchr(pair, '=');
+            if (!eq) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "cuda provider option '%s' must look like key=value", pair);
+            *eq = '\0';
+            const char *key = pair, *value = eq + 1;
+            double v;
+            if (!strcmp(key, "device_id")) {
+                ONYX_TRY(parse_number(key, value, 0, 1024, &v));
+                o->device_id = (int)v;
+            } else if (!strcmp(key, "gpu_mem_limit")) {
+                ONYX_TRY(parse_number(key, value, 0, 1.8e19, &v));
+                o->gpu_mem_limit = (size_t)v;
+            } else if (!strcmp(key, "arena_extend_strategy")) {
+                if (!strcmp(value, "kNextPowerOfTwo") || !strcmp(value, "0")) o->same_as_requested = 0;
+                else if (!strcmp(value, "kSameAsRequested") || !strcmp(value, "1")) o->same_as_requested = 1;
+                else
+                    return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                                      "cuda provider option arena_extend_strategy=%s: expected kNextPowerOfTwo or kSameAsRequested",
+                                      value);
+            } else if (!strcmp(key, "use_tf32")) {
+                ONYX_TRY(parse_number(key, value, 0, 1, &v));
+                o->use_tf32 = v != 0;
+            } else if (!strcmp(key, "do_copy_in_default_stream")) {
+                ONYX_TRY(parse_number(key, value, 0, 1, &v));
+                o->copy_in_default_stream = v != 0;
+            } else if (!strcmp(key, "user_compute_stream")) {
+                char *end = NULL;
+                errno = 0;
+                unsigned long long s = strtoull(value, &end, 0);
+                if (end == value || *end || errno)
+                    return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                                      "cuda provider option user_compute_stream=%s: expected a cudaStream_t as an integer", value);
+                o->user_stream = (uintptr_t)s;
+            } else {
+                return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                                  "unknown cuda provider option '%s'; the options are device_id, gpu_mem_limit, "
+                                  "arena_extend_strategy, use_tf32, do_copy_in_default_stream, user_compute_stream",
+                                  key);
+            }
+        }
+        p += len;
+        if (*p) p++;
+    }
+    return ONYX_OK;
+}
+
+onyx_status onyx_cuda_provider_create(const char *options, int threads, onyx_provider **out) {
+    *out = NULL;
+    cuda_options o;
+    ONYX_TRY(parse_options(options, &o));
+    int count = 0;
+    ONYX_CUDA_TRY(cudaGetDeviceCount(&count), "counting devices");
+    if (o.device_id >= count)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "cuda provider option device_id=%d, but this machine has %d CUDA device%s",
+                          o.device_id, count, count == 1 ? "" : "s");
+    onyx_provider *p = onyx_calloc(1, sizeof *p);
+    onyx_cuda_state *cs = onyx_calloc(1, sizeof *cs);
+    if (!p || !cs) {
+        onyx_free(p);
+        onyx_free(cs);
+        return ONYX_ERR_OUT_OF_MEMORY;
+    }
+    p->ops = &cuda_ops;
+    p->kernel_tables = onyx_cuda_kernel_tables;
+    p->threads = threads;
+    p->state = cs;
+    cs->device_id = o.device_id;
+    cs->use_tf32 = o.use_tf32;
+    cs->copy_in_default_stream = o.copy_in_default_stream;
+    onyx_cuda_arena_init(&cs->arena, o.device_id, o.gpu_mem_limit, o.same_as_requested);
+    onyx_status st = onyx_cuda_status(cudaSetDevice(o.device_id), "selecting the device");
+    struct cudaDeviceProp props;
+    if (st == ONYX_OK) st = onyx_cuda_status(cudaGetDeviceProperties(&props, o.device_id), "reading device properties");
+    if (st == ONYX_OK) {
+        cs->sm_count = props.multiProcessorCount;
+        cs->cc_major = props.major;
+        cs->cc_minor = props.minor;
+        if (o.user_stream) {
+            cs->stream = (cudaStream_t)o.user_stream;
+        } else {
+            st = onyx_cuda_status(cudaStreamCreateWithFlags(&cs->stream, cudaStreamNonBlocking), "creating a stream");
+            cs->own_stream = st == ONYX_OK;
+        }
+    }
+    if (st == ONYX_OK) st = onyx_cublas_status(cublasLtCreate(&cs->lt), "creating the handle");
+    if (st == ONYX_OK) {
+        cs->lt_workspace_bytes = LT_WORKSPACE_BYTES;
+        st = onyx_cuda_status(cudaMalloc(&cs->lt_workspace, cs->lt_workspace_bytes), "allocating the cuBLASLt workspace");
+    }
+    if (st != ONYX_OK) {
+        cuda_destroy(p);
+        return st;
+    }
+    *out = p;
+    return ONYX_OK;
+}
+

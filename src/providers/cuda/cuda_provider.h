@@ -1,0 +1,94 @@
+/*
+ * cuda_provider.h - the CUDA execution provider's state, shared by its C files.
+ *
+ * Split of the provider's code:
+ *  - *.cu files hold CUDA kernels and their launchers. Launchers are extern "C" functions with
+ *    plain arguments (device pointers, ints, a cudaStream_t) declared in cuda_launch.h, so the
+ *    .cu files never include onyx's C headers and the host code stays C11 under -Werror.
+ *  - *.c files hold the kernel tables (onyx_kernel_def rows) and the run functions that turn
+ *    onyx tensors into launcher arguments. prepare functions are the CPU provider's: shape and
+ *    attribute checks live in one place for every provider.
+ *
+ * All work of a session goes to one stream (state->stream). Kernels never synchronise; the
+ * executor synchronises only when the host needs device data (a copy to the host).
+ */
+#ifndef ONYX_PROVIDERS_CUDA_PROVIDER_H
+#define ONYX_PROVIDERS_CUDA_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+
+#include "core/status.h"
+#include "providers/kernel.h"
+#include "providers/provider.h"
+
+/* A caching allocator over cudaMalloc (arena.c). Freed blocks are kept in size classes and
+ * reused; cudaMalloc is called only when no cached block fits. reserved_bytes (blocks obtained
+ * from the driver) never exceeds limit_bytes (gpu_mem_limit; 0 = no limit): before failing, the
+ * arena returns its cached blocks to the driver and tries once more. */
+typedef struct onyx_cuda_block onyx_cuda_block;
+typedef struct onyx_cuda_arena {
+    int device_id;
+    size_t limit_bytes;          /* gpu_mem_limit; 0 = unlimited */
+    int extend_same_as_requested; /* arena_extend_strategy: 0 = kNextPowerOfTwo, 1 = kSameAsRequested */
+    size_t reserved_bytes;       /* obtained from cudaMalloc and not yet returned */
+    size_t in_use_bytes;         /* handed out and not yet freed */
+    size_t peak_in_use_bytes;
+    size_t peak_reserved_bytes;
+    uint64_t driver_allocations; /* cudaMalloc calls that succeeded */
+    uint64_t driver_frees;       /* cudaFree calls */
+    /* Fault injection for tests: when > 0, the fail_at-th driver allocation from now fails as
+     * if the device were out of memory (1 = the next one). */
+    uint64_t fail_at;
+    onyx_cuda_block *free_blocks; /* cached, sorted by size */
+    onyx_cuda_block *used_blocks; /* handed out */
+} onyx_cuda_arena;
+
+void onyx_cuda_arena_init(onyx_cuda_arena *a, int device_id, size_t limit_bytes, int same_as_requested);
+/* 256-byte aligned device memory of at least bytes. ONYX_ERR_OUT_OF_MEMORY with a message
+ * naming the request, the limit and what is in use when it cannot be had. */
+onyx_status onyx_cuda_arena_alloc(onyx_cuda_arena *a, size_t bytes, void **out);
+void onyx_cuda_arena_free(onyx_cuda_arena *a, void *ptr);
+/* Return every cached (free) block to the driver. */
+void onyx_cuda_arena_release_cached(onyx_cuda_arena *a);
+/* Free everything, cached and in use (provider teardown). */
+void onyx_cuda_arena_destroy(onyx_cuda_arena *a);
+
+typedef struct onyx_cuda_state {
+    int device_id;
+    cudaStream_t stream;
+    int own_stream;              /* 0 when the caller gave user_compute_stream */
+    int copy_in_default_stream;  /* do_copy_in_default_stream (accepted; copies use stream) */
+    int use_tf32;                /* use_tf32=1: float32 GEMMs may use TF32 tensor cores */
+    cublasLtHandle_t lt;
+    void *lt_workspace;          /* cuBLASLt workspace (device) */
+    size_t lt_workspace_bytes;
+    int sm_count;
+    int cc_major, cc_minor;
+    onyx_cuda_arena arena;
+} onyx_cuda_state;
+
+static inline onyx_cuda_state *onyx_cuda_state_of(const onyx_kernel_ctx *ctx) {
+    return (onyx_cuda_state *)((onyx_provider *)ctx->provider)->state;
+}
+
+/* ONYX_OK for cudaSuccess; otherwise an error naming what failed and CUDA's message
+ * (ONYX_ERR_OUT_OF_MEMORY for cudaErrorMemoryAllocation, ONYX_ERR_RUNTIME otherwise). */
+onyx_status onyx_cuda_status(cudaError_t err, const char *what);
+/* The same for cuBLASLt. */
+onyx_status onyx_cublas_status(cublasStatus_t st, const char *what);
+
+#define ONYX_CUDA_TRY(call, what) ONYX_TRY(onyx_cuda_status((call), (what)))
+
+/* Kernel tables of the provider, one per op family (cuda_tables.h lists them). */
+extern const onyx_kernel_def onyx_cuda_elementwise_kernels[];
+extern const onyx_kernel_def onyx_cuda_layout_kernels[];
+extern const onyx_kernel_def onyx_cuda_math_kernels[];
+extern const onyx_kernel_def onyx_cuda_matmul_kernels[];
+extern const onyx_kernel_def onyx_cuda_control_kernels[];
+extern const onyx_kernel_def *const onyx_cuda_kernel_tables[];
+
+#endif

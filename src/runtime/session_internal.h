@@ -1,0 +1,49 @@
+/*
+ * session_internal.h - the session struct, shared by session.c (create, run, metadata) and
+ * iobinding.c (runs with inputs and outputs bound on devices).
+ */
+#ifndef ONYX_RUNTIME_SESSION_INTERNAL_H
+#define ONYX_RUNTIME_SESSION_INTERNAL_H
+
+#include "onnx/loader.h"
+#include "onyx/onyx.h"
+#include "providers/provider.h"
+#include "runtime/executor.h"
+
+#define SESSION_MAX_PROVIDERS 8
+
+typedef struct session_io {
+    onyx_value_info info;
+    int value_id;
+    int64_t dims[ONYX_MAX_RANK];
+    const char *dim_params[ONYX_MAX_RANK];
+} session_io;
+
+struct onyx_session {
+    onyx_model *model;
+    onyx_graph *graph;
+    onyx_provider *providers[SESSION_MAX_PROVIDERS];
+    int n_providers;
+    char providers_used[128];
+    onyx_session_options options;
+    int threads;
+    onyx_exec *exec;
+    session_io *inputs; /* graph inputs the caller must or may bind */
+    size_t n_inputs;
+    session_io *outputs;
+    size_t n_outputs;
+    onyx_run_stats last_stats;
+};
+
+/* Index of the graph input / output called name, or -1. */
+int session_find_input(const onyx_session *s, const char *name);
+int session_find_output(const onyx_session *s, const char *name);
+/* Check a tensor given for input io (dtype, rank, fixed dims, device). */
+onyx_status session_check_input(const onyx_session *s, const session_io *io, const onyx_tensor *t);
+/* "'a', 'b'" for error messages. */
+const char *session_list_names(const session_io *ios, size_t n, char *buf, size_t size);
+/* Device arena counters before a run, and the run's stats after it. */
+void session_memory_snapshot(const onyx_session *s, onyx_device_memory_stats *out);
+void session_record_stats(onyx_session *s, const onyx_device_memory_stats *before);
+
+#endif
