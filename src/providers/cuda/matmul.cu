@@ -1,0 +1,387 @@
+/*
+ * matmul.cu - CUDA kernels of the matmul family that cuBLASLt does not cover (matmul.c runs
+ * float GEMMs through cuBLASLt and calls these for the rest; matmul_launch.h documents each).
+ *
+ *  - gemm_tiled_kernel: one 64x64 output tile per block of 256 threads, 4x4 outputs per
+ *    thread, operands staged through shared memory 16 columns of K at a time (converted to the
+ *    accumulator type as they are staged, zero points subtracted there for MatMulInteger).
+ *    It serves integer MatMul/Gemm, MatMulInteger, and float products when cuBLASLt has no
+ *    algorithm. Batches are blockIdx.z with uniform strides.
+ *  - broadcast_matrix_kernel: Gemm's C copied into Y (M, N) through broadcast strides.
+ *  - strided_copy_kernel: a permuted/broadcast view copied contiguous (Einsum operands).
+ *  - einsum_generic_kernel: one thread per output element, summing over the summed labels in
+ *    float64 like the CPU kernel.
+ *
+ * Legend: M = rows of op(A) and Y, K = inner dimension, N = columns of op(B) and Y.
+ */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include "providers/cuda/matmul_launch.h"
+
+#define GEMM_TILE_M 64
+#define GEMM_TILE_N 64
+#define GEMM_TILE_K 16
+#define GEMM_THREADS 256 /* 16 x 16, each 4 x 4 outputs */
+#define GRID_Y_MAX 65535
+#define GRID_Z_MAX 65535
+
+// ----------------------------------------------------------------------------
+// element conversion
+
+template <typename Acc, typename T> __device__ __forceinline__ Acc load_as(const T *p, int64_t i) {
+    return static_cast<Acc>(p[i]);
+}
+template <> __device__ __forceinline__ float load_as<float, __half>(const __half *p, int64_t i) {
+    return __half2float(p[i]);
+}
+template <> __device__ __forceinline__ float load_as<float, __nv_bfloat16>(const __nv_bfloat16 *p, int64_t i) {
+    return __bfloat162float(p[i]);
+}
+template <> __device__ __forceinline__ double load_as<double, __half>(const __half *p, int64_t i) {
+    return (double)__half2float(p[i]);
+}
+template <> __device__ __forceinline__ double load_as<double, __nv_bfloat16>(const __nv_bfloat16 *p, int64_t i) {
+    return (double)__bfloat162float(p[i]);
+}
+/* Integers convert with static_cast: signed to unsigned accumulators is the modular (two's
+ * complement) conversion the integer dtypes' wrap-around needs. */
+
+template <typename T, typename Acc> __device__ __forceinline__ void store_from(T *p, int64_t i, Acc v) {
+    p[i] = static_cast<T>(v);
+}
+template <> __device__ __forceinline__ void store_from<__half, float>(__half *p, int64_t i, float v) {
+    p[i] = __float2half_rn(v);
+}
+template <> __device__ __forceinline__ void store_from<__nv_bfloat16, float>(__nv_bfloat16 *p, int64_t i, float v) {
+    p[i] = __float2bfloat16_rn(v);
+}
+
+/* CPU math_store for a float64 value: floats round, integers truncate toward zero with NaN and
+ * out-of-range values stored as 0 and negative values of unsigned types as 0. */
+template <typename T> __device__ __forceinline__ void store_f64(T *p, int64_t i, double v) {
+    if (!(v > -9.3e18 && v < 1.8e19)) v = 0.0;
+    if (v < 0) v = 0.0;
+    p[i] = static_cast<T>((uint64_t)v);
+}
+template <> __device__ __forceinline__ void store_f64<float>(float *p, int64_t i, double v) { p[i] = (float)v; }
+template <> __device__ __forceinline__ void store_f64<double>(double *p, int64_t i, double v) { p[i] = v; }
+template <> __device__ __forceinline__ void store_f64<__half>(__half *p, int64_t i, double v) {
+    p[i] = __float2half_rn((float)v);
+}
+template <> __device__ __forceinline__ void store_f64<__nv_bfloat16>(__nv_bfloat16 *p, int64_t i, double v) {
+    p[i] = __float2bfloat16_rn((float)v);
+}
+#define STORE_F64_SIGNED(T)                                                                       \
+    template <> __device__ __forceinline__ void store_f64<T>(T * p, int64_t i, double v) {        \
+        if (!(v > -9.3e18 && v < 1.8e19)) v = 0.0;                                                \
+        p[i] = (T)(int64_t)v;                                                                     \
+    }
+STORE_F64_SIGNED(int8_t)
+STORE_F64_SIGNED(int16_t)
+STORE_F64_SIGNED(int32_t)
+STORE_F64_SIGNED(int64_t)
+
+// ----------------------------------------------------------------------------
+// CUDA kernels
+
+/* y (batch, M, N) = alpha * op(a - a_zero) op(b - b_zero) + beta * y. The zero points are NULL
+ * for plain products. Acc is the accumulator: float for float/half/bfloat16, double, or an
+ * unsigned integer whose wrap-around is the integer dtypes' two's complement arithmetic. */
+template <typename TA, typename TB, typename TY, typename Acc>
+__global__ void __launch_bounds__(GEMM_THREADS)
+gemm_tiled_kernel(TY *y, const TA *a, const TB *b, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                  Acc alpha, Acc beta, int64_t lda, int64_t ldb, int64_t ldy, int64_t stride_a, int64_t stride_b,
+                  int64_t stride_y, const TA *a_zero, int64_t a_zero_count, const TB *b_zero,
+                  int64_t b_zero_count, int64_t row_base, int64_t batch_base) {
+    __shared__ Acc a_tile[GEMM_TILE_K][GEMM_TILE_M + 1];
+    __shared__ Acc b_tile[GEMM_TILE_K][GEMM_TILE_N + 1];
+    const int tid = threadIdx.x;
+    const int tx = tid % 16, ty = tid / 16;
+    const int64_t batch = batch_base + blockIdx.z;
+    a += batch * stride_a;
+    b += batch * stride_b;
+    y += batch * stride_y;
+    const int64_t row0 = row_base + (int64_t)blockIdx.y * GEMM_TILE_M;
+    const int64_t col0 = (int64_t)blockIdx.x * GEMM_TILE_N;
+
+    Acc acc[4][4];
+#pragma unroll
+    for (int r = 0; r < 4; r++)
+#pragma unroll
+        for (int c = 0; c < 4; c++) acc[r][c] = Acc(0);
+
+    for (int64_t k0 = 0; k0 < K; k0 += GEMM_TILE_K) {
+        /* stage A's tile (64 rows x 16 of K): consecutive threads read consecutive addresses */
+        for (int l = tid; l < GEMM_TILE_M * GEMM_TILE_K; l += GEMM_THREADS) {
+            int ii = trans_a ? l % GEMM_TILE_M : l / GEMM_TILE_K;
+            int kk = trans_a ? l / GEMM_TILE_M : l % GEMM_TILE_K;
+            int64_t gi = row0 + ii, gk = k0 + kk;
+            Acc v = Acc(0);
+            if (gi < M && gk < K) {
+                v = load_as<Acc>(a, trans_a ? gk * lda + gi : gi * lda + gk);
+                if (a_zero) v -= load_as<Acc>(a_zero, a_zero_count == 1 ? 0 : gi);
+            }
+            a_tile[kk][ii] = v;
+        }
+        /* stage B's tile (16 of K x 64 columns) */
+        for (int l = tid; l < GEMM_TILE_K * GEMM_TILE_N; l += GEMM_THREADS) {
+            int jj = trans_b ? l / GEMM_TILE_K : l % GEMM_TILE_N;
+            int kk = trans_b ? l % GEMM_TILE_K : l / GEMM_TILE_N;
+            int64_t gj = col0 + jj, gk = k0 + kk;
+            Acc v = Acc(0);
+            if (gj < N && gk < K) {
+                v = load_as<Acc>(b, trans_b ? gj * ldb + gk : gk * ldb + gj);
+                if (b_zero) v -= load_as<Acc>(b_zero, b_zero_count == 1 ? 0 : gj);
+            }
+            b_tile[kk][jj] = v;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < GEMM_TILE_K; kk++) {
+            Acc av[4], bv[4];
+#pragma unroll
+            for (int r = 0; r < 4; r++) av[r] = a_tile[kk][ty + 16 * r];
+#pragma unroll
+            for (int c = 0; c < 4; c++) bv[c] = b_tile[kk][tx + 16 * c];
+#pragma unroll
+            for (int r = 0; r < 4; r++)
+#pragma unroll
+                for (int c = 0; c < 4; c++) acc[r][c] += av[r] * bv[c];
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        int64_t i = row0 + ty + 16 * r;
+        if (i >= M) continue;
+#pragma unroll
+        for (int c = 0; c < 4; c++) {
+            int64_t j = col0 + tx + 16 * c;
+            if (j >= N) continue;
+            Acc v = alpha * acc[r][c];
+            if (beta != Acc(0)) v += beta * load_as<Acc>(y, i * ldy + j);
+            store_from(y, i * ldy + j, v);
+        }
+    }
+}
+
+/* y (M, N) = c read through (row_stride, col_stride); grid-stride over the elements. */
+template <typename T>
+__global__ void broadcast_matrix_kernel(T *y, const T *c, int64_t M, int64_t N, int64_t row_stride,
+                                        int64_t col_stride) {
+    int64_t total = M * N;
+    for (int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (int64_t)gridDim.x * blockDim.x) {
+        int64_t i = idx / N, j = idx - i * N;
+        y[idx] = c[i * row_stride + j * col_stride];
+    }
+}
+
+/* dst (contiguous view.dims) = src through view.strides; grid-stride over dst. The innermost
+ * dim is peeled off so the division chain runs over rank - 1 dims. */
+template <typename T>
+__global__ void strided_copy_kernel(T *dst, const T *src, onyx_cuda_strided_view view, int64_t total) {
+    const int last = view.rank - 1;
+    const int64_t inner = view.dims[last], inner_stride = view.strides[last];
+    for (int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += (int64_t)gridDim.x * blockDim.x) {
+        int64_t rest = idx / inner;
+        int64_t offset = (idx - rest * inner) * inner_stride;
+        for (int d = last - 1; d >= 0; d--) {
+            int64_t q = rest / view.dims[d];
+            offset += (rest - q * view.dims[d]) * view.strides[d];
+            rest = q;
+        }
+        dst[idx] = src[offset];
+    }
+}
+
+/* out[o] = sum over summed coordinates of prod_op operand_op[...], in float64. */
+template <typename T>
+__global__ void einsum_generic_kernel(T *out, onyx_cuda_einsum_args args, int64_t out_total, int64_t summed_total) {
+    for (int64_t o = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; o < out_total;
+         o += (int64_t)gridDim.x * blockDim.x) {
+        int64_t base[ONYX_CUDA_EINSUM_MAX_OPERANDS];
+        for (int op = 0; op < args.n_operands; op++) base[op] = 0;
+        int64_t rest = o;
+        for (int d = args.out_rank - 1; d >= 0; d--) {
+            int64_t q = rest / args.out_dims[d];
+            int64_t coord = rest - q * args.out_dims[d];
+            rest = q;
+            for (int op = 0; op < args.n_operands; op++) base[op] += coord * args.out_strides[op][d];
+        }
+        double sum = 0.0;
+        for (int64_t s = 0; s < summed_total; s++) {
+            int64_t off[ONYX_CUDA_EINSUM_MAX_OPERANDS];
+            for (int op = 0; op < args.n_operands; op++) off[op] = base[op];
+            int64_t srest = s;
+            for (int d = args.n_summed - 1; d >= 0; d--) {
+                int64_t q = srest / args.summed_dims[d];
+                int64_t coord = srest - q * args.summed_dims[d];
+                srest = q;
+                for (int op = 0; op < args.n_operands; op++) off[op] += coord * args.summed_strides[op][d];
+            }
+            double prod = 1.0;
+            for (int op = 0; op < args.n_operands; op++)
+                prod *= load_as<double>((const T *)args.operands[op], off[op]);
+            sum += prod;
+        }
+        store_f64(out, o, sum);
+    }
+}
+
+// ----------------------------------------------------------------------------
+// kernel launchers
+
+static unsigned grid_for(int64_t total, int threads) {
+    int64_t blocks = (total + threads - 1) / threads;
+    if (blocks > 65536) blocks = 65536; /* grid-stride loops cover the rest */
+    return (unsigned)(blocks < 1 ? 1 : blocks);
+}
+
+/* Tiles cover N in grid x, M in grid y (chunks of GRID_Y_MAX tiles), batches in grid z
+ * (chunks of GRID_Z_MAX). */
+template <typename TA, typename TB, typename TY, typename Acc>
+static cudaError_t launch_gemm_tiled(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, Acc alpha, Acc beta,
+                                     const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb,
+                                     int64_t stride_b, void *y, int64_t ldy, int64_t stride_y, int64_t batch,
+                                     const void *a_zero, int64_t a_zero_count, const void *b_zero,
+                                     int64_t b_zero_count, cudaStream_t stream) {
+    if (M <= 0 || N <= 0 || batch <= 0) return cudaGetLastError();
+    int64_t tiles_n = (N + GEMM_TILE_N - 1) / GEMM_TILE_N, tiles_m = (M + GEMM_TILE_M - 1) / GEMM_TILE_M;
+    if (tiles_n > 0x7fffffff) return cudaErrorInvalidValue;
+    for (int64_t b0 = 0; b0 < batch; b0 += GRID_Z_MAX) {
+        int64_t nb = batch - b0 < GRID_Z_MAX ? batch - b0 : GRID_Z_MAX;
+        for (int64_t t0 = 0; t0 < tiles_m; t0 += GRID_Y_MAX) {
+            int64_t nt = tiles_m - t0 < GRID_Y_MAX ? tiles_m - t0 : GRID_Y_MAX;
+            dim3 grid((unsigned)tiles_n, (unsigned)nt, (unsigned)nb);
+            gemm_tiled_kernel<TA, TB, TY, Acc><<<grid, GEMM_THREADS, 0, stream>>>(
+                (TY *)y, (const TA *)a, (const TB *)b, trans_a, trans_b, M, N, K, alpha, beta, lda, ldb, ldy,
+                stride_a, stride_b, stride_y, (const TA *)a_zero, a_zero_count, (const TB *)b_zero, b_zero_count,
+                t0 * GEMM_TILE_M, b0);
+        }
+    }
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t onyx_cuda_gemm_tiled(onyx_cuda_elem type, int trans_a, int trans_b, int64_t M, int64_t N,
+                                            int64_t K, double alpha, int64_t alpha_int, const void *a, int64_t lda,
+                                            int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b,
+                                            double beta, int64_t beta_int, void *y, int64_t ldy, int64_t stride_y,
+                                            int64_t batch, cudaStream_t stream) {
+    const uint64_t ai = (uint64_t)alpha_int, bi = (uint64_t)beta_int;
+#define GEMM_TILED_CASE(elem, T, Acc, al, be)                                                            \
+    case elem:                                                                                          \
+        return launch_gemm_tiled<T, T, T, Acc>(trans_a, trans_b, M, N, K, (Acc)(al), (Acc)(be), a, lda, \
+                                               stride_a, b, ldb, stride_b, y, ldy, stride_y, batch, NULL, 0, \
+                                               NULL, 0, stream)
+    switch (type) {
+        GEMM_TILED_CASE(ONYX_CUDA_ELEM_F32, float, float, alpha, beta);
+        GEMM_TILED_CASE(ONYX_CUDA_ELEM_F16, __half, float, alpha, beta);
+        GEMM_TILED_CASE(ONYX_CUDA_ELEM_BF16, __nv_bfloat16, float, alpha, beta);
+        GEMM_TILED_CASE(ONYX_CUDA_ELEM_F64, double, double, alpha, beta);
+        GEMM_TILED_CASE(ONYX_CUDA_ELEM_I32, int32_t, uint64_t, ai, bi);
+        GEMM_TILED_CASE(ONYX_CUDA_ELEM_U32, uint32_t, uint64_t, ai, bi);
+        GEMM_TILED_CASE(ONYX_CUDA_ELEM_I64, int64_t, uint64_t, ai, bi);
+        GEMM_TILED_CASE(ONYX_CUDA_ELEM_U64, uint64_t, uint64_t, ai, bi);
+    default: return cudaErrorInvalidValue;
+    }
+#undef GEMM_TILED_CASE
+}
+
+template <typename TA, typename TB>
+static cudaError_t launch_matmul_integer(int64_t M, int64_t N, int64_t K, const void *a, int64_t stride_a,
+                                         const void *a_zero, int64_t a_zero_count, const void *b, int64_t stride_b,
+                                         const void *b_zero, int64_t b_zero_count, int32_t *y, int64_t stride_y,
+                                         int64_t batch, cudaStream_t stream) {
+    return launch_gemm_tiled<TA, TB, int32_t, uint32_t>(0, 0, M, N, K, 1u, 0u, a, K, stride_a, b, N, stride_b, y, N,
+                                                        stride_y, batch, a_zero, a_zero_count, b_zero,
+                                                        b_zero_count, stream);
+}
+
+extern "C" cudaError_t onyx_cuda_matmul_integer(onyx_cuda_elem a_type, onyx_cuda_elem b_type, int64_t M, int64_t N,
+                                                int64_t K, const void *a, int64_t stride_a, const void *a_zero,
+                                                int64_t a_zero_count, const void *b, int64_t stride_b,
+                                                const void *b_zero, int64_t b_zero_count, int32_t *y,
+                                                int64_t stride_y, int64_t batch, cudaStream_t stream) {
+    int a_signed = a_type == ONYX_CUDA_ELEM_I8, b_signed = b_type == ONYX_CUDA_ELEM_I8;
+    if ((!a_signed && a_type != ONYX_CUDA_ELEM_U8) || (!b_signed && b_type != ONYX_CUDA_ELEM_U8))
+        return cudaErrorInvalidValue;
+    if (a_signed && b_signed)
+        return launch_matmul_integer<int8_t, int8_t>(M, N, K, a, stride_a, a_zero, a_zero_count, b, stride_b, b_zero,
+                                                     b_zero_count, y, stride_y, batch, stream);
+    if (a_signed)
+        return launch_matmul_integer<int8_t, uint8_t>(M, N, K, a, stride_a, a_zero, a_zero_count, b, stride_b,
+                                                      b_zero, b_zero_count, y, stride_y, batch, stream);
+    if (b_signed)
+        return launch_matmul_integer<uint8_t, int8_t>(M, N, K, a, stride_a, a_zero, a_zero_count, b, stride_b,
+                                                      b_zero, b_zero_count, y, stride_y, batch, stream);
+    return launch_matmul_integer<uint8_t, uint8_t>(M, N, K, a, stride_a, a_zero, a_zero_count, b, stride_b, b_zero,
+                                                   b_zero_count, y, stride_y, batch, stream);
+}
+
+extern "C" cudaError_t onyx_cuda_broadcast_matrix(size_t elem_size, void *y, int64_t M, int64_t N, const void *c,
+                                                  int64_t row_stride, int64_t col_stride, cudaStream_t stream) {
+    if (M <= 0 || N <= 0) return cudaGetLastError();
+    unsigned grid = grid_for(M * N, 256);
+    switch (elem_size) {
+    case 1: broadcast_matrix_kernel<<<grid, 256, 0, stream>>>((uint8_t *)y, (const uint8_t *)c, M, N, row_stride, col_stride); break;
+    case 2: broadcast_matrix_kernel<<<grid, 256, 0, stream>>>((uint16_t *)y, (const uint16_t *)c, M, N, row_stride, col_stride); break;
+    case 4: broadcast_matrix_kernel<<<grid, 256, 0, stream>>>((uint32_t *)y, (const uint32_t *)c, M, N, row_stride, col_stride); break;
+    case 8: broadcast_matrix_kernel<<<grid, 256, 0, stream>>>((uint64_t *)y, (const uint64_t *)c, M, N, row_stride, col_stride); break;
+    default: return cudaErrorInvalidValue;
+    }
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t onyx_cuda_strided_copy(size_t elem_size, void *dst, const void *src,
+                                              onyx_cuda_strided_view view, cudaStream_t stream) {
+    int64_t total = 1;
+    for (int d = 0; d < view.rank; d++) total *= view.dims[d];
+    if (total <= 0) return cudaGetLastError();
+    if (view.rank == 0) { /* a scalar: one element */
+        view.rank = 1;
+        view.dims[0] = 1;
+        view.strides[0] = 0;
+    }
+    unsigned grid = grid_for(total, 256);
+    switch (elem_size) {
+    case 1: strided_copy_kernel<<<grid, 256, 0, stream>>>((uint8_t *)dst, (const uint8_t *)src, view, total); break;
+    case 2: strided_copy_kernel<<<grid, 256, 0, stream>>>((uint16_t *)dst, (const uint16_t *)src, view, total); break;
+    case 4: strided_copy_kernel<<<grid, 256, 0, stream>>>((uint32_t *)dst, (const uint32_t *)src, view, total); break;
+    case 8: strided_copy_kernel<<<grid, 256, 0, stream>>>((uint64_t *)dst, (const uint64_t *)src, view, total); break;
+    default: return cudaErrorInvalidValue;
+    }
+    return cudaGetLastError();
+}
+
+template <typename T>
+static cudaError_t launch_einsum_generic(void *out, const onyx_cuda_einsum_args *args, cudaStream_t stream) {
+    int64_t out_total = 1, summed_total = 1;
+    for (int d = 0; d < args->out_rank; d++) out_total *= args->out_dims[d];
+    for (int d = 0; d < args->n_summed; d++) summed_total *= args->summed_dims[d];
+    if (out_total <= 0) return cudaGetLastError();
+    einsum_generic_kernel<T><<<grid_for(out_total, 128), 128, 0, stream>>>((T *)out, *args, out_total, summed_total);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t onyx_cuda_einsum_generic(onyx_cuda_elem type, void *out, const onyx_cuda_einsum_args *args,
+                                                cudaStream_t stream) {
+    switch (type) {
+    case ONYX_CUDA_ELEM_F32: return launch_einsum_generic<float>(out, args, stream);
+    case ONYX_CUDA_ELEM_F16: return launch_einsum_generic<__half>(out, args, stream);
+    case ONYX_CUDA_ELEM_BF16: return launch_einsum_generic<__nv_bfloat16>(out, args, stream);
+    case ONYX_CUDA_ELEM_F64: return launch_einsum_generic<double>(out, args, stream);
+    case ONYX_CUDA_ELEM_I8: return launch_einsum_generic<int8_t>(out, args, stream);
+    case ONYX_CUDA_ELEM_U8: return launch_einsum_generic<uint8_t>(out, args, stream);
+    case ONYX_CUDA_ELEM_I16: return launch_einsum_generic<int16_t>(out, args, stream);
+    case ONYX_CUDA_ELEM_U16: return launch_einsum_generic<uint16_t>(out, args, stream);
+    case ONYX_CUDA_ELEM_I32: return launch_einsum_generic<int32_t>(out, args, stream);
+    case ONYX_CUDA_ELEM_U32: return launch_einsum_generic<uint32_t>(out, args, stream);
+    case ONYX_CUDA_ELEM_I64: return launch_einsum_generic<int64_t>(out, args, stream);
+    case ONYX_CUDA_ELEM_U64: return launch_einsum_generic<uint64_t>(out, args, stream);
+    default: return cudaErrorInvalidValue;
+    }
+}
