@@ -1,0 +1,1509 @@
+/*
+ * math.cu - CUDA kernels of the math family: Reduce*, ArgMax/ArgMin, CumSum, TopK,
+ * Softmax/LogSoftmax, LayerNormalization, QuantizeLinear, DequantizeLinear and
+ * DynamicQuantizeLinear. The launchers (math_launch.h) pick a kernel per shape; math.c calls them.
+ *
+ * Legend: outer, n, inner = the (outer, n, inner) view of a tensor around an axis (rows of n
+ * elements spaced inner apart); rows, cols = the contiguous case inner == 1.
+ *
+ * Numerics follow the CPU kernels (src/providers/cpu/reduce.c, normalize.c, quantize.c):
+ * float16/bfloat16 load as float32 and round once at the end; float32 computes in float32 (the
+ * CPU reductions use double sums, which agree to ~1e-6 relative on well-conditioned data);
+ * float64 in double. Integer reductions that the CPU does in double (means, norms, logs) use
+ * double here too; sums, products and extremes of integers are exact in int64.
+ *
+ * Shapes that recur in transformers get a fast path: Softmax over the last axis of (B,H,T,T)
+ * keeps each row in a warp's registers (T <= 1024) or in shared memory, LayerNormalization over
+ * (B*T, C) keeps a row in one block's registers (C <= 8192); reductions over trailing axes run
+ * one warp or block per row and split very long rows over several blocks.
+ */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <math_constants.h>
+#include <stdint.h>
+
+#include "providers/cuda/math_launch.h"
+
+#define MATH_MAX_RANK 8 /* ONYX_MAX_RANK */
+
+// ----------------------------------------------------------------------------
+// CUDA kernels: shared helpers
+
+template <bool B, typename X, typename Y> struct pick_type { typedef X type; };
+template <typename X, typename Y> struct pick_type<false, X, Y> { typedef Y type; };
+
+template <typename T> struct is_float_type { enum { value = 0 }; };
+template <> struct is_float_type<float> { enum { value = 1 }; };
+template <> struct is_float_type<double> { enum { value = 1 }; };
+template <> struct is_float_type<__half> { enum { value = 1 }; };
+template <> struct is_float_type<__nv_bfloat16> { enum { value = 1 }; };
+
+/* The type float16/bfloat16/float32 compute in: float; float64 and integers keep their own. */
+template <typename T> struct wide_type { typedef T type; };
+template <> struct wide_type<__half> { typedef float type; };
+template <> struct wide_type<__nv_bfloat16> { typedef float type; };
+
+template <typename A, typename T> __device__ __forceinline__ A to_acc(T v) { return (A)v; }
+template <> __device__ __forceinline__ float to_acc<float, __half>(__half v) { return __half2float(v); }
+template <> __device__ __forceinline__ float to_acc<float, __nv_bfloat16>(__nv_bfloat16 v) {
+    return __bfloat162float(v);
+}
+template <> __device__ __forceinline__ double to_acc<double, __half>(__half v) { return __half2float(v); }
+template <> __device__ __forceinline__ double to_acc<double, __nv_bfloat16>(__nv_bfloat16 v) {
+    return __bfloat162float(v);
+}
+
+/* Store a float or integer result as T. Doubles become integers as the CPU's math_store does:
+ * truncated toward zero, NaN and out-of-range values become 0, unsigned types clamp at 0. */
+template <typename T> __device__ __forceinline__ T from_float(float v) { return (T)v; }
+template <> __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+    return __float2bfloat16_rn(v);
+}
+template <typename T> __device__ __forceinline__ T from_double(double v) {
+    if (is_float_type<T>::value) return from_float<T>((float)v);
+    if (!(v > -9.3e18 && v < 1.8e19)) v = 0.0;
+    if ((T)-1 > (T)0) return (T)(unsigned long long)(v < 0 ? 0.0 : v); /* unsigned */
+    return (T)(long long)v;
+}
+template <> __device__ __forceinline__ double from_double<double>(double v) { return v; }
+template <> __device__ __forceinline__ float from_double<float>(double v) { return (float)v; }
+template <> __device__ __forceinline__ __half from_double<__half>(double v) { return __float2half_rn((float)v); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_double<__nv_bfloat16>(double v) {
+    return __float2bfloat16_rn((float)v);
+}
+template <typename T, typename A> struct store_as {
+    static __device__ __forceinline__ T go(A v) { return (T)v; }
+};
+template <typename T> struct store_as<T, float> {
+    static __device__ __forceinline__ T go(float v) { return from_float<T>(v); }
+};
+template <typename T> struct store_as<T, double> {
+    static __device__ __forceinline__ T go(double v) { return from_double<T>(v); }
+};
+
+__device__ __forceinline__ bool is_nan(float v) { return isnan(v); }
+__device__ __forceinline__ bool is_nan(double v) { return isnan(v); }
+__device__ __forceinline__ bool is_nan(long long) { return false; }
+__device__ __forceinline__ float abs_of(float v) { return fabsf(v); }
+__device__ __forceinline__ double abs_of(double v) { return fabs(v); }
+__device__ __forceinline__ long long abs_of(long long v) { return v < 0 ? -v : v; }
+__device__ __forceinline__ float exp_of(float v) { return expf(v); }
+__device__ __forceinline__ double exp_of(double v) { return exp(v); }
+__device__ __forceinline__ float log_of(float v) { return logf(v); }
+__device__ __forceinline__ double log_of(double v) { return log(v); }
+__device__ __forceinline__ float sqrt_of(float v) { return sqrtf(v); }
+__device__ __forceinline__ double sqrt_of(double v) { return sqrt(v); }
+/* Integer accumulators never take exp, log or sqrt (those kinds accumulate in double); these
+ * overloads only let the unused branches of reducer<> compile. */
+__device__ __forceinline__ long long exp_of(long long v) { return v; }
+__device__ __forceinline__ long long log_of(long long v) { return v; }
+__device__ __forceinline__ long long sqrt_of(long long v) { return v; }
+
+template <typename A> __device__ __forceinline__ A infinity_of() { return (A)CUDART_INF; }
+template <> __device__ __forceinline__ float infinity_of<float>() { return CUDART_INF_F; }
+template <> __device__ __forceinline__ long long infinity_of<long long>() { return INT64_MAX; }
+
+/* The extremes of T as the identity of Max/Min over nothing (the CPU's reduce_extreme). */
+template <typename T, typename A> struct limits_of {
+    static __device__ __forceinline__ A lowest() { return -infinity_of<A>(); }
+    static __device__ __forceinline__ A highest() { return infinity_of<A>(); }
+};
+#define MATH_INT_LIMITS(T, LO, HI)                                                                \
+    template <typename A> struct limits_of<T, A> {                                                \
+        static __device__ __forceinline__ A lowest() { return (A)(LO); }                          \
+        static __device__ __forceinline__ A highest() { return (A)(HI); }                         \
+    };
+MATH_INT_LIMITS(int8_t, -128, 127)
+MATH_INT_LIMITS(uint8_t, 0, 255)
+MATH_INT_LIMITS(int32_t, INT32_MIN, INT32_MAX)
+MATH_INT_LIMITS(int64_t, INT64_MIN, INT64_MAX)
+
+template <typename V> __device__ __forceinline__ V shfl_xor(V v, int mask) {
+    return __shfl_xor_sync(0xffffffffu, v, mask);
+}
+
+template <typename A> __device__ __forceinline__ A warp_sum(A v) {
+    for (int m = 16; m > 0; m >>= 1) v += shfl_xor(v, m);
+    return v;
+}
+template <typename A> __device__ __forceinline__ A warp_max(A v) {
+    for (int m = 16; m > 0; m >>= 1) v = fmax(v, shfl_xor(v, m));
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+    for (int m = 16; m > 0; m >>= 1) v = fmaxf(v, shfl_xor(v, m));
+    return v;
+}
+
+/* Sum over the block (every thread gets it). scratch holds 32 values; blockDim.x % 32 == 0. */
+template <typename A> __device__ __forceinline__ A block_sum(A v, A *scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = warp_sum(v);
+    __syncthreads(); /* scratch may still be read from a previous call */
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : (A)0;
+    return warp_sum(v);
+}
+template <typename A> __device__ __forceinline__ A block_max(A v, A *scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : -infinity_of<A>();
+    return warp_max(v);
+}
+
+// ----------------------------------------------------------------------------
+// CUDA kernels: Reduce*
+
+/* What a reduction keeps while it runs: a, and for LogSumExp the running max in a and the sum
+ * of exp(x - a) in b. */
+template <typename A> struct reduce_state {
+    A a, b;
+};
+
+template <typename A> __device__ __forceinline__ reduce_state<A> shfl_state(reduce_state<A> s, int mask) {
+    reduce_state<A> r;
+    r.a = shfl_xor(s.a, mask);
+    r.b = shfl_xor(s.b, mask);
+    return r;
+}
+
+template <int KIND, typename T, typename A> struct reducer {
+    typedef reduce_state<A> state;
+    static __device__ __forceinline__ state init() {
+        state s;
+        s.b = (A)0;
+        switch (KIND) {
+        case ONYX_CUDA_REDUCE_PROD: s.a = (A)1; break;
+        case ONYX_CUDA_REDUCE_MAX: s.a = limits_of<T, A>::lowest(); break;
+        case ONYX_CUDA_REDUCE_MIN: s.a = limits_of<T, A>::highest(); break;
+        case ONYX_CUDA_REDUCE_LOG_SUM_EXP: s.a = -infinity_of<A>(); break;
+        default: s.a = (A)0; break;
+        }
+        return s;
+    }
+    /* Combine two partial results (either may be init()). NaN wins Max/Min, as on the CPU. */
+    static __device__ __forceinline__ state merge(state x, state y) {
+        switch (KIND) {
+        case ONYX_CUDA_REDUCE_MAX:
+            if (!is_nan(x.a) && (is_nan(y.a) || y.a > x.a)) x.a = y.a;
+            return x;
+        case ONYX_CUDA_REDUCE_MIN:
+            if (!is_nan(x.a) && (is_nan(y.a) || y.a < x.a)) x.a = y.a;
+            return x;
+        case ONYX_CUDA_REDUCE_PROD: x.a *= y.a; return x;
+        case ONYX_CUDA_REDUCE_LOG_SUM_EXP: {
+            if (is_nan(x.a)) return x;
+            if (is_nan(y.a)) return y;
+            if (y.a == -infinity_of<A>()) return x; /* contributes exp(-inf) = 0 */
+            if (x.a == -infinity_of<A>()) return y;
+            if (x.a == infinity_of<A>() || y.a == infinity_of<A>()) {
+                x.a = infinity_of<A>();
+                x.b = (A)1;
+                return x;
+            }
+            A m = x.a > y.a ? x.a : y.a;
+            x.b = x.b * exp_of(x.a - m) + y.b * exp_of(y.a - m);
+            x.a = m;
+            return x;
+        }
+        default: x.a += y.a; return x;
+        }
+    }
+    static __device__ __forceinline__ state add(state s, A v) {
+        switch (KIND) {
+        case ONYX_CUDA_REDUCE_L1: s.a += abs_of(v); return s;
+        case ONYX_CUDA_REDUCE_L2: case ONYX_CUDA_REDUCE_SUM_SQUARE: s.a += v * v; return s;
+        case ONYX_CUDA_REDUCE_LOG_SUM_EXP: {
+            state one;
+            one.a = v;
+            one.b = (A)1;
+            return merge(s, one);
+        }
+        default: {
+            state one;
+            one.a = v;
+            one.b = (A)0;
+            return merge(s, one);
+        }
+        }
+    }
+    static __device__ __forceinline__ T finish(state s, int64_t count) {
+        A r = s.a;
+        switch (KIND) {
+        case ONYX_CUDA_REDUCE_MEAN: r = s.a / (A)count; break;
+        case ONYX_CUDA_REDUCE_L2: r = sqrt_of(s.a); break;
+        case ONYX_CUDA_REDUCE_LOG_SUM: r = log_of(s.a); break;
+        case ONYX_CUDA_REDUCE_LOG_SUM_EXP:
+            if (is_nan(s.a) || s.a == infinity_of<A>()) r = s.a;
+            else if (s.a == -infinity_of<A>()) r = -infinity_of<A>(); /* log(0), as the CPU gets */
+            else r = log_of(s.b) + s.a;
+            break;
+        default: break;
+        }
+        return store_as<T, A>::go(r);
+    }
+    static __device__ __forceinline__ state warp_reduce(state s) {
+        for (int m = 16; m > 0; m >>= 1) s = merge(s, shfl_state(s, m));
+        return s;
+    }
+    /* Over the block; the result is valid in thread 0. scratch holds 32 states. */
+    static __device__ __forceinline__ state block_reduce(state s, state *scratch) {
+        int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+        s = warp_reduce(s);
+        __syncthreads();
+        if (lane == 0) scratch[warp] = s;
+        __syncthreads();
+        if (warp == 0) {
+            s = lane < warps ? scratch[lane] : init();
+            s = warp_reduce(s);
+        }
+        return s;
+    }
+};
+
+/* Mathematically exact kinds of integers accumulate in int64; the rest in double (CPU's). */
+template <typename T, int KIND> struct reduce_acc {
+    typedef typename pick_type<
+        is_float_type<T>::value, typename wide_type<T>::type,
+        typename pick_type<KIND == ONYX_CUDA_REDUCE_MEAN || KIND == ONYX_CUDA_REDUCE_L2 ||
+                               KIND == ONYX_CUDA_REDUCE_LOG_SUM || KIND == ONYX_CUDA_REDUCE_LOG_SUM_EXP,
+                           double, long long>::type>::type type;
+};
+
+/* y (rows) = reduction of x (rows, cols); one warp per row. */
+template <int KIND, typename T>
+__global__ void reduce_rows_warp_kernel(T *y, const T *x, int64_t rows, int64_t cols) {
+    typedef typename reduce_acc<T, KIND>::type A;
+    typedef reducer<KIND, T, A> R;
+    int lane = threadIdx.x & 31;
+    int64_t row = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= rows) return;
+    const T *xr = x + row * cols;
+    typename R::state s = R::init();
+    for (int64_t c = lane; c < cols; c += 32) s = R::add(s, to_acc<A>(xr[c]));
+    s = R::warp_reduce(s);
+    if (lane == 0) y[row] = R::finish(s, cols);
+}
+
+/* y (rows) = reduction of x (rows, cols); one block per row. */
+template <int KIND, typename T>
+__global__ void reduce_rows_block_kernel(T *y, const T *x, int64_t rows, int64_t cols) {
+    typedef typename reduce_acc<T, KIND>::type A;
+    typedef reducer<KIND, T, A> R;
+    __shared__ typename R::state scratch[32];
+    for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+        const T *xr = x + row * cols;
+        typename R::state s = R::init();
+        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) s = R::add(s, to_acc<A>(xr[c]));
+        s = R::block_reduce(s, scratch);
+        if (threadIdx.x == 0) y[row] = R::finish(s, cols);
+    }
+}
+
+/* Long rows split over gridDim.x blocks: partial (rows, splits) states of x (rows, cols). */
+template <int KIND, typename T>
+__global__ void reduce_rows_split_kernel(reduce_state<typename reduce_acc<T, KIND>::type> *partial, const T *x,
+                                         int64_t cols, int64_t chunk) {
+    typedef typename reduce_acc<T, KIND>::type A;
+    typedef reducer<KIND, T, A> R;
+    __shared__ typename R::state scratch[32];
+    int64_t row = blockIdx.y, start = (int64_t)blockIdx.x * chunk;
+    int64_t end = start + chunk < cols ? start + chunk : cols;
+    const T *xr = x + row * cols;
+    typename R::state s = R::init();
+    for (int64_t c = start + threadIdx.x; c < end; c += blockDim.x) s = R::add(s, to_acc<A>(xr[c]));
+    s = R::block_reduce(s, scratch);
+    if (threadIdx.x == 0) partial[row * gridDim.x + blockIdx.x] = s;
+}
+
+/* y (rows) from partial (rows, splits): one block per row. */
+template <int KIND, typename T>
+__global__ void reduce_rows_finish_kernel(T *y, const reduce_state<typename reduce_acc<T, KIND>::type> *partial,
+                                          int splits, int64_t cols) {
+    typedef typename reduce_acc<T, KIND>::type A;
+    typedef reducer<KIND, T, A> R;
+    __shared__ typename R::state scratch[32];
+    int64_t row = blockIdx.x;
+    typename R::state s = R::init();
+    for (int i = threadIdx.x; i < splits; i += blockDim.x) s = R::merge(s, partial[row * splits + i]);
+    s = R::block_reduce(s, scratch);
+    if (threadIdx.x == 0) y[row] = R::finish(s, cols);
+}
+
+/* y (outer, inner) = reduction of x (outer, n, inner) along n. Blocks of (32, 8) threads: x runs
+ * along inner (coalesced), y splits n; tiles of 32 inner positions, outer * tiles of them. */
+template <int KIND, typename T>
+__global__ void reduce_cols_kernel(T *y, const T *x, int64_t outer, int64_t n, int64_t inner, int64_t tiles) {
+    typedef typename reduce_acc<T, KIND>::type A;
+    typedef reducer<KIND, T, A> R;
+    __shared__ typename R::state partial[8][33];
+    for (int64_t tile = blockIdx.x; tile < outer * tiles; tile += gridDim.x) {
+        int64_t o = tile / tiles, i = (tile % tiles) * 32 + threadIdx.x;
+        typename R::state s = R::init();
+        if (i < inner) {
+            const T *xo = x + o * n * inner + i;
+            for (int64_t k = threadIdx.y; k < n; k += blockDim.y) s = R::add(s, to_acc<A>(xo[k * inner]));
+        }
+        partial[threadIdx.y][threadIdx.x] = s;
+        __syncthreads();
+        if (threadIdx.y == 0 && i < inner) {
+            for (int r = 1; r < (int)blockDim.y; r++) s = R::merge(s, partial[r][threadIdx.x]);
+            y[o * inner + i] = R::finish(s, n);
+        }
+        __syncthreads();
+    }
+}
+
+/* Any pattern of reduced axes: kept and reduced dims with their input strides. */
+struct reduce_layout {
+    int n_kept, n_red;
+    int64_t kept_dims[MATH_MAX_RANK], kept_strides[MATH_MAX_RANK];
+    int64_t red_dims[MATH_MAX_RANK], red_strides[MATH_MAX_RANK];
+    int64_t out_count, red_count;
+};
+
+/* y (out_count) = reduction of x; one thread per output walks its reduced elements. */
+template <int KIND, typename T> __global__ void reduce_generic_kernel(T *y, const T *x, reduce_layout l) {
+    typedef typename reduce_acc<T, KIND>::type A;
+    typedef reducer<KIND, T, A> R;
+    for (int64_t o = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; o < l.out_count;
+         o += (int64_t)gridDim.x * blockDim.x) {
+        int64_t base = 0, rest = o;
+        for (int d = l.n_kept - 1; d >= 0; d--) {
+            base += (rest % l.kept_dims[d]) * l.kept_strides[d];
+            rest /= l.kept_dims[d];
+        }
+        typename R::state s = R::init();
+        int64_t coord[MATH_MAX_RANK] = {0};
+        int last = l.n_red - 1;
+        int64_t offset = base;
+        for (int64_t done = 0; done < l.red_count; done += l.red_dims[last]) {
+            for (int64_t k = 0; k < l.red_dims[last]; k++)
+                s = R::add(s, to_acc<A>(x[offset + k * l.red_strides[last]]));
+            for (int d = last - 1; d >= 0; d--) { /* odometer over the outer reduced dims */
+                coord[d]++;
+                offset += l.red_strides[d];
+                if (coord[d] < l.red_dims[d]) break;
+                offset -= coord[d] * l.red_strides[d];
+                coord[d] = 0;
+            }
+        }
+        y[o] = R::finish(s, l.red_count);
+    }
+}
+
+// ----------------------------------------------------------------------------
+// CUDA kernels: ArgMax / ArgMin
+
+/* A candidate: value and index; index -1 = none yet. */
+template <typename A> struct arg_state {
+    A value;
+    long long index;
+};
+
+template <typename A>
+__device__ __forceinline__ arg_state<A> arg_merge(arg_state<A> x, arg_state<A> y, bool want_min, bool last) {
+    if (y.index < 0) return x;
+    if (x.index < 0) return y;
+    bool y_better = want_min ? y.value < x.value : y.value > x.value;
+    bool x_better = want_min ? x.value < y.value : x.value > y.value;
+    if (y_better) return y;
+    if (x_better) return x;
+    return (last ? y.index > x.index : y.index < x.index) ? y : x;
+}
+
+template <typename A> __device__ __forceinline__ arg_state<A> arg_warp_reduce(arg_state<A> s, bool want_min, bool last) {
+    for (int m = 16; m > 0; m >>= 1) {
+        arg_state<A> o;
+        o.value = shfl_xor(s.value, m);
+        o.index = shfl_xor(s.index, m);
+        s = arg_merge(s, o, want_min, last);
+    }
+    return s;
+}
+
+template <typename T> struct arg_acc {
+    typedef typename pick_type<is_float_type<T>::value, typename wide_type<T>::type, long long>::type type;
+};
+
+/* indices (rows) = arg of x (rows, cols); one warp per row (blockDim.x == 32 * rows per block)
+ * or, with one_block_per_row, one block per row. */
+template <typename T>
+__global__ void argmax_rows_kernel(int64_t *indices, const T *x, int64_t rows, int64_t cols, bool want_min, bool last,
+                                   bool one_block_per_row) {
+    typedef typename arg_acc<T>::type A;
+    __shared__ arg_state<A> scratch[32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int64_t row = one_block_per_row ? (int64_t)blockIdx.x : (int64_t)blockIdx.x * (blockDim.x >> 5) + warp;
+    if (row >= rows) return;
+    int start = one_block_per_row ? threadIdx.x : lane, step = one_block_per_row ? blockDim.x : 32;
+    const T *xr = x + row * cols;
+    arg_state<A> s;
+    s.value = (A)0;
+    s.index = -1;
+    for (int64_t c = start; c < cols; c += step) {
+        A v = to_acc<A>(xr[c]);
+        if (is_nan(v)) continue;
+        arg_state<A> one;
+        one.value = v;
+        one.index = c;
+        s = arg_merge(s, one, want_min, last);
+    }
+    s = arg_warp_reduce(s, want_min, last);
+    if (one_block_per_row) {
+        if (lane == 0) scratch[warp] = s;
+        __syncthreads();
+        if (warp != 0) return;
+        if (lane < (int)(blockDim.x >> 5)) s = scratch[lane];
+        else s.index = -1;
+        s = arg_warp_reduce(s, want_min, last);
+    }
+    if (lane == 0) indices[row] = (s.index < 0 || is_nan(to_acc<A>(xr[0]))) ? 0 : s.index;
+}
+
+/* indices (outer, inner) = arg of x (outer, n, inner) along n; one thread per (o, i). */
+template <typename T>
+__global__ void argmax_cols_kernel(int64_t *indices, const T *x, int64_t outer, int64_t n, int64_t inner,
+                                   bool want_min, bool last) {
+    typedef typename arg_acc<T>::type A;
+    for (int64_t s = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; s < outer * inner;
+         s += (int64_t)gridDim.x * blockDim.x) {
+        int64_t o = s / inner, i = s % inner;
+        const T *xs = x + o * n * inner + i;
+        A best = to_acc<A>(xs[0]);
+        int64_t best_index = 0;
+        for (int64_t k = 1; k < n; k++) { /* the CPU's scan, NaN included */
+            A v = to_acc<A>(xs[k * inner]);
+            if ((want_min ? v < best : v > best) || (last && v == best)) {
+                best = v;
+                best_index = k;
+            }
+        }
+        indices[s] = best_index;
+    }
+}
+
+// ----------------------------------------------------------------------------
+// CUDA kernels: CumSum
+
+template <typename T> struct scan_acc {
+    typedef typename pick_type<is_float_type<T>::value, double, long long>::type type;
+};
+
+#define CUMSUM_THREADS 256
+#define CUMSUM_ITEMS 4
+
+/* y (rows, n) = running sums of x (rows, n) along n; one block per row, tiles of
+ * CUMSUM_THREADS * CUMSUM_ITEMS elements staged through shared memory so loads and stores stay
+ * coalesced. reverse runs from the end; exclusive leaves out each element itself. */
+template <typename T>
+__global__ void cumsum_rows_kernel(T *y, const T *x, int64_t rows, int64_t n, bool exclusive, bool reverse) {
+    typedef typename scan_acc<T>::type A;
+    const int tile_size = CUMSUM_THREADS * CUMSUM_ITEMS;
+    __shared__ A tile[CUMSUM_THREADS * CUMSUM_ITEMS];
+    __shared__ A warp_totals[CUMSUM_THREADS / 32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+        const T *xr = x + row * n;
+        T *yr = y + row * n;
+        A carry = 0;
+        for (int64_t start = 0; start < n; start += tile_size) {
+            for (int j = 0; j < CUMSUM_ITEMS; j++) {
+                int64_t p = start + threadIdx.x + j * CUMSUM_THREADS;
+                tile[threadIdx.x + j * CUMSUM_THREADS] = p < n ? to_acc<A>(xr[reverse ? n - 1 - p : p]) : (A)0;
+            }
+            __syncthreads();
+            A local[CUMSUM_ITEMS], total = 0;
+            for (int j = 0; j < CUMSUM_ITEMS; j++) {
+                local[j] = tile[threadIdx.x * CUMSUM_ITEMS + j];
+                total += local[j];
+            }
+            A inclusive = total; /* scan of the threads' totals: warps, then across warps */
+            for (int m = 1; m < 32; m <<= 1) {
+                A up = __shfl_up_sync(0xffffffffu, inclusive, m);
+                if (lane >= m) inclusive += up;
+            }
+            if (lane == 31) warp_totals[warp] = inclusive;
+            __syncthreads();
+            A before_warp = 0, tile_total = 0;
+            for (int w = 0; w < CUMSUM_THREADS / 32; w++) {
+                if (w < warp) before_warp += warp_totals[w];
+                tile_total += warp_totals[w];
+            }
+            A running = carry + before_warp + inclusive - total;
+            for (int j = 0; j < CUMSUM_ITEMS; j++) {
+                A before = running;
+                running += local[j];
+                tile[threadIdx.x * CUMSUM_ITEMS + j] = exclusive ? before : running;
+            }
+            __syncthreads();
+            for (int j = 0; j < CUMSUM_ITEMS; j++) {
+                int64_t p = start + threadIdx.x + j * CUMSUM_THREADS;
+                if (p < n) yr[reverse ? n - 1 - p : p] = store_as<T, A>::go(tile[threadIdx.x + j * CUMSUM_THREADS]);
+            }
+            carry += tile_total;
+            __syncthreads();
+        }
+    }
+}
+
+/* y (outer, n, inner) = running sums of x along n; one thread per (o, i). */
+template <typename T>
+__global__ void cumsum_cols_kernel(T *y, const T *x, int64_t outer, int64_t n, int64_t inner, bool exclusive,
+                                   bool reverse) {
+    typedef typename scan_acc<T>::type A;
+    for (int64_t s = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; s < outer * inner;
+         s += (int64_t)gridDim.x * blockDim.x) {
+        int64_t o = s / inner, i = s % inner;
+        const T *xs = x + o * n * inner + i;
+        T *ys = y + o * n * inner + i;
+        A sum = 0;
+        for (int64_t step = 0; step < n; step++) {
+            int64_t k = reverse ? n - 1 - step : step;
+            A v = to_acc<A>(xs[k * inner]);
+            if (!exclusive) sum += v;
+            ys[k * inner] = store_as<T, A>::go(sum);
+            if (exclusive) sum += v;
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+// CUDA kernels: TopK
+
+/* Each element becomes a 64-bit rank key (larger = better) and its index: floats map their bits
+ * to an order-preserving unsigned (with -0 as +0, so equal values tie), signed integers flip
+ * the sign bit, and "smallest" inverts the key. Sorting by (key descending, index ascending)
+ * gives the CPU's order: better value first, ties by the lower index. Padding entries have key
+ * 0 and index TOPK_NO_INDEX, behind every real element. */
+#define TOPK_NO_INDEX 0xffffffffu
+#define TOPK_MAX_CHUNK 4096 /* elements one block sorts in shared memory: 4096 * 12 bytes = 48 KiB */
+
+__device__ __forceinline__ uint64_t topk_key_bits32(float f) {
+    if (f == 0.0f) f = 0.0f;
+    uint32_t u = __float_as_uint(f);
+    return (uint64_t)((u & 0x80000000u) ? ~u : (u | 0x80000000u)) << 32;
+}
+template <typename T> __device__ __forceinline__ uint64_t topk_key_of(T v) {
+    return (uint64_t)(long long)v ^ 0x8000000000000000ull; /* signed integers */
+}
+template <> __device__ __forceinline__ uint64_t topk_key_of<uint8_t>(uint8_t v) { return v; }
+template <> __device__ __forceinline__ uint64_t topk_key_of<float>(float v) { return topk_key_bits32(v); }
+template <> __device__ __forceinline__ uint64_t topk_key_of<__half>(__half v) {
+    return topk_key_bits32(__half2float(v));
+}
+template <> __device__ __forceinline__ uint64_t topk_key_of<__nv_bfloat16>(__nv_bfloat16 v) {
+    return topk_key_bits32(__bfloat162float(v));
+}
+template <> __device__ __forceinline__ uint64_t topk_key_of<double>(double v) {
+    if (v == 0.0) v = 0.0;
+    uint64_t u = (uint64_t)__double_as_longlong(v);
+    return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
+}
+
+__device__ __forceinline__ bool topk_before(uint64_t ka, uint32_t ia, uint64_t kb, uint32_t ib) {
+    return ka > kb || (ka == kb && ia < ib);
+}
+
+/* Bitonic sort of size entries (a power of two) of keys/index in shared memory, best first. */
+__device__ void topk_bitonic_sort(uint64_t *keys, uint32_t *index, int size) {
+    for (int k = 2; k <= size; k <<= 1) {
+        for (int j = k >> 1; j > 0; j >>= 1) {
+            for (int i = threadIdx.x; i < size; i += blockDim.x) {
+                int partner = i ^ j;
+                if (partner <= i) continue;
+                bool ascending_block = (i & k) == 0; /* this half wants i before partner */
+                bool swap = ascending_block ? topk_before(keys[partner], index[partner], keys[i], index[i])
+                                            : topk_before(keys[i], index[i], keys[partner], index[partner]);
+                if (swap) {
+                    uint64_t tk = keys[i];
+                    keys[i] = keys[partner];
+                    keys[partner] = tk;
+                    uint32_t ti = index[i];
+                    index[i] = index[partner];
+                    index[partner] = ti;
+                }
+            }
+            __syncthreads();
+        }
+    }
+}
+
+/* One round of the chunked TopK. Each block sorts one chunk of chunk_size (a power of two)
+ * entries of one slice: from x (outer, n, inner) when from_input, else from the candidates
+ * in_keys/in_index (slices, n_in). The best k go to out_keys/out_index (slices, chunks, k), or,
+ * in the last round (chunks == 1), to values/indices (outer, k, inner). */
+template <typename T>
+__global__ void topk_chunk_kernel(const T *x, const uint64_t *in_keys, const uint32_t *in_index, uint64_t *out_keys,
+                                  uint32_t *out_index, T *values, int64_t *indices, int64_t n, int64_t inner,
+                                  int64_t n_in, int64_t chunks, int chunk_size, int64_t k, bool largest,
+                                  bool from_input, bool last_round) {
+    extern __shared__ uint64_t topk_shared[];
+    uint64_t *keys = topk_shared;
+    uint32_t *index = (uint32_t *)(keys + chunk_size);
+    int64_t slice = blockIdx.x / chunks, chunk = blockIdx.x % chunks;
+    int64_t o = slice / inner, i = slice % inner;
+    const T *xs = x + o * n * inner + i;
+    for (int t = threadIdx.x; t < chunk_size; t += blockDim.x) {
+        int64_t e = chunk * chunk_size + t;
+        uint64_t key = 0;
+        uint32_t at = TOPK_NO_INDEX;
+        if (e < n_in) {
+            if (from_input) {
+                key = topk_key_of<T>(xs[e * inner]);
+                if (!largest) key = ~key;
+                at = (uint32_t)e;
+            } else {
+                key = in_keys[slice * n_in + e];
+                at = in_index[slice * n_in + e];
+            }
+        }
+        keys[t] = key;
+        index[t] = at;
+    }
+    __syncthreads();
+    topk_bitonic_sort(keys, index, chunk_size);
+    for (int r = threadIdx.x; r < k; r += blockDim.x) {
+        if (last_round) {
+            int64_t out = o * k * inner + (int64_t)r * inner + i;
+            values[out] = xs[(int64_t)index[r] * inner];
+            if (indices) indices[out] = index[r];
+        } else {
+            out_keys[(slice * chunks + chunk) * k + r] = keys[r];
+            out_index[(slice * chunks + chunk) * k + r] = index[r];
+        }
+    }
+}
+
+/* The general fallback (k > TOPK_MAX_CHUNK / 4 on long rows): a bitonic sort of whole slices in
+ * global memory, keys/index (slices, size) with size a power of two >= n. */
+template <typename T>
+__global__ void topk_fill_kernel(uint64_t *keys, uint32_t *index, const T *x, int64_t slices, int64_t n,
+                                 int64_t inner, int64_t size, bool largest) {
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < slices * size;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t slice = e / size, p = e % size;
+        uint64_t key = 0;
+        uint32_t at = TOPK_NO_INDEX;
+        if (p < n) {
+            int64_t o = slice / inner, i = slice % inner;
+            key = topk_key_of<T>(x[(o * n + p) * inner + i]);
+            if (!largest) key = ~key;
+            at = (uint32_t)p;
+        }
+        keys[e] = key;
+        index[e] = at;
+    }
+}
+
+__global__ void topk_bitonic_step_kernel(uint64_t *keys, uint32_t *index, int64_t total, int64_t size, int64_t k,
+                                         int64_t j) {
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < total;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t p = e % size, partner_p = p ^ j;
+        if (partner_p <= p) continue;
+        int64_t partner = e - p + partner_p;
+        bool ascending_block = (p & k) == 0;
+        bool swap = ascending_block ? topk_before(keys[partner], index[partner], keys[e], index[e])
+                                    : topk_before(keys[e], index[e], keys[partner], index[partner]);
+        if (swap) {
+            uint64_t tk = keys[e];
+            keys[e] = keys[partner];
+            keys[partner] = tk;
+            uint32_t ti = index[e];
+            index[e] = index[partner];
+            index[partner] = ti;
+        }
+    }
+}
+
+template <typename T>
+__global__ void topk_emit_kernel(T *values, int64_t *indices, const uint32_t *index, const T *x, int64_t slices,
+                                 int64_t n, int64_t inner, int64_t size, int64_t k) {
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < slices * k;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t slice = e / k, r = e % k;
+        int64_t o = slice / inner, i = slice % inner;
+        uint32_t at = index[slice * size + r];
+        int64_t out = (o * k + r) * inner + i;
+        values[out] = x[(o * n + at) * inner + i];
+        if (indices) indices[out] = at;
+    }
+}
+
+// ----------------------------------------------------------------------------
+// CUDA kernels: Softmax / LogSoftmax (the CPU's formulas: subtract the row max, with a row of
+// -inf shifted by 0 so it gives NaN like the reference; softmax = e * (1 / sum) in float32,
+// e / sum in double; log-softmax = x - (max + log(sum)))
+
+template <typename A> __device__ __forceinline__ A softmax_scale(A e, A sum) { return e / sum; }
+template <> __device__ __forceinline__ float softmax_scale<float>(float e, float sum) { return e * (1.0f / sum); }
+
+/* y (rows, cols) = softmax of x (rows, cols), cols <= 32 * ITEMS; one warp per row, the row in
+ * registers. */
+template <typename T, int ITEMS>
+__global__ void softmax_rows_warp_kernel(T *y, const T *x, int64_t rows, int cols, bool log_output) {
+    typedef typename wide_type<T>::type A;
+    int lane = threadIdx.x & 31;
+    int64_t row = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= rows) return;
+    const T *xr = x + row * cols;
+    T *yr = y + row * cols;
+    A v[ITEMS];
+    A max = -infinity_of<A>();
+#pragma unroll
+    for (int j = 0; j < ITEMS; j++) {
+        int c = lane + j * 32;
+        v[j] = c < cols ? to_acc<A>(xr[c]) : -infinity_of<A>();
+        max = v[j] > max ? v[j] : max;
+    }
+    max = warp_max(max);
+    if (max == -infinity_of<A>()) max = (A)0;
+    A sum = 0;
+#pragma unroll
+    for (int j = 0; j < ITEMS; j++) {
+        int c = lane + j * 32;
+        if (c < cols) {
+            A e = exp_of(v[j] - max);
+            sum += e;
+            if (!log_output) v[j] = e;
+        }
+    }
+    sum = warp_sum(sum);
+    A shift = max + log_of(sum);
+#pragma unroll
+    for (int j = 0; j < ITEMS; j++) {
+        int c = lane + j * 32;
+        if (c < cols) yr[c] = store_as<T, A>::go(log_output ? v[j] - shift : softmax_scale(v[j], sum));
+    }
+}
+
+/* y (rows, cols) = softmax of x (rows, cols); one block per row. With cached, the row is kept in
+ * dynamic shared memory (cols * sizeof(A) bytes); otherwise it is read three times. */
+template <typename T, bool CACHED>
+__global__ void softmax_rows_block_kernel(T *y, const T *x, int64_t rows, int64_t cols, bool log_output) {
+    typedef typename wide_type<T>::type A;
+    extern __shared__ double softmax_shared[];
+    A *row_cache = (A *)softmax_shared;
+    __shared__ A scratch[32];
+    for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+        const T *xr = x + row * cols;
+        T *yr = y + row * cols;
+        A max = -infinity_of<A>();
+        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+            A v = to_acc<A>(xr[c]);
+            if (CACHED) row_cache[c] = v;
+            max = v > max ? v : max;
+        }
+        max = block_max(max, scratch);
+        if (max == -infinity_of<A>()) max = (A)0;
+        A sum = 0;
+        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
+            sum += exp_of((CACHED ? row_cache[c] : to_acc<A>(xr[c])) - max);
+        sum = block_sum(sum, scratch);
+        A shift = max + log_of(sum);
+        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+            A v = CACHED ? row_cache[c] : to_acc<A>(xr[c]);
+            yr[c] = store_as<T, A>::go(log_output ? v - shift : softmax_scale(exp_of(v - max), sum));
+        }
+        __syncthreads(); /* row_cache is reused by the next row */
+    }
+}
+
+/* y (outer, n, inner) = softmax of x along n; one thread per (o, i), coalesced along inner. */
+template <typename T>
+__global__ void softmax_cols_kernel(T *y, const T *x, int64_t outer, int64_t n, int64_t inner, bool log_output) {
+    typedef typename wide_type<T>::type A;
+    for (int64_t s = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; s < outer * inner;
+         s += (int64_t)gridDim.x * blockDim.x) {
+        int64_t o = s / inner, i = s % inner;
+        const T *xs = x + o * n * inner + i;
+        T *ys = y + o * n * inner + i;
+        A max = -infinity_of<A>();
+        for (int64_t k = 0; k < n; k++) {
+            A v = to_acc<A>(xs[k * inner]);
+            max = v > max ? v : max;
+        }
+        if (max == -infinity_of<A>()) max = (A)0;
+        A sum = 0;
+        for (int64_t k = 0; k < n; k++) sum += exp_of(to_acc<A>(xs[k * inner]) - max);
+        A shift = max + log_of(sum);
+        for (int64_t k = 0; k < n; k++) {
+            A v = to_acc<A>(xs[k * inner]);
+            ys[k * inner] = store_as<T, A>::go(log_output ? v - shift : softmax_scale(exp_of(v - max), sum));
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+// CUDA kernels: LayerNormalization (two passes: mean, then the mean of squared deviations;
+// y = (x - mean) * inv_std * scale + bias)
+
+/* x, y are (rows, cols), scale and bias (cols); mean, inv_std (rows). One block per row, each
+ * thread keeping ITEMS elements of the row in registers (cols <= blockDim.x * ITEMS). */
+template <typename T, int ITEMS>
+__global__ void layer_norm_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale,
+                                       const T *bias, int64_t rows, int cols, double epsilon) {
+    typedef typename wide_type<T>::type A;
+    __shared__ A scratch[32];
+    for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+        const T *xr = x + row * cols;
+        T *yr = y + row * cols;
+        A v[ITEMS];
+        A sum = 0;
+#pragma unroll
+        for (int j = 0; j < ITEMS; j++) {
+            int c = threadIdx.x + j * blockDim.x;
+            v[j] = c < cols ? to_acc<A>(xr[c]) : (A)0;
+            sum += v[j];
+        }
+        A mean = block_sum(sum, scratch) / (A)cols;
+        A var_sum = 0;
+#pragma unroll
+        for (int j = 0; j < ITEMS; j++) {
+            int c = threadIdx.x + j * blockDim.x;
+            A d = c < cols ? v[j] - mean : (A)0;
+            var_sum += d * d;
+        }
+        A inv_std = (A)1 / sqrt_of(block_sum(var_sum, scratch) / (A)cols + (A)epsilon);
+#pragma unroll
+        for (int j = 0; j < ITEMS; j++) {
+            int c = threadIdx.x + j * blockDim.x;
+            if (c < cols) {
+                A value = (v[j] - mean) * inv_std * to_acc<A>(scale[c]);
+                if (bias) value += to_acc<A>(bias[c]);
+                yr[c] = store_as<T, A>::go(value);
+            }
+        }
+        if (threadIdx.x == 0) {
+            if (mean_out) mean_out[row] = (float)mean;
+            if (inv_std_out) inv_std_out[row] = (float)inv_std;
+        }
+    }
+}
+
+/* The same for rows of any length, reading x three times. */
+template <typename T>
+__global__ void layer_norm_long_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale,
+                                            const T *bias, int64_t rows, int64_t cols, double epsilon) {
+    typedef typename wide_type<T>::type A;
+    __shared__ A scratch[32];
+    for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+        const T *xr = x + row * cols;
+        T *yr = y + row * cols;
+        A sum = 0;
+        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += to_acc<A>(xr[c]);
+        A mean = block_sum(sum, scratch) / (A)cols;
+        A var_sum = 0;
+        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+            A d = to_acc<A>(xr[c]) - mean;
+            var_sum += d * d;
+        }
+        A inv_std = (A)1 / sqrt_of(block_sum(var_sum, scratch) / (A)cols + (A)epsilon);
+        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+            A value = (to_acc<A>(xr[c]) - mean) * inv_std * to_acc<A>(scale[c]);
+            if (bias) value += to_acc<A>(bias[c]);
+            yr[c] = store_as<T, A>::go(value);
+        }
+        if (threadIdx.x == 0) {
+            if (mean_out) mean_out[row] = (float)mean;
+            if (inv_std_out) inv_std_out[row] = (float)inv_std;
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+// CUDA kernels: quantization (the CPU's formulas: y = saturate(rint(x / scale) + zero_point)
+// in float32, NaN to 0; x = (q - zero_point) * scale)
+
+template <typename Q> __device__ __forceinline__ float quant_saturate(float v) {
+    float lo = (Q)-1 > (Q)0 ? 0.0f : -128.0f, hi = (Q)-1 > (Q)0 ? 255.0f : 127.0f;
+    if (isnan(v)) return 0.0f;
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* y, x are (outer, channels, inner) flattened to total; scale, zero_point are (channels). */
+template <typename TX, typename Q>
+__global__ void quantize_kernel(Q *y, const TX *x, const float *scale, const Q *zero_point, int64_t total,
+                                int64_t channels, int64_t inner) {
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < total;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t c = channels == 1 ? 0 : (e / inner) % channels;
+        float zero = zero_point ? (float)zero_point[c] : 0.0f;
+        y[e] = (Q)quant_saturate<Q>(rintf((float)x[e] / scale[c]) + zero);
+    }
+}
+
+template <typename Q>
+__global__ void dequantize_kernel(float *y, const Q *x, const float *scale, const Q *zero_point, int64_t total,
+                                  int64_t channels, int64_t inner) {
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < total;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t c = channels == 1 ? 0 : (e / inner) % channels;
+        long long zero = zero_point ? (long long)zero_point[c] : 0;
+        y[e] = (float)((long long)x[e] - zero) * scale[c];
+    }
+}
+
+/* DynamicQuantizeLinear, stage 1: each block's min and max of x (n) into range (blocks, 2). */
+__global__ void dynamic_quantize_range_kernel(float *range, const float *x, int64_t n) {
+    __shared__ float scratch[32];
+    float lo = 0.0f, hi = 0.0f; /* the range always includes 0 */
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
+        lo = fminf(lo, x[e]); /* NaN is skipped, as the CPU's comparisons skip it */
+        hi = fmaxf(hi, x[e]);
+    }
+    hi = block_max(hi, scratch);
+    lo = -block_max(-lo, scratch);
+    if (threadIdx.x == 0) {
+        range[2 * blockIdx.x] = lo;
+        range[2 * blockIdx.x + 1] = hi;
+    }
+}
+
+/* Stage 2 (one block): the whole range, then scale and zero point into params (2) and the
+ * optional outputs. */
+__global__ void dynamic_quantize_params_kernel(float *params, float *y_scale, uint8_t *y_zero_point,
+                                               const float *range, int blocks) {
+    __shared__ float scratch[32];
+    float lo = 0.0f, hi = 0.0f;
+    for (int b = threadIdx.x; b < blocks; b += blockDim.x) {
+        lo = fminf(lo, range[2 * b]);
+        hi = fmaxf(hi, range[2 * b + 1]);
+    }
+    hi = block_max(hi, scratch);
+    lo = -block_max(-lo, scratch);
+    if (threadIdx.x == 0) {
+        float scale = (hi - lo) / 255.0f;
+        float zero = scale == 0.0f ? 0.0f : quant_saturate<uint8_t>(rintf(0.0f - lo / scale));
+        params[0] = scale;
+        params[1] = zero;
+        if (y_scale) *y_scale = scale;
+        if (y_zero_point) *y_zero_point = (uint8_t)zero;
+    }
+}
+
+/* Stage 3: y (n) = quantized x (n) with params (scale, zero point). */
+__global__ void dynamic_quantize_apply_kernel(uint8_t *y, const float *x, const float *params, int64_t n) {
+    float scale = params[0], zero = params[1];
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x)
+        y[e] = scale == 0.0f ? (uint8_t)zero : (uint8_t)quant_saturate<uint8_t>(rintf(x[e] / scale) + zero);
+}
+
+// ----------------------------------------------------------------------------
+// kernel launchers
+
+static inline unsigned grid_for(int64_t work, int threads, int64_t cap = 65536) {
+    int64_t blocks = (work + threads - 1) / threads;
+    if (blocks < 1) blocks = 1;
+    return (unsigned)(blocks < cap ? blocks : cap);
+}
+
+/* Call fn.template operator()<T>() with T the element type of dtype; cudaErrorInvalidValue for
+ * a dtype the math kernels do not take. */
+template <typename F> static cudaError_t dispatch_dtype(int dtype, F &fn) {
+    switch (dtype) {
+    case ONYX_CUDA_DT_FLOAT32: return fn.template run<float>();
+    case ONYX_CUDA_DT_FLOAT16: return fn.template run<__half>();
+    case ONYX_CUDA_DT_BFLOAT16: return fn.template run<__nv_bfloat16>();
+    case ONYX_CUDA_DT_FLOAT64: return fn.template run<double>();
+    case ONYX_CUDA_DT_INT32: return fn.template run<int32_t>();
+    case ONYX_CUDA_DT_INT64: return fn.template run<int64_t>();
+    case ONYX_CUDA_DT_INT8: return fn.template run<int8_t>();
+    case ONYX_CUDA_DT_UINT8: return fn.template run<uint8_t>();
+    default: return cudaErrorInvalidValue;
+    }
+}
+
+/* ---- Reduce* ---- */
+
+/* How a reduction runs: rows (inner == 1; optionally split over blocks), columns
+ * (outer, n, inner), or the generic walk. Dims of size 1 are dropped and neighbours of the same
+ * kind merged first, so [B,T,C] over axis 2 is rows and [B,T,C] over axes 1 is columns. */
+enum { REDUCE_PLAN_ROWS, REDUCE_PLAN_COLS, REDUCE_PLAN_GENERIC };
+#define REDUCE_SPLIT_MIN_COLS 65536
+#define REDUCE_SPLIT_MAX_ROWS 64
+#define REDUCE_SPLIT_CHUNK 8192
+#define REDUCE_SPLIT_MAX 1024
+
+struct reduce_plan {
+    int path;
+    int64_t outer, n, inner;
+    int splits; /* > 1: rows split over blocks, partial states in the workspace */
+    reduce_layout layout;
+};
+
+static void reduce_plan_of(int rank, const int64_t *dims, const int *reduced, reduce_plan *p) {
+    int64_t merged[MATH_MAX_RANK];
+    int kind[MATH_MAX_RANK]; /* 1 = reduced */
+    int m = 0;
+    int64_t out_count = 1, red_count = 1;
+    for (int d = 0; d < rank; d++) {
+        if (reduced[d]) red_count *= dims[d];
+        else out_count *= dims[d];
+        if (dims[d] == 1) continue;
+        if (m > 0 && kind[m - 1] == (reduced[d] != 0)) {
+            merged[m - 1] *= dims[d];
+        } else {
+            merged[m] = dims[d];
+            kind[m++] = reduced[d] != 0;
+        }
+    }
+    *p = reduce_plan();
+    p->splits = 1;
+    p->layout.out_count = out_count;
+    p->layout.red_count = red_count;
+    int red_groups = 0, first_red = -1;
+    for (int i = 0; i < m; i++)
+        if (kind[i]) {
+            red_groups++;
+            if (first_red < 0) first_red = i;
+        }
+    if (red_count == 0 || red_groups == 0) { /* nothing or one element per output */
+        p->path = REDUCE_PLAN_ROWS;
+        p->outer = out_count;
+        p->n = red_count;
+        p->inner = 1;
+        return;
+    }
+    if (red_groups == 1) {
+        p->outer = 1;
+        p->inner = 1;
+        for (int i = 0; i < first_red; i++) p->outer *= merged[i];
+        for (int i = first_red + 1; i < m; i++) p->inner *= merged[i];
+        p->n = merged[first_red];
+        p->path = p->inner == 1 ? REDUCE_PLAN_ROWS : REDUCE_PLAN_COLS;
+        if (p->path == REDUCE_PLAN_ROWS && p->n >= REDUCE_SPLIT_MIN_COLS && p->outer <= REDUCE_SPLIT_MAX_ROWS) {
+            int64_t splits = (p->n + REDUCE_SPLIT_CHUNK - 1) / REDUCE_SPLIT_CHUNK;
+            p->splits = (int)(splits < REDUCE_SPLIT_MAX ? splits : REDUCE_SPLIT_MAX);
+        }
+        return;
+    }
+    p->path = REDUCE_PLAN_GENERIC;
+    int64_t strides[MATH_MAX_RANK];
+    int64_t stride = 1;
+    for (int i = m - 1; i >= 0; i--) {
+        strides[i] = stride;
+        stride *= merged[i];
+    }
+    reduce_layout *l = &p->layout;
+    for (int i = 0; i < m; i++) {
+        if (kind[i]) {
+            l->red_dims[l->n_red] = merged[i];
+            l->red_strides[l->n_red++] = strides[i];
+        } else {
+            l->kept_dims[l->n_kept] = merged[i];
+            l->kept_strides[l->n_kept++] = strides[i];
+        }
+    }
+}
+
+struct reduce_launch {
+    int kind;
+    const void *x;
+    void *y;
+    const reduce_plan *p;
+    void *workspace;
+    cudaStream_t stream;
+
+    template <typename T, int KIND> cudaError_t run_kind() {
+        typedef typename reduce_acc<T, KIND>::type A;
+        const T *X = (const T *)x;
+        T *Y = (T *)y;
+        const reduce_plan &pl = *p;
+        if (pl.layout.out_count == 0) return cudaSuccess;
+        if (pl.path == REDUCE_PLAN_ROWS && pl.splits > 1) {
+            int64_t chunk = (pl.n + pl.splits - 1) / pl.splits;
+            reduce_state<A> *partial = (reduce_state<A> *)workspace;
+            reduce_rows_split_kernel<KIND, T><<<dim3(pl.splits, (unsigned)pl.outer), 256, 0, stream>>>(partial, X, pl.n,
+                                                                                                   chunk);
+            reduce_rows_finish_kernel<KIND, T><<<(unsigned)pl.outer, 256, 0, stream>>>(Y, partial, pl.splits, pl.n);
+        } else if (pl.path == REDUCE_PLAN_ROWS && pl.n <= 512) {
+            reduce_rows_warp_kernel<KIND, T><<<grid_for(pl.outer, 8, INT32_MAX), 256, 0, stream>>>(Y, X, pl.outer, pl.n);
+        } else if (pl.path == REDUCE_PLAN_ROWS) {
+            int threads = pl.n >= 8192 ? 512 : 256;
+            reduce_rows_block_kernel<KIND, T><<<grid_for(pl.outer, 1, 1 << 20), threads, 0, stream>>>(Y, X, pl.outer,
+                                                                                                    pl.n);
+        } else if (pl.path == REDUCE_PLAN_COLS) {
+            int64_t tiles = (pl.inner + 31) / 32;
+            reduce_cols_kernel<KIND, T><<<grid_for(pl.outer * tiles, 1, 1 << 20), dim3(32, 8), 0, stream>>>(
+                Y, X, pl.outer, pl.n, pl.inner, tiles);
+        } else {
+            reduce_generic_kernel<KIND, T><<<grid_for(pl.layout.out_count, 256), 256, 0, stream>>>(Y, X, pl.layout);
+        }
+        return cudaGetLastError();
+    }
+
+    template <typename T> cudaError_t run() {
+        switch (kind) {
+        case ONYX_CUDA_REDUCE_SUM: return run_kind<T, ONYX_CUDA_REDUCE_SUM>();
+        case ONYX_CUDA_REDUCE_MEAN: return run_kind<T, ONYX_CUDA_REDUCE_MEAN>();
+        case ONYX_CUDA_REDUCE_MAX: return run_kind<T, ONYX_CUDA_REDUCE_MAX>();
+        case ONYX_CUDA_REDUCE_MIN: return run_kind<T, ONYX_CUDA_REDUCE_MIN>();
+        case ONYX_CUDA_REDUCE_PROD: return run_kind<T, ONYX_CUDA_REDUCE_PROD>();
+        case ONYX_CUDA_REDUCE_L1: return run_kind<T, ONYX_CUDA_REDUCE_L1>();
+        case ONYX_CUDA_REDUCE_L2: return run_kind<T, ONYX_CUDA_REDUCE_L2>();
+        case ONYX_CUDA_REDUCE_SUM_SQUARE: return run_kind<T, ONYX_CUDA_REDUCE_SUM_SQUARE>();
+        case ONYX_CUDA_REDUCE_LOG_SUM: return run_kind<T, ONYX_CUDA_REDUCE_LOG_SUM>();
+        case ONYX_CUDA_REDUCE_LOG_SUM_EXP: return run_kind<T, ONYX_CUDA_REDUCE_LOG_SUM_EXP>();
+        default: return cudaErrorInvalidValue;
+        }
+    }
+};
+
+/* Max/Min are the only reductions of int8/uint8 (the ONNX schemas'); instantiate no others. */
+template <> cudaError_t reduce_launch::run<int8_t>() {
+    if (kind == ONYX_CUDA_REDUCE_MAX) return run_kind<int8_t, ONYX_CUDA_REDUCE_MAX>();
+    if (kind == ONYX_CUDA_REDUCE_MIN) return run_kind<int8_t, ONYX_CUDA_REDUCE_MIN>();
+    return cudaErrorInvalidValue;
+}
+template <> cudaError_t reduce_launch::run<uint8_t>() {
+    if (kind == ONYX_CUDA_REDUCE_MAX) return run_kind<uint8_t, ONYX_CUDA_REDUCE_MAX>();
+    if (kind == ONYX_CUDA_REDUCE_MIN) return run_kind<uint8_t, ONYX_CUDA_REDUCE_MIN>();
+    return cudaErrorInvalidValue;
+}
+
+extern "C" size_t onyx_cuda_reduce_workspace(int rank, const int64_t *dims, const int *reduced) {
+    reduce_plan p;
+    reduce_plan_of(rank, dims, reduced, &p);
+    return p.splits > 1 ? (size_t)p.outer * (size_t)p.splits * sizeof(reduce_state<double>) : 0;
+}
+
+extern "C" cudaError_t onyx_cuda_reduce(int kind, int dtype, const void *x, void *y, int rank, const int64_t *dims,
+                                        const int *reduced, void *workspace, size_t workspace_bytes,
+                                        cudaStream_t stream) {
+    if (rank > MATH_MAX_RANK) return cudaErrorInvalidValue;
+    reduce_plan p;
+    reduce_plan_of(rank, dims, reduced, &p);
+    if (p.splits > 1 && workspace_bytes < (size_t)p.outer * (size_t)p.splits * sizeof(reduce_state<double>))
+        return cudaErrorInvalidValue;
+    reduce_launch launch = {kind, x, y, &p, workspace, stream};
+    return dispatch_dtype(dtype, launch);
+}
+
+/* ---- ArgMax / ArgMin ---- */
+
+struct argmax_launch {
+    int want_min, select_last;
+    const void *x;
+    int64_t *indices;
+    int64_t outer, n, inner;
+    cudaStream_t stream;
+    template <typename T> cudaError_t run() {
+        const T *X = (const T *)x;
+        if (outer * inner == 0 || n == 0) return cudaSuccess;
+        if (inner == 1 && n <= 256)
+            argmax_rows_kernel<T><<<grid_for(outer, 8, INT32_MAX), 256, 0, stream>>>(indices, X, outer, n, want_min,
+                                                                                    select_last, false);
+        else if (inner == 1)
+            argmax_rows_kernel<T><<<(unsigned)outer, 256, 0, stream>>>(indices, X, outer, n, want_min, select_last,
+                                                                        true);
+        else
+            argmax_cols_kernel<T><<<grid_for(outer * inner, 256), 256, 0, stream>>>(indices, X, outer, n, inner,
+                                                                                    want_min, select_last);
+        return cudaGetLastError();
+    }
+};
+
+extern "C" cudaError_t onyx_cuda_argmax(int dtype, int want_min, int select_last, const void *x, int64_t *indices,
+                                        int64_t outer, int64_t n, int64_t inner, cudaStream_t stream) {
+    if (inner == 1 && n > 256 && outer > INT32_MAX) return cudaErrorInvalidConfiguration;
+    argmax_launch launch = {want_min, select_last, x, indices, outer, n, inner, stream};
+    return dispatch_dtype(dtype, launch);
+}
+
+/* ---- CumSum ---- */
+
+struct cumsum_launch {
+    int exclusive, reverse;
+    const void *x;
+    void *y;
+    int64_t outer, n, inner;
+    cudaStream_t stream;
+    template <typename T> cudaError_t run() {
+        const T *X = (const T *)x;
+        T *Y = (T *)y;
+        if (outer * n * inner == 0) return cudaSuccess;
+        /* Short columns of many rows: a thread per column beats a block per row. */
+        if (inner == 1 && n > 32)
+            cumsum_rows_kernel<T><<<grid_for(outer, 1, 1 << 20), CUMSUM_THREADS, 0, stream>>>(Y, X, outer, n, exclusive,
+                                                                                            reverse);
+        else
+            cumsum_cols_kernel<T><<<grid_for(outer * inner, 256), 256, 0, stream>>>(Y, X, outer, n, inner, exclusive,
+                                                                                    reverse);
+        return cudaGetLastError();
+    }
+};
+
+extern "C" cudaError_t onyx_cuda_cumsum(int dtype, int exclusive, int reverse, const void *x, void *y, int64_t outer,
+                                        int64_t n, int64_t inner, cudaStream_t stream) {
+    cumsum_launch launch = {exclusive, reverse, x, y, outer, n, inner, stream};
+    return dispatch_dtype(dtype, launch);
+}
+
+/* ---- TopK ----
+ * Chunked rounds while k <= TOPK_MAX_CHUNK / 4: each round sorts chunks of at most
+ * TOPK_MAX_CHUNK entries per slice in shared memory and keeps the best k of each, so every
+ * round shrinks the candidates at least 4x (a 50257-entry vocabulary with k = 50: 13 chunks, then
+ * one chunk of 650). A larger k on long rows falls back to one bitonic sort of each whole slice
+ * in global memory. */
+
+static int64_t next_pow2(int64_t v) {
+    int64_t p = 1;
+    while (p < v) p <<= 1;
+    return p;
+}
+
+static bool topk_chunked(int64_t n, int64_t k) { return n <= TOPK_MAX_CHUNK || k <= TOPK_MAX_CHUNK / 4; }
+
+extern "C" size_t onyx_cuda_topk_workspace(int64_t slices, int64_t n, int64_t k) {
+    if (k == 0 || slices == 0) return 0;
+    if (topk_chunked(n, k)) {
+        if (n <= TOPK_MAX_CHUNK) return 0;
+        int64_t chunks = (n + TOPK_MAX_CHUNK - 1) / TOPK_MAX_CHUNK;
+        size_t entries = (size_t)(slices * chunks * k);
+        return 2 * entries * (sizeof(uint64_t) + sizeof(uint32_t)) + 16;
+    }
+    size_t entries = (size_t)(slices * next_pow2(n));
+    return entries * (sizeof(uint64_t) + sizeof(uint32_t)) + 16;
+}
+
+struct topk_launch {
+    int largest;
+    const void *x;
+    void *values;
+    int64_t *indices;
+    int64_t outer, n, inner, k;
+    void *workspace;
+    size_t workspace_bytes;
+    cudaStream_t stream;
+
+    template <typename T> cudaError_t run() {
+        const T *X = (const T *)x;
+        T *V = (T *)values;
+        int64_t slices = outer * inner;
+        if (k == 0 || slices == 0) return cudaSuccess;
+        if (workspace_bytes < onyx_cuda_topk_workspace(slices, n, k)) return cudaErrorInvalidValue;
+        if (topk_chunked(n, k)) {
+            int64_t first_chunks = (n + TOPK_MAX_CHUNK - 1) / TOPK_MAX_CHUNK;
+            size_t entries = (size_t)(slices * first_chunks * k);
+            uint64_t *keys[2] = {(uint64_t *)workspace, (uint64_t *)workspace + entries};
+            uint32_t *index[2] = {(uint32_t *)(keys[1] + entries), (uint32_t *)(keys[1] + entries) + entries};
+            int64_t n_in = n;
+            int round = 0;
+            for (;;) {
+                int64_t chunk_size = next_pow2(n_in < TOPK_MAX_CHUNK ? n_in : TOPK_MAX_CHUNK);
+                int64_t chunks = (n_in + chunk_size - 1) / chunk_size;
+                bool last_round = chunks == 1;
+                int threads = (int)(chunk_size / 2 < 32 ? 32 : chunk_size / 2 > 1024 ? 1024 : chunk_size / 2);
+                size_t shared = (size_t)chunk_size * (sizeof(uint64_t) + sizeof(uint32_t));
+                int from = (round + 1) & 1, to = round & 1;
+                if (slices * chunks > INT32_MAX) return cudaErrorInvalidConfiguration;
+                topk_chunk_kernel<T><<<(unsigned)(slices * chunks), threads, shared, stream>>>(
+                    X, round ? keys[from] : NULL, round ? index[from] : NULL, keys[to], index[to], V, indices, n,
+                    inner, n_in, chunks, (int)chunk_size, k, largest, round == 0, last_round);
+                cudaError_t err = cudaGetLastError();
+                if (err != cudaSuccess || last_round) return err;
+                n_in = chunks * k;
+                round++;
+            }
+        }
+        int64_t size = next_pow2(n);
+        uint64_t *keys = (uint64_t *)workspace;
+        uint32_t *index = (uint32_t *)(keys + slices * size);
+        int64_t total = slices * size;
+        topk_fill_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(keys, index, X, slices, n, inner, size, largest);
+        for (int64_t kk = 2; kk <= size; kk <<= 1)
+            for (int64_t j = kk >> 1; j > 0; j >>= 1)
+                topk_bitonic_step_kernel<<<grid_for(total, 256), 256, 0, stream>>>(keys, index, total, size, kk, j);
+        topk_emit_kernel<T><<<grid_for(slices * k, 256), 256, 0, stream>>>(V, indices, index, X, slices, n, inner, size,
+                                                                           k);
+        return cudaGetLastError();
+    }
+};
+
+extern "C" cudaError_t onyx_cuda_topk(int dtype, int largest, const void *x, void *values, int64_t *indices,
+                                      int64_t outer, int64_t n, int64_t inner, int64_t k, void *workspace,
+                                      size_t workspace_bytes, cudaStream_t stream) {
+    if (n >= (int64_t)TOPK_NO_INDEX) return cudaErrorInvalidValue;
+    topk_launch launch = {largest, x, values, indices, outer, n, inner, k, workspace, workspace_bytes, stream};
+    return dispatch_dtype(dtype, launch);
+}
+
+/* ---- Softmax / LogSoftmax ---- */
+
+#define SOFTMAX_SHARED_MAX (47 * 1024) /* under the 48 KiB a block gets without opt-in, with its scratch */
+
+struct softmax_launch {
+    int log_output;
+    const void *x;
+    void *y;
+    int64_t outer, n, inner;
+    cudaStream_t stream;
+
+    template <typename T, int ITEMS> cudaError_t warp_rows() {
+        softmax_rows_warp_kernel<T, ITEMS><<<grid_for(outer, 4, INT32_MAX), 128, 0, stream>>>((T *)y, (const T *)x,
+                                                                                            outer, (int)n, log_output);
+        return cudaGetLastError();
+    }
+
+    template <typename T> cudaError_t run() {
+        typedef typename wide_type<T>::type A;
+        if (outer * n * inner == 0) return cudaSuccess;
+        if (inner == 1 && n <= 1024) {
+            if (n <= 32) return warp_rows<T, 1>();
+            if (n <= 64) return warp_rows<T, 2>();
+            if (n <= 128) return warp_rows<T, 4>();
+            if (n <= 256) return warp_rows<T, 8>();
+            if (n <= 512) return warp_rows<T, 16>();
+            return warp_rows<T, 32>();
+        }
+        if (inner == 1) {
+            size_t shared = (size_t)n * sizeof(A);
+            unsigned blocks = grid_for(outer, 1, 1 << 20);
+            if (shared <= SOFTMAX_SHARED_MAX)
+                softmax_rows_block_kernel<T, true><<<blocks, 512, shared, stream>>>((T *)y, (const T *)x, outer, n,
+                                                                                    log_output);
+            else
+                softmax_rows_block_kernel<T, false><<<blocks, 1024, 0, stream>>>((T *)y, (const T *)x, outer, n,
+                                                                                 log_output);
+            return cudaGetLastError();
+        }
+        softmax_cols_kernel<T><<<grid_for(outer * inner, 256), 256, 0, stream>>>((T *)y, (const T *)x, outer, n, inner,
+                                                                                 log_output);
+        return cudaGetLastError();
+    }
+};
+
+extern "C" cudaError_t onyx_cuda_softmax(int dtype, int log_output, const void *x, void *y, int64_t outer,
+                                         int64_t n, int64_t inner, cudaStream_t stream) {
+    if (dtype != ONYX_CUDA_DT_FLOAT32 && dtype != ONYX_CUDA_DT_FLOAT16 && dtype != ONYX_CUDA_DT_BFLOAT16 &&
+        dtype != ONYX_CUDA_DT_FLOAT64)
+        return cudaErrorInvalidValue;
+    softmax_launch launch = {log_output, x, y, outer, n, inner, stream};
+    switch (dtype) {
+    case ONYX_CUDA_DT_FLOAT32: return launch.run<float>();
+    case ONYX_CUDA_DT_FLOAT16: return launch.run<__half>();
+    case ONYX_CUDA_DT_BFLOAT16: return launch.run<__nv_bfloat16>();
+    default: return launch.run<double>();
+    }
+}
+
+/* ---- LayerNormalization ---- */
+
+struct layer_norm_launch {
+    const void *x, *scale, *bias;
+    void *y;
+    float *mean, *inv_std;
+    int64_t rows, cols;
+    double epsilon;
+    cudaStream_t stream;
+
+    template <typename T, int ITEMS> cudaError_t in_registers() {
+        int64_t threads = (cols + ITEMS - 1) / ITEMS;
+        threads = threads < 32 ? 32 : (threads + 31) / 32 * 32;
+        layer_norm_rows_kernel<T, ITEMS><<<grid_for(rows, 1, 1 << 20), (unsigned)threads, 0, stream>>>(
+            (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, (int)cols, epsilon);
+        return cudaGetLastError();
+    }
+
+    template <typename T> cudaError_t run() {
+        if (rows == 0) return cudaSuccess;
+        if (cols <= 1024) return in_registers<T, 1>();
+        if (cols <= 2048) return in_registers<T, 2>();
+        if (cols <= 4096) return in_registers<T, 4>();
+        if (cols <= 8192) return in_registers<T, 8>();
+        layer_norm_long_rows_kernel<T><<<grid_for(rows, 1, 1 << 20), 1024, 0, stream>>>(
+            (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, cols, epsilon);
+        return cudaGetLastError();
+    }
+};
+
+extern "C" cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void *scale, const void *bias, void *y,
+                                            float *mean, float *inv_std, int64_t rows, int64_t cols, double epsilon,
+                                            cudaStream_t stream) {
+    layer_norm_launch launch = {x, scale, bias, y, mean, inv_std, rows, cols, epsilon, stream};
+    switch (dtype) {
+    case ONYX_CUDA_DT_FLOAT32: return launch.run<float>();
+    case ONYX_CUDA_DT_FLOAT16: return launch.run<__half>();
+    case ONYX_CUDA_DT_BFLOAT16: return launch.run<__nv_bfloat16>();
+    case ONYX_CUDA_DT_FLOAT64: return launch.run<double>();
+    default: return cudaErrorInvalidValue;
+    }
+}
+
+/* ---- Quantization ---- */
+
+template <typename TX>
+static cudaError_t quantize_typed(int y_dtype, const TX *x, const float *scale, const void *zero_point, void *y,
+                                  int64_t total, int64_t channels, int64_t inner, cudaStream_t stream) {
+    unsigned blocks = grid_for(total, 256, 8192);
+    if (y_dtype == ONYX_CUDA_DT_INT8)
+        quantize_kernel<TX, int8_t><<<blocks, 256, 0, stream>>>((int8_t *)y, x, scale, (const int8_t *)zero_point,
+                                                                total, channels, inner);
+    else if (y_dtype == ONYX_CUDA_DT_UINT8)
+        quantize_kernel<TX, uint8_t><<<blocks, 256, 0, stream>>>((uint8_t *)y, x, scale, (const uint8_t *)zero_point,
+                                                                 total, channels, inner);
+    else
+        return cudaErrorInvalidValue;
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t onyx_cuda_quantize_linear(int x_dtype, int y_dtype, const void *x, const float *scale,
+                                                 const void *zero_point, void *y, int64_t total, int64_t channels,
+                                                 int64_t inner, cudaStream_t stream) {
+    if (total == 0) return cudaSuccess;
+    if (x_dtype == ONYX_CUDA_DT_FLOAT32)
+        return quantize_typed(y_dtype, (const float *)x, scale, zero_point, y, total, channels, inner, stream);
+    if (x_dtype == ONYX_CUDA_DT_INT32)
+        return quantize_typed(y_dtype, (const int32_t *)x, scale, zero_point, y, total, channels, inner, stream);
+    return cudaErrorInvalidValue;
+}
+
+extern "C" cudaError_t onyx_cuda_dequantize_linear(int x_dtype, const void *x, const float *scale,
+                                                   const void *zero_point, float *y, int64_t total, int64_t channels,
+                                                   int64_t inner, cudaStream_t stream) {
+    if (total == 0) return cudaSuccess;
+    unsigned blocks = grid_for(total, 256, 8192);
+    switch (x_dtype) {
+    case ONYX_CUDA_DT_INT8:
+        dequantize_kernel<int8_t><<<blocks, 256, 0, stream>>>(y, (const int8_t *)x, scale, (const int8_t *)zero_point,
+                                                              total, channels, inner);
+        break;
+    case ONYX_CUDA_DT_UINT8:
+        dequantize_kernel<uint8_t><<<blocks, 256, 0, stream>>>(y, (const uint8_t *)x, scale,
+                                                               (const uint8_t *)zero_point, total, channels, inner);
+        break;
+    case ONYX_CUDA_DT_INT32:
+        dequantize_kernel<int32_t><<<blocks, 256, 0, stream>>>(y, (const int32_t *)x, scale,
+                                                               (const int32_t *)zero_point, total, channels, inner);
+        break;
+    default: return cudaErrorInvalidValue;
+    }
+    return cudaGetLastError();
+}
+
+#define DYNAMIC_QUANTIZE_BLOCKS 1024
+
+static unsigned dynamic_quantize_blocks(int64_t n) { return grid_for(n, 256, DYNAMIC_QUANTIZE_BLOCKS); }
+
+extern "C" size_t onyx_cuda_dynamic_quantize_workspace(int64_t n) {
+    return (2 + 2 * (size_t)dynamic_quantize_blocks(n)) * sizeof(float);
+}
+
+extern "C" cudaError_t onyx_cuda_dynamic_quantize_linear(const float *x, uint8_t *y, float *y_scale,
+                                                         uint8_t *y_zero_point, int64_t n, void *workspace,
+                                                         size_t workspace_bytes, cudaStream_t stream) {
+    if (workspace_bytes < onyx_cuda_dynamic_quantize_workspace(n)) return cudaErrorInvalidValue;
+    float *params = (float *)workspace, *range = params + 2;
+    unsigned blocks = dynamic_quantize_blocks(n);
+    dynamic_quantize_range_kernel<<<blocks, 256, 0, stream>>>(range, x, n);
+    dynamic_quantize_params_kernel<<<1, 1024, 0, stream>>>(params, y_scale, y_zero_point, range, (int)blocks);
+    if (n > 0) dynamic_quantize_apply_kernel<<<blocks, 256, 0, stream>>>(y, x, params, n);
+    return cudaGetLastError();
+}

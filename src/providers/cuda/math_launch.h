@@ -1,0 +1,108 @@
+/*
+ * math_launch.h - launchers of the CUDA math kernels (math.cu), called by the math kernel table
+ * (math.c): reductions, ArgMax/ArgMin, CumSum, TopK, Softmax/LogSoftmax, LayerNormalization and
+ * linear quantization.
+ *
+ * Compiles as C and as C++. Every launcher takes device pointers, int64 sizes and a stream,
+ * enqueues its kernels (never synchronises, never allocates) and returns cudaGetLastError().
+ * Shapes are given in the (outer, n, inner) view of an axis: rows of n elements spaced inner
+ * apart, outer * inner of them. Element dtypes are onyx_dtype codes (the ONNX TensorProto
+ * DataType numbers), listed below; math.c checks that they match onyx's.
+ */
+#ifndef ONYX_PROVIDERS_CUDA_MATH_LAUNCH_H
+#define ONYX_PROVIDERS_CUDA_MATH_LAUNCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cuda_runtime_api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Element dtypes the math kernels take (values of onyx_dtype). */
+enum {
+    ONYX_CUDA_DT_FLOAT32 = 1,
+    ONYX_CUDA_DT_UINT8 = 2,
+    ONYX_CUDA_DT_INT8 = 3,
+    ONYX_CUDA_DT_INT32 = 6,
+    ONYX_CUDA_DT_INT64 = 7,
+    ONYX_CUDA_DT_FLOAT16 = 10,
+    ONYX_CUDA_DT_FLOAT64 = 11,
+    ONYX_CUDA_DT_BFLOAT16 = 16
+};
+
+/* Reductions, in the order of the CPU provider's reduce_kind. */
+enum {
+    ONYX_CUDA_REDUCE_SUM,
+    ONYX_CUDA_REDUCE_MEAN,
+    ONYX_CUDA_REDUCE_MAX,
+    ONYX_CUDA_REDUCE_MIN,
+    ONYX_CUDA_REDUCE_PROD,
+    ONYX_CUDA_REDUCE_L1,
+    ONYX_CUDA_REDUCE_L2,
+    ONYX_CUDA_REDUCE_SUM_SQUARE,
+    ONYX_CUDA_REDUCE_LOG_SUM,
+    ONYX_CUDA_REDUCE_LOG_SUM_EXP
+};
+
+/* Reduce* over the axes flagged in reduced (rank entries). x has dims (rank of them), y holds
+ * one element per combination of kept dims in order. Float types accumulate in float32 (float64
+ * in double); integer sums, products and extremes are exact in int64, integer means, norms and
+ * logs go through double like the CPU kernel. The workspace (onyx_cuda_reduce_workspace bytes)
+ * holds partial results when few outputs reduce many elements each. */
+size_t onyx_cuda_reduce_workspace(int rank, const int64_t *dims, const int *reduced);
+cudaError_t onyx_cuda_reduce(int kind, int dtype, const void *x, void *y, int rank, const int64_t *dims,
+                             const int *reduced, void *workspace, size_t workspace_bytes, cudaStream_t stream);
+
+/* ArgMax (want_min = 0) or ArgMin along n: x is (outer, n, inner), indices is (outer, inner).
+ * Ties go to the first index, or the last with select_last; NaN is skipped unless it is the
+ * row's first element (then the answer is 0), as the CPU kernel's scan does. */
+cudaError_t onyx_cuda_argmax(int dtype, int want_min, int select_last, const void *x, int64_t *indices,
+                             int64_t outer, int64_t n, int64_t inner, cudaStream_t stream);
+
+/* CumSum along n: x and y are (outer, n, inner). Floats accumulate in double, integers in int64. */
+cudaError_t onyx_cuda_cumsum(int dtype, int exclusive, int reverse, const void *x, void *y, int64_t outer,
+                             int64_t n, int64_t inner, cudaStream_t stream);
+
+/* TopK along n: x is (outer, n, inner); values (x's dtype) and indices (int64, may be NULL) are
+ * (outer, k, inner), best first, ties by the lower index. n < 2^32. */
+size_t onyx_cuda_topk_workspace(int64_t slices, int64_t n, int64_t k);
+cudaError_t onyx_cuda_topk(int dtype, int largest, const void *x, void *values, int64_t *indices, int64_t outer,
+                           int64_t n, int64_t inner, int64_t k, void *workspace, size_t workspace_bytes,
+                           cudaStream_t stream);
+
+/* Softmax (log_output = 0) or LogSoftmax along n: x and y are (outer, n, inner). */
+cudaError_t onyx_cuda_softmax(int dtype, int log_output, const void *x, void *y, int64_t outer, int64_t n,
+                              int64_t inner, cudaStream_t stream);
+
+/* LayerNormalization of rows: x and y are (rows, cols), scale and bias (may be NULL) are (cols)
+ * of x's dtype; mean and inv_std (float32, may be NULL) are (rows). */
+cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void *scale, const void *bias, void *y,
+                                 float *mean, float *inv_std, int64_t rows, int64_t cols, double epsilon,
+                                 cudaStream_t stream);
+
+/* QuantizeLinear: x (float32 or int32) is (outer, channels, inner) flattened to total elements,
+ * scale is (channels) float32, zero_point (channels, y's dtype, may be NULL); y is uint8 or
+ * int8. channels == 1 is per-tensor. */
+cudaError_t onyx_cuda_quantize_linear(int x_dtype, int y_dtype, const void *x, const float *scale,
+                                      const void *zero_point, void *y, int64_t total, int64_t channels,
+                                      int64_t inner, cudaStream_t stream);
+/* DequantizeLinear: x (int8, uint8 or int32) and zero_point (x's dtype, may be NULL) as above; y
+ * is float32. */
+cudaError_t onyx_cuda_dequantize_linear(int x_dtype, const void *x, const float *scale, const void *zero_point,
+                                        float *y, int64_t total, int64_t channels, int64_t inner,
+                                        cudaStream_t stream);
+/* DynamicQuantizeLinear of n float32 elements to uint8; y_scale and y_zero_point (device
+ * scalars) may be NULL. */
+size_t onyx_cuda_dynamic_quantize_workspace(int64_t n);
+cudaError_t onyx_cuda_dynamic_quantize_linear(const float *x, uint8_t *y, float *y_scale, uint8_t *y_zero_point,
+                                              int64_t n, void *workspace, size_t workspace_bytes,
+                                              cudaStream_t stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
