@@ -262,7 +262,7 @@ static onyx_status lt_gemm(const onyx_cuda_state *state, const gemm_call *g, int
         if (st != CUBLAS_STATUS_SUCCESS) {
             lt_entry_release(victim);
             pthread_mutex_unlock(&lt_cache_lock);
-            return onyx_cublas_status(st, "MatMul: creating cuBLASLt descriptors");
+            return onyx_cublas_status(st, "creating matmul descriptors");
         }
         victim->key = key;
         victim->hash = hash;
