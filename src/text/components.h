@@ -63,6 +63,8 @@ typedef struct tk_normalizer {
     const char *normalized; /* into charsmap */
     size_t normalized_len;
     int longest_match; /* Precompiled: sentencepiece's longest-key rule instead of HF's graphemes */
+    int64_t ascii_value[128];               /* Precompiled: the value of each 1-byte key, or -1 */
+    unsigned char ascii_begins_longer[128]; /* Precompiled: some longer key begins with the byte */
 } tk_normalizer;
 
 onyx_status tk_normalizer_parse(const cJSON *json, tk_normalizer **out);

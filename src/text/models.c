@@ -499,7 +499,10 @@ static onyx_status unigram_push_piece(const tk_model *m, const char *w, size_t s
 }
 
 static onyx_status unigram(const tk_model *m, const char *w, size_t len, tk_tokens *out) {
-    lattice_node *best = onyx_malloc((len + 1) * sizeof(lattice_node));
+    /* Words of up to 127 bytes (nearly all) keep the lattice and the ranges on the stack. */
+    lattice_node stack_best[128];
+    size_t stack_ranges[256];
+    lattice_node *best = len < 128 ? stack_best : onyx_malloc((len + 1) * sizeof(lattice_node));
     if (!best) return ONYX_ERR_OUT_OF_MEMORY;
     for (size_t i = 0; i <= len; i++) best[i] = (lattice_node){0.0, -1, -1};
     best[0].starts_at = 0;
@@ -531,9 +534,12 @@ static onyx_status unigram(const tk_model *m, const char *w, size_t len, tk_toke
         starts_at += mblen;
     }
     /* Backtrack into (start, end) ranges, fusing consecutive unknowns, then emit in order. */
-    size_t *ranges = onyx_malloc((len + 1) * 2 * sizeof(size_t));
+    size_t *ranges = len < 128 ? stack_ranges : onyx_malloc((len + 1) * 2 * sizeof(size_t));
     onyx_status st = ONYX_OK;
-    if (!ranges) { onyx_free(best); return ONYX_ERR_OUT_OF_MEMORY; }
+    if (!ranges) {
+        if (best != stack_best) onyx_free(best);
+        return ONYX_ERR_OUT_OF_MEMORY;
+    }
     size_t nr = 0, ends_at = len;
     int in_unk = 0;
     while (ends_at > 0) {
@@ -551,8 +557,8 @@ static onyx_status unigram(const tk_model *m, const char *w, size_t len, tk_toke
         ends_at = s;
     }
     for (size_t r = nr; r-- > 0 && !st;) st = unigram_push_piece(m, w, ranges[2 * r], ranges[2 * r + 1], out);
-    onyx_free(ranges);
-    onyx_free(best);
+    if (ranges != stack_ranges) onyx_free(ranges);
+    if (best != stack_best) onyx_free(best);
     return st;
 }
 

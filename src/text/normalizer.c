@@ -115,6 +115,8 @@ fail:
 
 /* ---- parsing ---- */
 
+static void charsmap_ascii_tables(tk_normalizer *n);
+
 static int json_bool(const cJSON *obj, const char *key, int dflt) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (cJSON_IsBool(v)) return cJSON_IsTrue(v);
@@ -221,6 +223,7 @@ onyx_status tk_normalizer_parse(const cJSON *json, tk_normalizer **out) {
         n->trie_units = trie_bytes / 4;
         n->normalized = (const char *)n->charsmap + 4 + trie_bytes;
         n->normalized_len = n->charsmap_len - 4 - trie_bytes;
+        charsmap_ascii_tables(n);
     } else {
         st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "normalizer type \"%.100s\" is not supported", t);
         goto fail;
@@ -389,27 +392,77 @@ static int64_t charsmap_prefix_match(const tk_normalizer *n, const unsigned char
     return found;
 }
 
-static onyx_status push_change(uint32_t **cps, int32_t **ch, size_t *n, size_t *cap, uint32_t c, int32_t change) {
-    if (*n == *cap) {
-        size_t c2 = *cap ? *cap * 2 : 64;
-        uint32_t *a = onyx_realloc(*cps, c2 * sizeof(uint32_t));
-        if (a) *cps = a;
-        int32_t *b = onyx_realloc(*ch, c2 * sizeof(int32_t));
-        if (b) *ch = b;
-        if (!a || !b) return ONYX_ERR_OUT_OF_MEMORY;
-        *cap = c2;
+/* The per-ASCII-byte lookups: ascii_value[b], the value of the key "b" (or -1), and
+ * ascii_begins_longer[b], whether any longer key begins with b (then the longest match
+ * needs the trie). */
+static void charsmap_ascii_tables(tk_normalizer *n) {
+    const uint32_t *a = n->trie;
+    size_t units = n->trie_units;
+#define UNIT_OFFSET(u) (((u) >> 10) << (((u) & (1u << 9)) >> 6))
+#define UNIT_LABEL(u) ((u) & ((1u << 31) | 0xFF))
+    for (unsigned b = 0; b < 128; b++) {
+        unsigned char key = (unsigned char)b;
+        size_t key_len;
+        n->ascii_value[b] = charsmap_prefix_match(n, &key, 1, 0, &key_len);
+        n->ascii_begins_longer[b] = 0;
+        if (!units) continue;
+        size_t pos = UNIT_OFFSET(a[0]) ^ b;
+        if (pos >= units || UNIT_LABEL(a[pos]) != b) continue;
+        pos ^= UNIT_OFFSET(a[pos]);
+        for (unsigned c = 1; c < 256 && !n->ascii_begins_longer[b]; c++)
+            if ((pos ^ c) < units && UNIT_LABEL(a[pos ^ c]) == c) n->ascii_begins_longer[b] = 1;
     }
-    (*cps)[*n] = c;
-    (*ch)[*n] = change;
-    (*n)++;
+#undef UNIT_LABEL
+#undef UNIT_OFFSET
+}
+
+/* (code point, change) pairs for tk_nstr_transform. In a Precompiled pass chars are pushed
+ * only from the first replacement on: the unchanged ones before it wait in
+ * [pending_from, the current position), and a text with no replacement costs no pairs. */
+typedef struct change_list {
+    uint32_t *cps;
+    int32_t *changes;
+    size_t count, cap;
+    size_t pending_from; /* byte offset of the first unchanged char not pushed yet */
+    int modified;
+} change_list;
+
+static onyx_status push_change(change_list *o, uint32_t c, int32_t change) {
+    if (o->count == o->cap) {
+        size_t grown = o->cap ? o->cap * 2 : 64;
+        uint32_t *a = onyx_realloc(o->cps, grown * sizeof(uint32_t));
+        if (a) o->cps = a;
+        int32_t *b = onyx_realloc(o->changes, grown * sizeof(int32_t));
+        if (b) o->changes = b;
+        if (!a || !b) return ONYX_ERR_OUT_OF_MEMORY;
+        o->cap = grown;
+    }
+    o->cps[o->count] = c;
+    o->changes[o->count] = change;
+    o->count++;
     return ONYX_OK;
 }
 
-/* Push the normalized string at blob offset value (NUL-terminated) replacing old_count chars.
- * The first char replaces (and removes the surplus old chars), the others are inserted; this is
- * what the offsets of HF tokenizers 0.23 show. */
-static onyx_status push_replacement(const tk_normalizer *n, int64_t value, size_t old_count, uint32_t **cps,
-                                    int32_t **ch, size_t *count, size_t *cap) {
+/* Push the unchanged chars of text[pending_from, upto). */
+static onyx_status flush_unchanged(change_list *o, const char *text, size_t upto) {
+    size_t i = o->pending_from;
+    while (i < upto) {
+        uint32_t c;
+        i += tk_utf8_decode(text, upto, i, &c);
+        ONYX_TRY(push_change(o, c, 0));
+    }
+    o->pending_from = upto;
+    return ONYX_OK;
+}
+
+/* Replace text[at, at + old_bytes) (old_count chars) by the normalized string at blob offset
+ * value (NUL-terminated). The first new char replaces (and removes the surplus old chars), the
+ * others are inserted; this is what the offsets of HF tokenizers 0.23 show. */
+static onyx_status push_replacement(const tk_normalizer *n, change_list *o, const char *text, size_t at,
+                                    size_t old_bytes, size_t old_count, int64_t value) {
+    ONYX_TRY(flush_unchanged(o, text, at));
+    o->pending_from = at + old_bytes;
+    o->modified = 1;
     size_t s = (size_t)value, e = s;
     while (e < n->normalized_len && n->normalized[e]) e++;
     if (tk_utf8_invalid_at(n->normalized + s, e - s) != e - s)
@@ -420,7 +473,7 @@ static onyx_status push_replacement(const tk_normalizer *n, int64_t value, size_
     if (new_count == 0) {
         /* Removed: the chars count against the char before them; at the very start nothing
          * absorbs them and the next char takes their alignment (HF 0.23 does the same). */
-        if (*count > 0) (*ch)[*count - 1] -= (int32_t)old_count;
+        if (o->count > 0) o->changes[o->count - 1] -= (int32_t)old_count;
         return ONYX_OK;
     }
     size_t k = 0, idx = 0;
@@ -429,52 +482,59 @@ static onyx_status push_replacement(const tk_normalizer *n, int64_t value, size_
         k += tk_utf8_decode(n->normalized + s, e - s, k, &c);
         int32_t change = 1;
         if (idx == 0) change = new_count < old_count ? (int32_t)new_count - (int32_t)old_count : 0;
-        ONYX_TRY(push_change(cps, ch, count, cap, c, change));
+        ONYX_TRY(push_change(o, c, change));
         idx++;
     }
     return ONYX_OK;
 }
 
+static size_t count_chars(const char *text, size_t len) {
+    size_t chars = 0;
+    for (size_t k = 0; k < len; k++)
+        if (((unsigned char)text[k] & 0xC0) != 0x80) chars++;
+    return chars;
+}
+
+/* The charsmap's value for a key, when it names a place in the blob. */
+static int usable_value(const tk_normalizer *n, int64_t v) { return v >= 0 && (size_t)v < n->normalized_len; }
+
 /* HF's Precompiled: each extended grapheme cluster shorter than 6 bytes is looked up whole
- * (shortest key prefixing it), otherwise, or when it has no key, each of its chars alone. */
-static onyx_status precompiled_by_grapheme(const tk_normalizer *n, const tk_nstr *ns, uint32_t **cps,
-                                           int32_t **ch, size_t *count, size_t *cap, int *modified) {
-    size_t i = 0;
-    while (i < ns->len) {
+ * (shortest key prefixing it), otherwise, or when it has no key, each of its chars alone. An
+ * ASCII char followed by ASCII (or the end) is a cluster of its own unless it is CR before LF,
+ * so it is looked up in the ASCII table without grapheme segmentation. */
+static onyx_status precompiled_by_grapheme(const tk_normalizer *n, const tk_nstr *ns, change_list *o) {
+    const char *text = ns->text;
+    size_t i = 0, len = ns->len;
+    while (i < len) {
+        unsigned char b = (unsigned char)text[i];
+        if (b < 0x80 && (i + 1 == len || ((unsigned char)text[i + 1] < 0x80 && !(b == '\r' && text[i + 1] == '\n')))) {
+            if (usable_value(n, n->ascii_value[b])) ONYX_TRY(push_replacement(n, o, text, i, 1, 1, n->ascii_value[b]));
+            i++;
+            continue;
+        }
         utf8proc_int32_t state = 0;
         uint32_t prev;
-        size_t g_end = i + tk_utf8_decode(ns->text, ns->len, i, &prev);
-        while (g_end < ns->len) {
+        size_t g_end = i + tk_utf8_decode(text, len, i, &prev);
+        while (g_end < len) {
             uint32_t next;
-            size_t k = tk_utf8_decode(ns->text, ns->len, g_end, &next);
+            size_t k = tk_utf8_decode(text, len, g_end, &next);
             if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)prev, (utf8proc_int32_t)next, &state)) break;
             prev = next;
             g_end += k;
         }
         if (g_end - i < 6) {
             size_t key_len;
-            int64_t v = charsmap_prefix_match(n, (const unsigned char *)ns->text + i, g_end - i, 0, &key_len);
-            if (v >= 0 && (size_t)v < n->normalized_len) {
-                *modified = 1;
-                size_t old_count = 0;
-                for (size_t k = i; k < g_end; k++)
-                    if (((unsigned char)ns->text[k] & 0xC0) != 0x80) old_count++;
-                ONYX_TRY(push_replacement(n, v, old_count, cps, ch, count, cap));
+            int64_t v = charsmap_prefix_match(n, (const unsigned char *)text + i, g_end - i, 0, &key_len);
+            if (usable_value(n, v)) {
+                ONYX_TRY(push_replacement(n, o, text, i, g_end - i, count_chars(text + i, g_end - i), v));
                 i = g_end;
                 continue;
             }
         }
         while (i < g_end) {
-            uint32_t c;
-            size_t k = tk_utf8_decode(ns->text, ns->len, i, &c);
-            size_t key_len;
-            int64_t v = charsmap_prefix_match(n, (const unsigned char *)ns->text + i, k, 0, &key_len);
-            if (v >= 0 && (size_t)v < n->normalized_len) {
-                *modified = 1;
-                ONYX_TRY(push_replacement(n, v, 1, cps, ch, count, cap));
-            } else {
-                ONYX_TRY(push_change(cps, ch, count, cap, c, 0));
-            }
+            size_t k = tk_utf8_len((unsigned char)text[i]), key_len;
+            int64_t v = charsmap_prefix_match(n, (const unsigned char *)text + i, k, 0, &key_len);
+            if (usable_value(n, v)) ONYX_TRY(push_replacement(n, o, text, i, k, 1, v));
             i += k;
         }
     }
@@ -483,41 +543,38 @@ static onyx_status precompiled_by_grapheme(const tk_normalizer *n, const tk_nstr
 
 /* The sentencepiece library's Normalizer: at each position the longest key prefixing the rest
  * of the text replaces what it covers ("e\u0301" -> "\u00e9" where the map has that key),
- * otherwise one char is kept as it is. */
-static onyx_status precompiled_longest_match(const tk_normalizer *n, const tk_nstr *ns, uint32_t **cps,
-                                             int32_t **ch, size_t *count, size_t *cap, int *modified) {
-    size_t i = 0;
-    while (i < ns->len) {
+ * otherwise one char is kept as it is. An ASCII byte that begins no longer key is looked up
+ * in the ASCII table. */
+static onyx_status precompiled_longest_match(const tk_normalizer *n, const tk_nstr *ns, change_list *o) {
+    const char *text = ns->text;
+    size_t i = 0, len = ns->len;
+    while (i < len) {
+        unsigned char b = (unsigned char)text[i];
+        if (b < 0x80 && !n->ascii_begins_longer[b]) {
+            if (usable_value(n, n->ascii_value[b])) ONYX_TRY(push_replacement(n, o, text, i, 1, 1, n->ascii_value[b]));
+            i++;
+            continue;
+        }
         size_t key_len = 0;
-        int64_t v = charsmap_prefix_match(n, (const unsigned char *)ns->text + i, ns->len - i, 1, &key_len);
-        if (v >= 0 && (size_t)v < n->normalized_len) {
-            *modified = 1;
-            size_t old_count = 0;
-            for (size_t k = i; k < i + key_len; k++)
-                if (((unsigned char)ns->text[k] & 0xC0) != 0x80) old_count++;
-            ONYX_TRY(push_replacement(n, v, old_count, cps, ch, count, cap));
+        int64_t v = charsmap_prefix_match(n, (const unsigned char *)text + i, len - i, 1, &key_len);
+        if (usable_value(n, v)) {
+            ONYX_TRY(push_replacement(n, o, text, i, key_len, count_chars(text + i, key_len), v));
             i += key_len;
             continue;
         }
-        uint32_t c;
-        i += tk_utf8_decode(ns->text, ns->len, i, &c);
-        ONYX_TRY(push_change(cps, ch, count, cap, c, 0));
+        i += tk_utf8_len(b);
     }
     return ONYX_OK;
 }
 
 static onyx_status precompiled_normalize(const tk_normalizer *n, tk_nstr *ns) {
     if (!n->trie_units) return ONYX_OK;
-    uint32_t *cps = NULL;
-    int32_t *ch = NULL;
-    size_t count = 0, cap = 0;
-    int modified = 0;
-    onyx_status st = n->longest_match
-                         ? precompiled_longest_match(n, ns, &cps, &ch, &count, &cap, &modified)
-                         : precompiled_by_grapheme(n, ns, &cps, &ch, &count, &cap, &modified);
-    if (!st && modified) st = tk_nstr_transform(ns, cps, ch, count);
-    onyx_free(cps);
-    onyx_free(ch);
+    change_list o = {0};
+    onyx_status st = n->longest_match ? precompiled_longest_match(n, ns, &o) : precompiled_by_grapheme(n, ns, &o);
+    if (!st && o.modified) st = flush_unchanged(&o, ns->text, ns->len);
+    if (!st && o.modified) st = tk_nstr_transform(ns, o.cps, o.changes, o.count);
+    onyx_free(o.cps);
+    onyx_free(o.changes);
     return st;
 }
 
@@ -575,25 +632,24 @@ onyx_status tk_normalizer_run(const tk_normalizer *n, tk_nstr *ns) {
     }
     case TK_NORM_PREPEND: {
         if (ns->len == 0 || n->content_len == 0) return ONYX_OK;
-        uint32_t *cps = NULL;
-        int32_t *ch = NULL;
-        size_t count = 0, cap = 0, k = 0;
+        change_list o = {0};
+        size_t k = 0;
         onyx_status st = ONYX_OK;
         while (!st && k < n->content_len) {
             uint32_t c;
             k += tk_utf8_decode(n->content, n->content_len, k, &c);
-            st = push_change(&cps, &ch, &count, &cap, c, count == 0 ? 0 : 1);
+            st = push_change(&o, c, o.count == 0 ? 0 : 1);
         }
         size_t i = 0, idx = 0;
         while (!st && i < ns->len) {
             uint32_t c;
             i += tk_utf8_decode(ns->text, ns->len, i, &c);
-            st = push_change(&cps, &ch, &count, &cap, c, idx == 0 ? 1 : 0);
+            st = push_change(&o, c, idx == 0 ? 1 : 0);
             idx++;
         }
-        if (!st) st = tk_nstr_transform(ns, cps, ch, count);
-        onyx_free(cps);
-        onyx_free(ch);
+        if (!st) st = tk_nstr_transform(ns, o.cps, o.changes, o.count);
+        onyx_free(o.cps);
+        onyx_free(o.changes);
         return st;
     }
     case TK_NORM_BERT:

@@ -308,33 +308,69 @@ static size_t map_bytes(uint32_t cp, uint32_t *out, const void *ctx) {
     return n;
 }
 
-/* Prepend prefix chars to ns as HF's NormalizedString::prepend (all take the first char's
- * alignment). */
+/* Prepend cp to ns as HF's NormalizedString::prepend does through transform: the new char
+ * takes the alignment of the first byte, the old first char that of its last byte. */
 static onyx_status prepend_cp(tk_nstr *ns, uint32_t cp) {
     if (ns->len == 0) return ONYX_OK;
-    size_t cap = ns->len + 2, n = 0, i = 0;
-    uint32_t *cps = onyx_malloc(cap * sizeof(uint32_t));
-    int32_t *ch = onyx_malloc(cap * sizeof(int32_t));
-    if (!cps || !ch) { onyx_free(cps); onyx_free(ch); return ONYX_ERR_OUT_OF_MEMORY; }
-    cps[n] = cp; ch[n++] = 0;
+    char enc[4];
+    size_t add = tk_utf8_encode(cp, enc), len = ns->len + add;
+    char *text = onyx_malloc(len + 1);
+    tk_span *align = onyx_malloc(len * sizeof(tk_span));
+    if (!text || !align) { onyx_free(text); onyx_free(align); return ONYX_ERR_OUT_OF_MEMORY; }
+    memcpy(text, enc, add);
+    memcpy(text + add, ns->text, ns->len + 1);
+    for (size_t b = 0; b < add; b++) align[b] = ns->align[0];
+    size_t first = tk_utf8_len((unsigned char)ns->text[0]);
+    if (first > ns->len) first = ns->len;
+    for (size_t b = 0; b < first; b++) align[add + b] = ns->align[first - 1];
+    memcpy(align + add + first, ns->align + first, (ns->len - first) * sizeof(tk_span));
+    onyx_free(ns->text);
+    onyx_free(ns->align);
+    ns->text = text;
+    ns->align = align;
+    ns->len = len;
+    return ONYX_OK;
+}
+
+/* Move ns into out as one piece (nothing for an empty one); ns is left empty. */
+static onyx_status move_whole(tk_nstr *ns, tk_pieces *out) {
+    tk_nstr whole = *ns;
+    *ns = (tk_nstr){0};
+    if (!whole.len) {
+        tk_nstr_free(&whole);
+        return ONYX_OK;
+    }
+    return tk_pieces_push(out, whole);
+}
+
+/* WhitespaceSplit (split on White_Space chars, removed): the runs between them; a piece that
+ * has no whitespace moves to out whole. */
+static onyx_status split_whitespace(tk_nstr *ns, tk_pieces *out) {
+    size_t i = 0, run_start = 0;
+    int in_run = 0;
     while (i < ns->len) {
         uint32_t c;
-        i += tk_utf8_decode(ns->text, ns->len, i, &c);
-        cps[n] = c;
-        ch[n] = n == 1 ? 1 : 0;
-        n++;
+        size_t k = tk_utf8_decode(ns->text, ns->len, i, &c);
+        int space = tk_is_whitespace(c);
+        if (space && in_run) {
+            ONYX_TRY(emit(out, ns, run_start, i));
+            in_run = 0;
+        } else if (!space && !in_run) {
+            run_start = i;
+            in_run = 1;
+        }
+        i += k;
     }
-    onyx_status st = tk_nstr_transform(ns, cps, ch, n);
-    onyx_free(cps);
-    onyx_free(ch);
-    return st;
+    if (!in_run) return ONYX_OK;
+    if (run_start == 0) return move_whole(ns, out);
+    return emit(out, ns, run_start, ns->len);
 }
 
 /* One pre-tokenizer over one piece, appending to out. */
 static onyx_status run_one(const tk_pretokenizer *p, tk_nstr *ns, tk_pieces *out) {
     switch (p->kind) {
     case TK_PRE_SEQUENCE: return ONYX_OK; /* handled by the caller */
-    case TK_PRE_WHITESPACE_SPLIT: return split_chars(ns, pred_whitespace, TK_SPLIT_REMOVED, out);
+    case TK_PRE_WHITESPACE_SPLIT: return split_whitespace(ns, out);
     case TK_PRE_WHITESPACE: return split_pattern(ns, &p->pattern, TK_SPLIT_REMOVED, 1, out);
     case TK_PRE_PUNCTUATION: return split_chars(ns, pred_punct, p->behavior, out);
     case TK_PRE_SPLIT: return split_pattern(ns, &p->pattern, p->behavior, p->invert, out);
@@ -371,32 +407,35 @@ static onyx_status run_one(const tk_pretokenizer *p, tk_nstr *ns, tk_pieces *out
     case TK_PRE_METASPACE: {
         char rep[4];
         size_t rep_len = tk_utf8_encode(p->replacement, rep);
-        tk_match *m = NULL;
-        size_t n = 0;
-        ONYX_TRY(find_chars(ns->text, ns->len, pred_space, &m, &n));
-        size_t *starts = onyx_malloc((n + 1) * sizeof(size_t)), *ends = onyx_malloc((n + 1) * sizeof(size_t));
-        onyx_status st = ONYX_OK;
-        if (!starts || !ends) st = ONYX_ERR_OUT_OF_MEMORY;
-        size_t k = 0;
-        for (size_t i = 0; !st && i < n; i++)
-            if (m[i].is_match) { starts[k] = m[i].start; ends[k] = m[i].end; k++; }
-        if (!st) st = tk_nstr_replace_ranges(ns, starts, ends, k, rep, rep_len);
-        onyx_free(starts);
-        onyx_free(ends);
-        onyx_free(m);
-        ONYX_TRY(st);
+        if (memchr(ns->text, ' ', ns->len)) {
+            tk_match *m = NULL;
+            size_t n = 0;
+            ONYX_TRY(find_chars(ns->text, ns->len, pred_space, &m, &n));
+            size_t *starts = onyx_malloc((n + 1) * sizeof(size_t)), *ends = onyx_malloc((n + 1) * sizeof(size_t));
+            onyx_status st = ONYX_OK;
+            if (!starts || !ends) st = ONYX_ERR_OUT_OF_MEMORY;
+            size_t k = 0;
+            for (size_t i = 0; !st && i < n; i++)
+                if (m[i].is_match) { starts[k] = m[i].start; ends[k] = m[i].end; k++; }
+            if (!st) st = tk_nstr_replace_ranges(ns, starts, ends, k, rep, rep_len);
+            onyx_free(starts);
+            onyx_free(ends);
+            onyx_free(m);
+            ONYX_TRY(st);
+        }
         int starts_with_rep = ns->len >= rep_len && memcmp(ns->text, rep, rep_len) == 0;
         if (!starts_with_rep && ns->len) {
             int first = ns->align[0].start == 0;
-            if (p->prepend_scheme == TK_PREPEND_ALWAYS || (p->prepend_scheme == TK_PREPEND_FIRST && first))
+            if (p->prepend_scheme == TK_PREPEND_ALWAYS || (p->prepend_scheme == TK_PREPEND_FIRST && first)) {
                 ONYX_TRY(prepend_cp(ns, p->replacement));
+                starts_with_rep = 1;
+            }
         }
-        if (!p->split) {
-            tk_nstr whole = {0};
-            ONYX_TRY(tk_nstr_slice(&whole, ns, 0, ns->len));
-            if (!whole.len) { tk_nstr_free(&whole); return ONYX_OK; }
-            return tk_pieces_push(out, whole);
-        }
+        /* Split before each replacement (merged with next); with none past the first char the
+         * piece stays whole. */
+        size_t after_first = starts_with_rep ? rep_len : 0;
+        if (!p->split || !memmem(ns->text + after_first, ns->len - after_first, rep, rep_len))
+            return move_whole(ns, out);
         tk_pattern lit = {0};
         lit.literal = rep;
         lit.literal_len = rep_len;

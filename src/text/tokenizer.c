@@ -286,6 +286,20 @@ static onyx_status enc_push(onyx_encoding *e, size_t *cap, int64_t id, int64_t t
  * taken from src (left NULL there) instead of copied. */
 static onyx_status enc_append(onyx_encoding *dst, size_t *cap, onyx_encoding *src, size_t s, size_t e,
                               int64_t type_id, int move) {
+    if (move && dst->length == 0 && *cap == 0 && !dst->ids && s == 0 && e == src->length && e > 0) {
+        /* All of src into an empty dst: take its arrays instead of copying them. */
+        dst->ids = src->ids; dst->type_ids = src->type_ids; dst->tokens = src->tokens;
+        dst->offsets = src->offsets; dst->word_ids = src->word_ids; dst->sequence_ids = src->sequence_ids;
+        dst->special_tokens_mask = src->special_tokens_mask; dst->attention_mask = src->attention_mask;
+        dst->length = *cap = src->length;
+        src->ids = src->type_ids = src->offsets = src->word_ids = src->sequence_ids = NULL;
+        src->special_tokens_mask = src->attention_mask = NULL;
+        src->tokens = NULL;
+        src->length = 0;
+        if (type_id >= 0)
+            for (size_t i = 0; i < dst->length; i++) dst->type_ids[i] = type_id;
+        return ONYX_OK;
+    }
     for (size_t i = s; i < e; i++) {
         char *owned = move ? src->tokens[i] : NULL;
         ONYX_TRY(enc_push_token(dst, cap, src->ids[i], type_id >= 0 ? type_id : src->type_ids[i], src->tokens[i],
@@ -801,6 +815,10 @@ static onyx_status encode_sequence(const onyx_tokenizer *t, const char *text, si
             if (splits.items[i].added < 0 && total >= limit) break;
         }
     }
+    size_t out_count = 0;
+    for (size_t i = keep_from; i < keep_to; i++) out_count += splits.items[i].added >= 0 ? 1 : splits.items[i].tok_count;
+    if (out_count && (st = enc_reserve(enc, out_count))) goto done;
+    cap = out_count;
     for (size_t i = keep_from; i < keep_to; i++) {
         final_split *sp = &splits.items[i];
         int64_t word = (int64_t)(i - keep_from);
