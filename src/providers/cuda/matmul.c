@@ -285,7 +285,9 @@ static onyx_status lt_gemm(const onyx_cuda_state *state, const gemm_call *g, int
                             entry->d_layout, g->y, entry->d_layout, &entry->algo, key.workspace_bytes ? state->lt_workspace : NULL,
                             (size_t)key.workspace_bytes, state->stream);
     }
+    if (st == CUBLAS_STATUS_NOT_SUPPORTED) entry->has_algo = 0; /* refused at launch: the tiled kernel from now on */
     pthread_mutex_unlock(&lt_cache_lock);
+    if (st == CUBLAS_STATUS_NOT_SUPPORTED) return ONYX_OK;
     if (st != CUBLAS_STATUS_SUCCESS) return onyx_cublas_status(st, "cublasLtMatmul");
     *done = 1;
     return ONYX_OK;
