@@ -27,6 +27,11 @@ if(TARGET onyx_cli)
     # A fixture exists to be run: a case `onyx check` skips (an op without a kernel) fails the test.
     set_tests_properties(model.${model_name} PROPERTIES LABELS quick TIMEOUT 300
       FAIL_REGULAR_EXPRESSION "[1-9][0-9]* skipped")
+    # The same on the GPU (label gpu; exits 77 where the cuda provider cannot be created).
+    add_test(NAME model_cuda.${model_name}
+      COMMAND $<TARGET_FILE:onyx_cli> check --provider cuda --skip-unavailable ${tolerances} ${model_dir})
+    set_tests_properties(model_cuda.${model_name} PROPERTIES LABELS gpu TIMEOUT 300 SKIP_RETURN_CODE 77
+      FAIL_REGULAR_EXPRESSION "[1-9][0-9]* skipped")
   endforeach()
 endif()
 
@@ -37,3 +42,5 @@ target_compile_definitions(model_greedy_replay PRIVATE _GNU_SOURCE)
 target_link_libraries(model_greedy_replay PRIVATE onyx_static)
 add_test(NAME model_greedy_replay COMMAND model_greedy_replay ${CMAKE_CURRENT_SOURCE_DIR}/models)
 set_tests_properties(model_greedy_replay PROPERTIES LABELS quick TIMEOUT 300)
+add_test(NAME model_greedy_replay_cuda COMMAND model_greedy_replay ${CMAKE_CURRENT_SOURCE_DIR}/models cuda)
+set_tests_properties(model_greedy_replay_cuda PROPERTIES LABELS gpu TIMEOUT 300 SKIP_RETURN_CODE 77)

@@ -245,9 +245,10 @@ ONYX_API onyx_status onyx_session_output_info(const onyx_session *session, size_
 ONYX_API const char *onyx_session_providers(const onyx_session *session);
 
 /* Run the model. Inputs are bound by name (n_inputs of them; every graph input without an
- * initializer must be given). output_names selects n_outputs outputs by name; output_names ==
- * NULL with n_outputs == 0 is not allowed. outputs[i] receives a new host tensor the caller owns.
- * On failure every outputs[i] is NULL. */
+ * initializer must be given); they may live on the host or on a device of one of the session's
+ * providers. output_names selects n_outputs outputs by name; output_names == NULL with
+ * n_outputs == 0 is not allowed. outputs[i] receives a new host tensor the caller owns. The call
+ * returns when the run's work is done (GPU work included). On failure every outputs[i] is NULL. */
 ONYX_API onyx_status onyx_session_run(onyx_session *session, const char *const *input_names,
                                       const onyx_tensor *const *inputs, size_t n_inputs,
                                       const char *const *output_names, size_t n_outputs,
@@ -318,6 +319,11 @@ ONYX_API onyx_status onyx_io_binding_bind_output(onyx_io_binding *binding, const
 ONYX_API onyx_status onyx_io_binding_bind_output_to_device(onyx_io_binding *binding,
                                                            const char *name,
                                                            onyx_device_type device);
+/* A copy of tensor (on any device) on device, in memory of the session's arena there (for
+ * the GPU: no cudaMalloc once the arena has the memory cached). Destroy it before the session.
+ * Caller owns *out. */
+ONYX_API onyx_status onyx_session_tensor_to_device(onyx_session *session, const onyx_tensor *tensor,
+                                                   onyx_device_type device, onyx_tensor **out);
 ONYX_API void onyx_io_binding_clear_inputs(onyx_io_binding *binding);
 ONYX_API void onyx_io_binding_clear_outputs(onyx_io_binding *binding);
 /* Run with the bound inputs and outputs. Every graph input without an initializer must be

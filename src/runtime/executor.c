@@ -36,6 +36,7 @@ typedef struct exec_plan {
     size_t *size;         /* per buffer: planned bytes */
     unsigned char *device; /* per buffer: the arena it is planned in */
     onyx_tensor *statics; /* per value: data of signature-static values (owned), else empty */
+    onyx_tensor *static_mirrors; /* per value: device copies of statics, made on first use (owned) */
     uint64_t stamp;       /* last use, for eviction */
 } exec_plan;
 
@@ -79,7 +80,7 @@ struct onyx_exec {
     unsigned char *const_mirror_ready;
     onyx_tensor **out_dst;      /* per value: caller's preallocated output, or NULL */
     unsigned char *detach;      /* per value: allocate on its own, to hand to the caller */
-    const exec_plan *cur_plan;  /* the plan of the run in progress (NULL when recording) */
+    exec_plan *cur_plan;        /* the plan of the run in progress (NULL when recording) */
     exec_child *children;
     int n_children;
     uint64_t run_gen;           /* incremented per node executed, for subgraph result reuse */
@@ -286,6 +287,10 @@ static void plan_free(const onyx_exec *e, exec_plan *p) {
             }
             onyx_tensor_release(t);
         }
+    if (p->static_mirrors)
+        for (int v = 0; v < e->g->n_values; v++)
+            if (p->static_mirrors[v].data) device_free((onyx_exec *)e, p->static_mirrors[v].device, p->static_mirrors[v].data);
+    onyx_free(p->static_mirrors);
     onyx_free(p->statics);
     onyx_free(p->signature);
     onyx_free(p->offset);
@@ -458,6 +463,31 @@ static onyx_status exec_input_on(onyx_exec *e, int v, onyx_device_type dev, cons
         *out = m;
         return ONYX_OK;
     }
+    exec_plan *plan = e->cur_plan;
+    if (plan && e->sig_static[v] && plan->statics[v].data && t->data == plan->statics[v].data && dev != ONYX_DEVICE_CPU) {
+        /* A value fixed by the input shapes (a causal mask, position ranges): copied to the
+         * device once per plan, like a weight. */
+        onyx_tensor *m = &plan->static_mirrors[v];
+        if (!m->data) {
+            tensor_view(m, t);
+            m->device = dev;
+            m->data = device_alloc(e, dev, t->nbytes);
+            if (!m->data) {
+                onyx_tensor_init(m);
+                return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: copying '%s' to the device: ", e->cfg.model_name,
+                                         val->name);
+            }
+            onyx_status st = device_copy(e, m->data, dev, t->data, t->device, t->nbytes);
+            if (st != ONYX_OK) {
+                device_free(e, dev, m->data);
+                onyx_tensor_init(m);
+                return st;
+            }
+            e->stats.device_copies++;
+        }
+        *out = m;
+        return ONYX_OK;
+    }
     onyx_tensor *m = &e->mirror[v];
     if (!e->mirror_live[v] || m->device != dev) {
         if (e->mirror_live[v]) buffer_release(e, MIRROR_BUFFER(e, v));
@@ -566,9 +596,10 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
     p.size = onyx_calloc((size_t)(nb ? nb : 1), sizeof(size_t));
     p.device = onyx_calloc((size_t)(nb ? nb : 1), 1);
     p.statics = onyx_calloc((size_t)(nv ? nv : 1), sizeof(onyx_tensor));
+    p.static_mirrors = onyx_calloc((size_t)(nv ? nv : 1), sizeof(onyx_tensor));
     plan_item *items = onyx_malloc((size_t)(nb ? nb : 1) * sizeof *items);
     onyx_status st =
-        (p.signature && p.offset && p.size && p.device && p.statics && items) ? ONYX_OK : ONYX_ERR_OUT_OF_MEMORY;
+        (p.signature && p.offset && p.size && p.device && p.statics && p.static_mirrors && items) ? ONYX_OK : ONYX_ERR_OUT_OF_MEMORY;
     int n_items = 0;
     if (st == ONYX_OK) {
         p.signature[0] = sig_len;

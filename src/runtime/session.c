@@ -598,6 +598,8 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
     onyx_device_memory_stats mem_before;
     session_memory_snapshot(s, &mem_before);
     if (st == ONYX_OK) st = onyx_exec_run(s->exec);
+    for (int p = 0; p < s->n_providers && st == ONYX_OK; p++)
+        if (s->providers[p]->ops->sync) st = s->providers[p]->ops->sync(s->providers[p]);
     for (size_t k = 0; k < n_outputs && st == ONYX_OK; k++)
         st = onyx_exec_output_to_host(s->exec, out_ids[k], &outputs[k]);
     session_record_stats(s, &mem_before);

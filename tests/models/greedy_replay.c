@@ -32,6 +32,7 @@
 #define MAX_FEEDS 96
 #define MAX_BATCH 16
 
+static onyx_session_options replay_options; /* providers from argv[2] (default cpu) */
 static const char *models_dir;
 
 static char *read_text(const char *path) {
@@ -312,13 +313,13 @@ static void replay_folder(const char *folder_name) {
     snprintf(path, sizeof path, "%s/encoder_model.onnx", folder);
     int seq2seq = file_exists(path);
     if (refs && config && seq2seq) {
-        ONYX_CHECK_OK(onyx_session_create(path, NULL, &encoder));
+        ONYX_CHECK_OK(onyx_session_create(path, &replay_options, &encoder));
         snprintf(path, sizeof path, "%s/decoder_model_merged.onnx", folder);
     } else {
         snprintf(path, sizeof path, "%s/model.onnx", folder);
         if (!file_exists(path)) snprintf(path, sizeof path, "%s/decoder_model_merged.onnx", folder);
     }
-    if (refs && config) ONYX_CHECK_OK(onyx_session_create(path, NULL, &decoder));
+    if (refs && config) ONYX_CHECK_OK(onyx_session_create(path, &replay_options, &decoder));
     int legacy = strstr(folder_name, "legacy") != NULL;
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(refs, "cases")) {
@@ -408,6 +409,18 @@ static void test_all_generation_folders(void) {
 
 int main(int argc, char **argv) {
     models_dir = argc > 1 ? argv[1] : "tests/models";
+    onyx_session_options_init(&replay_options);
+    replay_options.providers = argc > 2 ? argv[2] : "cpu";
+    if (strcmp(replay_options.providers, "cpu") != 0) {
+        /* Skip (77) where the asked-for provider cannot be created. */
+        onyx_session *probe = NULL;
+        onyx_status st = onyx_session_create_from_memory("", 0, &replay_options, &probe);
+        if (st == ONYX_ERR_NO_PROVIDER) {
+            printf("skipping: %s\n", onyx_last_error());
+            return 77;
+        }
+        onyx_session_destroy(probe);
+    }
     ONYX_TEST_RUN(test_all_generation_folders);
     return onyx_test_finish();
 }

@@ -52,7 +52,9 @@ typedef struct opc_case {
     uint64_t seed;
 } opc_case;
 
-static onyx_provider *opc_cuda_provider;
+#ifdef ONYX_HAVE_CUDA
+static onyx_provider *opc_cuda_provider; /* made once per test program */
+#endif
 static uint64_t opc_seed_counter = 0x9E3779B97F4A7C15ull;
 
 static inline int opc_cuda_available(void) {

@@ -192,9 +192,14 @@ static void test_providers(void) {
     onyx_session_options_init(&o);
     onyx_session *s = (onyx_session *)&o; /* must be reset to NULL on failure */
     o.providers = "cuda";
-    ONYX_CHECK_ERROR(onyx_session_create(MODEL_DIR "/model.onnx", &o, &s), ONYX_ERR_NO_PROVIDER,
-                     "Asked to use the cuda provider, but the available providers are [cpu]");
-    ONYX_CHECK(s == NULL);
+    if (onyx_session_create(MODEL_DIR "/model.onnx", &o, &s) == ONYX_OK) {
+        onyx_session_destroy(s); /* a GPU is here: test_cuda_session_gpu covers the cuda provider */
+        s = (onyx_session *)&o;
+    } else {
+        ONYX_CHECK_ERROR(onyx_session_create(MODEL_DIR "/model.onnx", &o, &s), ONYX_ERR_NO_PROVIDER,
+                         "Asked to use the cuda provider, but the available providers are [cpu]");
+        ONYX_CHECK(s == NULL);
+    }
     o.providers = "tpu,cpu";
     ONYX_CHECK_ERROR(onyx_session_create(MODEL_DIR "/model.onnx", &o, &s), ONYX_ERR_NO_PROVIDER,
                      "unknown provider 'tpu'; the available providers are [cpu]");

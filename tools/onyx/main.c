@@ -33,6 +33,7 @@ static const cli_verb cli_verbs[] = {
     {"check", cli_check, "run ONNX backend-test folders (model.onnx + test_data_set_N) and compare outputs"},
     {"run", cli_run, "run a model on .npy/.pb inputs and write each output as .npy"},
     {"inspect", cli_inspect, "describe a model: producer, opsets, inputs, outputs, op counts, placement"},
+    {"bench", cli_bench, "time a model's runs on a provider: latency percentiles, throughput, device memory"},
     {"ops", cli_ops, "list the CPU provider's kernels (--markdown writes docs/ops.md)"},
     {"tokenize", cli_tokenize, "encode JSON-string lines with a tokenizer.json / SentencePiece model"},
     {"detokenize", cli_detokenize, "decode JSON id-array lines back to text"},
