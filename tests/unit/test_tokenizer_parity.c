@@ -666,8 +666,42 @@ static void test_t5_conversion_matches_transformers(void) {
     cJSON_Delete(hf);
 }
 
+/* The two charsmap rules on "e\u0301\u0302\u0303" (e + three combining marks; the charsmap of
+ * both models maps "e\u0301" to "\u00e9"). HF's Precompiled (T5's spiece.model) looks the
+ * 7-byte grapheme cluster up char by char, so "e" stays apart from its marks; the sentencepiece
+ * library (M2M100's model) takes the longest key at "e", which is "e\u0301". */
+static void test_charsmap_rules(void) {
+    static const char text[] = "e\xcc\x81\xcc\x82\xcc\x83";
+    const struct {
+        const char *model, *want_token, *rule;
+        int want_found;
+    } cases[] = {
+        {DATA "/m2m100_spm/sentencepiece.bpe.model", "\xe2\x96\x81\xc3\xa9", "longest key", 1},
+        {DATA "/t5_spiece/spiece.model", "\xc3\xa9", "grapheme cluster", 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        onyx_tokenizer *tok = NULL;
+        ONYX_CHECK_OK(onyx_tokenizer_load(cases[c].model, &tok));
+        if (!tok) continue;
+        onyx_encode_options o;
+        onyx_encode_options_init(&o);
+        o.add_special_tokens = 0;
+        onyx_encoding *e = NULL;
+        ONYX_CHECK_OK(onyx_tokenizer_encode(tok, text, sizeof text - 1, NULL, 0, &o, &e));
+        int found = 0;
+        for (size_t i = 0; e && i < e->length; i++) found |= strcmp(e->tokens[i], cases[c].want_token) == 0;
+        if (found != cases[c].want_found)
+            fprintf(stderr, "  %s (%s rule): token \"%s\" %s in the encoding of \"e\\u0301\\u0302\\u0303\"\n", cases[c].model,
+                    cases[c].rule, cases[c].want_token, found ? "found" : "not found");
+        ONYX_CHECK(found == cases[c].want_found);
+        onyx_encoding_destroy(e);
+        onyx_tokenizer_destroy(tok);
+    }
+}
+
 int main(void) {
     ONYX_TEST_RUN(test_t5_conversion_matches_transformers);
+    ONYX_TEST_RUN(test_charsmap_rules);
     ONYX_TEST_RUN(test_parity);
     return onyx_test_finish();
 }
