@@ -179,7 +179,7 @@ __global__ void transpose_tiled_kernel(T *__restrict__ dst, const T *__restrict_
 }
 
 /* Block copies: blockIdx.y picks the segment; rows of row.divisor units, pitches in units. */
-#define BLOCK_BATCH 16
+#define BLOCK_BATCH 8
 template <typename Div> struct block_segment {
     const void *src;
     void *dst;
