@@ -2,7 +2,8 @@
  * test_cuda_math_gpu.c - the CUDA math family (Reduce*, ArgMax/ArgMin, CumSum, TopK,
  * Softmax/LogSoftmax, LayerNormalization, QuantizeLinear, DequantizeLinear,
  * DynamicQuantizeLinear) against the CPU kernels on seeded random inputs, through
- * cuda_op_case.h. Shapes cover every launcher path: rows handled by a warp, by a block, and
+ * cuda_op_case.h; also GlobalAverage/MaxPool, Hardmax, Instance- and BatchNormalization.
+ * Shapes cover every launcher path: rows handled by a warp, by a block, and
  * split over blocks; columns (a middle axis); the generic walk (non-adjacent axes); odd sizes
  * (1, 7, 33, 1000), zero sizes, rank 0; TopK's single-chunk, chunked-round and global-sort paths.
  * Exits 77 without a GPU.
@@ -335,17 +336,104 @@ static void layer_norm_case(onyx_dtype dt, const int64_t *dims, int rank, int ax
 static void test_layer_norm(void) {
     for (size_t d = 0; d < sizeof float_types / sizeof float_types[0]; d++) {
         onyx_dtype dt = float_types[d];
-        layer_norm_case(dt, DIMS(2, 7, 768), -1, 1, 3);  /* BERT: registers, one item a thread */
-        layer_norm_case(dt, DIMS(5, 33), -1, 0, 1);
+        layer_norm_case(dt, DIMS(2, 7, 768), -1, 1, 3);  /* BERT: registers, four items a thread */
+        layer_norm_case(dt, DIMS(5, 33), -1, 0, 1);       /* one item */
         layer_norm_case(dt, DIMS(3, 1), -1, 1, 3);
+        layer_norm_case(dt, DIMS(4, 500), -1, 1, 3);      /* two items */
         layer_norm_case(dt, DIMS(2, 1000), 1, 1, 3);
-        layer_norm_case(dt, DIMS(3, 2048), -1, 1, 1);     /* two items */
-        layer_norm_case(dt, DIMS(2, 4096), -1, 0, 3);     /* four items */
-        layer_norm_case(dt, DIMS(2, 5000), -1, 1, 3);     /* eight items */
-        layer_norm_case(dt, DIMS(2, 9000), -1, 1, 3);     /* long rows */
+        layer_norm_case(dt, DIMS(3, 2048), -1, 1, 1);     /* eight items */
+        layer_norm_case(dt, DIMS(2, 4096), -1, 0, 3);     /* sixteen items */
+        layer_norm_case(dt, DIMS(2, 9000), -1, 1, 3);
+        layer_norm_case(dt, DIMS(2, 20000), -1, 1, 3);    /* long rows */
         layer_norm_case(dt, DIMS(2, 3, 4, 5), 1, 1, 3);   /* normalise the last three dims */
         layer_norm_case(dt, DIMS(0, 16), -1, 1, 3);
     }
+}
+
+/* ---- GlobalAveragePool / GlobalMaxPool, Hardmax ---- */
+
+static void test_global_pool(void) {
+    const char *ops[] = {"GlobalAveragePool", "GlobalMaxPool"};
+    static const onyx_dtype types[] = {ONYX_DTYPE_FLOAT32, ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT64};
+    for (int o = 0; o < 2; o++)
+        for (int d = 0; d < 3; d++) {
+            opc_case c;
+            int64_t dims_list[5][4] = {{2, 3, 7, 7}, {1, 5, 33, 1}, {2, 4, 1, 1}, {1, 2, 300, 300}, {2, 0, 3, 1}};
+            int ranks[5] = {4, 3, 2, 4, 3};
+            for (int s = 0; s < 5; s++) {
+                opc_init(&c, ops[o], 1, 1);
+                opc_input(&c, 0, types[d], dims_list[s], ranks[s], NULL);
+                tolerance t = tol_for(types[d]);
+                opc_run(&c, t.atol, t.rtol);
+            }
+        }
+}
+
+static void test_hardmax(void) {
+    for (size_t d = 0; d < sizeof float_types / sizeof float_types[0]; d++) {
+        onyx_dtype dt = float_types[d];
+        softmax_case("Hardmax", 13, dt, DIMS(7, 33), 1, -1);
+        softmax_case("Hardmax", 13, dt, DIMS(3, 1000), 1, 1);
+        softmax_case("Hardmax", 13, dt, DIMS(4, 33, 5), 1, 1);
+        softmax_case("Hardmax", 13, dt, DIMS(0, 5), 1, 1);
+        if (dt != ONYX_DTYPE_BFLOAT16) softmax_case("Hardmax", 11, dt, DIMS(2, 3, 4), 1, 1);
+    }
+}
+
+/* ---- InstanceNormalization, BatchNormalization ---- */
+
+/* Per-channel variances must be positive: |random| + 0.5. */
+static void variance_input(opc_case *c, int i, onyx_dtype dt, int64_t channels) {
+    positive_input(c, i, dt, &channels, 1);
+}
+
+static void instance_norm_case(onyx_dtype dt, const int64_t *dims, int rank) {
+    opc_case c;
+    opc_init(&c, "InstanceNormalization", 6, 1);
+    opc_input(&c, 0, dt, dims, rank, NULL);
+    opc_input(&c, 1, dt, &dims[1], 1, NULL);
+    opc_input(&c, 2, dt, &dims[1], 1, NULL);
+    opc_attr_float(&c, "epsilon", 1e-5f);
+    tolerance t = tol_for(dt);
+    if (dt == ONYX_DTYPE_FLOAT32) t = (tolerance){5e-5, 5e-5};
+    opc_run(&c, t.atol, t.rtol);
+}
+
+static void batch_norm_case(int opset, onyx_dtype dt, onyx_dtype param_dt, const int64_t *dims, int rank,
+                            int training, int n_outputs) {
+    opc_case c;
+    opc_init(&c, "BatchNormalization", opset, n_outputs);
+    opc_input(&c, 0, dt, dims, rank, NULL);
+    opc_input(&c, 1, param_dt, &dims[1], 1, NULL);
+    opc_input(&c, 2, param_dt, &dims[1], 1, NULL);
+    opc_input(&c, 3, param_dt, &dims[1], 1, NULL);
+    variance_input(&c, 4, param_dt, dims[1]);
+    if (training) opc_attr_int(&c, "training_mode", 1);
+    opc_attr_float(&c, "momentum", 0.8f);
+    tolerance t = tol_for(dt), tp = tol_for(param_dt);
+    if (tp.atol > t.atol) t = tp;
+    if (dt == ONYX_DTYPE_FLOAT32) t = (tolerance){5e-5, 5e-5};
+    opc_run(&c, t.atol, t.rtol);
+}
+
+static void test_channel_norm(void) {
+    static const onyx_dtype types[] = {ONYX_DTYPE_FLOAT32, ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT64};
+    for (int d = 0; d < 3; d++) {
+        onyx_dtype dt = types[d];
+        instance_norm_case(dt, DIMS(2, 3, 7, 7));
+        instance_norm_case(dt, DIMS(1, 5, 1000));
+        instance_norm_case(dt, DIMS(3, 4, 1));
+        instance_norm_case(dt, DIMS(2, 3));
+        instance_norm_case(dt, DIMS(0, 3, 5));
+        batch_norm_case(9, dt, dt, DIMS(2, 3, 7, 7), 0, 1);
+        batch_norm_case(9, dt, dt, DIMS(5, 33), 0, 1);
+        batch_norm_case(9, dt, dt, DIMS(2, 4, 33), 0, 5); /* the stats outputs of opset < 14 */
+        batch_norm_case(15, dt, dt, DIMS(2, 3, 7, 7), 0, 1);
+        batch_norm_case(15, dt, dt, DIMS(2, 3, 7, 7), 1, 3); /* training: batch statistics */
+        batch_norm_case(15, dt, dt, DIMS(0, 3, 5), 0, 1);
+    }
+    batch_norm_case(15, ONYX_DTYPE_BFLOAT16, ONYX_DTYPE_FLOAT32, DIMS(2, 3, 33), 0, 1); /* mixed dtypes */
+    batch_norm_case(15, ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT32, DIMS(2, 3, 33), 1, 3);
 }
 
 /* ---- quantization ---- */
@@ -497,6 +585,9 @@ int main(void) {
     ONYX_TEST_RUN(test_softmax);
     ONYX_TEST_RUN(test_softmax_masks);
     ONYX_TEST_RUN(test_layer_norm);
+    ONYX_TEST_RUN(test_global_pool);
+    ONYX_TEST_RUN(test_hardmax);
+    ONYX_TEST_RUN(test_channel_norm);
     ONYX_TEST_RUN(test_quantize);
     ONYX_TEST_RUN(test_dequantize);
     ONYX_TEST_RUN(test_dynamic_quantize);

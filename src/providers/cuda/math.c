@@ -1,7 +1,7 @@
 /*
- * math.c - the CUDA provider's math kernel table: Reduce*, ArgMax/ArgMin, CumSum, TopK,
- * Softmax/LogSoftmax, LayerNormalization, QuantizeLinear, DequantizeLinear and
- * DynamicQuantizeLinear.
+ * math.c - the CUDA provider's math kernel table: Reduce*, GlobalAverage/MaxPool, ArgMax/ArgMin,
+ * CumSum, TopK, Softmax/LogSoftmax, Hardmax, Layer-, Instance- and BatchNormalization,
+ * QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear.
  *
  * Rows mirror the CPU provider's (src/providers/cpu/math_table.c): same ops, opset ranges and
  * host inputs, with the dtypes the CUDA kernels take. prepare is the CPU's (shape inference and
@@ -105,6 +105,31 @@ static onyx_status cuda_reduce_run(onyx_kernel_ctx *ctx) {
     return onyx_cuda_status(onyx_cuda_reduce(kind, (int)x->dtype, x->data, y->data, x->rank, x->dims, reduced,
                                              ctx->workspace, ctx->workspace_bytes, stream_of(ctx)),
                             "reduction kernel");
+}
+
+/* ---- GlobalAveragePool / GlobalMaxPool: X (N,C,S...) reduced over the spatial dims ---- */
+
+static void global_pool_axes(const onyx_tensor *x, int *reduced) {
+    for (int d = 0; d < x->rank; d++) reduced[d] = d >= 2;
+}
+
+static onyx_status cuda_global_pool_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(math_global_pool_prepare(ctx));
+    const onyx_tensor *x = ctx->inputs[0];
+    int reduced[ONYX_MAX_RANK];
+    global_pool_axes(x, reduced);
+    ctx->workspace_bytes = onyx_cuda_reduce_workspace(x->rank, x->dims, reduced);
+    return ONYX_OK;
+}
+
+static onyx_status cuda_global_pool_run(onyx_kernel_ctx *ctx) {
+    const onyx_tensor *x = ctx->inputs[0];
+    int reduced[ONYX_MAX_RANK];
+    global_pool_axes(x, reduced);
+    int kind = strcmp(ctx->node->op_type, "GlobalMaxPool") == 0 ? ONYX_CUDA_REDUCE_MAX : ONYX_CUDA_REDUCE_MEAN;
+    return onyx_cuda_status(onyx_cuda_reduce(kind, (int)x->dtype, x->data, ctx->outputs[0]->data, x->rank, x->dims,
+                                             reduced, ctx->workspace, ctx->workspace_bytes, stream_of(ctx)),
+                            "global pool kernel");
 }
 
 /* ---- the (outer, n, inner) view of an axis ---- */
@@ -236,6 +261,25 @@ static onyx_status cuda_softmax_run(onyx_kernel_ctx *ctx) {
                             "softmax kernel");
 }
 
+/* ---- Hardmax: the softmax view ---- */
+
+static onyx_status cuda_hardmax_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(math_hardmax_prepare(ctx));
+    axis_view v = {0};
+    ONYX_TRY(softmax_view_of(ctx, &v));
+    ctx->workspace_bytes = onyx_cuda_hardmax_workspace(v.outer, v.inner);
+    return ONYX_OK;
+}
+
+static onyx_status cuda_hardmax_run(onyx_kernel_ctx *ctx) {
+    axis_view v = {0};
+    ONYX_TRY(softmax_view_of(ctx, &v));
+    const onyx_tensor *x = ctx->inputs[0];
+    return onyx_cuda_status(onyx_cuda_hardmax((int)x->dtype, x->data, ctx->outputs[0]->data, v.outer, v.n, v.inner,
+                                              ctx->workspace, ctx->workspace_bytes, stream_of(ctx)),
+                            "Hardmax kernels");
+}
+
 /* ---- LayerNormalization: rows of prod(dims[axis:]) ---- */
 
 static onyx_status cuda_layer_norm_prepare(onyx_kernel_ctx *ctx) {
@@ -255,6 +299,48 @@ static onyx_status cuda_layer_norm_run(onyx_kernel_ctx *ctx) {
                                                  ctx->outputs[0]->data, mean ? mean->data : NULL,
                                                  inv_std ? inv_std->data : NULL, rows, cols, epsilon, stream_of(ctx)),
                             "LayerNormalization kernel");
+}
+
+/* ---- InstanceNormalization and BatchNormalization of X (N,C,S...): inputs 1.. are per-channel
+ * scale, B (and mean, var for BatchNormalization), any float dtype; prepare has checked them ---- */
+
+static onyx_status cuda_channel_norm_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(math_channel_norm_prepare(ctx));
+    int batch = strcmp(ctx->node->op_type, "BatchNormalization") == 0;
+    ctx->workspace_bytes = batch ? onyx_cuda_batch_norm_workspace(ctx->inputs[0]->dims[1]) : 0;
+    return ONYX_OK;
+}
+
+static onyx_status cuda_channel_norm_run(onyx_kernel_ctx *ctx) {
+    int batch = strcmp(ctx->node->op_type, "BatchNormalization") == 0;
+    const onyx_tensor *x = ctx->inputs[0];
+    int64_t N = x->dims[0], C = x->dims[1], S = onyx_shape_numel(x->dims + 2, x->rank - 2);
+    const void *params[ONYX_CUDA_NORM_PARAMS] = {NULL, NULL, NULL, NULL};
+    int param_dtypes[ONYX_CUDA_NORM_PARAMS] = {0, 0, 0, 0};
+    for (int i = 0; i < (batch ? 4 : 2); i++) {
+        params[i] = ctx->inputs[1 + i]->data;
+        param_dtypes[i] = (int)ctx->inputs[1 + i]->dtype;
+    }
+    double epsilon = onyx_node_attr_float(ctx->node, "epsilon", 1e-5f);
+    if (!batch)
+        return onyx_cuda_status(onyx_cuda_instance_norm((int)x->dtype, x->data, ctx->outputs[0]->data, params,
+                                                        param_dtypes, N, C, S, epsilon, stream_of(ctx)),
+                                "InstanceNormalization kernel");
+    /* outputs 1..4: running mean, running var, then (opset < 14) the mean and inverse std used */
+    void *stats[ONYX_CUDA_NORM_PARAMS] = {NULL, NULL, NULL, NULL};
+    int stats_dtypes[ONYX_CUDA_NORM_PARAMS] = {0, 0, 0, 0};
+    for (int o = 1; o <= ONYX_CUDA_NORM_PARAMS; o++) {
+        onyx_tensor *t = onyx_output(ctx, o);
+        if (!t) continue;
+        stats[o - 1] = t->data;
+        stats_dtypes[o - 1] = (int)t->dtype;
+    }
+    int training = ctx->node->opset >= 14 && onyx_node_attr_int(ctx->node, "training_mode", 0) != 0;
+    double momentum = onyx_node_attr_float(ctx->node, "momentum", 0.9f);
+    return onyx_cuda_status(onyx_cuda_batch_norm((int)x->dtype, x->data, ctx->outputs[0]->data, params, param_dtypes,
+                                                 stats, stats_dtypes, training, momentum, epsilon, N, C, S,
+                                                 ctx->workspace, ctx->workspace_bytes, stream_of(ctx)),
+                            "BatchNormalization kernels");
 }
 
 /* ---- QuantizeLinear / DequantizeLinear: per-tensor, or per-axis (opset 13) when the scale is
@@ -357,10 +443,18 @@ const onyx_kernel_def onyx_cuda_math_kernels[] = {
     {"TopK", "", 10, 10, 0, F3, AXES_INPUT, cuda_topk_prepare, cuda_topk_run},
     {"TopK", "", 11, MAX, 0, F3 | WIDE_INTS | BYTE_INTS, AXES_INPUT, cuda_topk_prepare, cuda_topk_run},
 
+    {"GlobalAveragePool", "", 1, MAX, 0, F3, 0, cuda_global_pool_prepare, cuda_global_pool_run},
+    {"GlobalMaxPool", "", 1, MAX, 0, F3, 0, cuda_global_pool_prepare, cuda_global_pool_run},
+
     {"Softmax", "", 1, 12, 0, F3, 0, cuda_softmax_prepare, cuda_softmax_run},
     {"Softmax", "", 13, MAX, 0, F4, 0, cuda_softmax_prepare, cuda_softmax_run},
     {"LogSoftmax", "", 1, 12, 0, F3, 0, cuda_softmax_prepare, cuda_softmax_run},
     {"LogSoftmax", "", 13, MAX, 0, F4, 0, cuda_softmax_prepare, cuda_softmax_run},
+    {"Hardmax", "", 1, 12, 0, F3, 0, cuda_hardmax_prepare, cuda_hardmax_run},
+    {"Hardmax", "", 13, MAX, 0, F4, 0, cuda_hardmax_prepare, cuda_hardmax_run},
+    {"InstanceNormalization", "", 6, MAX, 0, F3, 0, cuda_channel_norm_prepare, cuda_channel_norm_run},
+    {"BatchNormalization", "", 7, 13, 0, F3, 0, cuda_channel_norm_prepare, cuda_channel_norm_run},
+    {"BatchNormalization", "", 14, MAX, 0, F4, 0, cuda_channel_norm_prepare, cuda_channel_norm_run},
     {"LayerNormalization", "", 17, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
 
     {"QuantizeLinear", "", 10, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(INT32), 0, math_quantize_prepare, cuda_quantize_run},

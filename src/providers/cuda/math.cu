@@ -1,7 +1,8 @@
 /*
- * math.cu - CUDA kernels of the math family: Reduce*, ArgMax/ArgMin, CumSum, TopK,
- * Softmax/LogSoftmax, LayerNormalization, QuantizeLinear, DequantizeLinear and
- * DynamicQuantizeLinear. The launchers (math_launch.h) pick a kernel per shape; math.c calls them.
+ * math.cu - CUDA kernels of the math family: Reduce* (and GlobalAverage/MaxPool through them),
+ * ArgMax/ArgMin, CumSum, TopK, Softmax/LogSoftmax, Hardmax, Layer-, Instance- and
+ * BatchNormalization, QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear. The
+ * launchers (math_launch.h) pick a kernel per shape; math.c calls them.
  *
  * Legend: outer, n, inner = the (outer, n, inner) view of a tensor around an axis (rows of n
  * elements spaced inner apart); rows, cols = the contiguous case inner == 1.
@@ -14,7 +15,7 @@
  *
  * Shapes that recur in transformers get a fast path: Softmax over the last axis of (B,H,T,T)
  * keeps each row in a warp's registers (T <= 1024) or in shared memory, LayerNormalization over
- * (B*T, C) keeps a row in one block's registers (C <= 8192); reductions over trailing axes run
+ * (B*T, C) keeps a row in one block's registers (C <= 16384); reductions over trailing axes run
  * one warp or block per row and split very long rows over several blocks.
  */
 #include <cuda_bf16.h>
@@ -918,6 +919,131 @@ __global__ void layer_norm_long_rows_kernel(T *y, float *mean_out, float *inv_st
 }
 
 // ----------------------------------------------------------------------------
+// CUDA kernels: Hardmax (argmax_* kernels find the first maximum, then this writes the rows)
+
+/* y (outer, n, inner) = 1 where k is the argmax of (o, i), 0 elsewhere; argmax is (outer, inner). */
+template <typename T>
+__global__ void hardmax_fill_kernel(T *y, const int64_t *argmax, int64_t outer, int64_t n, int64_t inner) {
+    T one = from_float<T>(1.0f), zero = from_float<T>(0.0f);
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < outer * n * inner;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t i = e % inner, rest = e / inner;
+        int64_t k = rest % n, o = rest / n;
+        y[e] = k == argmax[o * inner + i] ? one : zero;
+    }
+}
+
+// ----------------------------------------------------------------------------
+// CUDA kernels: InstanceNormalization and BatchNormalization of (N, C, S): statistics in double
+// as on the CPU, y = (x - mean) * inv_std * scale + bias in the compute type.
+
+/* The per-channel tensors (C elements each) with their dtype codes: float32/16, bfloat16, float64. */
+struct channel_tensors {
+    const void *data[ONYX_CUDA_NORM_PARAMS];
+    int dtype[ONYX_CUDA_NORM_PARAMS];
+};
+struct channel_outputs {
+    void *data[ONYX_CUDA_NORM_PARAMS];
+    int dtype[ONYX_CUDA_NORM_PARAMS];
+};
+
+__device__ __forceinline__ double load_channel(const void *p, int dtype, int64_t c) {
+    switch (dtype) {
+    case ONYX_CUDA_DT_FLOAT16: return __half2float(((const __half *)p)[c]);
+    case ONYX_CUDA_DT_BFLOAT16: return __bfloat162float(((const __nv_bfloat16 *)p)[c]);
+    case ONYX_CUDA_DT_FLOAT64: return ((const double *)p)[c];
+    default: return ((const float *)p)[c];
+    }
+}
+
+__device__ __forceinline__ void store_channel(void *p, int dtype, int64_t c, double v) {
+    switch (dtype) {
+    case ONYX_CUDA_DT_FLOAT16: ((__half *)p)[c] = __float2half_rn((float)v); break;
+    case ONYX_CUDA_DT_BFLOAT16: ((__nv_bfloat16 *)p)[c] = __float2bfloat16_rn((float)v); break;
+    case ONYX_CUDA_DT_FLOAT64: ((double *)p)[c] = v; break;
+    default: ((float *)p)[c] = (float)v; break;
+    }
+}
+
+/* x, y are (N, C, S); one block per (n, c) plane of S elements. */
+template <typename T>
+__global__ void instance_norm_kernel(T *y, const T *x, channel_tensors p, int64_t planes, int64_t C, int64_t S,
+                                     double epsilon) {
+    typedef typename wide_type<T>::type A;
+    __shared__ double scratch[32];
+    for (int64_t plane = blockIdx.x; plane < planes; plane += gridDim.x) {
+        int64_t c = plane % C;
+        const T *xp = x + plane * S;
+        T *yp = y + plane * S;
+        double sum = 0.0;
+        for (int64_t i = threadIdx.x; i < S; i += blockDim.x) sum += to_acc<double>(xp[i]);
+        double mean = block_sum(sum, scratch) / (double)S;
+        double square_sum = 0.0;
+        for (int64_t i = threadIdx.x; i < S; i += blockDim.x) {
+            double d = to_acc<double>(xp[i]) - mean;
+            square_sum += d * d;
+        }
+        double inv = 1.0 / sqrt(block_sum(square_sum, scratch) / (double)S + epsilon);
+        A mean_a = (A)mean, inv_a = (A)inv;
+        A scale = (A)load_channel(p.data[ONYX_CUDA_NORM_SCALE], p.dtype[ONYX_CUDA_NORM_SCALE], c);
+        A bias = (A)load_channel(p.data[ONYX_CUDA_NORM_BIAS], p.dtype[ONYX_CUDA_NORM_BIAS], c);
+        for (int64_t i = threadIdx.x; i < S; i += blockDim.x)
+            yp[i] = store_as<T, A>::go((to_acc<A>(xp[i]) - mean_a) * inv_a * scale + bias);
+    }
+}
+
+/* BatchNormalization, stage 1: one block per channel. coef (4, C) receives mean, inv_std, scale
+ * and bias; stats (running mean, running var, mean, inv_std) go to the outputs present. */
+template <typename T>
+__global__ void batch_norm_coef_kernel(double *coef, const T *x, channel_tensors p, channel_outputs stats,
+                                       bool training, double momentum, double epsilon, int64_t N, int64_t C,
+                                       int64_t S) {
+    __shared__ double scratch[32];
+    int64_t c = blockIdx.x;
+    double given_mean = load_channel(p.data[ONYX_CUDA_NORM_MEAN], p.dtype[ONYX_CUDA_NORM_MEAN], c);
+    double given_var = load_channel(p.data[ONYX_CUDA_NORM_VAR], p.dtype[ONYX_CUDA_NORM_VAR], c);
+    double mean = given_mean, var = given_var;
+    if (training) {
+        double sum = 0.0;
+        for (int64_t j = threadIdx.x; j < N * S; j += blockDim.x)
+            sum += to_acc<double>(x[((j / S) * C + c) * S + j % S]);
+        mean = block_sum(sum, scratch) / (double)(N * S);
+        double square_sum = 0.0;
+        for (int64_t j = threadIdx.x; j < N * S; j += blockDim.x) {
+            double d = to_acc<double>(x[((j / S) * C + c) * S + j % S]) - mean;
+            square_sum += d * d;
+        }
+        var = block_sum(square_sum, scratch) / (double)(N * S);
+    }
+    if (threadIdx.x != 0) return;
+    double inv = 1.0 / sqrt(var + epsilon);
+    coef[c] = mean;
+    coef[C + c] = inv;
+    coef[2 * C + c] = load_channel(p.data[ONYX_CUDA_NORM_SCALE], p.dtype[ONYX_CUDA_NORM_SCALE], c);
+    coef[3 * C + c] = load_channel(p.data[ONYX_CUDA_NORM_BIAS], p.dtype[ONYX_CUDA_NORM_BIAS], c);
+    double running_mean = given_mean, running_var = given_var;
+    if (training) {
+        running_mean = given_mean * momentum + mean * (1.0 - momentum);
+        running_var = given_var * momentum + var * (1.0 - momentum);
+    }
+    double values[ONYX_CUDA_NORM_PARAMS] = {running_mean, running_var, mean, inv};
+    for (int o = 0; o < ONYX_CUDA_NORM_PARAMS; o++)
+        if (stats.data[o]) store_channel(stats.data[o], stats.dtype[o], c, values[o]);
+}
+
+/* Stage 2: y (N, C, S) from x with coef (4, C). */
+template <typename T>
+__global__ void batch_norm_apply_kernel(T *y, const T *x, const double *coef, int64_t total, int64_t C, int64_t S) {
+    typedef typename wide_type<T>::type A;
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < total;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t c = (e / S) % C;
+        A mean = (A)coef[c], inv = (A)coef[C + c], scale = (A)coef[2 * C + c], bias = (A)coef[3 * C + c];
+        y[e] = store_as<T, A>::go((to_acc<A>(x[e]) - mean) * inv * scale + bias);
+    }
+}
+
+// ----------------------------------------------------------------------------
 // CUDA kernels: quantization (the CPU's formulas: y = saturate(rint(x / scale) + zero_point)
 // in float32, NaN to 0; x = (q - zero_point) * scale)
 
@@ -1412,12 +1538,14 @@ struct layer_norm_launch {
         return cudaGetLastError();
     }
 
+    /* About 256 threads a row, each keeping up to 16 elements: C = 768 runs 192 threads of 4. */
     template <typename T> cudaError_t run() {
         if (rows == 0) return cudaSuccess;
-        if (cols <= 1024) return in_registers<T, 1>();
-        if (cols <= 2048) return in_registers<T, 2>();
-        if (cols <= 4096) return in_registers<T, 4>();
-        if (cols <= 8192) return in_registers<T, 8>();
+        if (cols <= 256) return in_registers<T, 1>();
+        if (cols <= 512) return in_registers<T, 2>();
+        if (cols <= 1024) return in_registers<T, 4>();
+        if (cols <= 2048) return in_registers<T, 8>();
+        if (cols <= 16384) return in_registers<T, 16>();
         layer_norm_long_rows_kernel<T><<<grid_for(rows, 1, 1 << 20), 1024, 0, stream>>>(
             (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, cols, epsilon);
         return cudaGetLastError();
@@ -1435,6 +1563,131 @@ extern "C" cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void
     case ONYX_CUDA_DT_FLOAT64: return launch.run<double>();
     default: return cudaErrorInvalidValue;
     }
+}
+
+/* ---- Hardmax ---- */
+
+extern "C" size_t onyx_cuda_hardmax_workspace(int64_t outer, int64_t inner) {
+    return (size_t)(outer * inner) * sizeof(int64_t);
+}
+
+struct hardmax_launch {
+    const void *x;
+    void *y;
+    int64_t outer, n, inner;
+    int64_t *argmax;
+    cudaStream_t stream;
+    template <typename T> cudaError_t run() {
+        hardmax_fill_kernel<T><<<grid_for(outer * n * inner, 256), 256, 0, stream>>>((T *)y, argmax, outer, n, inner);
+        return cudaGetLastError();
+    }
+};
+
+extern "C" cudaError_t onyx_cuda_hardmax(int dtype, const void *x, void *y, int64_t outer, int64_t n, int64_t inner,
+                                         void *workspace, size_t workspace_bytes, cudaStream_t stream) {
+    if (outer * n * inner == 0) return cudaSuccess;
+    if (workspace_bytes < onyx_cuda_hardmax_workspace(outer, inner)) return cudaErrorInvalidValue;
+    int64_t *argmax = (int64_t *)workspace;
+    cudaError_t err = onyx_cuda_argmax(dtype, 0, 0, x, argmax, outer, n, inner, stream);
+    if (err != cudaSuccess) return err;
+    hardmax_launch launch = {x, y, outer, n, inner, argmax, stream};
+    switch (dtype) {
+    case ONYX_CUDA_DT_FLOAT32: return launch.run<float>();
+    case ONYX_CUDA_DT_FLOAT16: return launch.run<__half>();
+    case ONYX_CUDA_DT_BFLOAT16: return launch.run<__nv_bfloat16>();
+    case ONYX_CUDA_DT_FLOAT64: return launch.run<double>();
+    default: return cudaErrorInvalidValue;
+    }
+}
+
+/* ---- InstanceNormalization / BatchNormalization ---- */
+
+static channel_tensors channel_tensors_of(const void *const *params, const int *dtypes) {
+    channel_tensors p;
+    for (int i = 0; i < ONYX_CUDA_NORM_PARAMS; i++) {
+        p.data[i] = params[i];
+        p.dtype[i] = dtypes[i];
+    }
+    return p;
+}
+
+struct channel_norm_launch {
+    const void *x;
+    void *y;
+    channel_tensors params;
+    channel_outputs stats;
+    bool batch, training;
+    double momentum, epsilon;
+    int64_t N, C, S;
+    double *coef;
+    cudaStream_t stream;
+    template <typename T> cudaError_t run() {
+        if (!batch) {
+            int threads = S >= 1024 ? 512 : S >= 256 ? 256 : 128;
+            instance_norm_kernel<T><<<grid_for(N * C, 1, 1 << 20), threads, 0, stream>>>((T *)y, (const T *)x, params,
+                                                                                       N * C, C, S, epsilon);
+            return cudaGetLastError();
+        }
+        batch_norm_coef_kernel<T><<<(unsigned)C, 256, 0, stream>>>(coef, (const T *)x, params, stats, training,
+                                                                   momentum, epsilon, N, C, S);
+        if (N * C * S > 0)
+            batch_norm_apply_kernel<T><<<grid_for(N * C * S, 256), 256, 0, stream>>>((T *)y, (const T *)x, coef,
+                                                                                    N * C * S, C, S);
+        return cudaGetLastError();
+    }
+    cudaError_t dispatch(int dtype) {
+        switch (dtype) {
+        case ONYX_CUDA_DT_FLOAT32: return run<float>();
+        case ONYX_CUDA_DT_FLOAT16: return run<__half>();
+        case ONYX_CUDA_DT_BFLOAT16: return run<__nv_bfloat16>();
+        case ONYX_CUDA_DT_FLOAT64: return run<double>();
+        default: return cudaErrorInvalidValue;
+        }
+    }
+};
+
+extern "C" cudaError_t onyx_cuda_instance_norm(int dtype, const void *x, void *y, const void *const *params,
+                                               const int *param_dtypes, int64_t N, int64_t C, int64_t S,
+                                               double epsilon, cudaStream_t stream) {
+    if (N * C * S == 0) return cudaSuccess;
+    channel_norm_launch launch = {};
+    launch.x = x;
+    launch.y = y;
+    launch.params = channel_tensors_of(params, param_dtypes);
+    launch.epsilon = epsilon;
+    launch.N = N;
+    launch.C = C;
+    launch.S = S;
+    launch.stream = stream;
+    return launch.dispatch(dtype);
+}
+
+extern "C" size_t onyx_cuda_batch_norm_workspace(int64_t C) { return (size_t)(4 * C) * sizeof(double); }
+
+extern "C" cudaError_t onyx_cuda_batch_norm(int dtype, const void *x, void *y, const void *const *params,
+                                            const int *param_dtypes, void *const *stats, const int *stats_dtypes,
+                                            int training, double momentum, double epsilon, int64_t N, int64_t C,
+                                            int64_t S, void *workspace, size_t workspace_bytes, cudaStream_t stream) {
+    if (C == 0) return cudaSuccess;
+    if (C > INT32_MAX || workspace_bytes < onyx_cuda_batch_norm_workspace(C)) return cudaErrorInvalidValue;
+    channel_norm_launch launch = {};
+    launch.x = x;
+    launch.y = y;
+    launch.params = channel_tensors_of(params, param_dtypes);
+    for (int i = 0; i < ONYX_CUDA_NORM_PARAMS; i++) {
+        launch.stats.data[i] = stats[i];
+        launch.stats.dtype[i] = stats_dtypes[i];
+    }
+    launch.batch = true;
+    launch.training = training != 0;
+    launch.momentum = momentum;
+    launch.epsilon = epsilon;
+    launch.N = N;
+    launch.C = C;
+    launch.S = S;
+    launch.coef = (double *)workspace;
+    launch.stream = stream;
+    return launch.dispatch(dtype);
 }
 
 /* ---- Quantization ---- */

@@ -1,7 +1,7 @@
 /*
  * math_launch.h - launchers of the CUDA math kernels (math.cu), called by the math kernel table
- * (math.c): reductions, ArgMax/ArgMin, CumSum, TopK, Softmax/LogSoftmax, LayerNormalization and
- * linear quantization.
+ * (math.c): reductions (GlobalAverage/MaxPool among them), ArgMax/ArgMin, CumSum, TopK,
+ * Softmax/LogSoftmax, Hardmax, Layer-, Instance- and BatchNormalization, and linear quantization.
  *
  * Compiles as C and as C++. Every launcher takes device pointers, int64 sizes and a stream,
  * enqueues its kernels (never synchronises, never allocates) and returns cudaGetLastError().
@@ -82,6 +82,32 @@ cudaError_t onyx_cuda_softmax(int dtype, int log_output, const void *x, void *y,
 cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void *scale, const void *bias, void *y,
                                  float *mean, float *inv_std, int64_t rows, int64_t cols, double epsilon,
                                  cudaStream_t stream);
+
+/* Hardmax along n: y (x's shape, (outer, n, inner)) is 1 at the first maximum of each row, 0
+ * elsewhere. The workspace (onyx_cuda_hardmax_workspace bytes) holds each row's argmax. */
+size_t onyx_cuda_hardmax_workspace(int64_t outer, int64_t inner);
+cudaError_t onyx_cuda_hardmax(int dtype, const void *x, void *y, int64_t outer, int64_t n, int64_t inner,
+                              void *workspace, size_t workspace_bytes, cudaStream_t stream);
+
+/* Per-channel parameters of Instance- and BatchNormalization: C elements each, of any float
+ * dtype (the dtype codes given beside them). */
+enum { ONYX_CUDA_NORM_SCALE, ONYX_CUDA_NORM_BIAS, ONYX_CUDA_NORM_MEAN, ONYX_CUDA_NORM_VAR, ONYX_CUDA_NORM_PARAMS };
+
+/* InstanceNormalization: x and y are (N, C, S); each (n, c) plane is normalised with its own
+ * mean and variance (accumulated in double), then scaled and shifted by params[SCALE/BIAS]. */
+cudaError_t onyx_cuda_instance_norm(int dtype, const void *x, void *y, const void *const *params,
+                                    const int *param_dtypes, int64_t N, int64_t C, int64_t S, double epsilon,
+                                    cudaStream_t stream);
+/* BatchNormalization: x and y are (N, C, S). With training, mean and variance are the batch's
+ * over N and S (in double); otherwise params[MEAN/VAR]. stats[0..3] (each NULL or C elements of
+ * stats_dtypes[i]) receive running mean, running var (momentum-blended when training), the mean
+ * used and 1 / sqrt(var + epsilon). The workspace (onyx_cuda_batch_norm_workspace bytes) holds
+ * the per-channel coefficients. */
+size_t onyx_cuda_batch_norm_workspace(int64_t C);
+cudaError_t onyx_cuda_batch_norm(int dtype, const void *x, void *y, const void *const *params,
+                                 const int *param_dtypes, void *const *stats, const int *stats_dtypes, int training,
+                                 double momentum, double epsilon, int64_t N, int64_t C, int64_t S, void *workspace,
+                                 size_t workspace_bytes, cudaStream_t stream);
 
 /* QuantizeLinear: x (float32 or int32) is (outer, channels, inner) flattened to total elements,
  * scale is (channels) float32, zero_point (channels, y's dtype, may be NULL); y is uint8 or
