@@ -313,22 +313,20 @@ static size_t map_bytes(uint32_t cp, uint32_t *out, const void *ctx) {
 static onyx_status prepend_cp(tk_nstr *ns, uint32_t cp) {
     if (ns->len == 0) return ONYX_OK;
     char enc[4];
-    size_t add = tk_utf8_encode(cp, enc), len = ns->len + add;
-    char *text = onyx_malloc(len + 1);
-    tk_span *align = onyx_malloc(len * sizeof(tk_span));
-    if (!text || !align) { onyx_free(text); onyx_free(align); return ONYX_ERR_OUT_OF_MEMORY; }
+    size_t add = tk_utf8_encode(cp, enc);
+    tk_nstr fresh;
+    ONYX_TRY(tk_nstr_alloc(&fresh, ns->len + add));
+    char *text = fresh.text;
+    tk_span *align = fresh.align;
     memcpy(text, enc, add);
-    memcpy(text + add, ns->text, ns->len + 1);
+    memcpy(text + add, ns->text, ns->len);
     for (size_t b = 0; b < add; b++) align[b] = ns->align[0];
     size_t first = tk_utf8_len((unsigned char)ns->text[0]);
     if (first > ns->len) first = ns->len;
     for (size_t b = 0; b < first; b++) align[add + b] = ns->align[first - 1];
     memcpy(align + add + first, ns->align + first, (ns->len - first) * sizeof(tk_span));
-    onyx_free(ns->text);
-    onyx_free(ns->align);
-    ns->text = text;
-    ns->align = align;
-    ns->len = len;
+    tk_nstr_free(ns);
+    *ns = fresh;
     return ONYX_OK;
 }
 

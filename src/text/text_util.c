@@ -212,13 +212,30 @@ void tk_pairmap_free(tk_pairmap *m) {
     memset(m, 0, sizeof(*m));
 }
 
-onyx_status tk_nstr_from_original(tk_nstr *ns, const char *text, size_t len, int64_t base) {
-    ns->text = onyx_malloc(len + 1);
-    ns->align = onyx_malloc((len ? len : 1) * sizeof(tk_span));
-    if (!ns->text || !ns->align) { tk_nstr_free(ns); return ONYX_ERR_OUT_OF_MEMORY; }
-    memcpy(ns->text, text, len);
+onyx_status tk_nstr_alloc(tk_nstr *ns, size_t len) {
+    /* One block: the len spans, then the len bytes of text and a NUL (spans first, so that they
+     * are aligned). */
+    tk_span *block = onyx_malloc(len * sizeof(tk_span) + len + 1);
+    if (!block) {
+        *ns = (tk_nstr){0};
+        return ONYX_ERR_OUT_OF_MEMORY;
+    }
+    ns->align = block;
+    ns->text = (char *)(block + len);
     ns->text[len] = 0;
     ns->len = len;
+    return ONYX_OK;
+}
+
+/* Replace *ns by fresh (freeing ns's block). */
+static void nstr_replace(tk_nstr *ns, tk_nstr fresh) {
+    tk_nstr_free(ns);
+    *ns = fresh;
+}
+
+onyx_status tk_nstr_from_original(tk_nstr *ns, const char *text, size_t len, int64_t base) {
+    ONYX_TRY(tk_nstr_alloc(ns, len));
+    memcpy(ns->text, text, len);
     size_t i = 0;
     while (i < len) {
         size_t n = tk_utf8_len((unsigned char)text[i]);
@@ -231,18 +248,13 @@ onyx_status tk_nstr_from_original(tk_nstr *ns, const char *text, size_t len, int
 
 onyx_status tk_nstr_slice(tk_nstr *out, const tk_nstr *src, size_t start, size_t end) {
     size_t len = end - start;
-    out->text = onyx_malloc(len + 1);
-    out->align = onyx_malloc((len ? len : 1) * sizeof(tk_span));
-    if (!out->text || !out->align) { tk_nstr_free(out); return ONYX_ERR_OUT_OF_MEMORY; }
+    ONYX_TRY(tk_nstr_alloc(out, len));
     memcpy(out->text, src->text + start, len);
-    out->text[len] = 0;
     memcpy(out->align, src->align + start, len * sizeof(tk_span));
-    out->len = len;
     return ONYX_OK;
 }
 
 void tk_nstr_free(tk_nstr *ns) {
-    onyx_free(ns->text);
     onyx_free(ns->align);
     ns->text = NULL;
     ns->align = NULL;
@@ -257,13 +269,10 @@ onyx_status tk_nstr_transform_skip(tk_nstr *ns, const uint32_t *cps, const int32
                                    size_t initial_chars) {
     size_t out_len = 0;
     for (size_t k = 0; k < n; k++) out_len += cps[k] < 0x80 ? 1 : cps[k] < 0x800 ? 2 : cps[k] < 0x10000 ? 3 : 4;
-    char *text = onyx_malloc(out_len + 1);
-    tk_span *align = onyx_malloc((out_len ? out_len : 1) * sizeof(tk_span));
-    if (!text || !align) {
-        onyx_free(text);
-        onyx_free(align);
-        return ONYX_ERR_OUT_OF_MEMORY;
-    }
+    tk_nstr fresh;
+    ONYX_TRY(tk_nstr_alloc(&fresh, out_len));
+    char *text = fresh.text;
+    tk_span *align = fresh.align;
     size_t count = 0;
     size_t offset = 0; /* bytes of the old text consumed */
     for (size_t k = 0; k < initial_chars && offset < ns->len; k++) offset += tk_utf8_len((unsigned char)ns->text[offset]);
@@ -282,22 +291,19 @@ onyx_status tk_nstr_transform_skip(tk_nstr *ns, const uint32_t *cps, const int32
         for (size_t b = 0; b < m; b++) align[count + b] = a;
         count += m;
     }
-    text[count] = 0;
-    onyx_free(ns->text);
-    onyx_free(ns->align);
-    ns->text = text;
-    ns->len = count;
-    ns->align = align;
+    nstr_replace(ns, fresh);
     return ONYX_OK;
 }
 
 onyx_status tk_nstr_replace_ranges(tk_nstr *ns, const size_t *starts, const size_t *ends,
                                    size_t n, const char *content, size_t content_len) {
     if (n == 0) return ONYX_OK;
-    size_t total = ns->len + n * content_len;
-    char *text = onyx_malloc(total + 1);
-    tk_span *align = onyx_malloc((total ? total : 1) * sizeof(tk_span));
-    if (!text || !align) { onyx_free(text); onyx_free(align); return ONYX_ERR_OUT_OF_MEMORY; }
+    size_t total = ns->len;
+    for (size_t k = 0; k < n; k++) total += content_len - (ends[k] - starts[k]);
+    tk_nstr fresh;
+    ONYX_TRY(tk_nstr_alloc(&fresh, total));
+    char *text = fresh.text;
+    tk_span *align = fresh.align;
     size_t out = 0, pos = 0;
     for (size_t k = 0; k < n; k++) {
         size_t keep = starts[k] - pos;
@@ -312,13 +318,7 @@ onyx_status tk_nstr_replace_ranges(tk_nstr *ns, const size_t *starts, const size
     }
     memcpy(text + out, ns->text + pos, ns->len - pos);
     memcpy(align + out, ns->align + pos, (ns->len - pos) * sizeof(tk_span));
-    out += ns->len - pos;
-    text[out] = 0;
-    onyx_free(ns->text);
-    onyx_free(ns->align);
-    ns->text = text;
-    ns->align = align;
-    ns->len = out;
+    nstr_replace(ns, fresh);
     return ONYX_OK;
 }
 

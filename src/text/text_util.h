@@ -67,9 +67,12 @@ typedef struct tk_span {
 typedef struct tk_nstr {
     char *text;
     size_t len;
-    tk_span *align; /* len entries */
+    tk_span *align; /* len entries; the start of the block that also holds text */
 } tk_nstr;
 
+/* The text and the spans of an nstr live in one block (align points at it, text into it):
+ * tk_nstr_alloc makes one for len bytes (text NUL-terminated, spans unset), tk_nstr_free frees it. */
+onyx_status tk_nstr_alloc(tk_nstr *ns, size_t len);
 /* A new nstr over original bytes [0,len) shifted by base (align[i] = char range + base). */
 onyx_status tk_nstr_from_original(tk_nstr *ns, const char *text, size_t len, int64_t base);
 /* A copy of bytes [start,end) of src with their alignments. */

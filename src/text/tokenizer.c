@@ -386,10 +386,10 @@ static onyx_status parse_added(onyx_tokenizer *t, const cJSON *list) {
             ONYX_TRY(tk_nstr_from_original(&ns, a->content, len, 0));
             onyx_status st = tk_normalizer_run(t->normalizer, &ns);
             if (st) { tk_nstr_free(&ns); return st; }
-            a->match = ns.text;
+            a->match = onyx_strndup(ns.text, ns.len);
             a->match_len = ns.len;
-            ns.text = NULL;
             tk_nstr_free(&ns);
+            if (!a->match) return ONYX_ERR_OUT_OF_MEMORY;
         } else {
             if (!(a->match = onyx_strdup(a->content))) return ONYX_ERR_OUT_OF_MEMORY;
             a->match_len = len;
