@@ -25,6 +25,8 @@ static const onyx_dtype byte_types[] = {ONYX_DTYPE_FLOAT32, ONYX_DTYPE_FLOAT16, 
 static const onyx_dtype size_types[] = {ONYX_DTYPE_UINT8, ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT32, ONYX_DTYPE_INT64};
 #define N_SIZE_TYPES 4
 
+static const int64_t no_dims[1] = {0}; /* the dims of a scalar (rank 0) */
+
 static void ints_input(opc_case *c, int i, const int64_t *values, int n) {
     int64_t dims[1] = {n};
     opc_input(c, i, ONYX_DTYPE_INT64, dims, 1, values);
@@ -84,7 +86,7 @@ static void test_reshape_family(void) {
         opc_run(&c, EXACT);
     }
     opc_init(&c, "Identity", 16, 1);
-    opc_input(&c, 0, ONYX_DTYPE_FLOAT32, NULL, 0, NULL);
+    opc_input(&c, 0, ONYX_DTYPE_FLOAT32, no_dims, 0, NULL);
     opc_run(&c, EXACT);
 }
 
@@ -374,7 +376,7 @@ static void test_gather(void) {
 
         opc_init(&c, "Gather", 11, 1); /* scalar index */
         opc_input(&c, 0, size_types[t], (int64_t[]){7, 33}, 2, NULL);
-        opc_input(&c, 1, ONYX_DTYPE_INT64, NULL, 0, (int64_t[]){-1});
+        opc_input(&c, 1, ONYX_DTYPE_INT64, no_dims, 0, (int64_t[]){-1});
         opc_run(&c, EXACT);
     }
     opc_case c;
@@ -515,24 +517,24 @@ static void test_generators(void) {
     float f32[3][3] = {{0.5f, 10, 0.3f}, {10, -3, -0.7f}, {1, 1, 1}};
     for (int k = 0; k < 3; k++) {
         opc_init(&c, "Range", 11, 1);
-        for (int i = 0; i < 3; i++) opc_input(&c, i, ONYX_DTYPE_FLOAT32, NULL, 0, &f32[k][i]);
+        for (int i = 0; i < 3; i++) opc_input(&c, i, ONYX_DTYPE_FLOAT32, no_dims, 0, &f32[k][i]);
         opc_run(&c, EXACT);
     }
     double f64[3] = {-1, 1000, 0.1};
     opc_init(&c, "Range", 11, 1);
-    for (int i = 0; i < 3; i++) opc_input(&c, i, ONYX_DTYPE_FLOAT64, NULL, 0, &f64[i]);
+    for (int i = 0; i < 3; i++) opc_input(&c, i, ONYX_DTYPE_FLOAT64, no_dims, 0, &f64[i]);
     opc_run(&c, EXACT);
     int64_t i64[3] = {1000, -7, -3};
     opc_init(&c, "Range", 11, 1);
-    for (int i = 0; i < 3; i++) opc_input(&c, i, ONYX_DTYPE_INT64, NULL, 0, &i64[i]);
+    for (int i = 0; i < 3; i++) opc_input(&c, i, ONYX_DTYPE_INT64, no_dims, 0, &i64[i]);
     opc_run(&c, EXACT);
     int32_t i32[3] = {0, 33, 1};
     opc_init(&c, "Range", 11, 1);
-    for (int i = 0; i < 3; i++) opc_input(&c, i, ONYX_DTYPE_INT32, NULL, 0, &i32[i]);
+    for (int i = 0; i < 3; i++) opc_input(&c, i, ONYX_DTYPE_INT32, no_dims, 0, &i32[i]);
     opc_run(&c, EXACT);
     int16_t i16[3] = {30000, -30000, -7};
     opc_init(&c, "Range", 11, 1);
-    for (int i = 0; i < 3; i++) opc_input(&c, i, ONYX_DTYPE_INT16, NULL, 0, &i16[i]);
+    for (int i = 0; i < 3; i++) opc_input(&c, i, ONYX_DTYPE_INT16, no_dims, 0, &i16[i]);
     opc_run(&c, EXACT);
 }
 

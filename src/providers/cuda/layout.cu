@@ -32,6 +32,10 @@
 // ----------------------------------------------------------------------------
 // helpers shared by the kernels
 
+/* Everything but the extern "C" launchers has internal linkage: template kernels of the same
+ * name in another .cu file must not be merged with these at link time. */
+namespace {
+
 #define THREADS 256
 #define MAX_BLOCKS 65536
 #define TILE 32
@@ -450,6 +454,8 @@ template <typename T> __global__ void range_int_kernel(T *__restrict__ out, int6
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
         out[i] = (T)((unsigned long long)start + (unsigned long long)i * (unsigned long long)delta);
 }
+
+} // namespace
 
 // ----------------------------------------------------------------------------
 // kernel launchers
