@@ -2,7 +2,8 @@
  * test_cuda_math_gpu.c - the CUDA math family (Reduce*, ArgMax/ArgMin, CumSum, TopK,
  * Softmax/LogSoftmax, LayerNormalization, QuantizeLinear, DequantizeLinear,
  * DynamicQuantizeLinear) against the CPU kernels on seeded random inputs, through
- * cuda_op_case.h; also GlobalAverage/MaxPool, Hardmax, Instance- and BatchNormalization.
+ * cuda_op_case.h; also GlobalAverage/MaxPool, Hardmax, Instance- and BatchNormalization,
+ * MeanVarianceNormalization.
  * Shapes cover every launcher path: rows handled by a warp, by a block, and
  * split over blocks; columns (a middle axis); the generic walk (non-adjacent axes); odd sizes
  * (1, 7, 33, 1000), zero sizes, rank 0; TopK's single-chunk, chunked-round and global-sort paths.
@@ -436,6 +437,29 @@ static void test_channel_norm(void) {
     batch_norm_case(15, ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT32, DIMS(2, 3, 33), 1, 3);
 }
 
+static void mvn_case(int opset, onyx_dtype dt, const int64_t *dims, int rank, const int64_t *axes, int n_axes) {
+    opc_case c;
+    opc_init(&c, "MeanVarianceNormalization", opset, 1);
+    opc_input(&c, 0, dt, dims, rank, NULL);
+    if (axes) opc_attr_ints(&c, "axes", axes, n_axes);
+    tolerance t = tol_for(dt);
+    if (dt == ONYX_DTYPE_FLOAT32) t = (tolerance){5e-5, 5e-5};
+    opc_run(&c, t.atol, t.rtol);
+}
+
+static void test_mvn(void) {
+    for (size_t d = 0; d < sizeof float_types / sizeof float_types[0]; d++) {
+        onyx_dtype dt = float_types[d];
+        int opset = dt == ONYX_DTYPE_BFLOAT16 ? 13 : 9;
+        mvn_case(opset, dt, DIMS(2, 3, 7, 5), NULL, 0); /* default axes [0,2,3] */
+        mvn_case(opset, dt, DIMS(3, 33), AXES(1));
+        mvn_case(opset, dt, DIMS(4, 33, 5), AXES(1));
+        mvn_case(opset, dt, DIMS(2, 3, 4, 5), AXES(1, 3));
+        mvn_case(opset, dt, DIMS(1, 1, 7, 1), NULL, 0);
+        mvn_case(opset, dt, DIMS(2, 0, 3, 3), NULL, 0);
+    }
+}
+
 /* ---- quantization ---- */
 
 static void test_quantize(void) {
@@ -588,6 +612,7 @@ int main(void) {
     ONYX_TEST_RUN(test_global_pool);
     ONYX_TEST_RUN(test_hardmax);
     ONYX_TEST_RUN(test_channel_norm);
+    ONYX_TEST_RUN(test_mvn);
     ONYX_TEST_RUN(test_quantize);
     ONYX_TEST_RUN(test_dequantize);
     ONYX_TEST_RUN(test_dynamic_quantize);

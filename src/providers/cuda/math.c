@@ -1,7 +1,7 @@
 /*
  * math.c - the CUDA provider's math kernel table: Reduce*, GlobalAverage/MaxPool, ArgMax/ArgMin,
  * CumSum, TopK, Softmax/LogSoftmax, Hardmax, Layer-, Instance- and BatchNormalization,
- * QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear.
+ * MeanVarianceNormalization, QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear.
  *
  * Rows mirror the CPU provider's (src/providers/cpu/math_table.c): same ops, opset ranges and
  * host inputs, with the dtypes the CUDA kernels take. prepare is the CPU's (shape inference and
@@ -22,6 +22,7 @@ _Static_assert((int)ONYX_CUDA_DT_FLOAT32 == (int)ONYX_DTYPE_FLOAT32 && (int)ONYX
                    (int)ONYX_CUDA_DT_FLOAT64 == (int)ONYX_DTYPE_FLOAT64 &&
                    (int)ONYX_CUDA_DT_BFLOAT16 == (int)ONYX_DTYPE_BFLOAT16,
                "math_launch.h dtype codes must be onyx_dtype values");
+_Static_assert(ONYX_CUDA_MATH_MAX_RANK == ONYX_MAX_RANK, "math_launch.h's rank limit must be ONYX_MAX_RANK");
 
 static inline cudaStream_t stream_of(const onyx_kernel_ctx *ctx) { return onyx_cuda_state_of(ctx)->stream; }
 
@@ -343,6 +344,44 @@ static onyx_status cuda_channel_norm_run(onyx_kernel_ctx *ctx) {
                             "BatchNormalization kernels");
 }
 
+/* ---- MeanVarianceNormalization over 'axes' (default [0,2,3]), as the CPU's mvn_plan reads them ---- */
+
+static onyx_status mvn_axes_of(const onyx_kernel_ctx *ctx, int *reduced) {
+    const onyx_tensor *x = ctx->inputs[0];
+    static const int64_t default_axes[3] = {0, 2, 3};
+    size_t count = 0;
+    const int64_t *axes = onyx_node_attr_ints(ctx->node, "axes", &count);
+    if (!axes) {
+        axes = default_axes;
+        count = 3;
+    }
+    for (int d = 0; d < ONYX_MAX_RANK; d++) reduced[d] = 0;
+    for (size_t i = 0; i < count; i++) {
+        int a;
+        ONYX_TRY(onyx_kernel_axis(ctx, axes[i], x->rank, "axes entry", &a));
+        reduced[a] = 1;
+    }
+    return ONYX_OK;
+}
+
+static onyx_status cuda_mvn_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(math_mvn_prepare(ctx));
+    int reduced[ONYX_MAX_RANK];
+    ONYX_TRY(mvn_axes_of(ctx, reduced));
+    const onyx_tensor *x = ctx->inputs[0];
+    ctx->workspace_bytes = onyx_cuda_mvn_workspace(x->rank, x->dims, reduced);
+    return ONYX_OK;
+}
+
+static onyx_status cuda_mvn_run(onyx_kernel_ctx *ctx) {
+    int reduced[ONYX_MAX_RANK];
+    ONYX_TRY(mvn_axes_of(ctx, reduced));
+    const onyx_tensor *x = ctx->inputs[0];
+    return onyx_cuda_status(onyx_cuda_mvn((int)x->dtype, x->data, ctx->outputs[0]->data, x->rank, x->dims, reduced,
+                                          ctx->workspace, ctx->workspace_bytes, stream_of(ctx)),
+                            "MeanVarianceNormalization kernels");
+}
+
 /* ---- QuantizeLinear / DequantizeLinear: per-tensor, or per-axis (opset 13) when the scale is
  * 1-D with more than one element; prepare (the CPU's quant_params_of) has checked the shapes ---- */
 
@@ -455,6 +494,8 @@ const onyx_kernel_def onyx_cuda_math_kernels[] = {
     {"InstanceNormalization", "", 6, MAX, 0, F3, 0, cuda_channel_norm_prepare, cuda_channel_norm_run},
     {"BatchNormalization", "", 7, 13, 0, F3, 0, cuda_channel_norm_prepare, cuda_channel_norm_run},
     {"BatchNormalization", "", 14, MAX, 0, F4, 0, cuda_channel_norm_prepare, cuda_channel_norm_run},
+    {"MeanVarianceNormalization", "", 9, 12, 0, F3, 0, cuda_mvn_prepare, cuda_mvn_run},
+    {"MeanVarianceNormalization", "", 13, MAX, 0, F4, 0, cuda_mvn_prepare, cuda_mvn_run},
     {"LayerNormalization", "", 17, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
 
     {"QuantizeLinear", "", 10, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(INT32), 0, math_quantize_prepare, cuda_quantize_run},

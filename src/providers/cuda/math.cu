@@ -1,7 +1,7 @@
 /*
  * math.cu - CUDA kernels of the math family: Reduce* (and GlobalAverage/MaxPool through them),
  * ArgMax/ArgMin, CumSum, TopK, Softmax/LogSoftmax, Hardmax, Layer-, Instance- and
- * BatchNormalization, QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear. The
+ * BatchNormalization, MeanVarianceNormalization, QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear. The
  * launchers (math_launch.h) pick a kernel per shape; math.c calls them.
  *
  * Legend: outer, n, inner = the (outer, n, inner) view of a tensor around an axis (rows of n
@@ -25,7 +25,7 @@
 
 #include "providers/cuda/math_launch.h"
 
-#define MATH_MAX_RANK 8 /* ONYX_MAX_RANK */
+#define MATH_MAX_RANK ONYX_CUDA_MATH_MAX_RANK
 
 // ----------------------------------------------------------------------------
 // CUDA kernels: shared helpers
@@ -1044,6 +1044,68 @@ __global__ void batch_norm_apply_kernel(T *y, const T *x, const double *coef, in
 }
 
 // ----------------------------------------------------------------------------
+// CUDA kernels: MeanVarianceNormalization
+
+/* x viewed as merged dims (adjacent dims of the same kind joined), each kept or reduced. */
+struct mvn_layout {
+    int m;
+    int64_t dims[MATH_MAX_RANK], strides[MATH_MAX_RANK];
+    int reduced[MATH_MAX_RANK];
+    int64_t kept_count, red_count;
+};
+
+/* stats (2, kept_count): sum and sum of squares of each kept position; one block per position. */
+template <typename T> __global__ void mvn_stats_kernel(double *stats, const T *x, mvn_layout l) {
+    __shared__ double scratch[32];
+    for (int64_t k = blockIdx.x; k < l.kept_count; k += gridDim.x) {
+        int64_t base = 0, rest = k;
+        for (int d = l.m - 1; d >= 0; d--)
+            if (!l.reduced[d]) {
+                base += (rest % l.dims[d]) * l.strides[d];
+                rest /= l.dims[d];
+            }
+        double sum = 0.0, square_sum = 0.0;
+        for (int64_t r = threadIdx.x; r < l.red_count; r += blockDim.x) {
+            int64_t offset = base, left = r;
+            for (int d = l.m - 1; d >= 0; d--)
+                if (l.reduced[d]) {
+                    offset += (left % l.dims[d]) * l.strides[d];
+                    left /= l.dims[d];
+                }
+            double v = to_acc<double>(x[offset]);
+            sum += v;
+            square_sum += v * v;
+        }
+        sum = block_sum(sum, scratch);
+        square_sum = block_sum(square_sum, scratch);
+        if (threadIdx.x == 0) {
+            stats[k] = sum;
+            stats[l.kept_count + k] = square_sum;
+        }
+    }
+}
+
+/* y = (x - mean) / (sqrt(var) + 1e-9) with each element's kept position's stats. */
+template <typename T> __global__ void mvn_apply_kernel(T *y, const T *x, const double *stats, mvn_layout l) {
+    int64_t total = l.kept_count * l.red_count;
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < total;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t k = 0, scale = 1, rest = e;
+        for (int d = l.m - 1; d >= 0; d--) {
+            int64_t coord = rest % l.dims[d];
+            rest /= l.dims[d];
+            if (!l.reduced[d]) {
+                k += coord * scale;
+                scale *= l.dims[d];
+            }
+        }
+        double mean = stats[k] / (double)l.red_count;
+        double var = stats[l.kept_count + k] / (double)l.red_count - mean * mean;
+        y[e] = store_as<T, double>::go((to_acc<double>(x[e]) - mean) / (sqrt(var > 0 ? var : 0.0) + 1e-9));
+    }
+}
+
+// ----------------------------------------------------------------------------
 // CUDA kernels: quantization (the CPU's formulas: y = saturate(rint(x / scale) + zero_point)
 // in float32, NaN to 0; x = (q - zero_point) * scale)
 
@@ -1688,6 +1750,68 @@ extern "C" cudaError_t onyx_cuda_batch_norm(int dtype, const void *x, void *y, c
     launch.coef = (double *)workspace;
     launch.stream = stream;
     return launch.dispatch(dtype);
+}
+
+/* ---- MeanVarianceNormalization ---- */
+
+static void mvn_layout_of(int rank, const int64_t *dims, const int *reduced, mvn_layout *l) {
+    *l = mvn_layout();
+    l->kept_count = 1;
+    l->red_count = 1;
+    for (int d = 0; d < rank; d++) {
+        if (reduced[d]) l->red_count *= dims[d];
+        else l->kept_count *= dims[d];
+        if (dims[d] == 1) continue;
+        if (l->m > 0 && l->reduced[l->m - 1] == (reduced[d] != 0)) {
+            l->dims[l->m - 1] *= dims[d];
+        } else {
+            l->dims[l->m] = dims[d];
+            l->reduced[l->m++] = reduced[d] != 0;
+        }
+    }
+    int64_t stride = 1;
+    for (int i = l->m - 1; i >= 0; i--) {
+        l->strides[i] = stride;
+        stride *= l->dims[i];
+    }
+}
+
+extern "C" size_t onyx_cuda_mvn_workspace(int rank, const int64_t *dims, const int *reduced) {
+    mvn_layout l;
+    mvn_layout_of(rank, dims, reduced, &l);
+    return (size_t)(l.kept_count ? l.kept_count : 1) * 2 * sizeof(double);
+}
+
+struct mvn_launch {
+    const void *x;
+    void *y;
+    const mvn_layout *l;
+    double *stats;
+    cudaStream_t stream;
+    template <typename T> cudaError_t run() {
+        mvn_stats_kernel<T><<<grid_for(l->kept_count, 1, 1 << 20), 256, 0, stream>>>(stats, (const T *)x, *l);
+        mvn_apply_kernel<T><<<grid_for(l->kept_count * l->red_count, 256), 256, 0, stream>>>((T *)y, (const T *)x,
+                                                                                           stats, *l);
+        return cudaGetLastError();
+    }
+};
+
+extern "C" cudaError_t onyx_cuda_mvn(int dtype, const void *x, void *y, int rank, const int64_t *dims,
+                                     const int *reduced, void *workspace, size_t workspace_bytes,
+                                     cudaStream_t stream) {
+    if (rank > MATH_MAX_RANK) return cudaErrorInvalidValue;
+    mvn_layout l;
+    mvn_layout_of(rank, dims, reduced, &l);
+    if (l.kept_count * l.red_count == 0) return cudaSuccess;
+    if (workspace_bytes < onyx_cuda_mvn_workspace(rank, dims, reduced)) return cudaErrorInvalidValue;
+    mvn_launch launch = {x, y, &l, (double *)workspace, stream};
+    switch (dtype) {
+    case ONYX_CUDA_DT_FLOAT32: return launch.run<float>();
+    case ONYX_CUDA_DT_FLOAT16: return launch.run<__half>();
+    case ONYX_CUDA_DT_BFLOAT16: return launch.run<__nv_bfloat16>();
+    case ONYX_CUDA_DT_FLOAT64: return launch.run<double>();
+    default: return cudaErrorInvalidValue;
+    }
 }
 
 /* ---- Quantization ---- */

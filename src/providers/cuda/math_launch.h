@@ -1,7 +1,8 @@
 /*
  * math_launch.h - launchers of the CUDA math kernels (math.cu), called by the math kernel table
  * (math.c): reductions (GlobalAverage/MaxPool among them), ArgMax/ArgMin, CumSum, TopK,
- * Softmax/LogSoftmax, Hardmax, Layer-, Instance- and BatchNormalization, and linear quantization.
+ * Softmax/LogSoftmax, Hardmax, Layer-, Instance- and BatchNormalization, MeanVariance-
+ * Normalization, and linear quantization.
  *
  * Compiles as C and as C++. Every launcher takes device pointers, int64 sizes and a stream,
  * enqueues its kernels (never synchronises, never allocates) and returns cudaGetLastError().
@@ -32,6 +33,9 @@ enum {
     ONYX_CUDA_DT_FLOAT64 = 11,
     ONYX_CUDA_DT_BFLOAT16 = 16
 };
+
+/* The largest rank the launchers take (ONYX_MAX_RANK; math.c checks they agree). */
+#define ONYX_CUDA_MATH_MAX_RANK 12
 
 /* Reductions, in the order of the CPU provider's reduce_kind. */
 enum {
@@ -108,6 +112,13 @@ cudaError_t onyx_cuda_batch_norm(int dtype, const void *x, void *y, const void *
                                  const int *param_dtypes, void *const *stats, const int *stats_dtypes, int training,
                                  double momentum, double epsilon, int64_t N, int64_t C, int64_t S, void *workspace,
                                  size_t workspace_bytes, cudaStream_t stream);
+
+/* MeanVarianceNormalization over the axes flagged in reduced: y = (x - mean) / (sqrt(var) +
+ * 1e-9) with mean and var = E[x^2] - mean^2 of each kept position, in double as on the CPU. The
+ * workspace (onyx_cuda_mvn_workspace bytes) holds two doubles per kept position. */
+size_t onyx_cuda_mvn_workspace(int rank, const int64_t *dims, const int *reduced);
+cudaError_t onyx_cuda_mvn(int dtype, const void *x, void *y, int rank, const int64_t *dims, const int *reduced,
+                          void *workspace, size_t workspace_bytes, cudaStream_t stream);
 
 /* QuantizeLinear: x (float32 or int32) is (outer, channels, inner) flattened to total elements,
  * scale is (channels) float32, zero_point (channels, y's dtype, may be NULL); y is uint8 or
