@@ -134,10 +134,16 @@ template <typename C> __device__ __forceinline__ C clamp01(C v) { return v < 0 ?
 // ----------------------------------------------------------------------------
 // unary functors: operator()(x, params, lo, hi) in the compute type; lo/hi are Clip's bounds
 
-#define EWC_UNARY(NAME, ...)                                                                       \
+// kBoolOut says whether the op writes bools: a trait the host and device passes of nvcc agree
+// on (a decltype of a __device__ auto function may not: it made host stubs launch kernels that
+// the device pass had instantiated for another output type, "invalid device function").
+#define EWC_UNARY(NAME, ...) EWC_UNARY_OUT(NAME, false, auto, __VA_ARGS__)
+#define EWC_UNARY_BOOL(NAME, ...) EWC_UNARY_OUT(NAME, true, bool, __VA_ARGS__)
+#define EWC_UNARY_OUT(NAME, BOOL_OUT, RET, ...)                                                   \
     struct UnaryOp_##NAME {                                                                       \
+        static constexpr bool kBoolOut = BOOL_OUT;                                                \
         template <typename C>                                                                     \
-        __device__ __forceinline__ auto operator()(C x, const Params &p, C lo, C hi) const {      \
+        __device__ __forceinline__ RET operator()(C x, const Params &p, C lo, C hi) const {       \
             (void)p; (void)lo; (void)hi;                                                          \
             __VA_ARGS__                                                                           \
         }                                                                                         \
@@ -171,8 +177,8 @@ EWC_UNARY(RELU, return x < 0 ? (C)0 : x;)
 EWC_UNARY(SIGN, if constexpr (std::is_unsigned<C>::value) return x > 0 ? (C)1 : (C)0;
                 else return x > 0 ? (C)1 : x < 0 ? (C)-1 : x;)
 EWC_UNARY(ROUND, return m_rint(x);)
-EWC_UNARY(ISNAN, return x != x;)
-EWC_UNARY(ISINF, return isinf(x) && (x > 0 ? p.detect_positive : p.detect_negative);)
+EWC_UNARY_BOOL(ISNAN, return x != x;)
+EWC_UNARY_BOOL(ISINF, return isinf(x) && (x > 0 ? p.detect_positive : p.detect_negative);)
 EWC_UNARY(NOT, return !x;)
 EWC_UNARY(LEAKY_RELU, return x < 0 ? (C)p.alpha * x : x;)
 EWC_UNARY(ELU, return x < 0 ? (C)p.alpha * (m_exp(x) - (C)1) : x;)
@@ -193,14 +199,19 @@ EWC_UNARY(QUICK_GELU, return x * sigmoid((C)p.alpha * x);)
 EWC_UNARY(CLIP, C v = x < lo ? lo : x; return v > hi ? hi : v;)
 EWC_UNARY(SCALE, return (C)(x * (C)p.scale);)
 #undef EWC_UNARY
+#undef EWC_UNARY_BOOL
+#undef EWC_UNARY_OUT
 
 // ----------------------------------------------------------------------------
 // binary functors: operator()(x, y, params) in the compute type of A
 
-#define EWC_BINARY(NAME, ...)                                                                      \
+#define EWC_BINARY(NAME, ...) EWC_BINARY_OUT(NAME, false, auto, __VA_ARGS__)
+#define EWC_BINARY_BOOL(NAME, ...) EWC_BINARY_OUT(NAME, true, bool, __VA_ARGS__)
+#define EWC_BINARY_OUT(NAME, BOOL_OUT, RET, ...)                                                  \
     struct BinaryOp_##NAME {                                                                      \
+        static constexpr bool kBoolOut = BOOL_OUT;                                                \
         template <typename C>                                                                     \
-        __device__ __forceinline__ auto operator()(C x, C y, const Params &p) const {             \
+        __device__ __forceinline__ RET operator()(C x, C y, const Params &p) const {              \
             (void)p;                                                                              \
             __VA_ARGS__                                                                           \
         }                                                                                         \
@@ -248,26 +259,24 @@ EWC_BINARY(BIT_SHIFT, return y >= (C)(sizeof(C) * 8) ? (C)0 : p.shift_left ? (C)
 EWC_BINARY(AND, return x && y;)
 EWC_BINARY(OR, return x || y;)
 EWC_BINARY(XOR, return (x != 0) != (y != 0);)
-EWC_BINARY(EQUAL, return x == y;)
-EWC_BINARY(GREATER, return x > y;)
-EWC_BINARY(GREATER_EQUAL, return x >= y;)
-EWC_BINARY(LESS, return x < y;)
-EWC_BINARY(LESS_EQUAL, return x <= y;)
+EWC_BINARY_BOOL(EQUAL, return x == y;)
+EWC_BINARY_BOOL(GREATER, return x > y;)
+EWC_BINARY_BOOL(GREATER_EQUAL, return x >= y;)
+EWC_BINARY_BOOL(LESS, return x < y;)
+EWC_BINARY_BOOL(LESS_EQUAL, return x <= y;)
 EWC_BINARY(GELU_ERF_BIAS, return gelu_erf(x + y);)
 EWC_BINARY(GELU_TANH_BIAS, return gelu_tanh(x + y);)
 #undef EWC_BINARY
+#undef EWC_BINARY_BOOL
+#undef EWC_BINARY_OUT
 
 // Output storage type of an op over T: bool (uint8_t) when the functor returns bool.
 template <typename Op, typename T, int N> struct OutOf;
 template <typename Op, typename T> struct OutOf<Op, T, 1> {
-    typedef typename Elem<T>::C C;
-    typedef decltype(Op()(C(), Params(), C(), C())) R;
-    typedef typename std::conditional<std::is_same<R, bool>::value, uint8_t, T>::type type;
+    typedef typename std::conditional<Op::kBoolOut, uint8_t, T>::type type;
 };
 template <typename Op, typename T> struct OutOf<Op, T, 2> {
-    typedef typename Elem<T>::C C;
-    typedef decltype(Op()(C(), C(), Params())) R;
-    typedef typename std::conditional<std::is_same<R, bool>::value, uint8_t, T>::type type;
+    typedef typename std::conditional<Op::kBoolOut, uint8_t, T>::type type;
 };
 
 // ----------------------------------------------------------------------------
@@ -500,7 +509,16 @@ __device__ __forceinline__ uint64_t f64_to_u64(double v) {
     return (uint64_t)v;
 }
 
-__device__ double load_f64(const void *data, int64_t i, int dtype);
+// A float element as double (float codes only).
+__device__ double load_float_f64(const void *data, int64_t i, int dtype) {
+    switch (dtype) {
+    case ONYX_CUDA_EW_FLOAT32: return ((const float *)data)[i];
+    case ONYX_CUDA_EW_FLOAT64: return ((const double *)data)[i];
+    case ONYX_CUDA_EW_FLOAT16: return __half2float(((const __half *)data)[i]);
+    default: return __bfloat162float(((const __nv_bfloat16 *)data)[i]);
+    }
+}
+// Any element as int64 (floats truncate, saturating; uint64 wraps), as the CPU's ew_load_i64.
 __device__ int64_t load_i64(const void *data, int64_t i, int dtype) {
     switch (dtype) {
     case ONYX_CUDA_EW_INT8: return ((const int8_t *)data)[i];
@@ -512,15 +530,14 @@ __device__ int64_t load_i64(const void *data, int64_t i, int dtype) {
     case ONYX_CUDA_EW_UINT16: return ((const uint16_t *)data)[i];
     case ONYX_CUDA_EW_UINT32: return ((const uint32_t *)data)[i];
     case ONYX_CUDA_EW_UINT64: return (int64_t)((const uint64_t *)data)[i];
-    default: return f64_to_i64(load_f64(data, i, dtype));
+    default: return f64_to_i64(load_float_f64(data, i, dtype));
     }
 }
+// Any element as double, as the CPU's ew_load_f64.
 __device__ double load_f64(const void *data, int64_t i, int dtype) {
     switch (dtype) {
-    case ONYX_CUDA_EW_FLOAT32: return ((const float *)data)[i];
-    case ONYX_CUDA_EW_FLOAT64: return ((const double *)data)[i];
-    case ONYX_CUDA_EW_FLOAT16: return __half2float(((const __half *)data)[i]);
-    case ONYX_CUDA_EW_BFLOAT16: return __bfloat162float(((const __nv_bfloat16 *)data)[i]);
+    case ONYX_CUDA_EW_FLOAT32: case ONYX_CUDA_EW_FLOAT64: case ONYX_CUDA_EW_FLOAT16: case ONYX_CUDA_EW_BFLOAT16:
+        return load_float_f64(data, i, dtype);
     case ONYX_CUDA_EW_UINT64: return (double)((const uint64_t *)data)[i];
     default: return (double)load_i64(data, i, dtype);
     }
