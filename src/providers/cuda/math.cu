@@ -27,6 +27,11 @@
 
 #define MATH_MAX_RANK ONYX_CUDA_MATH_MAX_RANK
 
+/* Everything but the launchers is file-local: the other families' .cu files have their own
+ * helpers and kernels, and template instantiations of the same name would be merged at link
+ * time. */
+namespace {
+
 // ----------------------------------------------------------------------------
 // CUDA kernels: shared helpers
 
@@ -1356,6 +1361,8 @@ template <> cudaError_t reduce_launch::run<uint8_t>() {
     return cudaErrorInvalidValue;
 }
 
+} // namespace
+
 extern "C" size_t onyx_cuda_reduce_workspace(int rank, const int64_t *dims, const int *reduced) {
     reduce_plan p;
     reduce_plan_of(rank, dims, reduced, &p);
@@ -1373,6 +1380,8 @@ extern "C" cudaError_t onyx_cuda_reduce(int kind, int dtype, const void *x, void
     reduce_launch launch = {kind, x, y, &p, workspace, stream};
     return dispatch_dtype(dtype, launch);
 }
+
+namespace {
 
 /* ---- ArgMax / ArgMin ---- */
 
@@ -1398,12 +1407,16 @@ struct argmax_launch {
     }
 };
 
+} // namespace
+
 extern "C" cudaError_t onyx_cuda_argmax(int dtype, int want_min, int select_last, const void *x, int64_t *indices,
                                         int64_t outer, int64_t n, int64_t inner, cudaStream_t stream) {
     if (inner == 1 && n > 256 && outer > INT32_MAX) return cudaErrorInvalidConfiguration;
     argmax_launch launch = {want_min, select_last, x, indices, outer, n, inner, stream};
     return dispatch_dtype(dtype, launch);
 }
+
+namespace {
 
 /* ---- CumSum ---- */
 
@@ -1428,11 +1441,15 @@ struct cumsum_launch {
     }
 };
 
+} // namespace
+
 extern "C" cudaError_t onyx_cuda_cumsum(int dtype, int exclusive, int reverse, const void *x, void *y, int64_t outer,
                                         int64_t n, int64_t inner, cudaStream_t stream) {
     cumsum_launch launch = {exclusive, reverse, x, y, outer, n, inner, stream};
     return dispatch_dtype(dtype, launch);
 }
+
+namespace {
 
 /* ---- TopK ----
  * Chunked rounds while k <= TOPK_MAX_CHUNK / 4: each round sorts chunks of at most
@@ -1449,6 +1466,8 @@ static int64_t next_pow2(int64_t v) {
 
 static bool topk_chunked(int64_t n, int64_t k) { return n <= TOPK_MAX_CHUNK || k <= TOPK_MAX_CHUNK / 4; }
 
+} // namespace
+
 extern "C" size_t onyx_cuda_topk_workspace(int64_t slices, int64_t n, int64_t k) {
     if (k == 0 || slices == 0) return 0;
     if (topk_chunked(n, k)) {
@@ -1460,6 +1479,8 @@ extern "C" size_t onyx_cuda_topk_workspace(int64_t slices, int64_t n, int64_t k)
     size_t entries = (size_t)(slices * next_pow2(n));
     return entries * (sizeof(uint64_t) + sizeof(uint32_t)) + 16;
 }
+
+namespace {
 
 struct topk_launch {
     int largest;
@@ -1515,6 +1536,8 @@ struct topk_launch {
     }
 };
 
+} // namespace
+
 extern "C" cudaError_t onyx_cuda_topk(int dtype, int largest, const void *x, void *values, int64_t *indices,
                                       int64_t outer, int64_t n, int64_t inner, int64_t k, void *workspace,
                                       size_t workspace_bytes, cudaStream_t stream) {
@@ -1522,6 +1545,8 @@ extern "C" cudaError_t onyx_cuda_topk(int dtype, int largest, const void *x, voi
     topk_launch launch = {largest, x, values, indices, outer, n, inner, k, workspace, workspace_bytes, stream};
     return dispatch_dtype(dtype, launch);
 }
+
+namespace {
 
 /* ---- Softmax / LogSoftmax ---- */
 
@@ -1568,6 +1593,8 @@ struct softmax_launch {
     }
 };
 
+} // namespace
+
 extern "C" cudaError_t onyx_cuda_softmax(int dtype, int log_output, const void *x, void *y, int64_t outer,
                                          int64_t n, int64_t inner, cudaStream_t stream) {
     if (dtype != ONYX_CUDA_DT_FLOAT32 && dtype != ONYX_CUDA_DT_FLOAT16 && dtype != ONYX_CUDA_DT_BFLOAT16 &&
@@ -1581,6 +1608,8 @@ extern "C" cudaError_t onyx_cuda_softmax(int dtype, int log_output, const void *
     default: return launch.run<double>();
     }
 }
+
+namespace {
 
 /* ---- LayerNormalization ---- */
 
@@ -1614,6 +1643,8 @@ struct layer_norm_launch {
     }
 };
 
+} // namespace
+
 extern "C" cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void *scale, const void *bias, void *y,
                                             float *mean, float *inv_std, int64_t rows, int64_t cols, double epsilon,
                                             cudaStream_t stream) {
@@ -1627,11 +1658,17 @@ extern "C" cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void
     }
 }
 
+namespace {
+
 /* ---- Hardmax ---- */
+
+} // namespace
 
 extern "C" size_t onyx_cuda_hardmax_workspace(int64_t outer, int64_t inner) {
     return (size_t)(outer * inner) * sizeof(int64_t);
 }
+
+namespace {
 
 struct hardmax_launch {
     const void *x;
@@ -1644,6 +1681,8 @@ struct hardmax_launch {
         return cudaGetLastError();
     }
 };
+
+} // namespace
 
 extern "C" cudaError_t onyx_cuda_hardmax(int dtype, const void *x, void *y, int64_t outer, int64_t n, int64_t inner,
                                          void *workspace, size_t workspace_bytes, cudaStream_t stream) {
@@ -1661,6 +1700,8 @@ extern "C" cudaError_t onyx_cuda_hardmax(int dtype, const void *x, void *y, int6
     default: return cudaErrorInvalidValue;
     }
 }
+
+namespace {
 
 /* ---- InstanceNormalization / BatchNormalization ---- */
 
@@ -1708,6 +1749,8 @@ struct channel_norm_launch {
     }
 };
 
+} // namespace
+
 extern "C" cudaError_t onyx_cuda_instance_norm(int dtype, const void *x, void *y, const void *const *params,
                                                const int *param_dtypes, int64_t N, int64_t C, int64_t S,
                                                double epsilon, cudaStream_t stream) {
@@ -1752,6 +1795,8 @@ extern "C" cudaError_t onyx_cuda_batch_norm(int dtype, const void *x, void *y, c
     return launch.dispatch(dtype);
 }
 
+namespace {
+
 /* ---- MeanVarianceNormalization ---- */
 
 static void mvn_layout_of(int rank, const int64_t *dims, const int *reduced, mvn_layout *l) {
@@ -1776,11 +1821,15 @@ static void mvn_layout_of(int rank, const int64_t *dims, const int *reduced, mvn
     }
 }
 
+} // namespace
+
 extern "C" size_t onyx_cuda_mvn_workspace(int rank, const int64_t *dims, const int *reduced) {
     mvn_layout l;
     mvn_layout_of(rank, dims, reduced, &l);
     return (size_t)(l.kept_count ? l.kept_count : 1) * 2 * sizeof(double);
 }
+
+namespace {
 
 struct mvn_launch {
     const void *x;
@@ -1795,6 +1844,8 @@ struct mvn_launch {
         return cudaGetLastError();
     }
 };
+
+} // namespace
 
 extern "C" cudaError_t onyx_cuda_mvn(int dtype, const void *x, void *y, int rank, const int64_t *dims,
                                      const int *reduced, void *workspace, size_t workspace_bytes,
@@ -1814,6 +1865,8 @@ extern "C" cudaError_t onyx_cuda_mvn(int dtype, const void *x, void *y, int rank
     }
 }
 
+namespace {
+
 /* ---- Quantization ---- */
 
 template <typename TX>
@@ -1830,6 +1883,8 @@ static cudaError_t quantize_typed(int y_dtype, const TX *x, const float *scale, 
         return cudaErrorInvalidValue;
     return cudaGetLastError();
 }
+
+} // namespace
 
 extern "C" cudaError_t onyx_cuda_quantize_linear(int x_dtype, int y_dtype, const void *x, const float *scale,
                                                  const void *zero_point, void *y, int64_t total, int64_t channels,
@@ -1865,9 +1920,13 @@ extern "C" cudaError_t onyx_cuda_dequantize_linear(int x_dtype, const void *x, c
     return cudaGetLastError();
 }
 
+namespace {
+
 #define DYNAMIC_QUANTIZE_BLOCKS 1024
 
 static unsigned dynamic_quantize_blocks(int64_t n) { return grid_for(n, 256, DYNAMIC_QUANTIZE_BLOCKS); }
+
+} // namespace
 
 extern "C" size_t onyx_cuda_dynamic_quantize_workspace(int64_t n) {
     return (2 + 2 * (size_t)dynamic_quantize_blocks(n)) * sizeof(float);
