@@ -114,6 +114,10 @@ typedef struct onyx_encode_options {
     const char *pad_token;
     int64_t pad_id;       /* default -1 */
     int64_t pad_type_id;  /* default 0 */
+
+    /* onyx_tokenizer_encode_batch: how many threads encode the batch (OpenMP); 0 (default) =
+     * OpenMP's choice (OMP_NUM_THREADS, else one per core), 1 = the calling thread only. */
+    int num_threads;
 } onyx_encode_options;
 
 ONYX_API void onyx_encode_options_init(onyx_encode_options *options);
@@ -164,7 +168,8 @@ ONYX_API onyx_status onyx_tokenizer_encode(const onyx_tokenizer *tokenizer, cons
                                            onyx_encoding **out);
 
 /* Encode n texts (pairs may be NULL, or hold NULL entries for singles); lens and pair_lens give
- * byte lengths. ONYX_PAD_LONGEST pads to the longest in the batch. May use several threads.
+ * byte lengths. ONYX_PAD_LONGEST pads to the longest in the batch. Texts are shared out over
+ * options->num_threads threads (see there); the result does not depend on the thread count.
  * *out is an array of n encodings; caller owns it (onyx_encoding_batch_destroy). */
 ONYX_API onyx_status onyx_tokenizer_encode_batch(const onyx_tokenizer *tokenizer,
                                                  const char *const *texts, const size_t *lens,

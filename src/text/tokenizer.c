@@ -6,6 +6,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "core/alloc.h"
 #include "core/status.h"
@@ -1204,7 +1207,12 @@ ONYX_API onyx_status onyx_tokenizer_encode_batch(const onyx_tokenizer *t, const 
     if (!encs) return ONYX_ERR_OUT_OF_MEMORY;
     onyx_status st = ONYX_OK;
     int failed_at = -1;
-#pragma omp parallel for schedule(dynamic, 4) if (n > 16)
+    int threads = o.num_threads > 0 ? o.num_threads : 1;
+#ifdef _OPENMP
+    if (o.num_threads <= 0) threads = omp_get_max_threads();
+#endif
+    if ((size_t)threads > n) threads = n ? (int)n : 1;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
     for (long i = 0; i < (long)n; i++) {
         if (failed_at >= 0) continue;
         const char *p = pairs ? pairs[i] : NULL;
