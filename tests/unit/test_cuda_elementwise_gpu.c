@@ -24,6 +24,7 @@ typedef struct shape {
 } shape;
 #define SH(...) {{__VA_ARGS__}, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t))}
 #define SCALAR {{0}, 0}
+static const int64_t no_dims[1] = {0}; /* dims of rank-0 inputs */
 
 typedef struct tolerance {
     double atol, rtol;
@@ -269,7 +270,7 @@ static void test_binary_details(void) {
     for (int e = 0; e < 5; e++) {
         opc_init(&c, "Pow", 15, 1);
         opc_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){5, 33}, 2, NULL);
-        opc_input(&c, 1, ONYX_DTYPE_FLOAT32, NULL, 0, &exponents[e]);
+        opc_input(&c, 1, ONYX_DTYPE_FLOAT32, no_dims, 0, &exponents[e]);
         opc_run(&c, 1e-6, 1e-5);
     }
     /* Pow with mixed dtypes */
@@ -395,10 +396,10 @@ static void test_clip(void) {
             opc_init(&c, "Clip", 13, 1);
             opc_input(&c, 0, types[d], (int64_t[]){3, 1000}, 2, NULL);
             if (k == 4) { /* lo > hi */
-                opc_input_range(&c, 1, types[d], NULL, 0, 3, 3);
-                opc_input_range(&c, 2, types[d], NULL, 0, 1, 1);
+                opc_input_range(&c, 1, types[d], no_dims, 0, 3, 3);
+                opc_input_range(&c, 2, types[d], no_dims, 0, 1, 1);
             } else {
-                if (k & 1) opc_input_range(&c, 1, types[d], NULL, 0, 0, 1);
+                if (k & 1) opc_input_range(&c, 1, types[d], no_dims, 0, 0, 1);
                 else opc_input_absent(&c, 1);
                 if (k & 2) opc_input_range(&c, 2, types[d], (int64_t[]){1}, 1, 2, 3);
                 else opc_input_absent(&c, 2);
@@ -446,13 +447,13 @@ static void test_cast(void) {
             opc_case c;
             opc_init(&c, "CastLike", 15, 1);
             cast_input(&c, all_types[from], 33);
-            opc_input(&c, 1, all_types[to], NULL, 0, NULL);
+            opc_input(&c, 1, all_types[to], no_dims, 0, NULL);
             opc_run(&c, 0, 0);
         }
     opc_case c; /* rank 0 */
     opc_init(&c, "Cast", 6, 1);
     opc_attr_int(&c, "to", ONYX_DTYPE_INT32);
-    opc_input(&c, 0, ONYX_DTYPE_FLOAT32, NULL, 0, NULL);
+    opc_input(&c, 0, ONYX_DTYPE_FLOAT32, no_dims, 0, NULL);
     opc_run(&c, 0, 0);
 }
 
