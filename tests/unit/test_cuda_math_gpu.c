@@ -6,7 +6,8 @@
  * MeanVarianceNormalization.
  * Shapes cover every launcher path: rows handled by a warp, by a block, and
  * split over blocks; columns (a middle axis); the generic walk (non-adjacent axes); odd sizes
- * (1, 7, 33, 1000), zero sizes, rank 0; TopK's single-chunk, chunked-round and global-sort paths.
+ * (1, 7, 33, 1000), zero sizes, rank 0; rows moved as 16-byte packets (Softmax, LayerNormalization)
+ * and rows that are not; TopK's single-chunk, chunked-round and global-sort paths.
  * Exits 77 without a GPU.
  *
  * Tolerances: float32 computes in float32 on the GPU where the CPU often sums in double, so
@@ -287,6 +288,11 @@ static void test_softmax(void) {
             softmax_case(op, 13, dt, DIMS(5, 1), 1, -1);
             for (int64_t n = 60; n <= 1024; n *= 2) softmax_case(op, 13, dt, (int64_t[]){3, n + 3}, 2, 1, 1);
             softmax_case(op, 13, dt, DIMS(3, 1000), 1, -1);
+            softmax_case(op, 13, dt, DIMS(2, 2, 128, 128), 1, -1); /* attention rows: 16-byte packets */
+            softmax_case(op, 13, dt, DIMS(5, 8), 1, -1);
+            softmax_case(op, 13, dt, DIMS(3, 64), 1, -1);
+            softmax_case(op, 13, dt, DIMS(6, 256), 1, -1);
+            softmax_case(op, 13, dt, DIMS(3, 1024), 1, -1);
             softmax_case(op, 13, dt, DIMS(3, 3000), 1, -1);         /* block rows, shared memory */
             softmax_case(op, 13, dt, DIMS(2, 20000), 1, -1);        /* block rows, re-read */
             softmax_case(op, 13, dt, DIMS(2, 33, 5), 1, 1);         /* columns */

@@ -750,42 +750,76 @@ __global__ void topk_emit_kernel(T *values, int64_t *indices, const uint32_t *in
 template <typename A> __device__ __forceinline__ A softmax_scale(A e, A sum) { return e / sum; }
 template <> __device__ __forceinline__ float softmax_scale<float>(float e, float sum) { return e * (1.0f / sum); }
 
-/* y (rows, cols) = softmax of x (rows, cols), cols <= 32 * ITEMS; one warp per row, the row in
- * registers. */
-template <typename T, int ITEMS>
+/* VEC consecutive elements moved by one aligned load or store (16 bytes in the vector paths). */
+template <typename T, int VEC> struct alignas(sizeof(T) * VEC) packet {
+    T v[VEC];
+};
+
+/* Whether rows of cols elements of T starting at every pointer in ptrs can move as 16-byte
+ * packets: cols a multiple of the packet and each pointer 16-byte aligned (NULL passes). */
+template <typename T> static bool rows_vectorizable(int64_t cols, const void *a, const void *b,
+                                                    const void *c = NULL, const void *d = NULL) {
+    const int vec = 16 / (int)sizeof(T);
+    const void *ptrs[4] = {a, b, c, d};
+    if (cols % vec != 0) return false;
+    for (int i = 0; i < 4; i++)
+        if ((uintptr_t)ptrs[i] % 16 != 0) return false;
+    return true;
+}
+
+/* y (rows, cols) = softmax of x (rows, cols); one warp per row, the row in registers: lane l holds
+ * packets l, l + 32, ... of VEC elements, ITEMS of them (cols <= 32 * ITEMS * VEC; cols is a
+ * multiple of VEC). */
+template <typename T, int ITEMS, int VEC>
 __global__ void softmax_rows_warp_kernel(T *y, const T *x, int64_t rows, int cols, bool log_output) {
     typedef typename wide_type<T>::type A;
+    typedef packet<T, VEC> P;
     int lane = threadIdx.x & 31;
     int64_t row = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
-    const T *xr = x + row * cols;
-    T *yr = y + row * cols;
-    A v[ITEMS];
+    const P *xr = (const P *)(x + row * cols);
+    P *yr = (P *)(y + row * cols);
+    int packets = cols / VEC;
+    A v[ITEMS][VEC];
     A max = -infinity_of<A>();
 #pragma unroll
     for (int j = 0; j < ITEMS; j++) {
-        int c = lane + j * 32;
-        v[j] = c < cols ? to_acc<A>(xr[c]) : -infinity_of<A>();
-        max = v[j] > max ? v[j] : max;
+        int p = lane + j * 32;
+        if (p < packets) {
+            P in = xr[p];
+#pragma unroll
+            for (int q = 0; q < VEC; q++) v[j][q] = to_acc<A>(in.v[q]);
+        } else {
+#pragma unroll
+            for (int q = 0; q < VEC; q++) v[j][q] = -infinity_of<A>();
+        }
+#pragma unroll
+        for (int q = 0; q < VEC; q++) max = v[j][q] > max ? v[j][q] : max;
     }
     max = warp_max(max);
     if (max == -infinity_of<A>()) max = (A)0;
     A sum = 0;
 #pragma unroll
     for (int j = 0; j < ITEMS; j++) {
-        int c = lane + j * 32;
-        if (c < cols) {
-            A e = exp_of(v[j] - max);
+        if (lane + j * 32 >= packets) continue;
+#pragma unroll
+        for (int q = 0; q < VEC; q++) {
+            A e = exp_of(v[j][q] - max);
             sum += e;
-            if (!log_output) v[j] = e;
+            if (!log_output) v[j][q] = e;
         }
     }
     sum = warp_sum(sum);
     A shift = max + log_of(sum);
 #pragma unroll
     for (int j = 0; j < ITEMS; j++) {
-        int c = lane + j * 32;
-        if (c < cols) yr[c] = store_as<T, A>::go(log_output ? v[j] - shift : softmax_scale(v[j], sum));
+        int p = lane + j * 32;
+        if (p >= packets) continue;
+        P out;
+#pragma unroll
+        for (int q = 0; q < VEC; q++)
+            out.v[q] = store_as<T, A>::go(log_output ? v[j][q] - shift : softmax_scale(v[j][q], sum));
+        yr[p] = out;
     }
 }
 
@@ -851,40 +885,60 @@ __global__ void softmax_cols_kernel(T *y, const T *x, int64_t outer, int64_t n, 
 // y = (x - mean) * inv_std * scale + bias)
 
 /* x, y are (rows, cols), scale and bias (cols); mean, inv_std (rows). One block per row, each
- * thread keeping ITEMS elements of the row in registers (cols <= blockDim.x * ITEMS). */
-template <typename T, int ITEMS>
+ * thread keeping ITEMS packets of VEC elements in registers: packets t, t + blockDim.x, ...
+ * (cols <= blockDim.x * ITEMS * VEC; cols is a multiple of VEC). */
+template <typename T, int ITEMS, int VEC>
 __global__ void layer_norm_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale,
                                        const T *bias, int64_t rows, int cols, double epsilon) {
     typedef typename wide_type<T>::type A;
+    typedef packet<T, VEC> P;
     __shared__ A scratch[32];
+    int packets = cols / VEC;
     for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
-        const T *xr = x + row * cols;
-        T *yr = y + row * cols;
-        A v[ITEMS];
+        const P *xr = (const P *)(x + row * cols);
+        P *yr = (P *)(y + row * cols);
+        A v[ITEMS][VEC];
         A sum = 0;
 #pragma unroll
         for (int j = 0; j < ITEMS; j++) {
-            int c = threadIdx.x + j * blockDim.x;
-            v[j] = c < cols ? to_acc<A>(xr[c]) : (A)0;
-            sum += v[j];
+            int p = threadIdx.x + j * blockDim.x;
+            if (p < packets) {
+                P in = xr[p];
+#pragma unroll
+                for (int q = 0; q < VEC; q++) v[j][q] = to_acc<A>(in.v[q]);
+            } else {
+#pragma unroll
+                for (int q = 0; q < VEC; q++) v[j][q] = (A)0;
+            }
+#pragma unroll
+            for (int q = 0; q < VEC; q++) sum += v[j][q];
         }
         A mean = block_sum(sum, scratch) / (A)cols;
         A var_sum = 0;
 #pragma unroll
         for (int j = 0; j < ITEMS; j++) {
-            int c = threadIdx.x + j * blockDim.x;
-            A d = c < cols ? v[j] - mean : (A)0;
-            var_sum += d * d;
+            if ((int)threadIdx.x + j * (int)blockDim.x >= packets) continue;
+#pragma unroll
+            for (int q = 0; q < VEC; q++) {
+                A d = v[j][q] - mean;
+                var_sum += d * d;
+            }
         }
         A inv_std = (A)1 / sqrt_of(block_sum(var_sum, scratch) / (A)cols + (A)epsilon);
 #pragma unroll
         for (int j = 0; j < ITEMS; j++) {
-            int c = threadIdx.x + j * blockDim.x;
-            if (c < cols) {
-                A value = (v[j] - mean) * inv_std * to_acc<A>(scale[c]);
-                if (bias) value += to_acc<A>(bias[c]);
-                yr[c] = store_as<T, A>::go(value);
+            int p = threadIdx.x + j * blockDim.x;
+            if (p >= packets) continue;
+            P sc = ((const P *)scale)[p], out;
+            P b;
+            if (bias) b = ((const P *)bias)[p];
+#pragma unroll
+            for (int q = 0; q < VEC; q++) {
+                A value = (v[j][q] - mean) * inv_std * to_acc<A>(sc.v[q]);
+                if (bias) value += to_acc<A>(b.v[q]);
+                out.v[q] = store_as<T, A>::go(value);
             }
+            yr[p] = out;
         }
         if (threadIdx.x == 0) {
             if (mean_out) mean_out[row] = (float)mean;
@@ -1559,22 +1613,36 @@ struct softmax_launch {
     int64_t outer, n, inner;
     cudaStream_t stream;
 
-    template <typename T, int ITEMS> cudaError_t warp_rows() {
-        softmax_rows_warp_kernel<T, ITEMS><<<grid_for(outer, 4, INT32_MAX), 128, 0, stream>>>((T *)y, (const T *)x,
-                                                                                            outer, (int)n, log_output);
+    template <typename T, int ITEMS, int VEC> cudaError_t warp_rows() {
+        softmax_rows_warp_kernel<T, ITEMS, VEC><<<grid_for(outer, 4, INT32_MAX), 128, 0, stream>>>(
+            (T *)y, (const T *)x, outer, (int)n, log_output);
         return cudaGetLastError();
+    }
+
+    /* Rows of n <= 1024 in packets of VEC: at most 32 elements a lane. */
+    template <typename T, int VEC> cudaError_t warp_rows_of() {
+        int64_t packets = n / VEC;
+        if (packets <= 32) return warp_rows<T, 1, VEC>();
+        if (packets <= 64) return warp_rows<T, 2, VEC>();
+        if constexpr (VEC <= 8) {
+            if (packets <= 128) return warp_rows<T, 4, VEC>();
+        }
+        if constexpr (VEC <= 4) {
+            if (packets <= 256) return warp_rows<T, 8, VEC>();
+        }
+        if constexpr (VEC <= 2) {
+            if (packets <= 512) return warp_rows<T, 16, VEC>();
+        }
+        if constexpr (VEC == 1) return warp_rows<T, 32, VEC>();
+        return cudaErrorInvalidValue; /* n > 1024: not called */
     }
 
     template <typename T> cudaError_t run() {
         typedef typename wide_type<T>::type A;
         if (outer * n * inner == 0) return cudaSuccess;
         if (inner == 1 && n <= 1024) {
-            if (n <= 32) return warp_rows<T, 1>();
-            if (n <= 64) return warp_rows<T, 2>();
-            if (n <= 128) return warp_rows<T, 4>();
-            if (n <= 256) return warp_rows<T, 8>();
-            if (n <= 512) return warp_rows<T, 16>();
-            return warp_rows<T, 32>();
+            if (rows_vectorizable<T>(n, x, y)) return warp_rows_of<T, 16 / (int)sizeof(T)>();
+            return warp_rows_of<T, 1>();
         }
         if (inner == 1) {
             size_t shared = (size_t)n * sizeof(A);
@@ -1621,25 +1689,46 @@ struct layer_norm_launch {
     double epsilon;
     cudaStream_t stream;
 
-    template <typename T, int ITEMS> cudaError_t in_registers() {
-        int64_t threads = (cols + ITEMS - 1) / ITEMS;
+    template <typename T, int ITEMS, int VEC> cudaError_t in_registers() {
+        int64_t threads = (cols / VEC + ITEMS - 1) / ITEMS;
         threads = threads < 32 ? 32 : (threads + 31) / 32 * 32;
-        layer_norm_rows_kernel<T, ITEMS><<<grid_for(rows, 1, 1 << 20), (unsigned)threads, 0, stream>>>(
+        layer_norm_rows_kernel<T, ITEMS, VEC><<<grid_for(rows, 1, 1 << 20), (unsigned)threads, 0, stream>>>(
             (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, (int)cols, epsilon);
         return cudaGetLastError();
     }
 
-    /* About 256 threads a row, each keeping up to 16 elements: C = 768 runs 192 threads of 4. */
-    template <typename T> cudaError_t run() {
-        if (rows == 0) return cudaSuccess;
-        if (cols <= 256) return in_registers<T, 1>();
-        if (cols <= 512) return in_registers<T, 2>();
-        if (cols <= 1024) return in_registers<T, 4>();
-        if (cols <= 2048) return in_registers<T, 8>();
-        if (cols <= 16384) return in_registers<T, 16>();
+    /* About 256 threads a row, each keeping at most 16 elements (C = 768 of float16: 96 threads of
+     * one 8-element packet); rows up to 16384 stay in registers. */
+    template <typename T, int VEC> cudaError_t rows_of() {
+        const int max_items = 16 / VEC;
+        int64_t packets = cols / VEC;
+        if (packets <= 256) return in_registers<T, 1, VEC>();
+        if constexpr (16 / VEC >= 2) {
+            if (packets <= (max_items == 2 ? 2048 : 512)) return in_registers<T, 2, VEC>();
+        }
+        if constexpr (16 / VEC >= 4) {
+            if (packets <= (max_items == 4 ? 4096 : 1024)) return in_registers<T, 4, VEC>();
+        }
+        if constexpr (16 / VEC >= 8) {
+            if (packets <= (max_items == 8 ? 8192 : 2048)) return in_registers<T, 8, VEC>();
+        }
+        if constexpr (16 / VEC >= 16) {
+            if (packets <= 16384) return in_registers<T, 16, VEC>();
+        }
+        return long_rows<T>();
+    }
+
+    template <typename T> cudaError_t long_rows() {
         layer_norm_long_rows_kernel<T><<<grid_for(rows, 1, 1 << 20), 1024, 0, stream>>>(
             (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, cols, epsilon);
         return cudaGetLastError();
+    }
+
+    template <typename T> cudaError_t run() {
+        if (rows == 0) return cudaSuccess;
+        if (cols > 16384) return long_rows<T>();
+        if (rows_vectorizable<T>(cols, x, y, scale, bias)) return rows_of<T, 16 / (int)sizeof(T)>();
+        return rows_of<T, 1>();
     }
 };
 
