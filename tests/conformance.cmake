@@ -6,7 +6,8 @@
 #                       the run, so the test fails only on wrong results or errors.
 # conformance_node_cuda (gpu):   the same with --provider cuda; exits 77 (skipped) when the CUDA
 #                       provider cannot be created here.
-# ops_doc_current       (quick): docs/ops.md equals `onyx ops --markdown`.
+# ops_doc_current       (quick): docs/ops.md equals `onyx ops --markdown`; ops_cuda_doc_current the
+#                       same for docs/ops-cuda.md in builds with CUDA.
 
 set(ONYX_NODE_TEST_DIR /usr/share/libonnx-testdata/data/node CACHE PATH
     "Folder of the ONNX backend node tests (package libonnx-testdata)")
@@ -33,3 +34,9 @@ endforeach()
 add_test(NAME ops_doc_current
   COMMAND $<TARGET_FILE:onyx_cli> ops --check ${PROJECT_SOURCE_DIR}/docs/ops.md)
 set_tests_properties(ops_doc_current PROPERTIES LABELS quick)
+if(ONYX_HAVE_CUDA)
+  # The CUDA kernel tables are compiled wherever nvcc is (no GPU needed to list them).
+  add_test(NAME ops_cuda_doc_current
+    COMMAND $<TARGET_FILE:onyx_cli> ops --provider cuda --check ${PROJECT_SOURCE_DIR}/docs/ops-cuda.md)
+  set_tests_properties(ops_cuda_doc_current PROPERTIES LABELS quick)
+endif()

@@ -261,7 +261,13 @@ int cli_bench(int argc, char **argv) {
         onyx_run_stats_init(&rs);
         onyx_session_last_run_stats(s, &rs);
         if (csv) {
-            printf("%s,%s,%s,%lld,%.4f,%.4f,%.4f,%.4f,%.2f,%.2f,%llu\n", model, onyx_session_providers(s), io,
+            /* model,providers,io,batch,mean_ms,p50_ms,p90_ms,p99_ms,runs_per_s,items_per_s,peak_device_bytes
+             * (providers joined with '+', so the line has eleven fields). */
+            char joined[128];
+            snprintf(joined, sizeof joined, "%s", onyx_session_providers(s));
+            for (char *c = joined; *c; c++)
+                if (*c == ',') *c = '+';
+            printf("%s,%s,%s,%lld,%.4f,%.4f,%.4f,%.4f,%.2f,%.2f,%llu\n", model, joined, io,
                    (long long)batch, mean, p50, p90, p99, 1e3 / mean, 1e3 * (double)batch / mean,
                    have_mem ? (unsigned long long)mem.peak_in_use_bytes : 0ull);
         } else {
