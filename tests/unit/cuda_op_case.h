@@ -261,6 +261,12 @@ static inline onyx_status opc_exec(opc_case *c, const onyx_kernel_def *row, onyx
         }
         in_ptrs[i] = &dev_in[i];
     }
+    /* cudaMemcpy from pageable memory may return before the data reach the device, queued on
+     * the legacy default stream, which the provider's non-blocking stream does not wait for. */
+    if (on_gpu && cudaDeviceSynchronize() != cudaSuccess) {
+        st = onyx_error(ONYX_ERR_RUNTIME, "opc: uploading the inputs failed");
+        goto done;
+    }
     for (int o = 0; o < c->node.n_outputs; o++) out_ptrs[o] = on_gpu ? &dev_out[o] : &outs[o];
     c->node.inputs = inputs;
     c->node.n_inputs = c->n_inputs;

@@ -15,27 +15,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#ifdef ONYX_HAVE_CUDA
-#include <cuda_runtime_api.h>
-/* cuda_op_case.h uploads inputs with cudaMemcpy from pageable host memory, which may return
- * before the DMA has landed (CUDA's "API synchronization behavior": the copy is staged and
- * queued on the legacy default stream), while the kernels run on the provider's stream, created
- * cudaStreamNonBlocking, which does not wait for the legacy stream. A kernel could then read
- * the last-uploaded input before it arrived: on an H200, Div float64 [3,70001] once divided by
- * a B still holding zeros (cuda -inf where the cpu gave -1.69, every finite value equal). Until
- * the helper orders its uploads itself, every host-to-device copy of this test waits for the
- * device. */
-static inline cudaError_t opc_upload_synced(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind) {
-    cudaError_t err = cudaMemcpy(dst, src, bytes, kind);
-    if (err == cudaSuccess && kind == cudaMemcpyHostToDevice) err = cudaDeviceSynchronize();
-    return err;
-}
-#define cudaMemcpy opc_upload_synced
-#endif
 #include "cuda_op_case.h"
-#ifdef ONYX_HAVE_CUDA
-#undef cudaMemcpy
-#endif
 #include "providers/cpu/elementwise_plan.h"
 
 typedef struct shape {

@@ -246,7 +246,10 @@ onyx_status onyx_cuda_provider_create(const char *options, int threads, onyx_pro
         if (o.user_stream) {
             cs->stream = (cudaStream_t)o.user_stream;
         } else {
-            st = onyx_cuda_status(cudaStreamCreateWithFlags(&cs->stream, cudaStreamNonBlocking), "creating a stream");
+            /* A blocking stream: it waits for work queued on the legacy default stream, such as a
+             * caller's cudaMemcpy into a buffer bound as an input (a pageable upload may return
+             * before the data land). A non-blocking stream let kernels read inputs early. */
+            st = onyx_cuda_status(cudaStreamCreateWithFlags(&cs->stream, cudaStreamDefault), "creating a stream");
             cs->own_stream = st == ONYX_OK;
         }
     }
