@@ -9,6 +9,16 @@
  * Tolerances: float32 against OpenBLAS up to summation order (atol grows with K); float16 and
  * bfloat16 both sides accumulate in float32 and round once, so they differ by at most about
  * one unit in the last place; float64 and integers tight or exact.
+ *
+ * Stream: cuda_op_case.h copies inputs with cudaMemcpy (the legacy default stream) from
+ * pageable memory, which may return before the DMA lands; the provider's own stream is
+ * cudaStreamNonBlocking and does not wait for the legacy stream, so a kernel could read inputs
+ * that are not there yet (fresh device memory reads as zeros: an all-zero output). main gives
+ * the provider a blocking stream (cudaStreamCreate), which the legacy stream orders against
+ * (OPC_NONBLOCKING_STREAM=1 keeps the provider's own stream, to compare).
+ *
+ * Every failing case is reported; a failing MatMul case is run once more with the same inputs
+ * and the line after its FAIL says whether the failure reproduces (deterministic) or not.
  */
 #include <math.h>
 #include <stdint.h>
@@ -32,14 +42,33 @@ static float_tol tol_for(onyx_dtype dtype, int64_t k) {
     }
 }
 
-static void matmul_case(int opset, onyx_dtype dt, const int64_t *a_dims, int a_rank, const int64_t *b_dims,
-                        int b_rank) {
+static void matmul_case_once(int opset, onyx_dtype dt, const int64_t *a_dims, int a_rank, const int64_t *b_dims,
+                             int b_rank) {
     opc_case c;
     opc_init(&c, "MatMul", opset, 1);
     opc_input(&c, 0, dt, a_dims, a_rank, NULL);
     opc_input(&c, 1, dt, b_dims, b_rank, NULL);
     float_tol t = tol_for(dt, a_dims[a_rank - 1]);
     opc_run(&c, t.atol, t.rtol);
+}
+
+/* One case; on failure the same case (same seed, so the same inputs) runs again, not counted,
+ * and a line says whether it failed again. */
+static void matmul_case(int opset, onyx_dtype dt, const int64_t *a_dims, int a_rank, const int64_t *b_dims,
+                        int b_rank) {
+    uint64_t seed = opc_seed_counter;
+    int failures = onyx_test_failures;
+    matmul_case_once(opset, dt, a_dims, a_rank, b_dims, b_rank);
+    if (onyx_test_failures == failures) return;
+    int checks = onyx_test_checks, first = onyx_test_failures;
+    uint64_t next_seed = opc_seed_counter;
+    opc_seed_counter = seed;
+    matmul_case_once(opset, dt, a_dims, a_rank, b_dims, b_rank);
+    fprintf(stderr, "  rerun of that case with the same inputs: %s\n",
+            onyx_test_failures == first ? "passes (the failure does not reproduce)" : "fails again (deterministic)");
+    opc_seed_counter = next_seed;
+    onyx_test_checks = checks;
+    onyx_test_failures = first;
 }
 
 #define DIMS(...) (const int64_t[]){__VA_ARGS__}, (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
@@ -277,6 +306,21 @@ static void test_errors(void) {
 }
 
 int main(void) {
+#ifdef ONYX_HAVE_CUDA
+    /* A blocking stream, so the harness's cudaMemcpy uploads (legacy stream) are ordered before
+     * the kernels (see the file comment). Without a GPU this fails and opc_cuda_available skips. */
+    cudaStream_t stream = NULL;
+    const char *nonblocking = getenv("OPC_NONBLOCKING_STREAM"); /* =1: the provider's own stream, to compare */
+    if (nonblocking && *nonblocking && strcmp(nonblocking, "0")) {
+        fprintf(stderr, "OPC_NONBLOCKING_STREAM: the provider's own (non-blocking) stream\n");
+    } else if (cudaStreamCreate(&stream) == cudaSuccess) {
+        char options[64];
+        snprintf(options, sizeof options, "user_compute_stream=%llu", (unsigned long long)(uintptr_t)stream);
+        if (onyx_provider_create("cuda", options, 1, &opc_cuda_provider) != ONYX_OK) opc_cuda_provider = NULL;
+    } else {
+        cudaGetLastError();
+    }
+#endif
     if (!opc_cuda_available()) return 77;
     ONYX_TEST_RUN(test_matmul_float32);
     ONYX_TEST_RUN(test_matmul_float16);
