@@ -5,7 +5,9 @@
  * `tokenizers` / `sentencepiece` numbers that tools/fixtures/tokenizers/make_fixtures.py measured
  * (tests/data/tokenizers/meta.json: machine and date are in that file; compare only numbers
  * taken on the same machine).
- * Usage: tokenizer_bench [DATA_DIR]   (default: the source tree's tests/data/tokenizers)
+ * Usage: tokenizer_bench [DATA_DIR [NAME...]]   (default: the source tree's tests/data/tokenizers;
+ * NAMEs pick tokenizers from the table, all when none). The batch column uses OpenMP's thread
+ * count (OMP_NUM_THREADS, else one per core).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +120,9 @@ int main(int argc, char **argv) {
     opt.add_special_tokens = 0;
     for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
         const bench_case *bc = &CASES[c];
+        int picked = argc <= 2;
+        for (int a = 2; a < argc; a++) picked |= strcmp(argv[a], bc->name) == 0;
+        if (!picked) continue;
         snprintf(path, sizeof path, "%s/%s", dir, bc->file);
         onyx_tokenizer *tok = NULL;
         onyx_status st;
