@@ -18,6 +18,23 @@
 #include <math.h>
 #include <stdint.h>
 
+#ifdef ONYX_HAVE_CUDA
+#include <cuda_runtime_api.h>
+/* cuda_op_case.h copies inputs with cudaMemcpy on the legacy default stream, and the provider's
+ * kernels run on a cudaStreamNonBlocking stream, which never waits for that stream; a cudaMemcpy
+ * from pageable host memory to the device may return once the data is staged, before the DMA has
+ * landed (CUDA runtime docs, "API synchronization behavior"). A kernel can then read part of its
+ * input before it arrives: CumSum float64 [3,1000] on the H200 came back wrong from element 2081
+ * on (row 2, element 81) while every other dtype, mode and shape of the same kernel agreed. Until
+ * cuda_op_case.h orders its copies on the provider's stream, this test's copies wait for the
+ * device. */
+static cudaError_t math_test_memcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind) {
+    cudaError_t err = cudaMemcpy(dst, src, bytes, kind);
+    return err == cudaSuccess ? cudaDeviceSynchronize() : err;
+}
+#define cudaMemcpy math_test_memcpy
+#endif
+
 #include "cuda_op_case.h"
 
 #define DIMS(...) (const int64_t[]){__VA_ARGS__}, (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
@@ -220,6 +237,8 @@ static void test_cumsum(void) {
             int exclusive = mode & 1, reverse = mode >> 1;
             onyx_dtype dt = types[d];
             cumsum_case(14, dt, DIMS(3, 1000), 1, exclusive, reverse);    /* block per row, tiles */
+            cumsum_case(14, dt, DIMS(3, 1000), 0, exclusive, reverse);    /* short columns: a thread each */
+            cumsum_case(14, dt, DIMS(5, 1024), 1, exclusive, reverse);    /* exactly one tile */
             cumsum_case(14, dt, DIMS(2, 2500), -1, exclusive, reverse);   /* several tiles, partial last */
             cumsum_case(14, dt, DIMS(4, 7), 1, exclusive, reverse);       /* short rows: a thread each */
             cumsum_case(14, dt, DIMS(4, 33, 5), 1, exclusive, reverse);   /* columns */
@@ -350,7 +369,12 @@ static void test_layer_norm(void) {
         layer_norm_case(dt, DIMS(2, 1000), 1, 1, 3);
         layer_norm_case(dt, DIMS(3, 2048), -1, 1, 1);     /* eight items */
         layer_norm_case(dt, DIMS(2, 4096), -1, 0, 3);     /* sixteen items */
-        layer_norm_case(dt, DIMS(2, 9000), -1, 1, 3);
+        layer_norm_case(dt, DIMS(2, 9000), -1, 1, 3);    /* more than 256 threads */
+        layer_norm_case(dt, DIMS(2, 9001), -1, 1, 3);    /* the same, element by element (not packets) */
+        layer_norm_case(dt, DIMS(2, 16384), -1, 1, 3);   /* the register path's limit: 1024 threads */
+        layer_norm_case(dt, DIMS(2, 16383), -1, 0, 3);   /* 1024 threads of sixteen single elements */
+        layer_norm_case(dt, DIMS(2, 16385), -1, 1, 3);   /* just past it: long rows */
+        layer_norm_case(dt, DIMS(3, 4100), -1, 1, 3);    /* 4-aligned, not 8-aligned: float16 unpacked */
         layer_norm_case(dt, DIMS(2, 20000), -1, 1, 3);    /* long rows */
         layer_norm_case(dt, DIMS(2, 3, 4, 5), 1, 1, 3);   /* normalise the last three dims */
         layer_norm_case(dt, DIMS(0, 16), -1, 1, 3);

@@ -884,12 +884,28 @@ __global__ void softmax_cols_kernel(T *y, const T *x, int64_t outer, int64_t n, 
 // CUDA kernels: LayerNormalization (two passes: mean, then the mean of squared deviations;
 // y = (x - mean) * inv_std * scale + bias)
 
+/* Launch shapes of layer_norm_rows_kernel: a thread holds ITEMS * VEC <= LN_MAX_ELEMS elements.
+ * Rows that fit LN_THREADS threads at ITEMS packets a thread take the smallest such ITEMS; only
+ * the widest instantiation (ITEMS * VEC == LN_MAX_ELEMS) grows its block up to LN_MAX_THREADS,
+ * so rows of up to LN_MAX_THREADS * LN_MAX_ELEMS elements stay in registers. Each instantiation
+ * is compiled for the largest block it is launched with (__launch_bounds__: at 1024 threads
+ * ptxas keeps it within 64 registers, 65536 per SM); without the bound the 16-element kernels
+ * took 143-164 registers (no block above 384-448 threads can launch) and <double, 8, 2> 72 (none
+ * above 896). */
+#define LN_THREADS 256
+#define LN_MAX_THREADS 1024
+#define LN_MAX_ELEMS 16
+#define LN_REGISTER_COLS (LN_MAX_THREADS * LN_MAX_ELEMS)
+#define LN_BLOCK_BOUND(ITEMS, VEC) ((ITEMS) * (VEC) == LN_MAX_ELEMS ? LN_MAX_THREADS : LN_THREADS)
+
 /* x, y are (rows, cols), scale and bias (cols); mean, inv_std (rows). One block per row, each
  * thread keeping ITEMS packets of VEC elements in registers: packets t, t + blockDim.x, ...
- * (cols <= blockDim.x * ITEMS * VEC; cols is a multiple of VEC). */
+ * (cols <= blockDim.x * ITEMS * VEC; cols is a multiple of VEC; blockDim.x a multiple of 32 and
+ * at most LN_BLOCK_BOUND(ITEMS, VEC)). */
 template <typename T, int ITEMS, int VEC>
-__global__ void layer_norm_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale,
-                                       const T *bias, int64_t rows, int cols, double epsilon) {
+__global__ void __launch_bounds__(LN_BLOCK_BOUND(ITEMS, VEC))
+    layer_norm_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale, const T *bias,
+                           int64_t rows, int cols, double epsilon) {
     typedef typename wide_type<T>::type A;
     typedef packet<T, VEC> P;
     __shared__ A scratch[32];
@@ -947,10 +963,11 @@ __global__ void layer_norm_rows_kernel(T *y, float *mean_out, float *inv_std_out
     }
 }
 
-/* The same for rows of any length, reading x three times. */
+/* The same for rows of any length, reading x three times; launched with LN_MAX_THREADS threads. */
 template <typename T>
-__global__ void layer_norm_long_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale,
-                                            const T *bias, int64_t rows, int64_t cols, double epsilon) {
+__global__ void __launch_bounds__(LN_MAX_THREADS)
+    layer_norm_long_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale, const T *bias,
+                                int64_t rows, int64_t cols, double epsilon) {
     typedef typename wide_type<T>::type A;
     __shared__ A scratch[32];
     for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
@@ -1692,28 +1709,31 @@ struct layer_norm_launch {
     template <typename T, int ITEMS, int VEC> cudaError_t in_registers() {
         int64_t threads = (cols / VEC + ITEMS - 1) / ITEMS;
         threads = threads < 32 ? 32 : (threads + 31) / 32 * 32;
+        if (threads > LN_BLOCK_BOUND(ITEMS, VEC)) return long_rows<T>(); /* not reached: rows_of picks ITEMS */
         layer_norm_rows_kernel<T, ITEMS, VEC><<<grid_for(rows, 1, 1 << 20), (unsigned)threads, 0, stream>>>(
             (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, (int)cols, epsilon);
         return cudaGetLastError();
     }
 
-    /* About 256 threads a row, each keeping at most 16 elements (C = 768 of float16: 96 threads of
-     * one 8-element packet); rows up to 16384 stay in registers. */
+    /* The smallest ITEMS (a power of two) that covers the row with LN_THREADS threads; rows
+     * longer than LN_THREADS * LN_MAX_ELEMS take the widest ITEMS and more threads, up to
+     * LN_MAX_THREADS. C = 768: float32 192 threads of one 4-packet, float16 96 threads of one
+     * 8-packet; C = 4096: float32 256 threads of four 4-packets, float16 256 of two 8-packets. */
     template <typename T, int VEC> cudaError_t rows_of() {
-        const int max_items = 16 / VEC;
+        const int max_items = LN_MAX_ELEMS / VEC;
         int64_t packets = cols / VEC;
-        if (packets <= 256) return in_registers<T, 1, VEC>();
-        if constexpr (16 / VEC >= 2) {
-            if (packets <= (max_items == 2 ? 2048 : 512)) return in_registers<T, 2, VEC>();
+        if (packets <= LN_THREADS) return in_registers<T, 1, VEC>();
+        if constexpr (LN_MAX_ELEMS / VEC >= 2) {
+            if (packets <= (max_items == 2 ? LN_MAX_THREADS : LN_THREADS) * 2) return in_registers<T, 2, VEC>();
         }
-        if constexpr (16 / VEC >= 4) {
-            if (packets <= (max_items == 4 ? 4096 : 1024)) return in_registers<T, 4, VEC>();
+        if constexpr (LN_MAX_ELEMS / VEC >= 4) {
+            if (packets <= (max_items == 4 ? LN_MAX_THREADS : LN_THREADS) * 4) return in_registers<T, 4, VEC>();
         }
-        if constexpr (16 / VEC >= 8) {
-            if (packets <= (max_items == 8 ? 8192 : 2048)) return in_registers<T, 8, VEC>();
+        if constexpr (LN_MAX_ELEMS / VEC >= 8) {
+            if (packets <= (max_items == 8 ? LN_MAX_THREADS : LN_THREADS) * 8) return in_registers<T, 8, VEC>();
         }
-        if constexpr (16 / VEC >= 16) {
-            if (packets <= 16384) return in_registers<T, 16, VEC>();
+        if constexpr (LN_MAX_ELEMS / VEC >= 16) {
+            if (packets <= LN_MAX_THREADS * 16) return in_registers<T, 16, VEC>();
         }
         return long_rows<T>();
     }
@@ -1726,7 +1746,7 @@ struct layer_norm_launch {
 
     template <typename T> cudaError_t run() {
         if (rows == 0) return cudaSuccess;
-        if (cols > 16384) return long_rows<T>();
+        if (cols > LN_REGISTER_COLS) return long_rows<T>();
         if (rows_vectorizable<T>(cols, x, y, scale, bias)) return rows_of<T, 16 / (int)sizeof(T)>();
         return rows_of<T, 1>();
     }
