@@ -18,23 +18,6 @@
 #include <math.h>
 #include <stdint.h>
 
-#ifdef ONYX_HAVE_CUDA
-#include <cuda_runtime_api.h>
-/* cuda_op_case.h copies inputs with cudaMemcpy on the legacy default stream, and the provider's
- * kernels run on a cudaStreamNonBlocking stream, which never waits for that stream; a cudaMemcpy
- * from pageable host memory to the device may return once the data is staged, before the DMA has
- * landed (CUDA runtime docs, "API synchronization behavior"). A kernel can then read part of its
- * input before it arrives: CumSum float64 [3,1000] on the H200 came back wrong from element 2081
- * on (row 2, element 81) while every other dtype, mode and shape of the same kernel agreed. Until
- * cuda_op_case.h orders its copies on the provider's stream, this test's copies wait for the
- * device. */
-static cudaError_t math_test_memcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind) {
-    cudaError_t err = cudaMemcpy(dst, src, bytes, kind);
-    return err == cudaSuccess ? cudaDeviceSynchronize() : err;
-}
-#define cudaMemcpy math_test_memcpy
-#endif
-
 #include "cuda_op_case.h"
 
 #define DIMS(...) (const int64_t[]){__VA_ARGS__}, (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
