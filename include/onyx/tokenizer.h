@@ -142,6 +142,7 @@ typedef struct onyx_encoding {
     int64_t *attention_mask;     /* 0 for padding, else 1 */
     size_t overflowing_count;    /* pieces cut off by truncation when return_overflowing */
     struct onyx_encoding *overflowing; /* overflowing_count encodings (owned by this one) */
+    void *token_storage;         /* onyx's own: the memory of the token strings (do not touch) */
 } onyx_encoding;
 
 /* Free an encoding from onyx_tokenizer_encode, and its overflowing encodings. */

@@ -236,8 +236,55 @@ fail:
 
 /* ---- encodings ---- */
 
+/* The token strings of an encoding live in chunks that it owns (token_storage, a list whose
+ * head is being filled), so a token costs no allocation of its own. Moving tokens from one
+ * encoding to another moves the chunks with them. */
+typedef struct token_chunk {
+    struct token_chunk *next;
+    size_t used, cap;
+    char text[];
+} token_chunk;
+
+/* A copy of token in e's chunks, or NULL when out of memory. */
+static char *enc_store_token(onyx_encoding *e, const char *token) {
+    size_t n = strlen(token) + 1;
+    token_chunk *head = e->token_storage;
+    if (!head || head->cap - head->used < n) {
+        size_t cap = head ? head->cap * 2 : 256;
+        if (cap < n) cap = n;
+        token_chunk *fresh = onyx_malloc(sizeof *fresh + cap);
+        if (!fresh) return NULL;
+        fresh->next = head;
+        fresh->used = 0;
+        fresh->cap = cap;
+        e->token_storage = head = fresh;
+    }
+    char *copy = head->text + head->used;
+    memcpy(copy, token, n);
+    head->used += n;
+    return copy;
+}
+
+/* Give src's chunks to dst (behind dst's head, which goes on being filled). */
+static void enc_take_storage(onyx_encoding *dst, onyx_encoding *src) {
+    token_chunk *first = src->token_storage, *last = first;
+    if (!first) return;
+    while (last->next) last = last->next;
+    token_chunk *head = dst->token_storage;
+    if (head) {
+        last->next = head->next;
+        head->next = first;
+    } else {
+        dst->token_storage = first;
+    }
+    src->token_storage = NULL;
+}
+
 static void enc_clear(onyx_encoding *e) {
-    for (size_t i = 0; i < e->length; i++) onyx_free(e->tokens[i]);
+    for (token_chunk *c = e->token_storage, *next; c; c = next) {
+        next = c->next;
+        onyx_free(c);
+    }
     onyx_free(e->ids); onyx_free(e->type_ids); onyx_free(e->tokens); onyx_free(e->offsets);
     onyx_free(e->word_ids); onyx_free(e->sequence_ids); onyx_free(e->special_tokens_mask);
     onyx_free(e->attention_mask);
@@ -261,7 +308,8 @@ static onyx_status enc_reserve(onyx_encoding *e, size_t n) {
     return ONYX_OK;
 }
 
-/* Append one token; its string is copied, or taken over when owned_token is set. */
+/* Append one token; its string is copied into e's chunks, or, when owned_token is set, already
+ * lives in chunks that the caller hands to e (enc_take_storage). */
 static onyx_status enc_push_token(onyx_encoding *e, size_t *cap, int64_t id, int64_t type_id, const char *token,
                                   char *owned_token, int64_t start, int64_t end, int64_t word, int64_t seq,
                                   int64_t special, int64_t attention) {
@@ -270,7 +318,7 @@ static onyx_status enc_push_token(onyx_encoding *e, size_t *cap, int64_t id, int
         ONYX_TRY(enc_reserve(e, c));
         *cap = c;
     }
-    char *t = owned_token ? owned_token : onyx_strdup(token);
+    char *t = owned_token ? owned_token : enc_store_token(e, token);
     if (!t) return ONYX_ERR_OUT_OF_MEMORY;
     size_t i = e->length++;
     e->ids[i] = id; e->type_ids[i] = type_id; e->tokens[i] = t;
@@ -285,8 +333,8 @@ static onyx_status enc_push(onyx_encoding *e, size_t *cap, int64_t id, int64_t t
     return enc_push_token(e, cap, id, type_id, token, NULL, start, end, word, seq, special, attention);
 }
 
-/* Append src's tokens [s,e) (type_id >= 0 overrides theirs). With move, the token strings are
- * taken from src (left NULL there) instead of copied. */
+/* Append src's tokens [s,e) (type_id >= 0 overrides theirs). With move (always of all of src),
+ * the token strings and the chunks holding them are taken from src instead of copied. */
 static onyx_status enc_append(onyx_encoding *dst, size_t *cap, onyx_encoding *src, size_t s, size_t e,
                               int64_t type_id, int move) {
     if (move && dst->length == 0 && *cap == 0 && !dst->ids && s == 0 && e == src->length && e > 0) {
@@ -299,6 +347,7 @@ static onyx_status enc_append(onyx_encoding *dst, size_t *cap, onyx_encoding *sr
         src->special_tokens_mask = src->attention_mask = NULL;
         src->tokens = NULL;
         src->length = 0;
+        enc_take_storage(dst, src);
         if (type_id >= 0)
             for (size_t i = 0; i < dst->length; i++) dst->type_ids[i] = type_id;
         return ONYX_OK;
@@ -310,6 +359,7 @@ static onyx_status enc_append(onyx_encoding *dst, size_t *cap, onyx_encoding *sr
                                 src->sequence_ids[i], src->special_tokens_mask[i], src->attention_mask[i]));
         if (move) src->tokens[i] = NULL;
     }
+    if (move) enc_take_storage(dst, src);
     return ONYX_OK;
 }
 
@@ -770,8 +820,9 @@ static onyx_status encode_sequence(const onyx_tokenizer *t, const char *text, si
     if (st) goto done;
     for (size_t i = 0; i < first.count; i++) {
         if (first.items[i].added >= 0) {
-            if ((st = segs_push(&second, first.items[i].ns, first.items[i].added))) goto done;
+            st = segs_push(&second, first.items[i].ns, first.items[i].added); /* takes the nstr, even on failure */
             first.items[i].ns = (tk_nstr){0};
+            if (st) goto done;
             continue;
         }
         if (t->normalizer && (st = tk_normalizer_run(t->normalizer, &first.items[i].ns))) goto done;
@@ -786,8 +837,9 @@ static onyx_status encode_sequence(const onyx_tokenizer *t, const char *text, si
             continue;
         }
         tk_pieces pieces = {0};
-        if ((st = tk_pieces_push(&pieces, sg->ns))) goto done;
+        st = tk_pieces_push(&pieces, sg->ns); /* takes the nstr, even on failure */
         sg->ns = (tk_nstr){0};
+        if (st) goto done;
         if (t->pretokenizer && (st = tk_pretokenizer_run(t->pretokenizer, &pieces))) { tk_pieces_free(&pieces); goto done; }
         for (size_t p = 0; p < pieces.count && !st; p++) {
             if (pieces.items[p].len == 0) continue;
@@ -1154,8 +1206,10 @@ static onyx_status encode_into(const onyx_tokenizer *t, const char *text, size_t
                 size_t c1 = 0, c2 = 0;
                 st = enc_append_range(&lc, &c1, left, 0, left->length, -1, -1);
                 if (!st && right) st = enc_append_range(&rc, &c2, right, 0, right->length, -1, -1);
-                if (!st) st = post_process(t->post, &lc, right ? &rc : NULL, o->add_special_tokens, &out->overflowing[out->overflowing_count]);
+                onyx_encoding *piece = &out->overflowing[out->overflowing_count];
+                if (!st) st = post_process(t->post, &lc, right ? &rc : NULL, o->add_special_tokens, piece);
                 if (!st) out->overflowing_count++;
+                else enc_clear(piece); /* what a failed post_process built is not counted yet */
                 enc_clear(&lc);
                 enc_clear(&rc);
             }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc.h"
 #include "harness.h"
 #include "onyx/tokenizer.h"
 
@@ -638,6 +639,51 @@ static void test_batch_threads(void) {
     onyx_tokenizer_destroy(t);
 }
 
+/* SQLite's loop: fail allocation N for N = 1, 2, ... while encoding a pair with truncation,
+ * overflowing pieces and padding, until the encode succeeds. Every failure must be
+ * ONYX_ERR_OUT_OF_MEMORY with nothing leaked, and the success must equal the run without
+ * failures. */
+static void test_encode_allocation_failures(void) {
+    onyx_tokenizer *t = load(BERT_JSON);
+    if (!t) return;
+    const char *text = "hello world hello world", *pair = "hello hello";
+    onyx_encode_options o;
+    onyx_encode_options_init(&o);
+    o.truncation = ONYX_TRUNCATE_LONGEST_FIRST;
+    o.max_length = 8;
+    o.stride = 1;
+    o.return_overflowing = 1;
+    o.padding = ONYX_PAD_MAX_LENGTH;
+    o.padding_length = 10;
+    onyx_encoding *want = NULL;
+    ONYX_CHECK_OK(onyx_tokenizer_encode(t, text, strlen(text), pair, strlen(pair), &o, &want));
+    int done = 0;
+    for (uint64_t n = 1; n < 10000 && want && !done; n++) {
+        int64_t live = onyx_alloc_live();
+        onyx_encoding *e = NULL;
+        onyx_alloc_fail_at(n, 0);
+        onyx_status st = onyx_tokenizer_encode(t, text, strlen(text), pair, strlen(pair), &o, &e);
+        onyx_alloc_fail_at(0, 0);
+        if (st == ONYX_OK) {
+            done = 1;
+            int same = e->length == want->length && e->overflowing_count == want->overflowing_count;
+            for (size_t k = 0; same && k < e->length; k++) same = e->ids[k] == want->ids[k] && !strcmp(e->tokens[k], want->tokens[k]);
+            if (!same) fprintf(stderr, "  after %llu failed allocations the encoding differs\n", (unsigned long long)n - 1);
+            ONYX_CHECK(same);
+            onyx_encoding_destroy(e);
+        } else {
+            if (st != ONYX_ERR_OUT_OF_MEMORY) fprintf(stderr, "  allocation %llu failing gave %s\n", (unsigned long long)n, onyx_status_name(st));
+            ONYX_CHECK(st == ONYX_ERR_OUT_OF_MEMORY);
+            ONYX_CHECK(e == NULL);
+        }
+        if (onyx_alloc_live() != live) fprintf(stderr, "  allocation %llu failing leaked %lld blocks\n", (unsigned long long)n, (long long)(onyx_alloc_live() - live));
+        ONYX_CHECK_INT(onyx_alloc_live(), live);
+    }
+    ONYX_CHECK(done);
+    onyx_encoding_destroy(want);
+    onyx_tokenizer_destroy(t);
+}
+
 int main(void) {
     ONYX_TEST_RUN(test_bert_single);
     ONYX_TEST_RUN(test_bert_pair_and_added);
@@ -654,5 +700,6 @@ int main(void) {
     ONYX_TEST_RUN(test_roberta);
     ONYX_TEST_RUN(test_bpe_suffix_decoder);
     ONYX_TEST_RUN(test_batch_threads);
+    ONYX_TEST_RUN(test_encode_allocation_failures);
     return onyx_test_finish();
 }
