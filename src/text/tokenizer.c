@@ -1268,14 +1268,25 @@ ONYX_API onyx_status onyx_tokenizer_encode_batch(const onyx_tokenizer *t, const 
     if ((size_t)threads > n) threads = n ? (int)n : 1;
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (threads > 1)
     for (long i = 0; i < (long)n; i++) {
-        if (failed_at >= 0) continue;
+        int failed_before;
+#pragma omp atomic read
+        failed_before = failed_at;
+        if (failed_before >= 0) continue;
         const char *p = pairs ? pairs[i] : NULL;
         size_t pl = p ? (pair_lens ? pair_lens[i] : strlen(p)) : 0;
-        onyx_status s = encode_into(t, texts[i], lens[i], p, pl, &o, &encs[i]);
+        /* Built in the thread's own struct, then stored: encs[i] shares cache lines with the
+         * encodings other threads are building. */
+        onyx_encoding built = {0};
+        onyx_status s = encode_into(t, texts[i], lens[i], p, pl, &o, &built);
+        encs[i] = built;
         if (s) {
 #pragma omp critical(onyx_tokenizer_batch_error)
             {
-                if (failed_at < 0) { failed_at = (int)i; st = s; }
+                if (failed_at < 0) {
+                    st = s;
+#pragma omp atomic write
+                    failed_at = (int)i;
+                }
             }
         }
     }
