@@ -16,6 +16,10 @@ onyx_status onyx_graph_infer_dtypes(onyx_graph *g);
  * that uses them by name). Returns the number removed in *removed. Keeps topological order. */
 onyx_status onyx_graph_remove_dead_nodes(onyx_graph *g, int *removed);
 
+/* Opt level ALL fusions (fusion.c): erf GELU chains become com.microsoft Gelu, and BiasGelu
+ * when a bias Add feeds them only. Recurses into subgraphs. *fused counts GELU chains. */
+onyx_status onyx_graph_fuse(onyx_graph *g, int *fused);
+
 /* Mark in live[] (one per value of g) the values of g that subgraph sub (at any depth) uses
  * from enclosing scopes. */
 void onyx_graph_mark_outer_uses(const onyx_graph *g, const onyx_graph *sub, unsigned char *live);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -87,6 +88,8 @@ struct onyx_exec {
     uint64_t child_gen;         /* run_gen of the parent node this exec last ran for */
     onyx_tensor **results;      /* per graph output: pointer into vals (for run_subgraph) */
     onyx_run_stats stats;
+    uint64_t *prof_ns;          /* per node, with cfg.profile */
+    uint64_t *prof_calls;
 };
 
 static int node_has_subgraph(const onyx_node *n) {
@@ -217,11 +220,13 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->out_dst = onyx_calloc((size_t)nv + 1, sizeof *e->out_dst);
     e->detach = onyx_calloc((size_t)nv + 1, 1);
     e->results = onyx_calloc((size_t)g->n_outputs + 1, sizeof *e->results);
+    e->prof_ns = onyx_calloc((size_t)nn + 1, sizeof *e->prof_ns);
+    e->prof_calls = onyx_calloc((size_t)nn + 1, sizeof *e->prof_calls);
     onyx_status st = ONYX_OK;
     if (!e->vals || !e->bound || !e->owned || !e->workspace || !e->last_use || !e->sig_static || !e->node_static ||
         !e->outer_id || !e->outer_exec || !e->sig_values || !e->rec_size || !e->rec_device || !e->buf_device ||
         !e->mirror || !e->mirror_live || !e->const_mirror || !e->const_mirror_ready || !e->out_dst || !e->detach ||
-        !e->results)
+        !e->results || !e->prof_ns || !e->prof_calls)
         st = ONYX_ERR_OUT_OF_MEMORY;
     if (st == ONYX_OK) st = exec_analyse(e);
     if (st == ONYX_OK) st = exec_resolve_outer(e);
@@ -333,7 +338,20 @@ void onyx_exec_destroy(onyx_exec *e) {
     onyx_free(e->out_dst);
     onyx_free(e->detach);
     onyx_free(e->results);
+    onyx_free(e->prof_ns);
+    onyx_free(e->prof_calls);
     onyx_free(e);
+}
+
+void onyx_exec_node_time(const onyx_exec *e, int node, uint64_t *ns, uint64_t *calls) {
+    *ns = e->prof_ns[node];
+    *calls = e->prof_calls[node];
+}
+
+static uint64_t clock_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void onyx_exec_bind(onyx_exec *e, int value_id, const onyx_tensor *t) { e->bound[value_id] = t; }
@@ -727,6 +745,7 @@ onyx_status onyx_exec_run(onyx_exec *e) {
             continue;
         }
         e->run_gen++;
+        uint64_t t0 = e->cfg.profile ? clock_ns() : 0;
         onyx_provider *prov = e->cfg.providers[n->provider];
         onyx_device_type dev = prov->ops->device;
         for (int k = 0; k < n->n_inputs && st == ONYX_OK; k++) {
@@ -765,6 +784,11 @@ onyx_status onyx_exec_run(onyx_exec *e) {
             break;
         }
         e->stats.nodes_run++;
+        if (e->cfg.profile) {
+            if (prov->ops->sync) st = prov->ops->sync(prov);
+            e->prof_ns[i] += clock_ns() - t0;
+            e->prof_calls[i]++;
+        }
         buffer_release(e, g->n_values + i);
         for (int c = 0; c < e->n_children; c++)
             if (e->children[c].exec->child_gen == e->run_gen) onyx_exec_finish(e->children[c].exec);

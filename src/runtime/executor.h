@@ -31,6 +31,7 @@ typedef struct onyx_exec_config {
     int threads;
     onyx_log_level log_level;
     const char *model_name;
+    int profile; /* time every node (waiting for the device after each): onyx_exec_node_time */
 } onyx_exec_config;
 
 /* An executor for g, whose nodes are placed. parent is the executor of the enclosing graph
@@ -61,5 +62,8 @@ onyx_status onyx_exec_take_output(onyx_exec *e, int value_id, onyx_device_type d
 void onyx_exec_finish(onyx_exec *e);
 /* Counters of the last run. */
 void onyx_exec_stats(const onyx_exec *e, onyx_run_stats *out);
+/* With config.profile: nanoseconds spent in node i (prepare, run and the wait for its device)
+ * over all runs so far, and how many runs executed it. Subgraph nodes count inside their If. */
+void onyx_exec_node_time(const onyx_exec *e, int node, uint64_t *ns, uint64_t *calls);
 
 #endif

@@ -312,6 +312,11 @@ static onyx_status session_build(onyx_session *s) {
         onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: %d nodes; folded %d constant nodes, removed %d dead nodes, %d remain",
                  s->model->display_name, before, folded, removed, g->n_nodes);
     }
+    if (s->options.opt_level >= ONYX_OPT_ALL) {
+        int fused = 0;
+        ONYX_TRY(onyx_graph_fuse(g, &fused));
+        if (fused) onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: fused %d GELU chains", s->model->display_name, fused);
+    }
     ONYX_TRY(place_graph(s, g));
     log_placement(s);
     size_t used = 0;
@@ -325,7 +330,8 @@ static onyx_status session_build(onyx_session *s) {
     }
     ONYX_TRY(session_collect_io(s));
     onyx_exec_config cfg = {.providers = s->providers, .n_providers = s->n_providers, .threads = s->threads,
-                            .log_level = lvl, .model_name = s->model->display_name};
+                            .log_level = lvl, .model_name = s->model->display_name,
+                            .profile = s->options.enable_profiling != 0};
     return onyx_exec_create(g, &cfg, NULL, &s->exec);
 }
 
@@ -435,6 +441,17 @@ onyx_status onyx_session_node_info(const onyx_session *s, size_t index, const ch
     if (op_type) *op_type = n->op_type;
     if (name) *name = n->name;
     if (provider) *provider = s->providers[n->provider]->ops->name;
+    return ONYX_OK;
+}
+
+onyx_status onyx_session_node_time(const onyx_session *s, size_t index, uint64_t *total_ns, uint64_t *calls) {
+    onyx_error_clear();
+    if (!s || !total_ns || !calls || index >= (size_t)s->graph->n_nodes)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_node_time: NULL argument or node index %zu out of range", index);
+    if (!s->options.enable_profiling)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: profiling is off (set enable_profiling in the session options)",
+                          s->model->display_name);
+    onyx_exec_node_time(s->exec, (int)index, total_ns, calls);
     return ONYX_OK;
 }
 

@@ -38,7 +38,9 @@ static const char bench_usage[] =
     "  --max-id N         token ids are random in [0, N) (default 100)\n"
     "  --io device|host   device: inputs and outputs stay on the GPU (default with a GPU provider);\n"
     "                     host: host tensors in and out, copies timed\n"
-    "  --csv              one CSV line instead of the table\n";
+    "  --csv              one CSV line instead of the table\n"
+    "  --profile          time every node (the device is waited for after each: slower runs) and\n"
+    "                     print the time per op type and provider\n";
 
 typedef struct bench_dim {
     const char *name;
@@ -112,6 +114,48 @@ static void fill_input(onyx_tensor *t, const char *name, int64_t max_id, int64_t
     }
 }
 
+typedef struct op_time {
+    char key[96]; /* "MatMul (cuda)" */
+    uint64_t ns;
+    int nodes;
+} op_time;
+
+static int by_ns(const void *a, const void *b) {
+    const op_time *x = a, *y = b;
+    return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : 0;
+}
+
+/* Time per op type and provider over all runs, per run, largest first. */
+static void print_profile(const onyx_session *s, int runs) {
+    size_t n = onyx_session_node_count(s);
+    op_time *t = onyx_calloc(n + 1, sizeof *t);
+    if (!t) return;
+    size_t used = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *op, *name, *provider;
+        uint64_t ns, calls;
+        if (onyx_session_node_info(s, i, &op, &name, &provider) != ONYX_OK ||
+            onyx_session_node_time(s, i, &ns, &calls) != ONYX_OK)
+            continue;
+        char key[96];
+        snprintf(key, sizeof key, "%s (%s)", op, provider);
+        size_t k = 0;
+        while (k < used && strcmp(t[k].key, key)) k++;
+        if (k == used) snprintf(t[used++].key, sizeof t[0].key, "%s", key);
+        t[k].ns += ns;
+        t[k].nodes++;
+        total += ns;
+    }
+    qsort(t, used, sizeof *t, by_ns);
+    printf("profile (per run, every node waited for):\n");
+    for (size_t k = 0; k < used && k < 30; k++)
+        printf("  %-40s %4d nodes %9.3f ms %5.1f%%\n", t[k].key, t[k].nodes, t[k].ns / 1e6 / runs,
+               total ? 100.0 * t[k].ns / total : 0.0);
+    printf("  %-40s %4zu nodes %9.3f ms\n", "total", n, total / 1e6 / runs);
+    onyx_free(t);
+}
+
 int cli_bench(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         fputs(bench_usage, stdout);
@@ -119,7 +163,7 @@ int cli_bench(int argc, char **argv) {
     }
     const char *model = NULL, *providers = "cpu", *io = NULL, *value;
     bench_dim dims[BENCH_MAX_DIMS];
-    int n_dims = 0, warmup = 10, runs = 100, threads = 0, csv = 0, opt = 2;
+    int n_dims = 0, warmup = 10, runs = 100, threads = 0, csv = 0, opt = 2, profile = 0;
     int64_t max_id = 100;
     for (int i = 1; i < argc; i++) {
         int got;
@@ -155,6 +199,8 @@ int cli_bench(int argc, char **argv) {
             io = value;
         } else if (!strcmp(argv[i], "--csv")) {
             csv = 1;
+        } else if (!strcmp(argv[i], "--profile")) {
+            profile = 1;
         } else if (argv[i][0] == '-') {
             return cli_usage_error("bench", "unknown option %s", argv[i]);
         } else if (!model) {
@@ -169,6 +215,7 @@ int cli_bench(int argc, char **argv) {
     so.providers = providers;
     so.intra_op_threads = threads;
     so.opt_level = (onyx_opt_level)opt;
+    so.enable_profiling = profile;
     onyx_session *s = NULL;
     onyx_status st = onyx_session_create(model, &so, &s);
     if (st != ONYX_OK) {
@@ -287,6 +334,7 @@ int cli_bench(int argc, char **argv) {
                        mem.peak_reserved_bytes / 1048576.0);
         }
     }
+    if (rc == CLI_EXIT_OK && profile) print_profile(s, runs + warmup);
     onyx_free(times);
     onyx_io_binding_destroy(b);
     for (size_t i = 0; i < n_in; i++) {
