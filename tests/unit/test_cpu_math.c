@@ -85,7 +85,8 @@ static onyx_status case_run(op_case *c) {
     const onyx_kernel_def *tables[] = {onyx_cpu_math_kernels, NULL};
     char why[256];
     onyx_dtype dt = c->inputs[0] ? c->inputs[0]->dtype : ONYX_DTYPE_FLOAT32;
-    const onyx_kernel_def *def = onyx_kernel_lookup(tables, c->node.op_type, "", c->node.opset, dt, why, sizeof why);
+    const onyx_kernel_def *def =
+        onyx_kernel_lookup(tables, c->node.op_type, c->node.domain, c->node.opset, dt, why, sizeof why);
     if (!def) return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "lookup: %s", why);
     ONYX_TRY(def->prepare(&c->ctx));
     for (int i = 0; i < c->ctx.n_outputs; i++)
@@ -216,6 +217,120 @@ static void test_matmul_float16_and_int64(void) {
     ONYX_CHECK_OK(case_run(&c));
     const int64_t *yi = c.outputs[0]->data;
     for (int i = 0; i < 4; i++) ONYX_CHECK_INT(yi[i], (int64_t)want[i]);
+    case_free(&c);
+}
+
+/* MatMulBias (domain "onyx") = MatMul + Add(bias over the last axis): hand-computed float32
+ * results for a folded batch, a broadcast batch and a 1-D B; float16, bfloat16 and float64
+ * against MatMul's own output plus the bias; the shape and dtype errors. */
+static void matmul_bias_case(op_case *c, onyx_dtype dt, const int64_t *a_dims, int a_rank, const void *a,
+                             const int64_t *b_dims, int b_rank, const void *b, const int64_t *bias_dims,
+                             int bias_rank, const void *bias) {
+    case_init(c, "MatMulBias", 1, 1);
+    c->node.domain = "onyx";
+    case_input(c, 0, dt, a_dims, a_rank, a);
+    case_input(c, 1, dt, b_dims, b_rank, b);
+    case_input(c, 2, dt, bias_dims, bias_rank, bias);
+}
+
+static void test_matmul_bias(void) {
+    float a[12], b[6], b2[12], bias[2] = {0.5f, -1.0f};
+    for (int i = 0; i < 12; i++) a[i] = (float)i;
+    for (int i = 0; i < 6; i++) b[i] = (float)(7 + i);
+    for (int i = 0; i < 12; i++) b2[i] = (float)i - 5;
+    op_case c;
+    /* [2,2,3] x [3,2] + [2]: the Linear-layer form (batch folded into M) */
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){3, 2}, 2, b, (int64_t[]){2}, 1,
+                     bias);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 2, 2}, 3);
+    float want[8] = {31.5f, 33, 112.5f, 123, 193.5f, 213, 274.5f, 303};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 8, 0, 1e-6);
+    case_free(&c);
+    /* [2,2,3] x [2,3,2] + [2]: one product per batch */
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){2, 3, 2}, 3, b2, (int64_t[]){2},
+                     1, bias);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 2, 2}, 3);
+    float want2[8] = {-4.5f, -3, -31.5f, -21, 67.5f, 87, 94.5f, 123};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want2, 8, 0, 1e-6);
+    case_free(&c);
+    /* [2,3] x [3] (1-D B): the result [2]'s last axis is M */
+    float bv[3] = {1, -2, 3}, bias_m[2] = {10, 20};
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, a, (int64_t[]){3}, 1, bv, (int64_t[]){2}, 1,
+                     bias_m);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2}, 1);
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), ((float[]){14, 30}), 2, 0, 1e-6);
+    case_free(&c);
+
+    /* other dtypes: MatMulBias == MatMul + bias (the bias added in float32 before rounding) */
+    const onyx_dtype dts[3] = {ONYX_DTYPE_FLOAT16, ONYX_DTYPE_BFLOAT16, ONYX_DTYPE_FLOAT64};
+    for (int t = 0; t < 3; t++) {
+        onyx_dtype dt = dts[t];
+        enum { M = 5, K = 7, N = 6, BATCH = 3 };
+        static uint16_t ah[BATCH * M * K], bh[K * N], biash[N];
+        static double ad[BATCH * M * K], bd[K * N], biasd[N];
+        for (int i = 0; i < BATCH * M * K; i++) {
+            double v = ((i * 37) % 17 - 8) / 8.0;
+            ad[i] = v;
+            ah[i] = dt == ONYX_DTYPE_FLOAT16 ? onyx_f32_to_f16((float)v) : onyx_f32_to_bf16((float)v);
+        }
+        for (int i = 0; i < K * N; i++) {
+            double v = ((i * 11) % 13 - 6) / 4.0;
+            bd[i] = v;
+            bh[i] = dt == ONYX_DTYPE_FLOAT16 ? onyx_f32_to_f16((float)v) : onyx_f32_to_bf16((float)v);
+        }
+        for (int i = 0; i < N; i++) {
+            biasd[i] = (i - 2.5) * 0.75;
+            biash[i] = dt == ONYX_DTYPE_FLOAT16 ? onyx_f32_to_f16((float)biasd[i]) : onyx_f32_to_bf16((float)biasd[i]);
+        }
+        const void *A = dt == ONYX_DTYPE_FLOAT64 ? (const void *)ad : ah, *B = dt == ONYX_DTYPE_FLOAT64 ? (const void *)bd : bh;
+        const void *BIAS = dt == ONYX_DTYPE_FLOAT64 ? (const void *)biasd : biash;
+        op_case mm;
+        case_init(&mm, "MatMul", 13, 1);
+        case_input(&mm, 0, dt, (int64_t[]){BATCH, M, K}, 3, A);
+        case_input(&mm, 1, dt, (int64_t[]){K, N}, 2, B);
+        ONYX_CHECK_OK(case_run(&mm));
+        matmul_bias_case(&c, dt, (int64_t[]){BATCH, M, K}, 3, A, (int64_t[]){K, N}, 2, B, (int64_t[]){N}, 1, BIAS);
+        ONYX_CHECK_OK(case_run(&c));
+        check_shape(c.outputs[0], (int64_t[]){BATCH, M, N}, 3);
+        ONYX_CHECK_INT(c.outputs[0]->dtype, dt);
+        /* products of these inputs are exact in float32; the sums up to |7 * 1 * 1.5| + bias stay
+         * within a few units of the 8-bit (bfloat16) mantissa */
+        double tol = dt == ONYX_DTYPE_BFLOAT16 ? 0.07 : dt == ONYX_DTYPE_FLOAT16 ? 0.01 : 1e-12;
+        for (int64_t i = 0; i < BATCH * M * N; i++)
+            ONYX_CHECK_CLOSE(math_load(dt, c.outputs[0]->data, i),
+                             math_load(dt, mm.outputs[0]->data, i) + math_load(dt, BIAS, i % N), tol, 0);
+        case_free(&mm);
+        case_free(&c);
+    }
+
+    /* errors name the shapes */
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){3, 2}, 2, b, (int64_t[]){3}, 1,
+                     a);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT,
+                     "MatMulBias: input 2 (bias) has shape [3] but the MatMul result is [2,2,2]: expected a 1-D bias "
+                     "of length 2 (its last dimension)");
+    case_free(&c);
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){3, 2}, 2, b, (int64_t[]){1, 2},
+                     2, bias);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT, "input 2 (bias) has shape [1,2]");
+    case_free(&c);
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, a, (int64_t[]){3, 2}, 2, b, (int64_t[]){2}, 1, bias);
+    c.in_store[2].dtype = ONYX_DTYPE_FLOAT64;
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_MODEL, "MatMulBias: input 2 (bias) is float64 but input A is float32");
+    case_free(&c);
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){3}, 1, a, (int64_t[]){3}, 1, b, (int64_t[]){1}, 1, bias);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT, "the MatMul result is a scalar");
+    case_free(&c);
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 4}, 2, a, (int64_t[]){3, 2}, 2, b, (int64_t[]){2}, 1, bias);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT, "MatMulBias: input A is [2,4] and input B is [3,2]");
+    case_free(&c);
+    /* integers have no MatMulBias row */
+    int64_t ai[6] = {1, 2, 3, 4, 5, 6};
+    matmul_bias_case(&c, ONYX_DTYPE_INT64, (int64_t[]){2, 3}, 2, ai, (int64_t[]){3, 2}, 2, ai, (int64_t[]){2}, 1, ai);
+    ONYX_CHECK(case_run(&c) != ONYX_OK);
     case_free(&c);
 }
 
@@ -935,6 +1050,7 @@ int main(void) {
     ONYX_TEST_RUN(test_matmul_float16_and_int64);
     ONYX_TEST_RUN(test_float16_bulk_conversion);
     ONYX_TEST_RUN(test_gemm_transposes_and_bias);
+    ONYX_TEST_RUN(test_matmul_bias);
     ONYX_TEST_RUN(test_matmul_integer_zero_points);
     ONYX_TEST_RUN(test_qlinear_matmul);
     ONYX_TEST_RUN(test_einsum_patterns);

@@ -1,9 +1,10 @@
 /*
- * test_cuda_matmul_gpu.c - the CUDA matmul family (MatMul, Gemm, MatMulInteger, Einsum) against
- * the CPU kernels on seeded random inputs, through cuda_op_case.h: every dtype the CUDA rows
- * claim, broadcast and folded batches, 1-D operands, transposes, Gemm's C shapes (the bias
- * epilogue and the broadcast copy), zero points, Einsum's GEMM forms (operands used in place,
- * transposed, permuted through the workspace) and its generic kernel, odd and zero sizes.
+ * test_cuda_matmul_gpu.c - the CUDA matmul family (MatMul, MatMulBias, Gemm, MatMulInteger, Einsum)
+ * against the CPU kernels on seeded random inputs, through cuda_op_case.h: every dtype the CUDA
+ * rows claim, broadcast and folded batches, 1-D operands, transposes, Gemm's C shapes and
+ * MatMulBias's layouts (the bias epilogue and the broadcast copy), zero points, Einsum's GEMM
+ * forms (operands used in place, transposed, permuted through the workspace) and its generic
+ * kernel, odd and zero sizes.
  * Exits 77 without a GPU.
  *
  * Tolerances: float32 against OpenBLAS up to summation order (atol grows with K); float16 and
@@ -185,6 +186,63 @@ static void test_gemm(void) {
     gemm_case(9, ONYX_DTYPE_FLOAT32, 0, 1, 4, 1024, 256, 1.0f, 1.0f, DIMS(1024));
 }
 
+/* ---- MatMulBias (domain "onyx"): MatMul + Add(bias over the last axis) ----
+ * One GEMM (a single matrix or a batch folded into M, B of rank >= 2) takes cuBLASLt's bias
+ * epilogue; other layouts broadcast the bias into Y and run the GEMMs with beta 1. Both add in
+ * float32 before the one rounding, as the CPU kernel does. */
+
+static void matmul_bias_case(onyx_dtype dt, const int64_t *a_dims, int a_rank, const int64_t *b_dims, int b_rank) {
+    opc_case c;
+    opc_init(&c, "MatMulBias", 1, 1);
+    c.node.domain = "onyx";
+    opc_input(&c, 0, dt, a_dims, a_rank, NULL);
+    opc_input(&c, 1, dt, b_dims, b_rank, NULL);
+    int64_t len = b_rank >= 2 ? b_dims[b_rank - 1] : a_dims[a_rank - 2]; /* Y's last axis */
+    opc_input(&c, 2, dt, &len, 1, NULL);
+    float_tol t = tol_for(dt, a_dims[a_rank - 1] + 1);
+    opc_run(&c, t.atol, t.rtol);
+}
+
+static void matmul_bias_shapes(onyx_dtype dt) {
+    matmul_bias_case(dt, DIMS(2, 7, 9), DIMS(9, 12));          /* Linear layer: folded batch, epilogue */
+    matmul_bias_case(dt, DIMS(1, 1, 768), DIMS(768, 3072));    /* decode-step MLP up-projection */
+    matmul_bias_case(dt, DIMS(3, 5, 4, 8), DIMS(8, 6));        /* two batch dims, still one folded GEMM */
+    matmul_bias_case(dt, DIMS(7, 33), DIMS(33, 5));            /* one matrix */
+    matmul_bias_case(dt, DIMS(33), DIMS(33, 5));               /* 1-D A */
+    matmul_bias_case(dt, DIMS(5, 7, 9), DIMS(9, 1));           /* N == 1 */
+    matmul_bias_case(dt, DIMS(3, 5, 4, 8), DIMS(5, 8, 6));     /* broadcast batch: outer loop, bias broadcast */
+    matmul_bias_case(dt, DIMS(3, 7, 9), DIMS(3, 9, 5));        /* strided batch */
+    matmul_bias_case(dt, DIMS(7, 9), DIMS(3, 9, 5));           /* A shared: stride 0 */
+    matmul_bias_case(dt, DIMS(2, 1, 7, 9), DIMS(1, 3, 9, 5));  /* outer loop + batched */
+    matmul_bias_case(dt, DIMS(2, 7, 33), DIMS(33));            /* 1-D B: the bias runs along M */
+    matmul_bias_case(dt, DIMS(4, 0), DIMS(0, 3));              /* K == 0: Y = bias */
+    matmul_bias_case(dt, DIMS(2, 4, 0), DIMS(0, 3));
+    matmul_bias_case(dt, DIMS(0, 5), DIMS(5, 3));              /* zero-size */
+}
+
+static void test_matmul_bias(void) {
+    matmul_bias_shapes(ONYX_DTYPE_FLOAT32);
+    matmul_bias_shapes(ONYX_DTYPE_FLOAT16);
+    matmul_bias_shapes(ONYX_DTYPE_BFLOAT16);
+    matmul_bias_shapes(ONYX_DTYPE_FLOAT64);
+    matmul_bias_case(ONYX_DTYPE_FLOAT16, DIMS(4, 33, 768), DIMS(768, 768)); /* prefill-sized Linear */
+    matmul_bias_case(ONYX_DTYPE_FLOAT32, DIMS(130, 1000), DIMS(1000, 70));
+    /* both providers reject a bias that is not 1-D of Y's last dim */
+    opc_case c;
+    opc_init(&c, "MatMulBias", 1, 1);
+    c.node.domain = "onyx";
+    opc_input(&c, 0, ONYX_DTYPE_FLOAT32, DIMS(2, 7, 9), NULL);
+    opc_input(&c, 1, ONYX_DTYPE_FLOAT32, DIMS(9, 12), NULL);
+    opc_input(&c, 2, ONYX_DTYPE_FLOAT32, DIMS(7), NULL);
+    opc_run_expect_error(&c);
+    opc_init(&c, "MatMulBias", 1, 1);
+    c.node.domain = "onyx";
+    opc_input(&c, 0, ONYX_DTYPE_FLOAT32, DIMS(2, 7, 9), NULL);
+    opc_input(&c, 1, ONYX_DTYPE_FLOAT32, DIMS(9, 12), NULL);
+    opc_input(&c, 2, ONYX_DTYPE_FLOAT32, DIMS(1, 12), NULL);
+    opc_run_expect_error(&c);
+}
+
 /* ---- MatMulInteger ---- */
 
 static void matmul_integer_case(onyx_dtype a_dt, onyx_dtype b_dt, const int64_t *a_dims, int a_rank,
@@ -328,6 +386,7 @@ int main(void) {
     ONYX_TEST_RUN(test_matmul_float64);
     ONYX_TEST_RUN(test_matmul_integers);
     ONYX_TEST_RUN(test_gemm);
+    ONYX_TEST_RUN(test_matmul_bias);
     ONYX_TEST_RUN(test_matmul_integer);
     ONYX_TEST_RUN(test_einsum);
     ONYX_TEST_RUN(test_errors);

@@ -88,6 +88,11 @@ void math_from_f32(onyx_dtype dtype, const float *src, int64_t n, void *dst, int
 /* matmul.c */
 onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_matmul_run(onyx_kernel_ctx *ctx);
+/* MatMulBias (domain "onyx"): inputs A, B, bias; Y = MatMul(A, B) + bias, bias 1-D with the
+ * length of Y's last axis (N when B has rank >= 2), same dtype as A and B. The CUDA row reuses
+ * the prepare. */
+onyx_status math_matmul_bias_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_matmul_bias_run(onyx_kernel_ctx *ctx);
 onyx_status math_gemm_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_gemm_run(onyx_kernel_ctx *ctx);
 onyx_status math_matmul_integer_prepare(onyx_kernel_ctx *ctx);

@@ -32,6 +32,7 @@ const onyx_kernel_def onyx_cpu_math_kernels[] = {
     {"MatMul", "", 1, 8, 0, F3, 0, math_matmul_prepare, math_matmul_run},
     {"MatMul", "", 9, 12, 0, F3 | WIDE_INTS, 0, math_matmul_prepare, math_matmul_run},
     {"MatMul", "", 13, MAX, 0, F4 | WIDE_INTS, 0, math_matmul_prepare, math_matmul_run},
+    {"MatMulBias", "onyx", 1, MAX, 0, F4, 0, math_matmul_bias_prepare, math_matmul_bias_run}, /* fused MatMul + Add */
     {"Gemm", "", 7, 8, 0, F3, 0, math_gemm_prepare, math_gemm_run},
     {"Gemm", "", 9, 12, 0, F3 | WIDE_INTS, 0, math_gemm_prepare, math_gemm_run},
     {"Gemm", "", 13, MAX, 0, F4 | WIDE_INTS, 0, math_gemm_prepare, math_gemm_run},

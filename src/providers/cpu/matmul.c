@@ -1,5 +1,9 @@
 /*
- * matmul.c - CPU matrix products: MatMul, Gemm, MatMulInteger, QLinearMatMul, Einsum, and Det.
+ * matmul.c - CPU matrix products: MatMul, MatMulBias, Gemm, MatMulInteger, QLinearMatMul, Einsum,
+ * and Det.
+ *
+ * MatMulBias (domain "onyx", made by the graph optimizer from MatMul + Add) is MatMul followed by
+ * a bias over the last axis, added in float32 (float64) before half results are rounded.
  *
  * float32 and float64 products go through OpenBLAS (cblas_sgemm / cblas_dgemm), one call per
  * broadcast batch matrix, or one call for the whole batch when B is shared and A is contiguous
@@ -235,7 +239,25 @@ onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx) {
     return ONYX_OK;
 }
 
-onyx_status math_matmul_run(onyx_kernel_ctx *ctx) {
+/* Y[..., j] += bias[j] over the last axis (length L) of n elements of Y, float32 / float64. */
+static void add_bias_f32(float *Y, int64_t n, const float *bias, int64_t L) {
+    for (int64_t r = 0; r < n; r += L) {
+        float *row = Y + r;
+        for (int64_t j = 0; j < L; j++) row[j] += bias[j];
+    }
+}
+
+static void add_bias_f64(double *Y, int64_t n, const double *bias, int64_t L) {
+    for (int64_t r = 0; r < n; r += L) {
+        double *row = Y + r;
+        for (int64_t j = 0; j < L; j++) row[j] += bias[j];
+    }
+}
+
+/* MatMul, and MatMulBias when bias is given: bias (1-D, the length of Y's last axis) is added
+ * to every row of Y before float16/bfloat16 results are rounded (one rounding, as the fused
+ * GPU epilogue). The workspace of a float16/bfloat16 product is [A | B | Y | bias] in float32. */
+static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bias) {
     const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
     onyx_tensor *y = ctx->outputs[0];
     matmul_shape s = {0};
@@ -243,6 +265,7 @@ onyx_status math_matmul_run(onyx_kernel_ctx *ctx) {
     const int64_t M = s.M, K = s.K, N = s.N;
     onyx_dtype dt = a->dtype;
     if (s.batch == 0 || M == 0 || N == 0) return ONYX_OK;
+    const int64_t y_n = s.batch * M * N, L = s.out_rank > 0 ? s.out_dims[s.out_rank - 1] : 1;
 
     if (dt == ONYX_DTYPE_FLOAT32 || dt == ONYX_DTYPE_FLOAT16 || dt == ONYX_DTYPE_BFLOAT16) {
         const float *A = a->data, *B = b->data;
@@ -269,7 +292,16 @@ onyx_status math_matmul_run(onyx_kernel_ctx *ctx) {
                 gemm_f32(0, 0, M, N, K, 1.0f, A + ai * M * K, B + bj * K * N, 0.0f, Y + bi * M * N);
             }
         }
-        if (dt != ONYX_DTYPE_FLOAT32) math_from_f32(dt, Y, s.batch * M * N, y->data, 0);
+        if (bias) {
+            const float *bias32 = bias->data;
+            if (dt != ONYX_DTYPE_FLOAT32) {
+                float *wbias = Y + y_n;
+                math_to_f32(dt, bias->data, 0, L, wbias);
+                bias32 = wbias;
+            }
+            add_bias_f32(Y, y_n, bias32, L);
+        }
+        if (dt != ONYX_DTYPE_FLOAT32) math_from_f32(dt, Y, y_n, y->data, 0);
         return ONYX_OK;
     }
     if (dt == ONYX_DTYPE_FLOAT64) {
@@ -280,6 +312,7 @@ onyx_status math_matmul_run(onyx_kernel_ctx *ctx) {
             matmul_batch_offsets(&s, bi, &ai, &bj);
             gemm_f64(0, 0, M, N, K, 1.0, A + ai * M * K, B + bj * K * N, 0.0, Y + bi * M * N);
         }
+        if (bias) add_bias_f64(Y, y_n, bias->data, L);
         return ONYX_OK;
     }
     for (int64_t bi = 0; bi < s.batch; bi++) {
@@ -287,8 +320,43 @@ onyx_status math_matmul_run(onyx_kernel_ctx *ctx) {
         matmul_batch_offsets(&s, bi, &ai, &bj);
         gemm_int(dt, 0, 0, M, N, K, 1, a->data, ai * M * K, b->data, bj * K * N, 0, y->data, bi * M * N);
     }
+    if (bias) /* no table row gives MatMulBias integers; kept generic for completeness */
+        for (int64_t i = 0; i < y_n; i++)
+            math_store(dt, y->data, i, math_load(dt, y->data, i) + math_load(dt, bias->data, i % L));
     return ONYX_OK;
 }
+
+onyx_status math_matmul_run(onyx_kernel_ctx *ctx) { return matmul_run_common(ctx, NULL); }
+
+/* ---- MatMulBias (domain "onyx"): Y = MatMul(A, B) + bias, bias 1-D over Y's last axis ---- */
+
+onyx_status math_matmul_bias_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(math_matmul_prepare(ctx));
+    ONYX_TRY(onyx_kernel_require(ctx, 2));
+    const onyx_tensor *a = ctx->inputs[0], *bias = ctx->inputs[2];
+    const onyx_tensor *y = ctx->outputs[0];
+    char bbuf[128], ybuf[128];
+    if (bias->dtype != a->dtype)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input 2 (bias) is %s but input A is %s; they must match",
+                          ctx->node->op_type, onyx_dtype_name(bias->dtype), onyx_dtype_name(a->dtype));
+    int64_t L = y->rank > 0 ? y->dims[y->rank - 1] : -1;
+    if (y->rank < 1 || bias->rank != 1 || bias->dims[0] != L) {
+        if (y->rank < 1)
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                              "%s: input 2 (bias) is %s but the MatMul result is a scalar (A and B both 1-D); "
+                              "a bias needs a result of rank >= 1",
+                              ctx->node->op_type, onyx_shape_describe(bias->dims, bias->rank, bbuf, sizeof bbuf));
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                          "%s: input 2 (bias) has shape %s but the MatMul result is %s: expected a 1-D bias of "
+                          "length %lld (its last dimension)",
+                          ctx->node->op_type, onyx_shape_describe(bias->dims, bias->rank, bbuf, sizeof bbuf),
+                          onyx_shape_describe(y->dims, y->rank, ybuf, sizeof ybuf), (long long)L);
+    }
+    if (ctx->workspace_bytes) ctx->workspace_bytes += (size_t)L * sizeof(float); /* widened bias after Y */
+    return ONYX_OK;
+}
+
+onyx_status math_matmul_bias_run(onyx_kernel_ctx *ctx) { return matmul_run_common(ctx, ctx->inputs[2]); }
 
 /* ---- Gemm ---- */
 

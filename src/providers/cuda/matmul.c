@@ -1,5 +1,6 @@
 /*
- * matmul.c - the CUDA provider's matrix products: MatMul, Gemm, MatMulInteger and Einsum.
+ * matmul.c - the CUDA provider's matrix products: MatMul, MatMulBias, Gemm, MatMulInteger and
+ * Einsum.
  *
  * float32, float16, bfloat16 and float64 products go through cuBLASLt (cublasLtMatmul). onyx
  * tensors are row-major and cuBLASLt is column-major, so Y (M,N) = op(A) op(B) is computed as
@@ -22,6 +23,13 @@
  * Enqueueing a GEMM is a few microseconds, so sessions on several threads serialise only that.
  * Entries of a destroyed handle stay until evicted (descriptors do not reference the handle;
  * the key's handle and device keep them from being reused for another device).
+ *
+ * MatMulBias (domain "onyx", MatMul + Add(bias) fused by the graph optimizer; bias 1-D along Y's
+ * last axis) is the same GEMMs; when they are one GEMM (a single matrix or a folded batch, the
+ * Linear layer [B,T,K] x [K,N] + [N]) the bias rides on cuBLASLt's bias epilogue, otherwise it is
+ * broadcast into Y and the GEMMs run with beta 1. Either way the bias is added in the compute type
+ * before the one rounding. When cuBLASLt has no bias-epilogue algorithm, run_gemm broadcasts the
+ * bias and retries cuBLASLt with beta 1 before the tiled kernel.
  *
  * MatMul batches (NumPy broadcasting of the leading dims) are collapsed first: size-1 dims are
  * dropped and adjacent dims merged while both operands step uniformly. When B is shared by the
@@ -164,7 +172,7 @@ static cublasStatus_t lt_layout(cublasLtMatrixLayout_t *out, cudaDataType_t type
 }
 
 /* Descriptors and the heuristic's algorithm for key into e (has_algo 0 when none is offered). */
-static cublasStatus_t lt_entry_build(const onyx_cuda_state *state, const lt_key *key, lt_entry *e) {
+static cublasStatus_t lt_entry_build(const onyx_cuda_state *state, const lt_key *key, const void *bias, lt_entry *e) {
     cudaDataType_t type = key->dtype == ONYX_DTYPE_FLOAT16    ? CUDA_R_16F
                           : key->dtype == ONYX_DTYPE_BFLOAT16 ? CUDA_R_16BF
                           : key->dtype == ONYX_DTYPE_FLOAT64  ? CUDA_R_64F
@@ -179,6 +187,12 @@ static cublasStatus_t lt_entry_build(const onyx_cuda_state *state, const lt_key 
     if (key->bias) {
         cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
         st = cublasLtMatmulDescSetAttribute(e->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue);
+        if (st != CUBLAS_STATUS_SUCCESS) return st;
+        /* The heuristic reads the bias pointer's value (not its data) for the alignment it may
+         * assume; the key's align_bias keeps entries of differently aligned biases apart. The
+         * bias data type is left at its default, D's type (float16/bfloat16/float32/float64),
+         * which is the tensor's dtype. */
+        st = cublasLtMatmulDescSetAttribute(e->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias);
         if (st != CUBLAS_STATUS_SUCCESS) return st;
     }
     /* stored shapes: op(X) of a column-major X is (rows, cols) = (m, k) untransposed, (k, m) transposed */
@@ -258,7 +272,7 @@ static onyx_status lt_gemm(const onyx_cuda_state *state, const gemm_call *g, int
     }
     if (!entry) {
         lt_entry_release(victim);
-        cublasStatus_t st = lt_entry_build(state, &key, victim);
+        cublasStatus_t st = lt_entry_build(state, &key, g->bias, victim);
         if (st != CUBLAS_STATUS_SUCCESS) {
             lt_entry_release(victim);
             pthread_mutex_unlock(&lt_cache_lock);
@@ -299,6 +313,16 @@ static onyx_status run_gemm(const onyx_cuda_state *state, gemm_call g) {
         int done = 0;
         ONYX_TRY(lt_gemm(state, &g, &done));
         if (done) return ONYX_OK;
+        if (g.bias) {
+            /* no bias-epilogue algorithm (cached as such): the bias broadcast into y, then a
+             * plain cuBLASLt GEMM with beta 1 reading it as C */
+            ONYX_CUDA_TRY(onyx_cuda_broadcast_matrix(onyx_dtype_size(g.dtype), g.y, g.M, g.N, g.bias, 0, 1, state->stream),
+                          "broadcasting the bias");
+            g.bias = NULL;
+            g.beta = 1.0;
+            ONYX_TRY(lt_gemm(state, &g, &done));
+            if (done) return ONYX_OK;
+        }
     }
     /* the tiled kernel: integers, K == 0, and what cuBLASLt has no algorithm for */
     if (g.bias) {
@@ -378,7 +402,13 @@ static onyx_status cuda_matmul_prepare(onyx_kernel_ctx *ctx) {
     return ONYX_OK;
 }
 
-static onyx_status cuda_matmul_run(onyx_kernel_ctx *ctx) {
+/* MatMul, and MatMulBias when bias (1-D, the length of Y's last axis) is given. One GEMM (a
+ * single matrix, or the batch folded into M) with B of rank >= 2 takes the bias as cuBLASLt's
+ * bias epilogue: cuBLASLt computes Y^T (N, M) column-major, whose rows are Y's columns, and
+ * CUBLASLT_EPILOGUE_BIAS adds bias[i] to row i of that D, i.e. bias[j] to column j of Y. Every
+ * other layout (batched or looped GEMMs, 1-D B whose output's last axis is M) broadcasts the bias
+ * into Y first and runs the GEMMs with beta 1. */
+static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bias) {
     const onyx_cuda_state *state = onyx_cuda_state_of(ctx);
     const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
     onyx_tensor *y = ctx->outputs[0];
@@ -387,21 +417,24 @@ static onyx_status cuda_matmul_run(onyx_kernel_ctx *ctx) {
     if (l.batch == 0 || l.M == 0 || l.N == 0) return ONYX_OK;
     size_t elem = onyx_dtype_size(a->dtype);
     gemm_call g = {.dtype = a->dtype, .M = l.M, .N = l.N, .K = l.K, .lda = l.K, .ldb = l.N, .batch = 1, .alpha = 1.0};
-    if (l.rank == 0) { /* one matrix each (batch dims all 1) */
+    /* one matrix each (batch dims all 1), or B shared by a contiguous batch of A (folded into M) */
+    int single = l.rank == 0, folded = l.rank == 1 && l.b_strides[0] == 0 && l.a_strides[0] == l.M * l.K;
+    if (bias && b->rank >= 2 && (single || folded)) {
+        g.bias = bias->data; /* along N: the epilogue (run_gemm falls back when cuBLASLt refuses) */
+    } else if (bias) {
+        int64_t L = y->dims[y->rank - 1], rows = onyx_shape_numel(y->dims, y->rank) / L;
+        ONYX_CUDA_TRY(onyx_cuda_broadcast_matrix(elem, y->data, rows, L, bias->data, 0, 1, state->stream),
+                      "MatMulBias: broadcasting the bias");
+        g.beta = 1.0;
+    }
+    if (single || folded) {
+        if (folded) g.M = l.M * l.dims[0];
         g.a = a->data;
         g.b = b->data;
         g.y = y->data;
         return run_gemm(state, g);
     }
     int inner = l.rank - 1;
-    if (l.rank == 1 && l.b_strides[0] == 0 && l.a_strides[0] == l.M * l.K) {
-        /* B shared by a contiguous batch of A: fold the batch into M */
-        g.M = l.M * l.dims[0];
-        g.a = a->data;
-        g.b = b->data;
-        g.y = y->data;
-        return run_gemm(state, g);
-    }
     g.batch = l.dims[inner];
     g.stride_a = l.a_strides[inner];
     g.stride_b = l.b_strides[inner];
@@ -417,6 +450,18 @@ static onyx_status cuda_matmul_run(onyx_kernel_ctx *ctx) {
     }
     return ONYX_OK;
 }
+
+static onyx_status cuda_matmul_run(onyx_kernel_ctx *ctx) { return matmul_run_common(ctx, NULL); }
+
+/* ---- MatMulBias (domain "onyx"): MatMul + Add(bias) fused by the graph optimizer ---- */
+
+static onyx_status cuda_matmul_bias_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(math_matmul_bias_prepare(ctx));
+    ctx->workspace_bytes = 0; /* the CPU's float32 widening buffers */
+    return ONYX_OK;
+}
+
+static onyx_status cuda_matmul_bias_run(onyx_kernel_ctx *ctx) { return matmul_run_common(ctx, ctx->inputs[2]); }
 
 /* ---- Gemm ---- */
 
@@ -854,6 +899,7 @@ const onyx_kernel_def onyx_cuda_matmul_kernels[] = {
     {"MatMul", "", 1, 8, 0, F3, 0, cuda_matmul_prepare, cuda_matmul_run},
     {"MatMul", "", 9, 12, 0, F3 | WIDE_INTS, 0, cuda_matmul_prepare, cuda_matmul_run},
     {"MatMul", "", 13, MAX, 0, F4 | WIDE_INTS, 0, cuda_matmul_prepare, cuda_matmul_run},
+    {"MatMulBias", "onyx", 1, MAX, 0, F4, 0, cuda_matmul_bias_prepare, cuda_matmul_bias_run},
     {"Gemm", "", 7, 8, 0, F3, 0, cuda_gemm_prepare, cuda_gemm_run},
     {"Gemm", "", 9, 12, 0, F3 | WIDE_INTS, 0, cuda_gemm_prepare, cuda_gemm_run},
     {"Gemm", "", 13, MAX, 0, F4 | WIDE_INTS, 0, cuda_gemm_prepare, cuda_gemm_run},
