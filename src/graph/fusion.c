@@ -10,6 +10,8 @@
  * Add(h, bias) read by nothing else (Linear's bias), that Add folds in too: com.microsoft
  * BiasGelu(h, bias). Both providers implement both ops.
  *
+ * Linear layers' MatMul + Add(bias) become onyx MatMulBias (the bias in the GEMM's epilogue).
+ *
  * The rewrite turns the chain's last node into the fused node and leaves the rest without
  * readers, for dead-node removal. A chain is fused only when each of its intermediate values has
  * no reader outside the chain and is no graph output.
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/status.h"
 #include "core/dtype.h"
 #include "core/tensor.h"
 #include "graph/passes.h"
@@ -150,8 +153,9 @@ static onyx_status count_readers(fusion_ctx *f) {
     return ONYX_OK;
 }
 
-/* Turn node n into op (com.microsoft, opset 1) with the given inputs. */
-static onyx_status rewrite(onyx_graph *g, onyx_node *n, const char *op, const int *inputs, int n_inputs) {
+/* Turn node n into op (of domain, opset 1) with the given inputs. */
+static onyx_status rewrite_in(onyx_graph *g, onyx_node *n, const char *domain, const char *op, const int *inputs,
+                              int n_inputs) {
     int *ins = n->inputs;
     if (n->n_inputs < n_inputs) {
         ins = onyx_region_alloc(&g->model->region, (size_t)n_inputs * sizeof *ins);
@@ -161,9 +165,41 @@ static onyx_status rewrite(onyx_graph *g, onyx_node *n, const char *op, const in
     n->inputs = ins;
     n->n_inputs = n_inputs;
     n->op_type = op;
-    n->domain = "com.microsoft";
+    n->domain = domain;
     n->opset = 1;
     n->n_attrs = 0;
+    return ONYX_OK;
+}
+
+static onyx_status rewrite(onyx_graph *g, onyx_node *n, const char *op, const int *inputs, int n_inputs) {
+    return rewrite_in(g, n, "com.microsoft", op, inputs, n_inputs);
+}
+
+/* Add(MatMul(A, W), bias) with W a 2-D constant and bias a 1-D constant of W's column count
+ * becomes onyx MatMulBias(A, W, bias): the bias rides on the GEMM (cuBLASLt's bias epilogue)
+ * instead of another pass over the activations. Every Linear layer of a transformer export. */
+static onyx_status fuse_matmul_bias(fusion_ctx *f, int *count) {
+    onyx_graph *g = f->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        onyx_node *add = &g->nodes[i];
+        if (!is_op(add, "Add") || add->n_inputs != 2 || add->inputs[0] < 0 || add->inputs[1] < 0) continue;
+        for (int k = 0; k < 2; k++) {
+            int mm_out = add->inputs[k], bias = add->inputs[1 - k];
+            const onyx_node *mm = producer(f, mm_out);
+            const onyx_value *bv = &g->values[bias];
+            if (!mm || !is_op(mm, "MatMul") || mm->n_inputs != 2 || !sole_reader(f, mm_out)) continue;
+            if (bv->kind != ONYX_VALUE_CONSTANT || !bv->constant || bv->constant->rank != 1) continue;
+            const onyx_value *wv = &g->values[mm->inputs[1]];
+            if (wv->kind != ONYX_VALUE_CONSTANT || !wv->constant || wv->constant->rank != 2 ||
+                wv->constant->dims[1] != bv->constant->dims[0] || wv->dtype != bv->dtype ||
+                g->values[mm->inputs[0]].dtype != bv->dtype || !onyx_dtype_is_float(bv->dtype))
+                continue;
+            int in[3] = {mm->inputs[0], mm->inputs[1], bias};
+            ONYX_TRY(rewrite_in(g, add, "onyx", "MatMulBias", in, 3));
+            (*count)++;
+            break;
+        }
+    }
     return ONYX_OK;
 }
 
@@ -197,9 +233,14 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
         int in[2] = {add->inputs[1 - bias], add->inputs[bias]};
         st = rewrite(g, n, "BiasGelu", in, 2);
     }
+    /* Then Linear layers: MatMul + bias Add (the BiasGelu ones took their Add already). */
+    int linears = 0;
     if (st == ONYX_OK && gelus) st = onyx_graph_remove_dead_nodes(g, &removed);
+    if (st == ONYX_OK) st = count_readers(&f);
+    if (st == ONYX_OK) st = fuse_matmul_bias(&f, &linears);
+    if (st == ONYX_OK && linears) st = onyx_graph_remove_dead_nodes(g, &removed);
     onyx_free(f.readers);
-    *fused += gelus;
+    *fused += gelus + linears;
     /* If branches (the merged decoders of Optimum) hold whole models: fuse inside them too. */
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++)
         for (int a = 0; a < g->nodes[i].n_attrs && st == ONYX_OK; a++)

@@ -17,7 +17,8 @@ onyx_status onyx_graph_infer_dtypes(onyx_graph *g);
 onyx_status onyx_graph_remove_dead_nodes(onyx_graph *g, int *removed);
 
 /* Opt level ALL fusions (fusion.c): erf GELU chains become com.microsoft Gelu, and BiasGelu
- * when a bias Add feeds them only. Recurses into subgraphs. *fused counts GELU chains. */
+ * when a bias Add feeds them only; MatMul + bias Add becomes onyx MatMulBias. Recurses into
+ * subgraphs. *fused counts the fusions. */
 onyx_status onyx_graph_fuse(onyx_graph *g, int *fused);
 
 /* Mark in live[] (one per value of g) the values of g that subgraph sub (at any depth) uses

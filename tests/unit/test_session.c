@@ -222,6 +222,43 @@ static void test_providers(void) {
 }
 
 /* Optimisation levels give the same numbers. */
+static size_t count_op(const onyx_session *s, const char *op) {
+    size_t n = 0;
+    for (size_t i = 0; i < onyx_session_node_count(s); i++) {
+        const char *type, *name, *provider;
+        if (onyx_session_node_info(s, i, &type, &name, &provider) == ONYX_OK && !strcmp(type, op)) n++;
+    }
+    return n;
+}
+
+/* Opt level all fuses the GELU chains of both exporters' BERT (2 layers) into BiasGelu and the
+ * Linear layers into MatMulBias; basic leaves them. The fixtures' references (tests/models.cmake)
+ * check that the fused graphs compute the same numbers. */
+static void test_fusions(void) {
+    const char *models[] = {ONYX_SOURCE_DIR "/tests/models/bert-text-classification-ts17/model.onnx",
+                            ONYX_SOURCE_DIR "/tests/models/bert-text-classification-dynamo18/model.onnx"};
+    for (int m = 0; m < 2; m++) {
+        for (int level = ONYX_OPT_BASIC; level <= ONYX_OPT_ALL; level++) {
+            onyx_session_options o;
+            onyx_session_options_init(&o);
+            o.opt_level = (onyx_opt_level)level;
+            onyx_session *s = NULL;
+            ONYX_CHECK_OK(onyx_session_create(models[m], &o, &s));
+            if (!s) continue;
+            if (level == ONYX_OPT_ALL) {
+                ONYX_CHECK_INT(count_op(s, "BiasGelu"), 2);
+                ONYX_CHECK_INT(count_op(s, "Erf"), 0);
+                ONYX_CHECK(count_op(s, "MatMulBias") >= 2 * 5); /* q, k, v, attention output, FFN output */
+            } else {
+                ONYX_CHECK_INT(count_op(s, "Erf"), 2);
+                ONYX_CHECK_INT(count_op(s, "BiasGelu"), 0);
+                ONYX_CHECK_INT(count_op(s, "MatMulBias"), 0);
+            }
+            onyx_session_destroy(s);
+        }
+    }
+}
+
 static void test_opt_levels_agree(void) {
     case_data c = {0};
     ONYX_CHECK(load_case(1, &c) == 0);
@@ -286,6 +323,7 @@ int main(void) {
     ONYX_TEST_RUN(test_input_errors);
     ONYX_TEST_RUN(test_providers);
     ONYX_TEST_RUN(test_opt_levels_agree);
+    ONYX_TEST_RUN(test_fusions);
     ONYX_TEST_RUN(test_allocation_failures);
     return onyx_test_finish();
 }
