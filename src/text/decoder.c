@@ -162,10 +162,11 @@ static int hex_value(char c) {
     return -1;
 }
 
-/* "<0xHH>" as HF's ByteFallback reads it. */
+/* "<0xHH>" as HF's ByteFallback reads it: Rust's u8::from_str_radix(HH, 16), which also takes
+ * "+H" (an optional plus sign before one digit) and nothing else. */
 static int byte_token(const char *t, unsigned char *out) {
     if (strlen(t) != 6 || strncmp(t, "<0x", 3) || t[5] != '>') return 0;
-    int hi = hex_value(t[3]), lo = hex_value(t[4]);
+    int hi = t[3] == '+' ? 0 : hex_value(t[3]), lo = hex_value(t[4]);
     if (hi < 0 || lo < 0) return 0;
     *out = (unsigned char)(hi * 16 + lo);
     return 1;

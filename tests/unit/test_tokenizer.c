@@ -448,6 +448,22 @@ static void test_byte_fallback(void) {
         onyx_tokenizer_free_text(out);
     }
     onyx_encoding_destroy(e);
+    /* Decoding reads byte tokens as HF (Rust's from_str_radix): "<0x+A>" is byte 0x0A, while
+     * "<0x-A>" and "<0x A>" are not byte tokens and stay as they are. */
+    const char *byte_json =
+        "{\"model\":{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"byte_fallback\":true,"
+        "\"vocab\":{\"<unk>\":0,\"<0x+A>\":1,\"<0x-A>\":2,\"<0x A>\":3,\"<0x41>\":4},\"merges\":[]},"
+        "\"decoder\":{\"type\":\"ByteFallback\"}}";
+    onyx_tokenizer *bt = load(byte_json);
+    if (bt) {
+        int64_t ids[] = {4, 1, 2, 3};
+        char *out = NULL;
+        ONYX_CHECK_OK(onyx_tokenizer_decode(bt, ids, 4, 0, 0, &out, NULL));
+        if (out && strcmp(out, "A\n<0x-A><0x A>")) fprintf(stderr, "  byte tokens decoded as \"%s\"\n", out);
+        if (out) ONYX_CHECK(strcmp(out, "A\n<0x-A><0x A>") == 0);
+        onyx_tokenizer_free_text(out);
+        onyx_tokenizer_destroy(bt);
+    }
     /* "é" (2 bytes) has no byte tokens: <unk>; two of them fuse into one. */
     ONYX_CHECK_OK(onyx_tokenizer_encode(t, "\xC3\xA9\xC3\xA9" "a", 5, NULL, 0, NULL, &e));
     if (e) {
