@@ -130,6 +130,7 @@ typedef struct lt_entry {
     uint64_t hash;
     uint64_t last_used; /* 0 = empty */
     int has_algo;       /* 0: cuBLASLt has no algorithm; the tiled kernel runs */
+    int needs_tuning;   /* built, algorithm not yet measured (lt_entry_tune) */
     cublasLtMatmulDesc_t op;
     cublasLtMatrixLayout_t a_layout, b_layout, d_layout;
     cublasLtMatmulAlgo_t algo;
@@ -171,6 +172,21 @@ static cublasStatus_t lt_layout(cublasLtMatrixLayout_t *out, cudaDataType_t type
     return cublasLtMatrixLayoutSetAttribute(*out, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride);
 }
 
+/* The algorithm preferences of key: its workspace and operand alignments. */
+static cublasStatus_t lt_preference(const lt_key *key, cublasLtMatmulPreference_t *out) {
+    cublasStatus_t st = cublasLtMatmulPreferenceCreate(out);
+    if (st != CUBLAS_STATUS_SUCCESS) return st;
+    cublasLtMatmulPreference_t pref = *out;
+    uint64_t workspace = key->workspace_bytes;
+    uint32_t align_c = key->align_d;
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof workspace);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &key->align_a, sizeof key->align_a);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &key->align_b, sizeof key->align_b);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_c, sizeof align_c);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &key->align_d, sizeof key->align_d);
+    return CUBLAS_STATUS_SUCCESS;
+}
+
 /* Descriptors and the heuristic's algorithm for key into e (has_algo 0 when none is offered). */
 static cublasStatus_t lt_entry_build(const onyx_cuda_state *state, const lt_key *key, const void *bias, lt_entry *e) {
     cudaDataType_t type = key->dtype == ONYX_DTYPE_FLOAT16    ? CUDA_R_16F
@@ -204,14 +220,7 @@ static cublasStatus_t lt_entry_build(const onyx_cuda_state *state, const lt_key 
         return st;
 
     cublasLtMatmulPreference_t pref;
-    if ((st = cublasLtMatmulPreferenceCreate(&pref)) != CUBLAS_STATUS_SUCCESS) return st;
-    uint64_t workspace = key->workspace_bytes;
-    uint32_t align_c = key->align_d;
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof workspace);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &key->align_a, sizeof key->align_a);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &key->align_b, sizeof key->align_b);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_c, sizeof align_c);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &key->align_d, sizeof key->align_d);
+    if ((st = lt_preference(key, &pref)) != CUBLAS_STATUS_SUCCESS) return st;
     cublasLtMatmulHeuristicResult_t result;
     int found = 0;
     memset(&result, 0, sizeof result);
@@ -222,6 +231,59 @@ static cublasStatus_t lt_entry_build(const onyx_cuda_state *state, const lt_key 
     if (e->has_algo) e->algo = result.algo;
     /* no algorithm is an answer too (cached; the tiled kernel runs), not an error */
     return st == CUBLAS_STATUS_NOT_SUPPORTED || st == CUBLAS_STATUS_INVALID_VALUE ? CUBLAS_STATUS_SUCCESS : st;
+}
+
+/* GEMMs of at least this many multiply-adds have their algorithm measured once (below, the
+ * heuristic's first choice is taken: decode steps, small attention products). */
+#define LT_TUNE_MIN_MACS ((int64_t)1 << 27)
+#define LT_TUNE_CANDIDATES 8
+
+/* The heuristic's first answer is not always the fastest (on an H200 float32 BERT-base GEMMs ran
+ * slower than PyTorch's cuBLAS calls). For a large GEMM seen for the first time, time the
+ * heuristic's top candidates on the real operands and keep the fastest, as cuDNN's benchmark
+ * mode does. It writes y, so it runs only when y is output alone (beta 0). Waits for the stream:
+ * once per shape. Failures leave the heuristic's choice. */
+static void lt_entry_tune(const onyx_cuda_state *state, lt_entry *e, const gemm_call *g, const void *alpha,
+                          const void *beta) {
+    if (g->beta != 0.0 || g->M * g->N * g->K * g->batch < LT_TUNE_MIN_MACS) return;
+    cublasLtMatmulPreference_t pref;
+    if (lt_preference(&e->key, &pref) != CUBLAS_STATUS_SUCCESS) return;
+    cublasLtMatmulHeuristicResult_t results[LT_TUNE_CANDIDATES];
+    int found = 0;
+    cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(state->lt, e->op, e->a_layout, e->b_layout, e->d_layout, e->d_layout,
+                                                       pref, LT_TUNE_CANDIDATES, results, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    if (st != CUBLAS_STATUS_SUCCESS || found < 2) return;
+    cudaEvent_t start, stop;
+    if (cudaEventCreate(&start) != cudaSuccess) return;
+    if (cudaEventCreate(&stop) != cudaSuccess) {
+        cudaEventDestroy(start);
+        return;
+    }
+    void *workspace = e->key.workspace_bytes ? state->lt_workspace : NULL;
+    float best_ms = 0;
+    int best = -1;
+    for (int i = 0; i < found; i++) {
+        if (results[i].state != CUBLAS_STATUS_SUCCESS || results[i].workspaceSize > e->key.workspace_bytes) continue;
+        int ok = cublasLtMatmul(state->lt, e->op, alpha, g->b, e->a_layout, g->a, e->b_layout, beta, g->y, e->d_layout,
+                                g->y, e->d_layout, &results[i].algo, workspace, (size_t)e->key.workspace_bytes,
+                                state->stream) == CUBLAS_STATUS_SUCCESS;
+        ok = ok && cudaEventRecord(start, state->stream) == cudaSuccess;
+        for (int r = 0; r < 3 && ok; r++)
+            ok = cublasLtMatmul(state->lt, e->op, alpha, g->b, e->a_layout, g->a, e->b_layout, beta, g->y, e->d_layout,
+                                g->y, e->d_layout, &results[i].algo, workspace, (size_t)e->key.workspace_bytes,
+                                state->stream) == CUBLAS_STATUS_SUCCESS;
+        ok = ok && cudaEventRecord(stop, state->stream) == cudaSuccess && cudaEventSynchronize(stop) == cudaSuccess;
+        float ms = 0;
+        if (ok && cudaEventElapsedTime(&ms, start, stop) == cudaSuccess && (best < 0 || ms < best_ms)) {
+            best_ms = ms;
+            best = i;
+        }
+        (void)cudaGetLastError();
+    }
+    if (best >= 0) e->algo = results[best].algo;
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
 }
 
 /* Runs g through cuBLASLt. *done = 0 when cuBLASLt has no algorithm for it (nothing was
@@ -281,6 +343,7 @@ static onyx_status lt_gemm(const onyx_cuda_state *state, const gemm_call *g, int
         victim->key = key;
         victim->hash = hash;
         entry = victim;
+        victim->needs_tuning = victim->has_algo;
     }
     entry->last_used = ++lt_cache_clock;
     if (!entry->has_algo) {
@@ -295,6 +358,10 @@ static onyx_status lt_gemm(const onyx_cuda_state *state, const gemm_call *g, int
         int f64 = g->dtype == ONYX_DTYPE_FLOAT64;
         const void *alpha = f64 ? (const void *)&g->alpha : (const void *)&alpha32;
         const void *beta = f64 ? (const void *)&g->beta : (const void *)&beta32;
+        if (entry->needs_tuning) {
+            entry->needs_tuning = 0;
+            lt_entry_tune(state, entry, g, alpha, beta);
+        }
         st = cublasLtMatmul(state->lt, entry->op, alpha, g->b, entry->a_layout, g->a, entry->b_layout, beta, g->y,
                             entry->d_layout, g->y, entry->d_layout, &entry->algo, key.workspace_bytes ? state->lt_workspace : NULL,
                             (size_t)key.workspace_bytes, state->stream);
