@@ -93,6 +93,17 @@ onyx_status onyx_provider_claim_by_table(onyx_provider *p, const onyx_graph *g, 
                 row = onyx_kernel_lookup(p->kernel_tables, node->op_type, node->domain, node->opset, dtype, reason,
                                          sizeof reason);
         }
+        /* Devices hold no strings: a node reading or making string tensors stays on the host
+         * (Cast to STRING, string Constants), whatever its row's type input says. */
+        if (row && p->ops->device != ONYX_DEVICE_CPU) {
+            for (int k = 0; k < node->n_inputs && row; k++)
+                if (node->inputs[k] >= 0 && g->values[node->inputs[k]].dtype == ONYX_DTYPE_STRING &&
+                    !(k < 32 && (row->shape_inputs & (1u << k))))
+                    row = NULL;
+            for (int o = 0; o < node->n_outputs && row; o++)
+                if (node->outputs[o] >= 0 && g->values[node->outputs[o]].dtype == ONYX_DTYPE_STRING) row = NULL;
+            if (!row) snprintf(reason, sizeof reason, "string tensors stay on the host");
+        }
         claimed[i] = row;
         if (!row && why) snprintf(why[i], sizeof why[i], "%s", reason);
     }
