@@ -29,9 +29,9 @@ static onyx_status grow_array(void **items, int *cap, int need, size_t elem) {
     return ONYX_OK;
 }
 
-onyx_status onyx_model_new(const char *path, onyx_model **out) {
+onyx_status onyx_onnx_model_new(const char *path, onyx_onnx_model **out) {
     *out = NULL;
-    onyx_model *m = onyx_calloc(1, sizeof *m);
+    onyx_onnx_model *m = onyx_calloc(1, sizeof *m);
     if (!m) return ONYX_ERR_OUT_OF_MEMORY;
     onyx_region_init(&m->region);
     m->path = onyx_region_strdup(&m->region, path ? path : "<memory>");
@@ -54,7 +54,7 @@ static void graph_free(onyx_graph *g) {
     onyx_free(g);
 }
 
-void onyx_model_destroy(onyx_model *m) {
+void onyx_onnx_model_destroy(onyx_onnx_model *m) {
     if (!m) return;
     for (int i = 0; i < m->n_graphs; i++) graph_free(m->graphs[i]);
     onyx_free(m->graphs);
@@ -66,7 +66,7 @@ void onyx_model_destroy(onyx_model *m) {
     onyx_free(m);
 }
 
-onyx_status onyx_graph_new(onyx_model *m, onyx_graph *parent, const char *name, onyx_graph **out) {
+onyx_status onyx_graph_new(onyx_onnx_model *m, onyx_graph *parent, const char *name, onyx_graph **out) {
     *out = NULL;
     ONYX_TRY(grow_array((void **)&m->graphs, &m->cap_graphs, m->n_graphs + 1, sizeof *m->graphs));
     onyx_graph *g = onyx_calloc(1, sizeof *g);
@@ -84,7 +84,7 @@ onyx_status onyx_graph_new(onyx_model *m, onyx_graph *parent, const char *name, 
     return ONYX_OK;
 }
 
-onyx_status onyx_model_new_tensor(onyx_model *m, onyx_tensor **out) {
+onyx_status onyx_onnx_model_new_tensor(onyx_onnx_model *m, onyx_tensor **out) {
     *out = NULL;
     ONYX_TRY(grow_array((void **)&m->tensors, &m->cap_tensors, m->n_tensors + 1, sizeof *m->tensors));
     onyx_tensor *t = onyx_malloc(sizeof *t);
@@ -95,7 +95,7 @@ onyx_status onyx_model_new_tensor(onyx_model *m, onyx_tensor **out) {
     return ONYX_OK;
 }
 
-onyx_status onyx_model_add_mapping(onyx_model *m, struct onyx_mapping *mapping) {
+onyx_status onyx_onnx_model_add_mapping(onyx_onnx_model *m, struct onyx_mapping *mapping) {
     onyx_status st = grow_array((void **)&m->mappings, &m->cap_mappings, m->n_mappings + 1, sizeof *m->mappings);
     if (st != ONYX_OK) {
         onyx_mapping_destroy(mapping);
@@ -105,7 +105,7 @@ onyx_status onyx_model_add_mapping(onyx_model *m, struct onyx_mapping *mapping) 
     return ONYX_OK;
 }
 
-int64_t onyx_model_opset(const onyx_model *m, const char *domain) {
+int64_t onyx_onnx_model_opset(const onyx_onnx_model *m, const char *domain) {
     if (!domain || strcmp(domain, "ai.onnx") == 0) domain = "";
     for (int i = 0; i < m->n_opsets; i++) {
         const char *d = m->opsets[i].domain;
@@ -175,7 +175,7 @@ onyx_status onyx_graph_add_node(onyx_graph *g, const char *op_type, const char *
     n.n_outputs = n_outputs;
     n.n_attrs = n_attrs;
     n.provider = -1;
-    int64_t opset = onyx_model_opset(g->model, n.domain);
+    int64_t opset = onyx_onnx_model_opset(g->model, n.domain);
     n.opset = opset > 0 && opset < (1 << 30) ? (int)opset : 0;
     *out_index = g->n_nodes;
     g->nodes[g->n_nodes++] = n;

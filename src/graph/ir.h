@@ -104,7 +104,7 @@ typedef struct onyx_value {
 
 typedef struct onyx_graph {
     const char *name;
-    struct onyx_model *model;
+    struct onyx_onnx_model *model;
     struct onyx_graph *parent;
     int n_values, cap_values;
     onyx_value *values; /* onyx_malloc'd, grows */
@@ -129,7 +129,7 @@ typedef struct onyx_metadata {
 
 struct onyx_mapping; /* a mapped file, see src/onnx/mapping.h */
 
-typedef struct onyx_model {
+typedef struct onyx_onnx_model {
     onyx_region region;     /* names, attributes, small arrays */
     const char *path;       /* file path or "<memory>" */
     const char *dir;        /* folder for external data; NULL for in-memory models */
@@ -153,19 +153,19 @@ typedef struct onyx_model {
     /* Tensors allocated for the model (initializers, attribute tensors), destroyed with it. */
     int n_tensors, cap_tensors;
     onyx_tensor **tensors;
-} onyx_model;
+} onyx_onnx_model;
 
 /* ---- model and graph construction ---- */
-onyx_status onyx_model_new(const char *path, onyx_model **out);
-void onyx_model_destroy(onyx_model *model);
+onyx_status onyx_onnx_model_new(const char *path, onyx_onnx_model **out);
+void onyx_onnx_model_destroy(onyx_onnx_model *model);
 /* A new empty graph owned by the model. */
-onyx_status onyx_graph_new(onyx_model *model, onyx_graph *parent, const char *name, onyx_graph **out);
+onyx_status onyx_graph_new(onyx_onnx_model *model, onyx_graph *parent, const char *name, onyx_graph **out);
 /* A tensor owned by the model (freed with it); shape set, no data. */
-onyx_status onyx_model_new_tensor(onyx_model *model, onyx_tensor **out);
+onyx_status onyx_onnx_model_new_tensor(onyx_onnx_model *model, onyx_tensor **out);
 /* Register a mapping so the model unmaps it when destroyed. */
-onyx_status onyx_model_add_mapping(onyx_model *model, struct onyx_mapping *mapping);
+onyx_status onyx_onnx_model_add_mapping(onyx_onnx_model *model, struct onyx_mapping *mapping);
 /* The opset version the model imports for domain ("" and "ai.onnx" are the same), or -1. */
-int64_t onyx_model_opset(const onyx_model *model, const char *domain);
+int64_t onyx_onnx_model_opset(const onyx_onnx_model *model, const char *domain);
 
 /* The id of the value named name in this graph, or -1 (outer graphs are not searched). */
 int onyx_graph_find_value(const onyx_graph *g, const char *name);

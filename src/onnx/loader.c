@@ -27,7 +27,7 @@
 #define MAX_GRAPH_DEPTH 48
 
 typedef struct loader {
-    onyx_model *model; /* NULL when reading a standalone TensorProto */
+    onyx_onnx_model *model; /* NULL when reading a standalone TensorProto */
     const char *name;  /* model name for messages */
     char path[640];    /* message path of what is being decoded */
     size_t path_len;
@@ -425,7 +425,7 @@ static onyx_status decode_tensor(loader *L, const onyx_wire *msg, onyx_tensor *t
 static onyx_status decode_model_tensor(loader *L, const onyx_wire *w, const onyx_wire_field *f,
                                        onyx_tensor **out, tensor_fields *tf) {
     onyx_tensor *t;
-    ONYX_TRY(onyx_model_new_tensor(L->model, &t));
+    ONYX_TRY(onyx_onnx_model_new_tensor(L->model, &t));
     onyx_wire msg = onyx_wire_sub(w, f);
     ONYX_TRY(decode_tensor(L, &msg, t, 1, tf));
     *out = t;
@@ -862,7 +862,7 @@ static onyx_status decode_node(loader *L, const onyx_wire *msg, size_t offset, o
         }
     }
     if (!op_type[0]) return fail(L, ONYX_ERR_INVALID_MODEL, offset, "node '%s' has no op_type", name);
-    if (onyx_model_opset(L->model, domain) < 0)
+    if (onyx_onnx_model_opset(L->model, domain) < 0)
         return fail(L, ONYX_ERR_INVALID_MODEL, offset,
                     "node '%s' (%s) is in domain '%s', which the model's opset_import does not "
                     "list",
@@ -1101,7 +1101,7 @@ static onyx_status decode_graph(loader *L, const onyx_wire *msg, onyx_graph *g) 
 
 /* Every OUTER value of a subgraph must be defined by some enclosing graph. */
 static onyx_status check_outer_values(loader *L) {
-    onyx_model *m = L->model;
+    onyx_onnx_model *m = L->model;
     for (int gi = 0; gi < m->n_graphs; gi++) {
         onyx_graph *g = m->graphs[gi];
         for (int v = 0; v < g->n_values; v++) {
@@ -1133,7 +1133,7 @@ static onyx_status check_outer_values(loader *L) {
 /* ---- ModelProto ---- */
 
 static onyx_status decode_model(loader *L, const onyx_wire *msg) {
-    onyx_model *m = L->model;
+    onyx_onnx_model *m = L->model;
     int n_opsets = 0, n_metadata = 0, n_functions = 0;
     onyx_wire_field graph_field;
     int has_graph = 0;
@@ -1256,7 +1256,7 @@ static onyx_status decode_model(loader *L, const onyx_wire *msg) {
 }
 
 /* Decode the bytes of mapping (already registered with model) into model. */
-static onyx_status load_mapped(onyx_model *model, const struct onyx_mapping *mapping) {
+static onyx_status load_mapped(onyx_onnx_model *model, const struct onyx_mapping *mapping) {
     loader L;
     memset(&L, 0, sizeof L);
     L.model = model;
@@ -1267,27 +1267,27 @@ static onyx_status load_mapped(onyx_model *model, const struct onyx_mapping *map
 }
 
 /* The folder part of path ("." when there is none), in the model's region. */
-static const char *folder_of(onyx_model *model, const char *path) {
+static const char *folder_of(onyx_onnx_model *model, const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash) return onyx_region_strdup(&model->region, ".");
     if (slash == path) return onyx_region_strdup(&model->region, "/");
     return onyx_region_strndup(&model->region, path, (size_t)(slash - path));
 }
 
-onyx_status onyx_onnx_load_file(const char *path, onyx_model **out) {
+onyx_status onyx_onnx_load_file(const char *path, onyx_onnx_model **out) {
     *out = NULL;
     if (!path) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "model path is NULL");
-    onyx_model *model;
-    ONYX_TRY(onyx_model_new(path, &model));
+    onyx_onnx_model *model;
+    ONYX_TRY(onyx_onnx_model_new(path, &model));
     struct onyx_mapping *mapping;
     onyx_status st = ONYX_OK;
     model->dir = folder_of(model, path);
     if (!model->dir) st = ONYX_ERR_OUT_OF_MEMORY;
     if (st == ONYX_OK) st = onyx_mapping_open_file(path, &mapping);
-    if (st == ONYX_OK) st = onyx_model_add_mapping(model, mapping);
+    if (st == ONYX_OK) st = onyx_onnx_model_add_mapping(model, mapping);
     if (st == ONYX_OK) st = load_mapped(model, mapping);
     if (st != ONYX_OK) {
-        onyx_model_destroy(model);
+        onyx_onnx_model_destroy(model);
         return st;
     }
     *out = model;
@@ -1295,17 +1295,17 @@ onyx_status onyx_onnx_load_file(const char *path, onyx_model **out) {
 }
 
 onyx_status onyx_onnx_load_memory(const void *data, size_t size, const char *display_name,
-                                  onyx_model **out) {
+                                  onyx_onnx_model **out) {
     *out = NULL;
-    onyx_model *model;
-    ONYX_TRY(onyx_model_new(display_name ? display_name : "<memory>", &model));
+    onyx_onnx_model *model;
+    ONYX_TRY(onyx_onnx_model_new(display_name ? display_name : "<memory>", &model));
     model->dir = NULL;
     struct onyx_mapping *mapping;
     onyx_status st = onyx_mapping_from_memory(data, size, &mapping);
-    if (st == ONYX_OK) st = onyx_model_add_mapping(model, mapping);
+    if (st == ONYX_OK) st = onyx_onnx_model_add_mapping(model, mapping);
     if (st == ONYX_OK) st = load_mapped(model, mapping);
     if (st != ONYX_OK) {
-        onyx_model_destroy(model);
+        onyx_onnx_model_destroy(model);
         return st;
     }
     *out = model;

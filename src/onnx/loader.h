@@ -16,12 +16,12 @@
 #include "graph/ir.h"
 #include "onyx/onyx.h"
 
-/* Load and check the model at path; the caller owns *out (onyx_model_destroy). */
-onyx_status onyx_onnx_load_file(const char *path, onyx_model **out);
+/* Load and check the model at path; the caller owns *out (onyx_onnx_model_destroy). */
+onyx_status onyx_onnx_load_file(const char *path, onyx_onnx_model **out);
 /* Load a model held in memory (copied). display_name is used in messages (may be NULL).
  * External data is refused: there is no folder to resolve it against. */
 onyx_status onyx_onnx_load_memory(const void *data, size_t size, const char *display_name,
-                                  onyx_model **out);
+                                  onyx_onnx_model **out);
 /* Read one serialized TensorProto file (the backend-test layout's input_K.pb / output_K.pb)
  * into a new host tensor that owns its data. *name_out (may be NULL) receives the tensor's
  * name, onyx_malloc'd ("" when unnamed); free it with onyx_free. */

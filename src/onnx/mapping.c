@@ -111,7 +111,7 @@ static onyx_status check_location_text(const char *location, const char *what) {
 }
 
 /* Map location inside model->dir, or return the mapping already made for it. */
-static onyx_status external_mapping(onyx_model *model, const char *location, const char *what,
+static onyx_status external_mapping(onyx_onnx_model *model, const char *location, const char *what,
                                     struct onyx_mapping **out) {
     for (int i = 0; i < model->n_mappings; i++) {
         struct onyx_mapping *m = model->mappings[i];
@@ -176,12 +176,12 @@ static onyx_status external_mapping(onyx_model *model, const char *location, con
     free(real_file);
     onyx_free(joined);
     if (st != ONYX_OK) return st;
-    ONYX_TRY(onyx_model_add_mapping(model, m)); /* destroys m itself on failure */
+    ONYX_TRY(onyx_onnx_model_add_mapping(model, m)); /* destroys m itself on failure */
     *out = m;
     return ONYX_OK;
 }
 
-onyx_status onyx_mapping_external(onyx_model *model, const char *location, uint64_t offset,
+onyx_status onyx_mapping_external(onyx_onnx_model *model, const char *location, uint64_t offset,
                                   uint64_t length, int has_length, const char *what,
                                   const uint8_t **out_data, size_t *out_size) {
     *out_data = NULL;

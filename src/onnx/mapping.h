@@ -3,7 +3,7 @@
  * caller's buffer; and the resolution of ONNX external data files against the model's folder.
  *
  * Initializer tensors point into these mappings (owns_data = 0), so a mapping lives as long as
- * its model: the model registers it (onyx_model_add_mapping) and onyx_model_destroy calls
+ * its model: the model registers it (onyx_onnx_model_add_mapping) and onyx_onnx_model_destroy calls
  * onyx_mapping_destroy. External files are mapped once per model, cached by location.
  * Sizes and offsets are size_t/uint64_t throughout: files above 2 GB are normal.
  */
@@ -34,7 +34,7 @@ void onyx_mapping_destroy(struct onyx_mapping *m);
 /* The bytes [offset, offset+length) of external file location (relative to model->dir), mapped
  * once per model. has_length 0 means "to the end of the file". Rejects absolute paths, '..'
  * components, symlinks leaving the folder, and ranges outside the file; what names the tensor. */
-onyx_status onyx_mapping_external(onyx_model *model, const char *location, uint64_t offset,
+onyx_status onyx_mapping_external(onyx_onnx_model *model, const char *location, uint64_t offset,
                                   uint64_t length, int has_length, const char *what,
                                   const uint8_t **out_data, size_t *out_size);
 

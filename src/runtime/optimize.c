@@ -47,7 +47,7 @@ static onyx_status fold_node(onyx_graph *g, onyx_node *n, const onyx_kernel_def 
     onyx_status st = ONYX_OK;
     for (int o = 0; o < n->n_outputs && st == ONYX_OK; o++) {
         if (!outputs[o]) continue;
-        st = onyx_model_new_tensor(g->model, &made[o]);
+        st = onyx_onnx_model_new_tensor(g->model, &made[o]);
         if (st == ONYX_OK) st = onyx_tensor_set_shape(made[o], shapes[o].dtype, shapes[o].dims, shapes[o].rank, "folded value");
         if (st == ONYX_OK) st = onyx_tensor_alloc_data(made[o]);
         outputs[o] = made[o];

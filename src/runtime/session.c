@@ -398,7 +398,7 @@ onyx_status onyx_session_create_from_memory(const void *data, size_t size, const
 void onyx_session_destroy(onyx_session *s) {
     if (!s) return;
     onyx_exec_destroy(s->exec);
-    onyx_model_destroy(s->model);
+    onyx_onnx_model_destroy(s->model);
     for (int p = 0; p < s->n_providers; p++) onyx_provider_destroy(s->providers[p]);
     onyx_free(s->inputs);
     onyx_free(s->outputs);

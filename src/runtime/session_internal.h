@@ -20,7 +20,7 @@ typedef struct session_io {
 } session_io;
 
 struct onyx_session {
-    onyx_model *model;
+    onyx_onnx_model *model;
     onyx_graph *graph;
     onyx_provider *providers[SESSION_MAX_PROVIDERS];
     int n_providers;

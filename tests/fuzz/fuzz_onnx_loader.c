@@ -8,7 +8,7 @@
 #include "onnx/loader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    onyx_model *model = NULL;
-    if (onyx_onnx_load_memory(data, size, "fuzz.onnx", &model) == ONYX_OK) onyx_model_destroy(model);
+    onyx_onnx_model *model = NULL;
+    if (onyx_onnx_load_memory(data, size, "fuzz.onnx", &model) == ONYX_OK) onyx_onnx_model_destroy(model);
     return 0;
 }

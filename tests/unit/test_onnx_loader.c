@@ -132,7 +132,7 @@ static void pb_tensor_head(pb *t, const char *name, int data_type, const int64_t
     pb_str(t, 8, name);
 }
 
-static onyx_status load_pb(const pb *b, onyx_model **out) {
+static onyx_status load_pb(const pb *b, onyx_onnx_model **out) {
     return onyx_onnx_load_memory(b->data, b->size, "test.onnx", out);
 }
 
@@ -165,12 +165,12 @@ static void *read_whole(const char *path, size_t *size) {
 
 static void test_add_model(void) {
     if (!have_node_tests()) return;
-    onyx_model *m;
+    onyx_onnx_model *m;
     ONYX_CHECK_OK(onyx_onnx_load_file(NODE_DIR "test_add/model.onnx", &m));
     if (!m) return;
     ONYX_CHECK_INT(m->ir_version, 7);
     ONYX_CHECK(strcmp(m->producer_name, "backend-test") == 0);
-    ONYX_CHECK_INT(onyx_model_opset(m, ""), 14);
+    ONYX_CHECK_INT(onyx_onnx_model_opset(m, ""), 14);
     onyx_graph *g = m->graph;
     ONYX_CHECK(strcmp(g->name, "test_add") == 0);
     ONYX_CHECK_INT(g->n_inputs, 2);
@@ -194,12 +194,12 @@ static void test_add_model(void) {
     ONYX_CHECK_INT(n->opset, 14);
     ONYX_CHECK_INT(n->n_inputs, 2);
     ONYX_CHECK(n->inputs[0] == g->inputs[0] && n->inputs[1] == g->inputs[1]);
-    onyx_model_destroy(m);
+    onyx_onnx_model_destroy(m);
 }
 
 static void test_if_model(void) {
     if (!have_node_tests()) return;
-    onyx_model *m;
+    onyx_onnx_model *m;
     ONYX_CHECK_OK(onyx_onnx_load_file(NODE_DIR "test_if/model.onnx", &m));
     if (!m) return;
     onyx_graph *g = m->graph;
@@ -215,7 +215,7 @@ static void test_if_model(void) {
     const onyx_graph *else_g = onyx_node_attr_graph(n, "else_branch");
     ONYX_CHECK(then_g && else_g);
     if (!then_g || !else_g) {
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
         return;
     }
     ONYX_CHECK(then_g->parent == g);
@@ -235,12 +235,12 @@ static void test_if_model(void) {
         ONYX_CHECK_FLOATS((const float *)else_t->data, else_want, 5, 0, 0);
     }
     ONYX_CHECK_INT(m->n_graphs, 3);
-    onyx_model_destroy(m);
+    onyx_onnx_model_destroy(m);
 }
 
 static void test_constant_model(void) {
     if (!have_node_tests()) return;
-    onyx_model *m;
+    onyx_onnx_model *m;
     ONYX_CHECK_OK(onyx_onnx_load_file(NODE_DIR "test_constant/model.onnx", &m));
     if (!m) return;
     const onyx_node *n = &m->graph->nodes[0];
@@ -254,7 +254,7 @@ static void test_constant_model(void) {
         ONYX_CHECK_FLOATS((const float *)a->t->data, want, 5, 0, 1e-7);
     }
     ONYX_CHECK_INT(m->graph->n_inputs, 0);
-    onyx_model_destroy(m);
+    onyx_onnx_model_destroy(m);
 }
 
 static void test_string_model_and_tensor_file(void) {
@@ -262,7 +262,7 @@ static void test_string_model_and_tensor_file(void) {
     const char *dir = NODE_DIR "test_strnormalizer_export_monday_casesensintive_lower/";
     char path[512];
     snprintf(path, sizeof path, "%smodel.onnx", dir);
-    onyx_model *m;
+    onyx_onnx_model *m;
     ONYX_CHECK_OK(onyx_onnx_load_file(path, &m));
     if (m) {
         const onyx_node *n = &m->graph->nodes[0];
@@ -275,7 +275,7 @@ static void test_string_model_and_tensor_file(void) {
         const onyx_value *x = &m->graph->values[m->graph->inputs[0]];
         ONYX_CHECK_INT(x->dtype, ONYX_DTYPE_STRING);
         ONYX_CHECK(x->rank == 1 && x->dims[0].value == 4);
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
     }
     snprintf(path, sizeof path, "%stest_data_set_0/input_0.pb", dir);
     onyx_tensor *t;
@@ -305,13 +305,13 @@ static void test_string_model_and_tensor_file(void) {
 
 static void test_non_tensor_types_and_outer_values(void) {
     if (!have_node_tests()) return;
-    onyx_model *m;
+    onyx_onnx_model *m;
     ONYX_CHECK_OK(onyx_onnx_load_file(NODE_DIR "test_identity_sequence/model.onnx", &m));
     if (m) {
         const onyx_value *x = &m->graph->values[m->graph->inputs[0]];
         ONYX_CHECK_INT(x->kind, ONYX_VALUE_INPUT);
         ONYX_CHECK_INT(x->dtype, ONYX_DTYPE_UNDEFINED);
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
     }
     ONYX_CHECK_OK(onyx_onnx_load_file(NODE_DIR "test_range_float_type_positive_delta_expanded/model.onnx", &m));
     if (m) {
@@ -327,14 +327,14 @@ static void test_non_tensor_types_and_outer_values(void) {
             ONYX_CHECK_INT(body->n_inputs, 3);
             ONYX_CHECK_INT(body->values[body->inputs[0]].kind, ONYX_VALUE_INPUT);
         }
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
     }
     ONYX_CHECK_OK(onyx_onnx_load_file(NODE_DIR "test_adagrad/model.onnx", &m));
     if (m) {
         ONYX_CHECK(strcmp(m->graph->nodes[0].domain, "ai.onnx.preview.training") == 0);
         ONYX_CHECK_INT(m->graph->nodes[0].opset, 1);
         ONYX_CHECK_CLOSE(onyx_node_attr_float(&m->graph->nodes[0], "decay_factor", 0), 0.1, 0, 1e-7);
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
     }
 }
 
@@ -349,19 +349,19 @@ static void test_truncations(void) {
         if (!bytes) continue;
         int bad = 0;
         for (size_t n = 0; n < size; n++) {
-            onyx_model *m;
+            onyx_onnx_model *m;
             onyx_status st = onyx_onnx_load_memory(bytes, n, "cut.onnx", &m);
             if (st != ONYX_ERR_INVALID_MODEL || m) {
                 if (!bad++)
                     fprintf(stderr, "  %s cut at %zu: %s %s\n", files[f], n, onyx_status_name(st),
                             onyx_last_error());
-                onyx_model_destroy(m);
+                onyx_onnx_model_destroy(m);
             }
         }
         ONYX_CHECK_INT(bad, 0);
-        onyx_model *m;
+        onyx_onnx_model *m;
         ONYX_CHECK_OK(onyx_onnx_load_memory(bytes, size, "whole.onnx", &m));
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
         free(bytes);
     }
 }
@@ -375,13 +375,13 @@ static void test_allocation_failures(void) {
     int64_t live = onyx_alloc_live();
     int succeeded = 0;
     for (uint64_t n = 1; n < 2000 && !succeeded; n++) {
-        onyx_model *m;
+        onyx_onnx_model *m;
         onyx_alloc_fail_at(n, 1);
         onyx_status st = onyx_onnx_load_memory(bytes, size, "oom.onnx", &m);
         onyx_alloc_fail_at(0, 0);
         if (st == ONYX_OK) {
             succeeded = 1;
-            onyx_model_destroy(m);
+            onyx_onnx_model_destroy(m);
         } else if (st != ONYX_ERR_OUT_OF_MEMORY) {
             fprintf(stderr, "  failing allocation %llu gave %s: %s\n", (unsigned long long)n,
                     onyx_status_name(st), onyx_last_error());
@@ -421,7 +421,7 @@ static void test_initializers(void) {
         pb_bytes(&t, 9, w, sizeof w);
         pb graph = graph_add_with_initializer(&t, 1);
         pb model = pb_model(&graph);
-        onyx_model *m;
+        onyx_onnx_model *m;
         ONYX_CHECK_OK(load_pb(&model, &m));
         if (m) {
             onyx_graph *g = m->graph;
@@ -442,7 +442,7 @@ static void test_initializers(void) {
                              (const uint8_t *)v->constant->data < map->data + map->size;
                 ONYX_CHECK_INT(inside, !v->constant->owns_data);
             }
-            onyx_model_destroy(m);
+            onyx_onnx_model_destroy(m);
         }
         free(model.data);
     }
@@ -470,7 +470,7 @@ static void test_initializers(void) {
     pb_simple_node(&graph, "Identity", NULL, "i64", NULL, "out");
     pb_value_info(&graph, 12, "out", 7, d3, 1);
     pb model = pb_model(&graph);
-    onyx_model *m;
+    onyx_onnx_model *m;
     ONYX_CHECK_OK(load_pb(&model, &m));
     if (m) {
         onyx_graph *g = m->graph;
@@ -484,7 +484,7 @@ static void test_initializers(void) {
         const onyx_tensor *td = g->values[onyx_graph_find_value(g, "d")].constant;
         ONYX_CHECK(td->rank == 0 && ((const double *)td->data)[0] == 0.5);
         ONYX_CHECK_INT(g->n_inputs, 0);
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
     }
     free(model.data);
 }
@@ -523,7 +523,7 @@ static void test_attributes(void) {
     pb_value_info(&graph, 11, "x", 1, d1, 1);
     pb_value_info(&graph, 12, "y", 1, NULL, -1);
     pb model = pb_model(&graph);
-    onyx_model *m;
+    onyx_onnx_model *m;
     ONYX_CHECK_OK(load_pb(&model, &m));
     if (m) {
         const onyx_node *n = &m->graph->nodes[0];
@@ -541,7 +541,7 @@ static void test_attributes(void) {
         ONYX_CHECK(strcmp(onyx_node_attr_string(n, "mode", ""), "linear") == 0);
         const onyx_value *y = &m->graph->values[m->graph->outputs[0]];
         ONYX_CHECK_INT(y->rank, -1);
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
     }
     free(model.data);
 }
@@ -553,14 +553,14 @@ static void test_empty_graph(void) {
     pb_value_info(&graph, 11, "x", 1, d1, 1);
     pb_value_info(&graph, 12, "x", 1, d1, 1);
     pb model = pb_model(&graph);
-    onyx_model *m;
+    onyx_onnx_model *m;
     ONYX_CHECK_OK(load_pb(&model, &m));
     if (m) {
         ONYX_CHECK_INT(m->graph->n_nodes, 0);
         ONYX_CHECK(m->graph->n_inputs == 1 && m->graph->n_outputs == 1 &&
                    m->graph->inputs[0] == m->graph->outputs[0]);
         ONYX_CHECK(m->graph->values[m->graph->outputs[0]].is_graph_output);
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
     }
     free(model.data);
 }
@@ -568,10 +568,10 @@ static void test_empty_graph(void) {
 /* Load bytes and expect status with text in the message. */
 #define CHECK_LOAD_FAILS(bytes_pb, status, text)                                                  \
     do {                                                                                          \
-        onyx_model *m_ = NULL;                                                                    \
+        onyx_onnx_model *m_ = NULL;                                                                    \
         ONYX_CHECK_ERROR(load_pb(&(bytes_pb), &m_), status, text);                                \
         ONYX_CHECK(m_ == NULL);                                                                   \
-        onyx_model_destroy(m_);                                                                   \
+        onyx_onnx_model_destroy(m_);                                                                   \
         free((bytes_pb).data);                                                                    \
         memset(&(bytes_pb), 0, sizeof(bytes_pb));                                                 \
     } while (0)
@@ -722,12 +722,12 @@ static void test_hostile_bytes(void) {
     pb_msg(&graph, 1, &node);
     pb_value_info(&graph, 12, "r", 1, NULL, -1);
     b = pb_model(&graph);
-    onyx_model *m;
+    onyx_onnx_model *m;
     ONYX_CHECK_OK(load_pb(&b, &m));
     if (m) {
         const onyx_graph *then_g = onyx_node_attr_graph(&m->graph->nodes[0], "then_branch");
         ONYX_CHECK(then_g && then_g->values[onyx_graph_find_value(then_g, "ghost")].kind == ONYX_VALUE_OUTER);
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
     }
     free(b.data);
 }
@@ -762,7 +762,7 @@ static pb external_model(const char *location, const char *offset, const char *l
 }
 
 static onyx_status load_external(const char *dir, const char *location, const char *offset,
-                                 const char *length, onyx_model **out) {
+                                 const char *length, onyx_onnx_model **out) {
     pb b = external_model(location, offset, length);
     char path[512];
     snprintf(path, sizeof path, "%s/model.onnx", dir);
@@ -786,18 +786,18 @@ static void test_external_data(void) {
     ONYX_CHECK(write_file(secret, weights, sizeof weights) == 0);
     ONYX_CHECK(symlink(secret, link) == 0);
 
-    onyx_model *m;
+    onyx_onnx_model *m;
     ONYX_CHECK_OK(load_external(dir, "weights.bin", "16", "16", &m));
     if (m) {
         const onyx_value *w = &m->graph->values[onyx_graph_find_value(m->graph, "w")];
         ONYX_CHECK(w->constant && w->constant->nbytes == 16);
         if (w->constant) ONYX_CHECK_FLOATS((const float *)w->constant->data, weights + 4, 4, 0, 0);
         ONYX_CHECK_INT(m->n_mappings, 2);
-        onyx_model_destroy(m);
+        onyx_onnx_model_destroy(m);
     }
     /* no length: to the end of the file */
     ONYX_CHECK_OK(load_external(dir, "./weights.bin", "16", NULL, &m));
-    onyx_model_destroy(m);
+    onyx_onnx_model_destroy(m);
     /* two tensors in one file, spelled two ways: the file is mapped once */
     {
         pb graph = {0}, t = {0}, entry = {0};
@@ -832,7 +832,7 @@ static void test_external_data(void) {
             const onyx_tensor *bt = m->graph->values[onyx_graph_find_value(m->graph, "b")].constant;
             ONYX_CHECK_FLOATS((const float *)a->data, weights, 4, 0, 0);
             ONYX_CHECK_FLOATS((const float *)bt->data, weights + 4, 4, 0, 0);
-            onyx_model_destroy(m);
+            onyx_onnx_model_destroy(m);
         }
     }
 
@@ -861,7 +861,7 @@ static void test_external_data(void) {
             if (m) {
                 const onyx_value *w = &m->graph->values[onyx_graph_find_value(m->graph, "w")];
                 ONYX_CHECK_FLOATS((const float *)w->constant->data, weights + 4, 4, 0, 0);
-                onyx_model_destroy(m);
+                onyx_onnx_model_destroy(m);
             }
             ONYX_CHECK_ERROR(load_external(dir, "big.bin", "5000000008", "16", &m),
                              ONYX_ERR_INVALID_MODEL, "[5000000008, 5000000024) is past the end");

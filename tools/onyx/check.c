@@ -555,7 +555,7 @@ static case_outcome check_case(const check_options *opts, const char *dir, skip_
     }
     char model_path[4096];
     snprintf(model_path, sizeof model_path, "%s/model.onnx", dir);
-    onyx_model *model = NULL;
+    onyx_onnx_model *model = NULL;
     onyx_status st = onyx_onnx_load_file(model_path, &model);
     if (st != ONYX_OK) {
         printf("FAIL %s: load: %s: %s\n", case_name, onyx_status_name(st), onyx_last_error());
@@ -564,7 +564,7 @@ static case_outcome check_case(const check_options *opts, const char *dir, skip_
     str_list missing = {0};
     collect_missing_ops(model->graph, &missing);
     if (missing.count) {
-        onyx_model_destroy(model);
+        onyx_onnx_model_destroy(model);
         printf("skip %s: not implemented:", case_name);
         for (size_t i = 0; i < missing.count; i++) {
             printf("%s %s", i ? "," : "", missing.items[i]);
@@ -579,10 +579,10 @@ static case_outcome check_case(const check_options *opts, const char *dir, skip_
         printf("skip %s: not implemented: '%s' is not a tensor (sequence, map and optional values are not supported)\n",
                case_name, non_tensor);
         tally_add(tally, "(non-tensor values)");
-        onyx_model_destroy(model);
+        onyx_onnx_model_destroy(model);
         return CASE_SKIPPED;
     }
-    onyx_model_destroy(model);
+    onyx_onnx_model_destroy(model);
     return run_case(opts, dir, case_name, model_path, tally);
 }
 

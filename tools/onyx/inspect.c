@@ -65,7 +65,7 @@ static void print_values(const char *title, const onyx_graph *g, const int *ids,
     }
 }
 
-static void print_model_facts(const onyx_model *m) {
+static void print_model_facts(const onyx_onnx_model *m) {
     printf("model: %s\n", m->path);
     const char *version = m->producer_version ? m->producer_version : "";
     printf("producer: %s%s%s\n", m->producer_name ? m->producer_name : "", version[0] ? " " : "", version);
@@ -94,7 +94,7 @@ static int compare_counts(const void *a, const void *b) {
 }
 
 /* Op histogram over every graph of the model, most used first. */
-static void print_op_histogram(const onyx_model *m) {
+static void print_op_histogram(const onyx_onnx_model *m) {
     size_t total = 0, distinct = 0, cap = 0;
     op_count *counts = NULL;
     for (int gi = 0; gi < m->n_graphs; gi++) {
@@ -182,7 +182,7 @@ int cli_inspect(int argc, char **argv) {
     }
     if (!model_path) return cli_usage_error("inspect", "no MODEL given");
     if (verbose) onyx_log_set_level(ONYX_LOG_VERBOSE);
-    onyx_model *model = NULL;
+    onyx_onnx_model *model = NULL;
     onyx_status st = onyx_onnx_load_file(model_path, &model);
     if (st != ONYX_OK) {
         cli_report_error("inspect", model_path, st);
@@ -190,7 +190,7 @@ int cli_inspect(int argc, char **argv) {
     }
     print_model_facts(model);
     print_op_histogram(model);
-    onyx_model_destroy(model);
+    onyx_onnx_model_destroy(model);
     fflush(stdout);
     onyx_session_options so;
     onyx_session_options_init(&so);
