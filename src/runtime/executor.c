@@ -447,6 +447,26 @@ static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, si
     return ONYX_OK;
 }
 
+/* A copy of t on dev in memory of its own (not the arena), for mirrors that outlive a run. */
+static onyx_status persistent_mirror(onyx_exec *e, const onyx_tensor *t, onyx_device_type dev, const char *name,
+                                     onyx_tensor *m) {
+    tensor_view(m, t);
+    m->device = dev;
+    m->data = device_alloc(e, dev, t->nbytes);
+    if (!m->data) {
+        onyx_tensor_init(m);
+        return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: copying '%s' to the device: ", e->cfg.model_name, name);
+    }
+    onyx_status st = device_copy(e, m->data, dev, t->data, t->device, t->nbytes);
+    if (st != ONYX_OK) {
+        device_free(e, dev, m->data);
+        onyx_tensor_init(m);
+        return st;
+    }
+    e->stats.device_copies++;
+    return ONYX_OK;
+}
+
 /* Value v of e, readable on device dev: the value itself, or its mirror there (made now and
  * counted when it does not exist yet). */
 static onyx_status exec_input_on(onyx_exec *e, int v, onyx_device_type dev, const onyx_tensor **out) {
@@ -459,51 +479,20 @@ static onyx_status exec_input_on(onyx_exec *e, int v, onyx_device_type dev, cons
     if (val->kind == ONYX_VALUE_OUTER && !e->bound[v])
         return exec_input_on(e->outer_exec[v], e->outer_id[v], dev, out);
     if (val->kind == ONYX_VALUE_CONSTANT && !e->bound[v] && dev != ONYX_DEVICE_CPU) {
-        onyx_tensor *m = &e->const_mirror[v];
+        /* A weight: copied to the device once, for the executor's lifetime. */
         if (!e->const_mirror_ready[v]) {
-            tensor_view(m, t);
-            m->device = dev;
-            m->data = device_alloc(e, dev, t->nbytes);
-            if (!m->data) {
-                onyx_tensor_init(m);
-                return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: copying weight '%s' to the device: ", e->cfg.model_name,
-                                         val->name);
-            }
-            onyx_status st = device_copy(e, m->data, dev, t->data, t->device, t->nbytes);
-            if (st != ONYX_OK) {
-                device_free(e, dev, m->data);
-                onyx_tensor_init(m);
-                return st;
-            }
+            ONYX_TRY(persistent_mirror(e, t, dev, val->name, &e->const_mirror[v]));
             e->const_mirror_ready[v] = 1;
-            e->stats.device_copies++;
         }
-        *out = m;
+        *out = &e->const_mirror[v];
         return ONYX_OK;
     }
     exec_plan *plan = e->cur_plan;
     if (plan && e->sig_static[v] && plan->statics[v].data && t->data == plan->statics[v].data && dev != ONYX_DEVICE_CPU) {
         /* A value fixed by the input shapes (a causal mask, position ranges): copied to the
          * device once per plan, like a weight. */
-        onyx_tensor *m = &plan->static_mirrors[v];
-        if (!m->data) {
-            tensor_view(m, t);
-            m->device = dev;
-            m->data = device_alloc(e, dev, t->nbytes);
-            if (!m->data) {
-                onyx_tensor_init(m);
-                return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: copying '%s' to the device: ", e->cfg.model_name,
-                                         val->name);
-            }
-            onyx_status st = device_copy(e, m->data, dev, t->data, t->device, t->nbytes);
-            if (st != ONYX_OK) {
-                device_free(e, dev, m->data);
-                onyx_tensor_init(m);
-                return st;
-            }
-            e->stats.device_copies++;
-        }
-        *out = m;
+        if (!plan->static_mirrors[v].data) ONYX_TRY(persistent_mirror(e, t, dev, val->name, &plan->static_mirrors[v]));
+        *out = &plan->static_mirrors[v];
         return ONYX_OK;
     }
     onyx_tensor *m = &e->mirror[v];
