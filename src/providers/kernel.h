@@ -71,7 +71,13 @@ typedef struct onyx_kernel_def {
     onyx_kernel_fn run;
     uint32_t shape_inputs; /* bit i set: only input i's dtype and shape are read, never its data
                               (Shape, Size): the runtime copies it to no device */
+    uint32_t flags;        /* ONYX_KERNEL_* below */
 } onyx_kernel_def;
+
+/* Output 0 holds input 0's bytes unchanged (Reshape, Flatten, Squeeze, Unsqueeze, Identity): the
+ * runtime may give output 0 input 0's memory and skip run (a view; input 0 then lives as long
+ * as output 0 is read). run must still work when it is called (it copies). */
+#define ONYX_KERNEL_ALIAS_OUTPUT 1u
 
 /* Helpers for kernels. */
 static inline const onyx_tensor *onyx_input(const onyx_kernel_ctx *ctx, int i) {

@@ -167,6 +167,15 @@ static onyx_status exec_analyse(onyx_exec *e) {
         }
     }
     for (int o = 0; o < g->n_outputs; o++) e->last_use[g->outputs[o]] = nn;
+    /* A node that may alias output 0 to input 0 (a view) keeps input 0 alive as long as output 0
+     * is read; backwards, so chains of views (Reshape -> Unsqueeze) carry the last use through. */
+    for (int i = nn - 1; i >= 0; i--) {
+        const onyx_node *n = &g->nodes[i];
+        if (!n->kernel || !(n->kernel->flags & ONYX_KERNEL_ALIAS_OUTPUT) || n->n_inputs < 1 || n->n_outputs < 1 ||
+            n->inputs[0] < 0 || n->outputs[0] < 0)
+            continue;
+        if (e->last_use[n->outputs[0]] > e->last_use[n->inputs[0]]) e->last_use[n->inputs[0]] = e->last_use[n->outputs[0]];
+    }
     onyx_free(shape_known);
     return ONYX_OK;
 }
@@ -758,7 +767,16 @@ onyx_status onyx_exec_run(onyx_exec *e) {
             .runtime = e,
         };
         st = n->kernel->prepare(&ctx);
-        for (int o = 0; o < n->n_outputs && st == ONYX_OK; o++) {
+        /* A view: output 0 takes input 0's memory and the kernel does not run. Not for outputs
+         * the plan keeps (signature-static), which must own their data. */
+        int aliased = st == ONYX_OK && (n->kernel->flags & ONYX_KERNEL_ALIAS_OUTPUT) && n->n_outputs >= 1 &&
+                      n->outputs[0] >= 0 && e->in_buf[0] && e->in_buf[0]->device == dev && !e->node_static[i] &&
+                      !e->out_dst[n->outputs[0]] && e->vals[n->outputs[0]].nbytes == e->in_buf[0]->nbytes;
+        if (aliased) {
+            e->vals[n->outputs[0]].device = dev;
+            e->vals[n->outputs[0]].data = e->in_buf[0]->data;
+        }
+        for (int o = aliased ? 1 : 0; o < n->n_outputs && st == ONYX_OK; o++) {
             int v = n->outputs[o];
             if (v < 0) continue;
             e->vals[v].device = dev;
@@ -767,7 +785,7 @@ onyx_status onyx_exec_run(onyx_exec *e) {
         if (st == ONYX_OK && ctx.workspace_bytes)
             st = buffer_acquire(e, plan, g->n_values + i, ctx.workspace_bytes, dev, &e->workspace[i]);
         ctx.workspace = e->workspace[i];
-        if (st == ONYX_OK) st = n->kernel->run(&ctx);
+        if (st == ONYX_OK && !aliased) st = n->kernel->run(&ctx);
         if (st != ONYX_OK) {
             st = kernel_failure(e, n, st);
             break;

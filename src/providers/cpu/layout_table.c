@@ -17,7 +17,7 @@
 #define ALL15 (ONYX_DT_ALL & ~ONYX_DT(BFLOAT16)) /* the same before opset 13 added bfloat16 */
 #define IN(i) (1u << (i))
 
-#define COPY(prepare) prepare, layout_copy_input_run
+#define COPY(prepare) prepare, layout_copy_input_run, 0, ONYX_KERNEL_ALIAS_OUTPUT
 
 const onyx_kernel_def onyx_cpu_layout_kernels[] = {
     {"Reshape", "", 5, 12, 0, ALL15, IN(1), COPY(layout_reshape_prepare)},
