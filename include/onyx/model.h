@@ -1,0 +1,135 @@
+/*
+ * model.h - model folders as Hugging Face Optimum exports them, their tasks, and generation
+ * (Optimum's ORTModelFor* classes in C). Same conventions as onyx.h.
+ *
+ * A folder holds config.json, optionally generation_config.json, tokenizer files
+ * (tokenizer.json, or spiece.model / sentencepiece.bpe.model + vocab.json), and ONNX files in one
+ * of Optimum's layouts: model.onnx (encoders; causal LMs with past), decoder_model.onnx +
+ * decoder_with_past_model.onnx (+ decoder_model_merged.onnx), encoder_model.onnx + the decoder
+ * files (seq2seq). onyx_model_load opens sessions for the files the task needs, preferring what
+ * Optimum prefers: for causal LMs the single model.onnx with past, else the merged decoder, else
+ * decoder + decoder_with_past; for seq2seq the merged decoder, else decoder + decoder_with_past.
+ * The files chosen are logged at info level and returned by onyx_model_files.
+ */
+#ifndef ONYX_MODEL_H
+#define ONYX_MODEL_H
+
+#include "onyx/onyx.h"
+#include "onyx/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum onyx_task {
+    ONYX_TASK_AUTO = 0,                /* from the files and config.json's architectures */
+    ONYX_TASK_FEATURE_EXTRACTION = 1,  /* last_hidden_state */
+    ONYX_TASK_SEQUENCE_CLASSIFICATION = 2,
+    ONYX_TASK_TOKEN_CLASSIFICATION = 3,
+    ONYX_TASK_QUESTION_ANSWERING = 4,  /* start_logits, end_logits */
+    ONYX_TASK_MASKED_LM = 5,
+    ONYX_TASK_CAUSAL_LM = 6,
+    ONYX_TASK_SEQ2SEQ_LM = 7
+} onyx_task;
+
+/* "text-classification", ...; NULL for unknown values. Static storage. */
+ONYX_API const char *onyx_task_name(onyx_task task);
+/* Parse Optimum's task names ("text-classification", "sequence-classification",
+ * "text-generation", "text2text-generation", "fill-mask", ...). */
+ONYX_API onyx_status onyx_task_from_name(const char *name, onyx_task *out);
+
+typedef struct onyx_model onyx_model;
+
+typedef struct onyx_model_options {
+    size_t struct_size;        /* set by onyx_model_options_init */
+    /* Passed to every session the model opens (providers, provider_options, opt level,
+     * threads, log level). */
+    onyx_session_options session;
+    /* 1: keep the KV cache and logits processing on the device of the first provider (IOBinding)
+     * when it is a GPU; 0: host tensors. Default 1. */
+    int use_io_binding;
+} onyx_model_options;
+
+ONYX_API void onyx_model_options_init(onyx_model_options *options);
+
+/* Open the folder dir for task (ONYX_TASK_AUTO: guess). Caller owns *out. Errors name the
+ * folder and the file at fault (a missing config.json, no ONNX file of any known layout, an
+ * ONNX file whose inputs do not fit the task). */
+ONYX_API onyx_status onyx_model_load(const char *dir, onyx_task task, const onyx_model_options *options,
+                                     onyx_model **out);
+ONYX_API void onyx_model_destroy(onyx_model *model);
+
+ONYX_API onyx_task onyx_model_task(const onyx_model *model);
+/* The ONNX files the model runs, comma-separated ("model.onnx"). Valid while the model lives. */
+ONYX_API const char *onyx_model_files(const onyx_model *model);
+/* The folder's tokenizer, or NULL when it has none. Owned by the model. */
+ONYX_API const onyx_tokenizer *onyx_model_tokenizer(const onyx_model *model);
+/* config.json's "model_type" ("bert", "gpt2", "t5", "m2m_100", ...). */
+ONYX_API const char *onyx_model_type(const onyx_model *model);
+/* An integer of config.json (e.g. "vocab_size", "pad_token_id"); ONYX_ERR_INVALID_ARGUMENT when
+ * absent or not an integer. */
+ONYX_API onyx_status onyx_model_config_int(const onyx_model *model, const char *key, int64_t *out);
+/* config.json's id2label[id], or NULL. Valid while the model lives. */
+ONYX_API const char *onyx_model_label(const onyx_model *model, int64_t id);
+/* The number of labels (id2label entries), 0 when none. */
+ONYX_API int64_t onyx_model_label_count(const onyx_model *model);
+
+/* Run an encoder task on a batch of token ids: input_ids and attention_mask are (batch, seq)
+ * row-major (attention_mask NULL = all ones). Inputs the graph wants and the caller does not give
+ * are filled as Optimum does (token_type_ids zeros, position_ids from the mask). output names a
+ * graph output ("logits", "start_logits", "last_hidden_state"); *out is a new host tensor the
+ * caller owns. */
+ONYX_API onyx_status onyx_model_forward(onyx_model *model, const int64_t *input_ids,
+                                        const int64_t *attention_mask, int64_t batch, int64_t seq,
+                                        const char *output, onyx_tensor **out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Generation (transformers' generate): causal LM and seq2seq LM.
+ */
+#define ONYX_MAX_EOS_TOKENS 8
+
+typedef struct onyx_generation_config {
+    size_t struct_size;
+    int64_t max_new_tokens;       /* default 20 */
+    int64_t min_new_tokens;       /* eos is suppressed until this many; default 0 */
+    int num_beams;                /* 1 = greedy or sampling */
+    float length_penalty;         /* beam scores are divided by length^length_penalty; default 1 */
+    int early_stopping;           /* beam search stops when num_beams hypotheses are done */
+    int num_return_sequences;     /* <= num_beams for beam search; default 1 */
+    int no_repeat_ngram_size;     /* 0 = off */
+    int do_sample;
+    float temperature;            /* default 1 */
+    int top_k;                    /* default 50 with do_sample (transformers' default), 0 = off */
+    float top_p;                  /* default 1 = off */
+    uint64_t seed;                /* sampling RNG seed */
+    float repetition_penalty;     /* default 1 = off */
+    int n_eos;                    /* eos ids (generation_config may list several) */
+    int64_t eos_token_id[ONYX_MAX_EOS_TOKENS];
+    int64_t pad_token_id;         /* -1 = none */
+    int64_t bos_token_id;         /* -1 = none */
+    int64_t decoder_start_token_id; /* seq2seq; -1 = from config */
+    int64_t forced_bos_token_id;  /* -1 = none (M2M100's target language) */
+    int64_t forced_eos_token_id;  /* -1 = none */
+} onyx_generation_config;
+
+/* transformers' defaults (greedy, 20 new tokens, no eos). */
+ONYX_API void onyx_generation_config_init(onyx_generation_config *config);
+/* The model's defaults: generation_config.json over config.json over transformers' defaults. */
+ONYX_API onyx_status onyx_model_generation_config(const onyx_model *model, onyx_generation_config *out);
+
+/* Generate from a batch of prompts: input_ids / attention_mask (batch, seq), left-padded for
+ * causal LMs (attention_mask NULL = all ones). *sequences receives batch * num_return_sequences
+ * rows of *length ids each (causal LM: prompt + new tokens; seq2seq: decoder start + new tokens),
+ * rows that finished early padded with pad_token_id (eos when there is no pad), allocated by the
+ * library; free it with onyx_ids_free. */
+ONYX_API onyx_status onyx_model_generate(onyx_model *model, const int64_t *input_ids,
+                                         const int64_t *attention_mask, int64_t batch, int64_t seq,
+                                         const onyx_generation_config *config, int64_t **sequences,
+                                         int64_t *rows, int64_t *length);
+ONYX_API void onyx_ids_free(int64_t *ids);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ONYX_MODEL_H */
