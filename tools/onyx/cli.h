@@ -18,6 +18,7 @@ enum {
 };
 
 int cli_check(int argc, char **argv);
+int cli_generate(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_ops(int argc, char **argv);

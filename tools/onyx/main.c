@@ -6,6 +6,7 @@
  *   onyx run      run a model on .npy/.pb inputs and write .npy outputs
  *   onyx inspect  describe a model: producer, opsets, inputs, outputs, ops, node placement
  *   onyx ops      list the CPU kernels (docs/ops.md is its --markdown output)
+ *   onyx generate generate token ids with a causal LM or seq2seq model folder (model.h)
  */
 #include <errno.h>
 #include <math.h>
@@ -32,6 +33,7 @@ int cli_detokenize(int argc, char **argv);
 static const cli_verb cli_verbs[] = {
     {"check", cli_check, "run ONNX backend-test folders (model.onnx + test_data_set_N) and compare outputs"},
     {"run", cli_run, "run a model on .npy/.pb inputs and write each output as .npy"},
+    {"generate", cli_generate, "generate token ids with a text-generation / text2text-generation model folder"},
     {"inspect", cli_inspect, "describe a model: producer, opsets, inputs, outputs, op counts, placement"},
     {"bench", cli_bench, "time a model's runs on a provider: latency percentiles, throughput, device memory"},
     {"ops", cli_ops, "list the CPU provider's kernels (--markdown writes docs/ops.md)"},
