@@ -23,6 +23,8 @@ int cli_run(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_ops(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_classify(int argc, char **argv);
+int cli_pipeline(int argc, char **argv);
 
 /* Print "onyx VERB: <message>" and a pointer to `onyx VERB --help` to stderr; returns
  * CLI_EXIT_USAGE. */

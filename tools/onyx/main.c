@@ -39,6 +39,8 @@ static const cli_verb cli_verbs[] = {
     {"ops", cli_ops, "list the CPU provider's kernels (--markdown writes docs/ops.md)"},
     {"tokenize", cli_tokenize, "encode JSON-string lines with a tokenizer.json / SentencePiece model"},
     {"detokenize", cli_detokenize, "decode JSON id-array lines back to text"},
+    {"classify", cli_classify, "text classification of texts with a model folder (transformers' pipeline)"},
+    {"pipeline", cli_pipeline, "run an encoder pipeline: text-/token-classification, question-answering, fill-mask, feature-extraction"},
 };
 
 static void print_usage(FILE *to) {
