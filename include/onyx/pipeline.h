@@ -69,8 +69,8 @@ typedef struct onyx_pipeline_options {
 
     /* text-classification */
     onyx_function_to_apply function_to_apply;
-    /* 1: multi-label, 0: not, -1 (default): config.json's problem_type when the pipeline opened
-     * the folder itself, else not multi-label. */
+    /* 1: multi-label, 0: not, -1 (default): config.json's problem_type
+     * ("multi_label_classification"). */
     int multi_label;
 
     /* token-classification */
