@@ -94,14 +94,20 @@ typedef struct onyx_generation_config {
     int64_t min_new_tokens;       /* eos is suppressed until this many; default 0 */
     int num_beams;                /* 1 = greedy or sampling */
     float length_penalty;         /* beam scores are divided by length^length_penalty; default 1 */
-    int early_stopping;           /* beam search stops when num_beams hypotheses are done */
+    /* beam search: 1 (True) stops when num_beams hypotheses are done; 0 (False, the default)
+     * stops when no running beam can beat the finished ones at the current length; 2 ("never")
+     * assumes the longest possible length when length_penalty > 0 (transformers' values) */
+    int early_stopping;
     int num_return_sequences;     /* <= num_beams for beam search; default 1 */
     int no_repeat_ngram_size;     /* 0 = off */
     int do_sample;
     float temperature;            /* default 1 */
     int top_k;                    /* default 50 with do_sample (transformers' default), 0 = off */
     float top_p;                  /* default 1 = off */
-    uint64_t seed;                /* sampling RNG seed */
+    /* Sampling RNG seed: xoshiro256** seeded through splitmix64; each draw takes one uniform
+     * double u in [0, 1) and picks the first token, in vocabulary order, whose running sum of
+     * probabilities exceeds u. Reproducible for a seed; not PyTorch's generator. */
+    uint64_t seed;
     float repetition_penalty;     /* default 1 = off */
     int n_eos;                    /* eos ids (generation_config may list several) */
     int64_t eos_token_id[ONYX_MAX_EOS_TOKENS];
@@ -114,14 +120,18 @@ typedef struct onyx_generation_config {
 
 /* transformers' defaults (greedy, 20 new tokens, no eos). */
 ONYX_API void onyx_generation_config_init(onyx_generation_config *config);
-/* The model's defaults: generation_config.json over config.json over transformers' defaults. */
+/* The model's defaults: generation_config.json over config.json over transformers' defaults.
+ * max_length is not read (it counts the prompt); max_new_tokens is. */
 ONYX_API onyx_status onyx_model_generation_config(const onyx_model *model, onyx_generation_config *out);
 
 /* Generate from a batch of prompts: input_ids / attention_mask (batch, seq), left-padded for
  * causal LMs (attention_mask NULL = all ones). *sequences receives batch * num_return_sequences
  * rows of *length ids each (causal LM: prompt + new tokens; seq2seq: decoder start + new tokens),
  * rows that finished early padded with pad_token_id (eos when there is no pad), allocated by the
- * library; free it with onyx_ids_free. */
+ * library; free it with onyx_ids_free. Greedy search and sampling stop when every row has
+ * finished (*length may be shorter than the prompt + max_new_tokens); beam search returns the
+ * best num_return_sequences hypotheses per prompt, best first, cut to the longest of them
+ * (transformers' beam search). num_beams is at most 64. */
 ONYX_API onyx_status onyx_model_generate(onyx_model *model, const int64_t *input_ids,
                                          const int64_t *attention_mask, int64_t batch, int64_t seq,
                                          const onyx_generation_config *config, int64_t **sequences,
