@@ -603,6 +603,51 @@ static void test_generation_options(void) {
     onyx_model_destroy(m);
 }
 
+/* Allocation N fails (and every one after it), for N spread over loading a seq2seq folder and a
+ * 2-beam batch-2 generation: each attempt must report OUT_OF_MEMORY or succeed, and leave no
+ * block behind. */
+static void test_out_of_memory(void) {
+    int64_t source[6] = {5, 6, 7, 8, 9, 1}, mask[6] = {1, 1, 1, 1, 1, 1};
+    int64_t live_before = onyx_alloc_live();
+    int succeeded = 0, attempts = 0;
+    for (uint64_t n = 1; n < 1000000 && !succeeded; n += 1 + n / 40) {
+        attempts++;
+        onyx_model_options o = cpu_options();
+        onyx_model *m = NULL;
+        onyx_alloc_fail_at(n, 1);
+        onyx_status st = onyx_model_load(MODELS_DIR "/t5-ts17", ONYX_TASK_AUTO, &o, &m);
+        onyx_generation_config g;
+        if (st == ONYX_OK) st = onyx_model_generation_config(m, &g);
+        int64_t *seqs = NULL, rows = 0, len = 0;
+        if (st == ONYX_OK) {
+            g.num_beams = 2;
+            g.max_new_tokens = 3;
+            st = onyx_model_generate(m, source, mask, 2, 3, &g, &seqs, &rows, &len);
+        }
+        onyx_ids_free(seqs);
+        onyx_model_destroy(m);
+        onyx_alloc_fail_at(0, 0);
+        if (st == ONYX_OK) {
+            succeeded = 1;
+        } else if (st != ONYX_ERR_OUT_OF_MEMORY) {
+            onyx_test_checks++;
+            onyx_test_failures++;
+            fprintf(stderr, "FAIL %s: allocation %llu failed but the status was %s: %s\n", onyx_test_current,
+                    (unsigned long long)n, onyx_status_name(st), onyx_last_error());
+            break;
+        }
+        if (onyx_alloc_live() != live_before) {
+            onyx_test_checks++;
+            onyx_test_failures++;
+            fprintf(stderr, "FAIL %s: allocation %llu: %lld blocks leaked\n", onyx_test_current, (unsigned long long)n,
+                    (long long)(onyx_alloc_live() - live_before));
+            break;
+        }
+    }
+    ONYX_CHECK(succeeded);
+    printf("     %d attempts\n", attempts);
+}
+
 #define RUN_CHECKING_LEAKS(fn)                                                                    \
     do {                                                                                          \
         int64_t live_before = onyx_alloc_live();                                                  \
@@ -618,5 +663,6 @@ int main(void) {
     RUN_CHECKING_LEAKS(test_forward_matches_fixtures);
     RUN_CHECKING_LEAKS(test_generation_matches_transformers);
     RUN_CHECKING_LEAKS(test_generation_options);
+    RUN_CHECKING_LEAKS(test_out_of_memory);
     return onyx_test_finish();
 }
