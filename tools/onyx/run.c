@@ -6,8 +6,10 @@
  * becomes '_'). STRING outputs cannot be stored as .npy; they are printed with --print and
  * reported otherwise.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "core/alloc.h"
@@ -27,7 +29,7 @@ static const char run_usage[] =
     "options:\n"
     "  --input NAME=FILE   bind model input NAME to the tensor in FILE (repeat per input)\n"
     "  --provider P        providers, e.g. cpu or cuda,cpu (default cpu)\n"
-    "  --output-dir DIR    where the .npy outputs go (default: the current folder)\n"
+    "  --output-dir DIR    where the .npy outputs go, made when missing (default: the current folder)\n"
     "  --print             print each output's dtype, shape and first values\n"
     "  --verbose           verbose library log (placement, folding)\n";
 
@@ -144,6 +146,11 @@ static void print_output(const char *name, const onyx_tensor *t) {
 static int store_outputs(const run_options *opts, const char *const *names, onyx_tensor **outputs, size_t n) {
     int ok = 1;
     char path[4096];
+    /* The output folder is made when missing (its parent must exist). */
+    if (mkdir(opts->output_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "onyx run: cannot create the output folder '%s': %s\n", opts->output_dir, strerror(errno));
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         if (opts->print) print_output(names[i], outputs[i]);
         if (onyx_tensor_dtype(outputs[i]) == ONYX_DTYPE_STRING) {
