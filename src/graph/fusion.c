@@ -27,7 +27,7 @@
 
 typedef struct fusion_ctx {
     onyx_graph *g;
-    int *readers; /* per value: nodes reading it, +1 for graph outputs and subgraph uses */
+    int *readers; /* per value: nodes reading it, +2 for graph outputs and subgraph uses */
 } fusion_ctx;
 
 static int is_op(const onyx_node *n, const char *op) { return !strcmp(n->domain, "") && !strcmp(n->op_type, op); }
@@ -146,8 +146,9 @@ static onyx_status count_readers(fusion_ctx *f) {
         for (int a = 0; a < n->n_attrs; a++)
             if (n->attrs[a].type == ONYX_ATTR_GRAPH && n->attrs[a].g) onyx_graph_mark_outer_uses(g, n->attrs[a].g, outer);
     }
+    /* Graph outputs and values a subgraph reads count as readers outside any chain. */
     for (int v = 0; v < g->n_values; v++)
-        if (outer[v] || g->values[v].is_graph_output) f->readers[v] += 2;
+        if (outer[v]) f->readers[v] += 2;
     for (int o = 0; o < g->n_outputs; o++) f->readers[g->outputs[o]] += 2;
     onyx_free(outer);
     return ONYX_OK;

@@ -236,6 +236,12 @@ const onyx_graph *onyx_node_attr_graph(const onyx_node *node, const char *name) 
     return a && a->type == ONYX_ATTR_GRAPH ? a->g : NULL;
 }
 
+int onyx_node_has_subgraph(const onyx_node *n) {
+    for (int a = 0; a < n->n_attrs; a++)
+        if (n->attrs[a].type == ONYX_ATTR_GRAPH || n->attrs[a].type == ONYX_ATTR_GRAPHS) return 1;
+    return 0;
+}
+
 const char *onyx_node_describe(const onyx_graph *g, const onyx_node *node, char *buf, size_t size) {
     if (node->name && node->name[0])
         snprintf(buf, size, "node '%s' (%s)", node->name, node->op_type);

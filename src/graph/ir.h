@@ -190,6 +190,9 @@ const float *onyx_node_attr_floats(const onyx_node *node, const char *name, size
 const onyx_tensor *onyx_node_attr_tensor(const onyx_node *node, const char *name);
 const struct onyx_graph *onyx_node_attr_graph(const onyx_node *node, const char *name);
 
+/* 1 when the node has a graph-valued attribute (If's branches, Loop's body). */
+int onyx_node_has_subgraph(const onyx_node *node);
+
 /* "node 'name' (OpType)" or "node #index (OpType)" into buf, for messages. */
 const char *onyx_node_describe(const onyx_graph *g, const onyx_node *node, char *buf, size_t size);
 

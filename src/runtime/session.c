@@ -148,14 +148,21 @@ static onyx_status session_create_providers(onyx_session *s) {
 
 /* ---- placement ---- */
 
-static int node_has_subgraph(const onyx_node *n) {
-    for (int a = 0; a < n->n_attrs; a++)
-        if (n->attrs[a].type == ONYX_ATTR_GRAPH || n->attrs[a].type == ONYX_ATTR_GRAPHS) return 1;
-    return 0;
-}
-
 static int dtype_is_shape_like(onyx_dtype d) {
     return d == ONYX_DTYPE_INT64 || d == ONYX_DTYPE_INT32 || d == ONYX_DTYPE_BOOL;
+}
+
+/* Move the producer of value v to the CPU when it runs on a device and the CPU can run it
+ * (with integer_only, only when it reads integer and bool tensors alone): its index, else -1. */
+static int move_producer_to_cpu(onyx_graph *g, int v, int cpu, const onyx_kernel_def **cpu_rows, int integer_only) {
+    int p = g->values[v].producer;
+    if (p < 0 || g->nodes[p].provider == cpu || !cpu_rows[p] || onyx_node_has_subgraph(&g->nodes[p])) return -1;
+    const onyx_node *q = &g->nodes[p];
+    for (int j = 0; integer_only && j < q->n_inputs; j++)
+        if (q->inputs[j] >= 0 && !dtype_is_shape_like(g->values[q->inputs[j]].dtype)) return -1;
+    g->nodes[p].provider = cpu;
+    g->nodes[p].kernel = cpu_rows[p];
+    return p;
 }
 
 /* Shape computations stay on the CPU on purpose (ONNX Runtime's GetCpuPreferredNodes): a node
@@ -166,38 +173,25 @@ static int dtype_is_shape_like(onyx_dtype d) {
  * copy (and a stream synchronisation) per chain. */
 static onyx_status prefer_cpu_for_shapes(onyx_session *s, onyx_graph *g, int cpu, const onyx_kernel_def **cpu_rows) {
     int n = g->n_nodes;
-    int *work = onyx_malloc((size_t)(n ? n : 1) * sizeof *work);
+    int *work = onyx_malloc(((size_t)n + 1) * sizeof *work); /* each node is queued at most once */
     if (!work) return ONYX_ERR_OUT_OF_MEMORY;
-    int top = 0, moved = 0;
+    int top = 0;
     for (int i = 0; i < n; i++) {
         const onyx_node *m = &g->nodes[i];
         if (m->provider == cpu) continue;
-        for (int k = 0; k < m->n_inputs && k < 32; k++) {
-            if (!(m->kernel->host_inputs & (1u << k)) || m->inputs[k] < 0) continue;
-            int p = g->values[m->inputs[k]].producer;
-            if (p < 0 || g->nodes[p].provider == cpu || !cpu_rows[p] || node_has_subgraph(&g->nodes[p])) continue;
-            g->nodes[p].provider = cpu;
-            g->nodes[p].kernel = cpu_rows[p];
-            work[top++] = p;
-            moved++;
-        }
+        for (int k = 0; k < m->n_inputs && k < 32; k++)
+            if ((m->kernel->host_inputs & (1u << k)) && m->inputs[k] >= 0 &&
+                (work[top] = move_producer_to_cpu(g, m->inputs[k], cpu, cpu_rows, 0)) >= 0)
+                top++;
     }
+    int moved = 0;
     while (top > 0) {
         const onyx_node *m = &g->nodes[work[--top]];
-        for (int k = 0; k < m->n_inputs; k++) {
-            if (m->inputs[k] < 0 || !dtype_is_shape_like(g->values[m->inputs[k]].dtype)) continue;
-            int p = g->values[m->inputs[k]].producer;
-            if (p < 0 || g->nodes[p].provider == cpu || !cpu_rows[p] || node_has_subgraph(&g->nodes[p])) continue;
-            const onyx_node *q = &g->nodes[p];
-            int integer_only = 1;
-            for (int j = 0; j < q->n_inputs && integer_only; j++)
-                if (q->inputs[j] >= 0 && !dtype_is_shape_like(g->values[q->inputs[j]].dtype)) integer_only = 0;
-            if (!integer_only) continue;
-            g->nodes[p].provider = cpu;
-            g->nodes[p].kernel = cpu_rows[p];
-            work[top++] = p;
-            moved++;
-        }
+        moved++;
+        for (int k = 0; k < m->n_inputs; k++)
+            if (m->inputs[k] >= 0 && dtype_is_shape_like(g->values[m->inputs[k]].dtype) &&
+                (work[top] = move_producer_to_cpu(g, m->inputs[k], cpu, cpu_rows, 1)) >= 0)
+                top++;
     }
     onyx_free(work);
     if (moved)
@@ -209,33 +203,32 @@ static onyx_status prefer_cpu_for_shapes(onyx_session *s, onyx_graph *g, int cpu
 static onyx_status place_graph(onyx_session *s, onyx_graph *g) {
     size_t n = (size_t)(g->n_nodes ? g->n_nodes : 1);
     const onyx_kernel_def **claimed = onyx_calloc(n, sizeof *claimed);
+    const onyx_kernel_def **cpu_rows = onyx_calloc(n, sizeof *cpu_rows); /* the CPU provider's claims */
     char(*why)[160] = onyx_calloc(n, sizeof *why);
-    if (!claimed || !why) {
+    if (!claimed || !cpu_rows || !why) {
         onyx_free(claimed);
+        onyx_free(cpu_rows);
         onyx_free(why);
         return ONYX_ERR_OUT_OF_MEMORY;
-    }
-    onyx_status st = ONYX_OK;
-    for (int i = 0; i < g->n_nodes; i++) g->nodes[i].provider = -1;
-    for (int p = 0; p < s->n_providers && st == ONYX_OK; p++) {
-        memset(claimed, 0, n * sizeof *claimed);
-        st = s->providers[p]->ops->claim(s->providers[p], g, claimed, why);
-        for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
-            if (g->nodes[i].provider >= 0 || !claimed[i]) continue;
-            g->nodes[i].provider = p;
-            g->nodes[i].kernel = claimed[i];
-        }
     }
     int cpu = -1;
     for (int p = 0; p < s->n_providers; p++)
         if (s->providers[p]->ops->device == ONYX_DEVICE_CPU && cpu < 0) cpu = p;
+    onyx_status st = ONYX_OK;
     int placed_on_device = 0;
-    for (int i = 0; i < g->n_nodes; i++) placed_on_device |= g->nodes[i].provider >= 0 && g->nodes[i].provider != cpu;
-    if (st == ONYX_OK && cpu >= 0 && placed_on_device) {
+    for (int i = 0; i < g->n_nodes; i++) g->nodes[i].provider = -1;
+    for (int p = 0; p < s->n_providers && st == ONYX_OK; p++) {
         memset(claimed, 0, n * sizeof *claimed);
-        st = s->providers[cpu]->ops->claim(s->providers[cpu], g, claimed, NULL);
-        if (st == ONYX_OK) st = prefer_cpu_for_shapes(s, g, cpu, claimed);
+        st = s->providers[p]->ops->claim(s->providers[p], g, claimed, why);
+        if (p == cpu) memcpy(cpu_rows, claimed, n * sizeof *claimed);
+        for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
+            if (g->nodes[i].provider >= 0 || !claimed[i]) continue;
+            g->nodes[i].provider = p;
+            g->nodes[i].kernel = claimed[i];
+            placed_on_device |= p != cpu;
+        }
     }
+    if (st == ONYX_OK && cpu >= 0 && placed_on_device) st = prefer_cpu_for_shapes(s, g, cpu, cpu_rows);
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
         onyx_node *node = &g->nodes[i];
         if (node->provider < 0) {
@@ -247,6 +240,7 @@ static onyx_status place_graph(onyx_session *s, onyx_graph *g) {
             if (node->attrs[a].type == ONYX_ATTR_GRAPH && node->attrs[a].g) st = place_graph(s, node->attrs[a].g);
     }
     onyx_free(claimed);
+    onyx_free(cpu_rows);
     onyx_free(why);
     return st;
 }
@@ -514,6 +508,12 @@ onyx_status onyx_session_release_cached_memory(onyx_session *s) {
 
 /* ---- run ---- */
 
+onyx_status session_sync(onyx_session *s) {
+    for (int p = 0; p < s->n_providers; p++)
+        if (s->providers[p]->ops->sync) ONYX_TRY(s->providers[p]->ops->sync(s->providers[p]));
+    return ONYX_OK;
+}
+
 int session_find_input(const onyx_session *s, const char *name) {
     for (size_t i = 0; i < s->n_inputs; i++)
         if (!strcmp(s->inputs[i].info.name, name)) return (int)i;
@@ -579,9 +579,8 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
     for (size_t k = 0; k < n_inputs; k++) {
         if (!input_names[k] || !inputs[k])
             return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_run: input %zu has a NULL name or tensor", k);
-        size_t i = 0;
-        while (i < s->n_inputs && strcmp(s->inputs[i].info.name, input_names[k]) != 0) i++;
-        if (i == s->n_inputs)
+        int i = session_find_input(s, input_names[k]);
+        if (i < 0)
             return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: '%s' is not an input of the model; the inputs are [%s]", model,
                               input_names[k], session_list_names(s->inputs, s->n_inputs, names, sizeof names));
         for (size_t j = 0; j < k; j++)
@@ -604,9 +603,8 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
     if (!out_ids) return ONYX_ERR_OUT_OF_MEMORY;
     onyx_status st = ONYX_OK;
     for (size_t k = 0; k < n_outputs && st == ONYX_OK; k++) {
-        size_t i = 0;
-        while (i < s->n_outputs && (!output_names[k] || strcmp(s->outputs[i].info.name, output_names[k]) != 0)) i++;
-        if (i == s->n_outputs)
+        int i = output_names[k] ? session_find_output(s, output_names[k]) : -1;
+        if (i < 0)
             st = onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: '%s' is not an output of the model; the outputs are [%s]", model,
                             output_names[k] ? output_names[k] : "(null)",
                             session_list_names(s->outputs, s->n_outputs, names, sizeof names));
@@ -615,8 +613,7 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
     onyx_device_memory_stats mem_before;
     session_memory_snapshot(s, &mem_before);
     if (st == ONYX_OK) st = onyx_exec_run(s->exec);
-    for (int p = 0; p < s->n_providers && st == ONYX_OK; p++)
-        if (s->providers[p]->ops->sync) st = s->providers[p]->ops->sync(s->providers[p]);
+    if (st == ONYX_OK) st = session_sync(s);
     for (size_t k = 0; k < n_outputs && st == ONYX_OK; k++)
         st = onyx_exec_output_to_host(s->exec, out_ids[k], &outputs[k]);
     session_record_stats(s, &mem_before);

@@ -42,6 +42,9 @@ int session_find_output(const onyx_session *s, const char *name);
 onyx_status session_check_input(const onyx_session *s, const session_io *io, const onyx_tensor *t);
 /* "'a', 'b'" for error messages. */
 const char *session_list_names(const session_io *ios, size_t n, char *buf, size_t size);
+/* Wait for the queued work of every provider: runs return when the work is done, as ONNX
+ * Runtime's Run does, so callers may read device outputs on any stream. */
+onyx_status session_sync(onyx_session *s);
 /* Device arena counters before a run, and the run's stats after it. */
 void session_memory_snapshot(const onyx_session *s, onyx_device_memory_stats *out);
 void session_record_stats(onyx_session *s, const onyx_device_memory_stats *before);
