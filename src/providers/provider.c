@@ -67,6 +67,35 @@ onyx_status onyx_provider_create(const char *name, const char *options, int thre
                       onyx_providers_available(avail, sizeof avail));
 }
 
+void onyx_provider_release_tensor(void *p, onyx_tensor *t) {
+    onyx_provider *prov = p;
+    if (t->data) prov->ops->free(prov, t->data);
+}
+
+onyx_status onyx_provider_tensor_copy(onyx_provider *p, const onyx_tensor *t, onyx_tensor **out) {
+    *out = NULL;
+    if (t->dtype == ONYX_DTYPE_STRING && p->ops->device != ONYX_DEVICE_CPU)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "string tensors stay on the host");
+    onyx_tensor *r = onyx_malloc(sizeof *r);
+    if (!r) return ONYX_ERR_OUT_OF_MEMORY;
+    *r = *t;
+    r->device = p->ops->device;
+    r->device_id = 0;
+    r->data = NULL;
+    r->owns_data = 1;
+    r->release = onyx_provider_release_tensor;
+    r->release_ctx = p;
+    onyx_status st = p->ops->alloc(p, t->nbytes, &r->data);
+    if (st == ONYX_OK) st = p->ops->copy(p, r->data, r->device, t->data, t->device, t->nbytes);
+    if (st != ONYX_OK) {
+        if (r->data) p->ops->free(p, r->data);
+        onyx_free(r);
+        return st;
+    }
+    *out = r;
+    return ONYX_OK;
+}
+
 onyx_provider *onyx_provider_for_device(onyx_provider *const *providers, int n, onyx_device_type d) {
     for (int i = 0; i < n; i++)
         if (providers[i] && providers[i]->ops->device == d) return providers[i];

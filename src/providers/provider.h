@@ -69,6 +69,13 @@ onyx_status onyx_provider_claim_by_table(onyx_provider *p, const onyx_graph *g,
 /* The CPU provider (cpu_provider.c). */
 onyx_status onyx_cpu_provider_create(const char *options, int threads, onyx_provider **out);
 
+/* Release function of tensors whose data came from p->ops->alloc (onyx_tensor.release, with
+ * release_ctx = p). */
+void onyx_provider_release_tensor(void *p, onyx_tensor *t);
+/* A new tensor holding a copy of t (any device) in memory of p's device from p->ops->alloc,
+ * released back to p: it must be destroyed before p. The copy is queued, not waited for. */
+onyx_status onyx_provider_tensor_copy(onyx_provider *p, const onyx_tensor *t, onyx_tensor **out);
+
 /* The provider serving device type d among providers[0..n-1], or NULL. */
 onyx_provider *onyx_provider_for_device(onyx_provider *const *providers, int n, onyx_device_type d);
 

@@ -92,12 +92,6 @@ struct onyx_exec {
     uint64_t *prof_calls;
 };
 
-static int node_has_subgraph(const onyx_node *n) {
-    for (int a = 0; a < n->n_attrs; a++)
-        if (n->attrs[a].type == ONYX_ATTR_GRAPH || n->attrs[a].type == ONYX_ATTR_GRAPHS) return 1;
-    return 0;
-}
-
 /* Values of g that subgraph sub (at any depth) reads from enclosing scopes get last use i. */
 static void mark_subgraph_uses(const onyx_graph *g, const onyx_graph *sub, int i, int *last_use) {
     for (int v = 0; v < sub->n_values; v++) {
@@ -145,7 +139,7 @@ static onyx_status exec_analyse(onyx_exec *e) {
         if (n->n_inputs > e->max_io) e->max_io = n->n_inputs;
         if (n->n_outputs > e->max_io) e->max_io = n->n_outputs;
         /* Signature analysis. */
-        int sub = node_has_subgraph(n);
+        int sub = onyx_node_has_subgraph(n);
         int all_static = !sub, all_known = !sub;
         uint32_t host = n->kernel ? n->kernel->host_inputs : 0;
         for (int k = 0; k < n->n_inputs; k++) {
@@ -846,11 +840,6 @@ static onyx_status run_subgraph(onyx_kernel_ctx *ctx, const onyx_graph *sub, ony
 
 /* ---- outputs ---- */
 
-static void release_device_tensor(void *ctx, onyx_tensor *t) {
-    onyx_provider *p = ctx;
-    if (t->data) p->ops->free(p, t->data);
-}
-
 onyx_status onyx_exec_output_to_host(onyx_exec *e, int value_id, onyx_tensor **out) {
     *out = NULL;
     const onyx_tensor *t = &e->vals[value_id];
@@ -885,42 +874,26 @@ onyx_status onyx_exec_take_output(onyx_exec *e, int value_id, onyx_device_type d
     if (device == ONYX_DEVICE_CPU && t->device != ONYX_DEVICE_CPU) return onyx_exec_output_to_host(e, value_id, out);
     int hand_over = e->owned[value_id] && t->device == device && t->dtype != ONYX_DTYPE_STRING;
     if (!hand_over && device == ONYX_DEVICE_CPU) return onyx_tensor_clone(t, out);
-    onyx_tensor *r = onyx_malloc(sizeof *r);
-    if (!r) return ONYX_ERR_OUT_OF_MEMORY;
-    if (hand_over) {
-        /* The buffer was allocated on its own for this (detach): no copy. */
-        *r = *t;
-        r->owns_data = 1;
-        r->release = NULL;
-        r->release_ctx = NULL;
-        if (device != ONYX_DEVICE_CPU) {
-            r->release = release_device_tensor;
-            r->release_ctx = e->device_provider[device];
+    onyx_provider *p = e->device_provider[device]; /* NULL for the host, whose memory is ours */
+    if (!p && device != ONYX_DEVICE_CPU)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: no provider of the session runs on that device", e->cfg.model_name);
+    if (!hand_over) {
+        /* A view (an input, a constant, a planned value): a copy in memory of its own. */
+        ONYX_TRY(onyx_provider_tensor_copy(p, t, out));
+        if (t->device != device) {
+            e->stats.device_copies++;
+            e->stats.device_bytes_copied += t->nbytes;
         }
-        e->owned[value_id] = 0;
-        *out = r;
         return ONYX_OK;
     }
-    /* A view (an input, a constant, a planned value): copy into a new buffer on device. */
-    onyx_provider *p = e->device_provider[device];
-    if (!p) {
-        onyx_free(r);
-        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: no provider of the session runs on that device", e->cfg.model_name);
-    }
+    /* The buffer was allocated on its own for this (detach): hand it over, no copy. */
+    onyx_tensor *r = onyx_malloc(sizeof *r);
+    if (!r) return ONYX_ERR_OUT_OF_MEMORY;
     *r = *t;
-    r->device = device;
-    r->data = NULL;
     r->owns_data = 1;
-    r->release = release_device_tensor;
+    r->release = p ? onyx_provider_release_tensor : NULL;
     r->release_ctx = p;
-    onyx_status st = p->ops->alloc(p, t->nbytes, &r->data);
-    if (st == ONYX_OK) st = device_copy(e, r->data, device, t->data, t->device, t->nbytes);
-    if (st != ONYX_OK) {
-        if (r->data) p->ops->free(p, r->data);
-        onyx_free(r);
-        return st;
-    }
-    if (t->device != device) e->stats.device_copies++;
+    e->owned[value_id] = 0;
     *out = r;
     return ONYX_OK;
 }

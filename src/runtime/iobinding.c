@@ -110,11 +110,6 @@ onyx_status onyx_io_binding_bind_output_to_device(onyx_io_binding *b, const char
     return ONYX_OK;
 }
 
-static void release_arena_tensor(void *ctx, onyx_tensor *t) {
-    onyx_provider *p = ctx;
-    if (t->data) p->ops->free(p, t->data);
-}
-
 onyx_status onyx_session_tensor_to_device(onyx_session *s, const onyx_tensor *t, onyx_device_type device,
                                           onyx_tensor **out) {
     onyx_error_clear();
@@ -128,25 +123,13 @@ onyx_status onyx_session_tensor_to_device(onyx_session *s, const onyx_tensor *t,
                           s->model->display_name, s->providers_used);
     if (t->dtype == ONYX_DTYPE_STRING)
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_tensor_to_device: string tensors stay on the host");
-    onyx_tensor *r = onyx_malloc(sizeof *r);
-    if (!r) return ONYX_ERR_OUT_OF_MEMORY;
-    *r = *t;
-    r->device = device;
-    r->device_id = 0;
-    r->data = NULL;
-    r->owns_data = 1;
-    r->release = release_arena_tensor;
-    r->release_ctx = p;
-    onyx_status st = p->ops->alloc(p, t->nbytes, &r->data);
-    if (st == ONYX_OK) st = p->ops->copy(p, r->data, device, t->data, t->device, t->nbytes);
-    if (st == ONYX_OK && p->ops->sync) st = p->ops->sync(p);
+    ONYX_TRY(onyx_provider_tensor_copy(p, t, out));
+    onyx_status st = p->ops->sync ? p->ops->sync(p) : ONYX_OK;
     if (st != ONYX_OK) {
-        if (r->data) p->ops->free(p, r->data);
-        onyx_free(r);
-        return st;
+        onyx_tensor_destroy(*out);
+        *out = NULL;
     }
-    *out = r;
-    return ONYX_OK;
+    return st;
 }
 
 void onyx_io_binding_clear_inputs(onyx_io_binding *b) {
@@ -197,10 +180,7 @@ onyx_status onyx_session_run_with_binding(onyx_session *s, onyx_io_binding *b) {
         else if (b->outputs[i].to_device)
             st = onyx_exec_take_output(s->exec, id, b->outputs[i].device, &b->outputs[i].result);
     }
-    /* As ONNX Runtime's Run: return when the GPU work is done, so callers may read outputs on
-     * any stream. */
-    for (int p = 0; p < s->n_providers && st == ONYX_OK; p++)
-        if (s->providers[p]->ops->sync) st = s->providers[p]->ops->sync(s->providers[p]);
+    if (st == ONYX_OK) st = session_sync(s);
     session_record_stats(s, &before);
     onyx_exec_finish(s->exec);
     for (size_t i = 0; i < s->n_inputs; i++) onyx_exec_bind(s->exec, s->inputs[i].value_id, NULL);
