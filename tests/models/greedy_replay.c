@@ -35,23 +35,6 @@
 static onyx_session_options replay_options; /* providers from argv[2] (default cpu) */
 static const char *models_dir;
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
-    fclose(f);
-    if (!text || got != (size_t)size) {
-        free(text);
-        return NULL;
-    }
-    text[size] = 0;
-    return text;
-}
-
 static int file_exists(const char *path) {
     FILE *f = fopen(path, "rb");
     if (f) fclose(f);
@@ -304,9 +287,9 @@ static void replay_folder(const char *folder_name) {
     char path[4096], folder[2048];
     snprintf(folder, sizeof folder, "%s/%s", models_dir, folder_name);
     snprintf(path, sizeof path, "%s/generation_refs.json", folder);
-    char *refs_text = read_text(path);
+    char *refs_text = onyx_test_read_text(path);
     snprintf(path, sizeof path, "%s/config.json", folder);
-    char *config_text = read_text(path);
+    char *config_text = onyx_test_read_text(path);
     cJSON *refs = refs_text ? cJSON_Parse(refs_text) : NULL, *config = config_text ? cJSON_Parse(config_text) : NULL;
     ONYX_CHECK(refs != NULL && config != NULL);
     onyx_session *encoder = NULL, *decoder = NULL;

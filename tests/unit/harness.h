@@ -107,6 +107,25 @@ static inline void onyx_check_floats_at(const char *file, int line, const float 
         fprintf(stderr, "%s %s\n", onyx_test_failures == before_ ? "ok  " : "FAIL", #fn);         \
     } while (0)
 
+/* The whole file at path, NUL-terminated, from malloc (the caller frees); NULL when it cannot
+ * be read. */
+static inline char *onyx_test_read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
+    fclose(f);
+    if (!text || got != (size_t)size) {
+        free(text);
+        return NULL;
+    }
+    text[size] = 0;
+    return text;
+}
+
 static inline void onyx_test_skip(const char *why) {
     fprintf(stderr, "SKIP %s: %s\n", onyx_test_current, why);
     onyx_test_skipped = 1;

@@ -43,23 +43,6 @@ static onyx_model *load(const char *folder, onyx_task task) {
     return m;
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
-    fclose(f);
-    if (!text || got != (size_t)size) {
-        free(text);
-        return NULL;
-    }
-    text[size] = 0;
-    return text;
-}
-
 /* ---------------------------------------------------------------------------------------------
  * Loading
  */
@@ -487,7 +470,7 @@ static void test_generation_matches_transformers(void) {
     for (int i = 0; i < count; i++) {
         char path[2048];
         snprintf(path, sizeof path, "%s/%s/generation_refs.json", MODELS_DIR, folders[i]);
-        char *text = read_text(path);
+        char *text = onyx_test_read_text(path);
         if (text) {
             folders_with_refs++;
             cJSON *refs = cJSON_Parse(text);
