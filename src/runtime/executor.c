@@ -363,8 +363,6 @@ void onyx_exec_bind_output(onyx_exec *e, int value_id, onyx_tensor *dst) { e->ou
 
 void onyx_exec_set_detach(onyx_exec *e, int value_id, int detach) { e->detach[value_id] = (unsigned char)(detach != 0); }
 
-const onyx_tensor *onyx_exec_value(const onyx_exec *e, int value_id) { return &e->vals[value_id]; }
-
 void onyx_exec_stats(const onyx_exec *e, onyx_run_stats *out) {
     size_t size = out->struct_size;
     *out = e->stats;

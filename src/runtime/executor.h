@@ -48,9 +48,9 @@ void onyx_exec_bind_output(onyx_exec *e, int value_id, onyx_tensor *dst);
 /* Allocate value_id on its own (outside the arena) so onyx_exec_take_output can hand the
  * buffer over without a copy. */
 void onyx_exec_set_detach(onyx_exec *e, int value_id, int detach);
-/* Run all nodes. Afterwards onyx_exec_value() gives any graph output until the next run. */
+/* Run all nodes. Afterwards the onyx_exec_output_* calls below give any graph output until
+ * onyx_exec_finish or the next run. */
 onyx_status onyx_exec_run(onyx_exec *e);
-const onyx_tensor *onyx_exec_value(const onyx_exec *e, int value_id);
 /* After a run: graph output value_id as a new host tensor (copied from its device); into the
  * caller's dst (a no-op when the run wrote there; an error naming name when dtype or shape
  * differ); or as a new tensor on device, handing over the buffer when the value was detached
