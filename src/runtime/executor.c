@@ -268,9 +268,14 @@ static void device_free(onyx_exec *e, onyx_device_type dev, void *ptr) {
     else if (e->device_provider[dev]) e->device_provider[dev]->ops->free(e->device_provider[dev], ptr);
 }
 
-/* Copy bytes between any two devices through the device provider involved. */
+/* Copy bytes between any two devices through the device provider involved; copies between
+ * devices are counted in the run's stats (zero-byte ones too: a mirror of an empty tensor). */
 static onyx_status device_copy(onyx_exec *e, void *dst, onyx_device_type dst_dev, const void *src,
                                onyx_device_type src_dev, size_t bytes) {
+    if (dst_dev != src_dev) {
+        e->stats.device_copies++;
+        e->stats.device_bytes_copied += bytes;
+    }
     if (!bytes) return ONYX_OK;
     if (dst_dev == ONYX_DEVICE_CPU && src_dev == ONYX_DEVICE_CPU) {
         memmove(dst, src, bytes);
@@ -280,9 +285,7 @@ static onyx_status device_copy(onyx_exec *e, void *dst, onyx_device_type dst_dev
     if (!p)
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: a tensor is on the %s, but the session has no provider for it",
                           e->cfg.model_name, (dst_dev != ONYX_DEVICE_CPU ? dst_dev : src_dev) == ONYX_DEVICE_CUDA ? "GPU" : "device");
-    ONYX_TRY(p->ops->copy(p, dst, dst_dev, src, src_dev, bytes));
-    if (dst_dev != src_dev) e->stats.device_bytes_copied += bytes;
-    return ONYX_OK;
+    return p->ops->copy(p, dst, dst_dev, src, src_dev, bytes);
 }
 
 static void plan_free(const onyx_exec *e, exec_plan *p) {
@@ -431,10 +434,7 @@ static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, si
         return ONYX_OK;
     }
     void *p = device_alloc(e, dev, bytes);
-    if (!p) {
-        if (dev == ONYX_DEVICE_CPU) return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: ", e->cfg.model_name);
-        return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: ", e->cfg.model_name);
-    }
+    if (!p) return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: ", e->cfg.model_name);
     /* Strings need their element slots zeroed so release can free them. */
     if (b < nv && e->vals[b].dtype == ONYX_DTYPE_STRING) memset(p, 0, bytes);
     e->owned[b] = 1;
@@ -464,7 +464,6 @@ static onyx_status persistent_mirror(onyx_exec *e, const onyx_tensor *t, onyx_de
         onyx_tensor_init(m);
         return st;
     }
-    e->stats.device_copies++;
     return ONYX_OK;
 }
 
@@ -505,7 +504,6 @@ static onyx_status exec_input_on(onyx_exec *e, int v, onyx_device_type dev, cons
         ONYX_TRY(buffer_acquire(e, e->cur_plan, MIRROR_BUFFER(e, v), t->nbytes, dev, &m->data));
         e->mirror_live[v] = 1;
         ONYX_TRY(device_copy(e, m->data, dev, t->data, t->device, t->nbytes));
-        e->stats.device_copies++;
     }
     *out = m;
     return ONYX_OK;
@@ -844,8 +842,7 @@ onyx_status onyx_exec_output_to_host(onyx_exec *e, int value_id, onyx_tensor **o
     if (t->device == ONYX_DEVICE_CPU) return onyx_tensor_clone(t, out);
     ONYX_TRY(onyx_tensor_new(t->dtype, t->dims, t->rank, out));
     onyx_status st = device_copy(e, (*out)->data, ONYX_DEVICE_CPU, t->data, t->device, t->nbytes);
-    if (st == ONYX_OK) e->stats.device_copies++;
-    else {
+    if (st != ONYX_OK) {
         onyx_tensor_destroy(*out);
         *out = NULL;
     }
@@ -861,9 +858,7 @@ onyx_status onyx_exec_output_into(onyx_exec *e, int value_id, onyx_tensor *dst, 
                           e->cfg.model_name, name, onyx_tensor_describe(dst, want, sizeof want),
                           onyx_tensor_describe(t, got, sizeof got));
     if (t->dtype == ONYX_DTYPE_STRING) return onyx_tensor_copy_data(dst, t);
-    ONYX_TRY(device_copy(e, dst->data, dst->device, t->data, t->device, t->nbytes));
-    if (dst->device != t->device) e->stats.device_copies++;
-    return ONYX_OK;
+    return device_copy(e, dst->data, dst->device, t->data, t->device, t->nbytes);
 }
 
 onyx_status onyx_exec_take_output(onyx_exec *e, int value_id, onyx_device_type device, onyx_tensor **out) {
