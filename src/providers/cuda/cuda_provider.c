@@ -139,7 +139,6 @@ typedef struct cuda_options {
     size_t gpu_mem_limit;
     int same_as_requested;
     int use_tf32;
-    int copy_in_default_stream;
     uintptr_t user_stream;
 } cuda_options;
 
@@ -157,7 +156,6 @@ static onyx_status parse_number(const char *key, const char *value, double lo, d
 
 static onyx_status parse_options(const char *options, cuda_options *o) {
     memset(o, 0, sizeof *o);
-    o->copy_in_default_stream = 1;
     const char *p = options ? options : "";
     while (*p) {
         size_t len = strcspn(p, ";\n");
@@ -189,8 +187,8 @@ static onyx_status parse_options(const char *options, cuda_options *o) {
                 ONYX_TRY(parse_number(key, value, 0, 1, &v));
                 o->use_tf32 = v != 0;
             } else if (!strcmp(key, "do_copy_in_default_stream")) {
+                /* Validated only: every copy is already ordered on the session stream (file comment). */
                 ONYX_TRY(parse_number(key, value, 0, 1, &v));
-                o->copy_in_default_stream = v != 0;
             } else if (!strcmp(key, "user_compute_stream")) {
                 char *end = NULL;
                 errno = 0;
@@ -234,7 +232,6 @@ onyx_status onyx_cuda_provider_create(const char *options, int threads, onyx_pro
     p->state = cs;
     cs->device_id = o.device_id;
     cs->use_tf32 = o.use_tf32;
-    cs->copy_in_default_stream = o.copy_in_default_stream;
     onyx_cuda_arena_init(&cs->arena, o.device_id, o.gpu_mem_limit, o.same_as_requested);
     onyx_status st = onyx_cuda_status(cudaSetDevice(o.device_id), "selecting the device");
     struct cudaDeviceProp props;

@@ -61,7 +61,6 @@ typedef struct onyx_cuda_state {
     int device_id;
     cudaStream_t stream;
     int own_stream;              /* 0 when the caller gave user_compute_stream */
-    int copy_in_default_stream;  /* do_copy_in_default_stream (accepted; copies use stream) */
     int use_tf32;                /* use_tf32=1: float32 GEMMs may use TF32 tensor cores */
     cublasLtHandle_t lt;
     void *lt_workspace;          /* cuBLASLt workspace (device) */
