@@ -45,8 +45,9 @@ typedef struct onyx_model_options {
     /* Passed to every session the model opens (providers, provider_options, opt level,
      * threads, log level). */
     onyx_session_options session;
-    /* 1: keep the KV cache and logits processing on the device of the first provider (IOBinding)
-     * when it is a GPU; 0: host tensors. Default 1. */
+    /* 1: keep the KV cache, the logits and their processing on the device of the first
+     * provider (IOBinding) when it is a GPU, so only the chosen token ids come back per step;
+     * 0: host tensors. Default 1. */
     int use_io_binding;
 } onyx_model_options;
 
@@ -73,6 +74,11 @@ ONYX_API onyx_status onyx_model_config_int(const onyx_model *model, const char *
 ONYX_API const char *onyx_model_label(const onyx_model *model, int64_t id);
 /* The number of labels (id2label entries), 0 when none. */
 ONYX_API int64_t onyx_model_label_count(const onyx_model *model);
+
+/* Device memory of the model's sessions, summed over them (each session has its own arena; the
+ * peaks are each session's peak, so their sum is an upper bound of the model's). limit_bytes is
+ * the first GPU session's. ONYX_ERR_INVALID_ARGUMENT when no session uses a GPU provider. */
+ONYX_API onyx_status onyx_model_device_memory(const onyx_model *model, onyx_device_memory_stats *out);
 
 /* Run an encoder task on a batch of token ids: input_ids and attention_mask are (batch, seq)
  * row-major (attention_mask NULL = all ones). Inputs the graph wants and the caller does not give
@@ -105,8 +111,9 @@ typedef struct onyx_generation_config {
     int top_k;                    /* default 50 with do_sample (transformers' default), 0 = off */
     float top_p;                  /* default 1 = off */
     /* Sampling RNG seed: xoshiro256** seeded through splitmix64; each draw takes one uniform
-     * double u in [0, 1) and picks the first token, in vocabulary order, whose running sum of
-     * probabilities exceeds u. Reproducible for a seed; not PyTorch's generator. */
+     * u in [0, 1) and picks the first token, in vocabulary order, whose running sum of
+     * probabilities exceeds u times their total. Reproducible for a seed and provider (the
+     * probabilities are computed where the logits are, in float); not PyTorch's generator. */
     uint64_t seed;
     float repetition_penalty;     /* default 1 = off */
     int n_eos;                    /* eos ids (generation_config may list several) */

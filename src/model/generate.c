@@ -14,10 +14,18 @@
  * model's Gather graph on the same device; cross-attention rows need no reordering (every beam
  * of a batch item holds the same encoder output).
  *
- * Sampling draws from xoshiro256** seeded through splitmix64 with config->seed: one uniform
- * double u in [0, 1) per draw, the token is the first whose running sum of probabilities, in
- * vocabulary order, exceeds u times the total. Runs are reproducible for a seed; they do not
- * reproduce PyTorch's generator.
+ * The logits stay where the decoder made them: the token chooser (chooser.c), a graph on the same
+ * providers, applies the processors and picks the tokens, and only its small outputs come to the
+ * host (the next ids, or the K best candidates of each prompt). The host keeps the token
+ * history and the search bookkeeping: it turns no-repeat n-grams and min_new_tokens into bans,
+ * decides forced BOS/EOS steps, and, for beam sampling only, draws from the chooser's (B,
+ * beams * V) warped scores.
+ *
+ * Sampling draws from xoshiro256** seeded through splitmix64 with config->seed: one uniform u in
+ * [0, 1) per row and step (rounded to float for the chooser), the token is the first whose
+ * running sum of probabilities, in vocabulary order, exceeds u times the total; beam sampling
+ * draws K candidates per prompt without replacement the same way, in double precision. Runs are
+ * reproducible for a seed; they do not reproduce PyTorch's generator.
  *
  * Shapes: B = batch, N = rows (B * beams, or B * num_return_sequences when sampling),
  * L = max length (prompt + max_new_tokens), V = vocab, K = candidates per batch item.
@@ -161,14 +169,14 @@ static kv_slot *find_slot(decoder_run *r, const char *past_name) {
     return NULL;
 }
 
-/* A binding for session with logits on the host and every other output on the cache device. */
+/* A binding for session with every output on the cache device (the logits too: the token
+ * chooser reads them there). */
 static onyx_status binding_for(decoder_run *r, onyx_session *session, onyx_io_binding **out) {
     ONYX_TRY(onyx_io_binding_create(session, out));
     for (size_t i = 0; i < onyx_session_output_count(session); i++) {
         onyx_value_info info;
         ONYX_TRY(onyx_session_output_info(session, i, &info));
-        onyx_device_type device = strcmp(info.name, "logits") == 0 ? ONYX_DEVICE_CPU : r->model->cache_device;
-        ONYX_TRY(onyx_io_binding_bind_output_to_device(*out, info.name, device));
+        ONYX_TRY(onyx_io_binding_bind_output_to_device(*out, info.name, r->model->cache_device));
     }
     return ONYX_OK;
 }
@@ -337,58 +345,32 @@ static onyx_status decoder_step(decoder_run *r, const int64_t *ids, int64_t fed,
     return ONYX_OK;
 }
 
-/* scores (N, V) receives the last position of logits (N, T, V) as float32. */
-static onyx_status last_logits(const onyx_model *m, onyx_tensor *logits, int64_t rows, int64_t vocab, float *scores) {
-    const int64_t *dims = onyx_tensor_dims(logits);
-    if (onyx_tensor_rank(logits) != 3 || dims[0] != rows || dims[2] != vocab || dims[1] < 1)
-        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: logits have an unexpected shape (want (%lld, T, %lld))", m->dir,
-                          (long long)rows, (long long)vocab);
-    int64_t positions = dims[1];
-    onyx_dtype dtype = onyx_tensor_dtype(logits);
-    const void *data = onyx_tensor_data(logits);
-    for (int64_t b = 0; b < rows; b++) {
-        int64_t base = (b * positions + positions - 1) * vocab;
-        for (int64_t v = 0; v < vocab; v++) {
-            if (dtype == ONYX_DTYPE_FLOAT32)
-                scores[b * vocab + v] = ((const float *)data)[base + v];
-            else if (dtype == ONYX_DTYPE_FLOAT16)
-                scores[b * vocab + v] = onyx_f16_to_f32(((const uint16_t *)data)[base + v]);
-            else
-                return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: logits of dtype %s", m->dir,
-                                  onyx_dtype_name(dtype));
-        }
-    }
-    return ONYX_OK;
-}
-
-/* Run the decoder on the tokens (N, L) between fed_from and cur_len and leave the last position's
- * logits in scores (N, V); *vocab is read from the first step's logits (scores is allocated
- * then). */
-static onyx_status decode(decoder_run *r, const int64_t *tokens, int64_t fed_from, int64_t cur_len, float **scores,
-                          int64_t *vocab) {
+/* Run the decoder on the tokens (N, L) between fed_from and cur_len; *logits receives its logits
+ * (N, fed, V) on the cache device and *vocab their V. */
+static onyx_status decode(decoder_run *r, const int64_t *tokens, int64_t fed_from, int64_t cur_len,
+                          onyx_tensor **logits, int64_t *vocab) {
     int64_t fed = cur_len - fed_from, rows = r->rows;
     int64_t *step_ids = onyx_malloc((size_t)(rows * fed) * sizeof(int64_t));
     if (!step_ids) return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for the step's ids", r->model->dir);
     for (int64_t b = 0; b < rows; b++)
         memcpy(step_ids + b * fed, tokens + b * r->max_length + fed_from, (size_t)fed * sizeof(int64_t));
-    onyx_tensor *logits = NULL;
-    onyx_status st = decoder_step(r, step_ids, fed, cur_len, &logits);
+    onyx_status st = decoder_step(r, step_ids, fed, cur_len, logits);
     onyx_free(step_ids);
-    if (st == ONYX_OK && !*scores) {
-        const int64_t *dims = onyx_tensor_dims(logits);
-        *vocab = onyx_tensor_rank(logits) == 3 ? dims[2] : 0;
-        if (*vocab <= 0) st = onyx_error(ONYX_ERR_INVALID_MODEL, "%s: logits are not (N, T, V)", r->model->dir);
-        if (st == ONYX_OK && !(*scores = onyx_malloc((size_t)(rows * *vocab) * sizeof(float))))
-            st = onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for (%lld, %lld) scores", r->model->dir,
-                            (long long)rows, (long long)*vocab);
+    if (st != ONYX_OK) return st;
+    const int64_t *dims = onyx_tensor_dims(*logits);
+    if (onyx_tensor_rank(*logits) != 3 || dims[0] != rows || dims[1] < 1 || dims[2] <= 0 ||
+        (*vocab && dims[2] != *vocab)) {
+        onyx_tensor_destroy(*logits);
+        *logits = NULL;
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: logits have an unexpected shape (want (%lld, T, V))",
+                          r->model->dir, (long long)rows);
     }
-    if (st == ONYX_OK) st = last_logits(r->model, logits, rows, *vocab, *scores);
-    onyx_tensor_destroy(logits);
-    return st;
+    *vocab = dims[2];
+    return ONYX_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Logits processors and warpers (transformers' logits_process.py), on one row of V scores
+ * The token chooser's inputs: bans and the tokens seen, from the token history on the host
  */
 typedef struct search_setup {
     const onyx_generation_config *config;
@@ -403,83 +385,178 @@ static int is_eos(const onyx_generation_config *c, int64_t token) {
     return 0;
 }
 
-/* tokens is the row's first cur_len ids; scores is (V). */
-static void process_scores(const search_setup *s, const int64_t *tokens, int64_t cur_len, float *scores, int64_t vocab) {
+/* The token every row must take at cur_len (forced BOS after the first token, forced EOS at the
+ * last position), or -1. transformers sets every other score to -inf. */
+static int64_t forced_token(const search_setup *s, int64_t cur_len, int64_t vocab) {
     const onyx_generation_config *c = s->config;
-    if (c->repetition_penalty != 1.0f) {
-        float penalty = c->repetition_penalty;
-        /* gather then scatter: a token seen twice is penalised once */
-        for (int64_t t = 0; t < cur_len; t++) {
-            int64_t id = tokens[t];
-            if (id < 0 || id >= vocab) continue;
-            int seen_before = 0;
-            for (int64_t u = 0; u < t && !seen_before; u++) seen_before = tokens[u] == id;
-            if (seen_before) continue;
-            float v = scores[id];
-            scores[id] = v < 0 ? v * penalty : v / penalty;
-        }
-    }
-    int n = c->no_repeat_ngram_size;
-    if (n > 0 && cur_len + 1 >= n) {
-        /* ban every token that would complete an n-gram already present */
-        const int64_t *prefix = tokens + cur_len - (n - 1);
-        for (int64_t start = 0; start + n <= cur_len; start++) {
-            int same = 1;
-            for (int k = 0; k < n - 1 && same; k++) same = tokens[start + k] == prefix[k];
-            int64_t banned = tokens[start + n - 1];
-            if (same && banned >= 0 && banned < vocab) scores[banned] = -INFINITY;
-        }
-    }
-    if (cur_len - s->prompt_len < c->min_new_tokens)
-        for (int i = 0; i < c->n_eos; i++)
-            if (c->eos_token_id[i] >= 0 && c->eos_token_id[i] < vocab) scores[c->eos_token_id[i]] = -INFINITY;
-    if (c->forced_bos_token_id >= 0 && c->forced_bos_token_id < vocab && cur_len == 1) {
-        for (int64_t v = 0; v < vocab; v++) scores[v] = -INFINITY;
-        scores[c->forced_bos_token_id] = 0;
-    }
-    if (c->forced_eos_token_id >= 0 && c->forced_eos_token_id < vocab && cur_len == s->max_length - 1) {
-        for (int64_t v = 0; v < vocab; v++) scores[v] = -INFINITY;
-        scores[c->forced_eos_token_id] = 0;
-    }
+    if (c->forced_bos_token_id >= 0 && c->forced_bos_token_id < vocab && cur_len == 1) return c->forced_bos_token_id;
+    if (c->forced_eos_token_id >= 0 && c->forced_eos_token_id < vocab && cur_len == s->max_length - 1)
+        return c->forced_eos_token_id;
+    return -1;
 }
 
-static int descending_float(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x < y) - (x > y);
+typedef struct chooser_run {
+    onyx_chooser_spec spec;
+    onyx_session *session;     /* owned by the model */
+    onyx_io_binding *binding;
+    int64_t *pairs;            /* (capacity, 2) (row, token) pairs */
+    float *pair_values;        /* (capacity) */
+    int64_t capacity;
+    uint8_t *seen;             /* (V) scratch flags */
+} chooser_run;
+
+static void chooser_run_release(chooser_run *c) {
+    onyx_io_binding_destroy(c->binding);
+    onyx_free(c->pairs);
+    onyx_free(c->pair_values);
+    onyx_free(c->seen);
+    memset(c, 0, sizeof *c);
 }
 
-/* Temperature, top-k, top-p (TopKLogitsWarper / TopPLogitsWarper with min_tokens_to_keep).
- * sorted is scratch of V floats. */
-static void warp_scores(const onyx_generation_config *c, float *scores, int64_t vocab, int min_keep, float *sorted) {
-    if (c->temperature != 1.0f)
-        for (int64_t v = 0; v < vocab; v++) scores[v] /= c->temperature;
-    if (c->top_k > 0) {
-        int64_t k = c->top_k > min_keep ? c->top_k : min_keep;
-        if (k < vocab) {
-            memcpy(sorted, scores, (size_t)vocab * sizeof(float));
-            qsort(sorted, (size_t)vocab, sizeof(float), descending_float);
-            float threshold = sorted[k - 1];
-            for (int64_t v = 0; v < vocab; v++)
-                if (scores[v] < threshold) scores[v] = -INFINITY;
-        }
+/* Open the chooser for mode once V and the logits' dtype are known. */
+static onyx_status chooser_open(decoder_run *r, const search_setup *s, chooser_run *c, onyx_chooser_mode mode,
+                                const onyx_tensor *logits, int64_t vocab, int min_keep) {
+    const onyx_generation_config *g = s->config;
+    onyx_chooser_spec spec = {mode, onyx_tensor_dtype(logits), vocab, g->num_beams, 0, g->repetition_penalty,
+                              1.0f, 0, 1.0f, 1};
+    if (mode == ONYX_CHOOSER_BEAM) spec.candidates = (g->n_eos + 1 > 2 ? g->n_eos + 1 : 2) * (int64_t)g->num_beams;
+    if (mode == ONYX_CHOOSER_SAMPLE || mode == ONYX_CHOOSER_BEAM_SAMPLE) {
+        spec.temperature = g->temperature;
+        spec.top_k = g->top_k;
+        spec.top_p = g->top_p;
+        spec.min_keep = min_keep;
     }
-    if (c->top_p < 1.0f) {
-        /* remove the tokens whose cumulative probability, in ascending order, stays <= 1 - top_p */
-        memcpy(sorted, scores, (size_t)vocab * sizeof(float));
-        qsort(sorted, (size_t)vocab, sizeof(float), descending_float);
-        double max = sorted[0], total = 0;
-        for (int64_t v = 0; v < vocab; v++) total += exp((double)sorted[v] - max);
-        double cumulative = 0, threshold = -INFINITY;
-        for (int64_t i = vocab - 1; i >= 0; i--) {
-            cumulative += exp((double)sorted[i] - max) / total;
-            if (cumulative > 1.0 - (double)c->top_p || i < min_keep) {
-                threshold = sorted[i];
-                break;
+    onyx_dtype dtype = spec.dtype;
+    if (dtype != ONYX_DTYPE_FLOAT32 && dtype != ONYX_DTYPE_FLOAT16 && dtype != ONYX_DTYPE_BFLOAT16)
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: logits of dtype %s", r->model->dir, onyx_dtype_name(dtype));
+    c->spec = spec;
+    ONYX_TRY(onyx_model_chooser(r->model, &spec, &c->session));
+    ONYX_TRY(onyx_io_binding_create(c->session, &c->binding));
+    for (size_t i = 0; i < onyx_session_output_count(c->session); i++) {
+        onyx_value_info info;
+        ONYX_TRY(onyx_session_output_info(c->session, i, &info));
+        ONYX_TRY(onyx_io_binding_bind_output_to_device(c->binding, info.name, ONYX_DEVICE_CPU));
+    }
+    c->capacity = r->rows * (s->max_length + ONYX_MAX_EOS_TOKENS + 1);
+    c->pairs = onyx_malloc((size_t)c->capacity * 2 * sizeof(int64_t));
+    c->pair_values = onyx_malloc((size_t)c->capacity * sizeof(float));
+    c->seen = onyx_calloc((size_t)vocab, 1);
+    if (!c->pairs || !c->pair_values || !c->seen)
+        return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for the token chooser's inputs", r->model->dir);
+    return ONYX_OK;
+}
+
+/* A new host tensor of dtype and dims holding a copy of data. */
+static onyx_status host_tensor(onyx_dtype dtype, const int64_t *dims, size_t rank, const void *data,
+                               onyx_tensor **out) {
+    ONYX_TRY(onyx_tensor_create(dtype, dims, rank, out));
+    memcpy(onyx_tensor_data(*out), data, onyx_tensor_nbytes(*out));
+    return ONYX_OK;
+}
+
+/* The bans of every row (tokens is (N, L), the first cur_len columns filled): tokens completing
+ * an n-gram already in the row (no_repeat_ngram_size), eos before min_new_tokens. Into
+ * c->pairs/pair_values, -inf each; one +inf entry when there are none. Returns the count. */
+static int64_t collect_bans(chooser_run *c, const search_setup *s, const int64_t *tokens, int64_t rows, int64_t cur_len) {
+    const onyx_generation_config *g = s->config;
+    int64_t count = 0, vocab = c->spec.vocab;
+    int n = g->no_repeat_ngram_size;
+    for (int64_t row = 0; row < rows; row++) {
+        const int64_t *t = tokens + row * s->max_length;
+        if (n > 0 && cur_len + 1 >= n) {
+            const int64_t *prefix = t + cur_len - (n - 1);
+            for (int64_t start = 0; start + n <= cur_len; start++) {
+                int same = 1;
+                for (int k = 0; k < n - 1 && same; k++) same = t[start + k] == prefix[k];
+                int64_t banned = t[start + n - 1];
+                if (!same || banned < 0 || banned >= vocab || c->seen[banned]) continue;
+                c->seen[banned] = 1;
+                c->pairs[2 * count] = row;
+                c->pairs[2 * count + 1] = banned;
+                c->pair_values[count++] = -INFINITY;
             }
         }
-        for (int64_t v = 0; v < vocab; v++)
-            if (scores[v] < threshold) scores[v] = -INFINITY;
+        if (cur_len - s->prompt_len < g->min_new_tokens)
+            for (int i = 0; i < g->n_eos; i++) {
+                int64_t eos = g->eos_token_id[i];
+                if (eos < 0 || eos >= vocab || c->seen[eos]) continue;
+                c->seen[eos] = 1;
+                c->pairs[2 * count] = row;
+                c->pairs[2 * count + 1] = eos;
+                c->pair_values[count++] = -INFINITY;
+            }
+        for (int64_t k = count - 1; k >= 0 && c->pairs[2 * k] == row; k--) c->seen[c->pairs[2 * k + 1]] = 0;
     }
+    if (count == 0) {
+        c->pairs[0] = c->pairs[1] = 0;
+        c->pair_values[0] = INFINITY;
+        count = 1;
+    }
+    return count;
+}
+
+/* The distinct tokens of each row's first cur_len ids (the repetition penalty's), into
+ * c->pairs from index at. Returns the count. */
+static int64_t collect_seen(chooser_run *c, const search_setup *s, const int64_t *tokens, int64_t rows,
+                            int64_t cur_len, int64_t at) {
+    int64_t count = 0, vocab = c->spec.vocab;
+    int64_t *pairs = c->pairs + 2 * at;
+    for (int64_t row = 0; row < rows; row++) {
+        const int64_t *t = tokens + row * s->max_length;
+        int64_t first = count;
+        for (int64_t k = 0; k < cur_len; k++) {
+            if (t[k] < 0 || t[k] >= vocab || c->seen[t[k]]) continue;
+            c->seen[t[k]] = 1;
+            pairs[2 * count] = row;
+            pairs[2 * count + 1] = t[k];
+            count++;
+        }
+        for (int64_t k = first; k < count; k++) c->seen[pairs[2 * k + 1]] = 0;
+    }
+    return count;
+}
+
+/* Run the chooser on this step's logits. uniform (N) for sampling, beam_scores (N) for the beam
+ * modes, else NULL. The outputs stay in c->binding (host tensors). */
+static onyx_status chooser_step(decoder_run *r, const search_setup *s, chooser_run *c, const onyx_tensor *logits,
+                                const int64_t *tokens, int64_t cur_len, const float *uniform, const float *beam_scores) {
+    onyx_model *m = r->model;
+    int64_t rows = r->rows;
+    int64_t bans = collect_bans(c, s, tokens, rows, cur_len);
+    onyx_tensor *inputs[5] = {0};
+    int n_inputs = 0;
+    int64_t pair_dims[2] = {bans, 2}, value_dims[1] = {bans}, row_dims[2] = {rows, 1};
+    onyx_status st = host_tensor(ONYX_DTYPE_INT64, pair_dims, 2, c->pairs, &inputs[n_inputs++]);
+    if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "banned", inputs[n_inputs - 1]);
+    if (st == ONYX_OK) st = host_tensor(ONYX_DTYPE_FLOAT32, value_dims, 1, c->pair_values, &inputs[n_inputs++]);
+    if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "banned_values", inputs[n_inputs - 1]);
+    if (st == ONYX_OK && c->spec.repetition_penalty != 1.0f) {
+        int64_t seen = collect_seen(c, s, tokens, rows, cur_len, bans);
+        if (seen == 0)
+            st = onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: repetition_penalty: no token id of the sequences is below "
+                            "the vocabulary size %lld", m->dir, (long long)c->spec.vocab);
+        int64_t seen_dims[2] = {seen, 2};
+        if (st == ONYX_OK) st = host_tensor(ONYX_DTYPE_INT64, seen_dims, 2, c->pairs + 2 * bans, &inputs[n_inputs++]);
+        if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "seen", inputs[n_inputs - 1]);
+    }
+    if (st == ONYX_OK && uniform) {
+        st = host_tensor(ONYX_DTYPE_FLOAT32, row_dims, 2, uniform, &inputs[n_inputs++]);
+        if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "uniform", inputs[n_inputs - 1]);
+    }
+    if (st == ONYX_OK && beam_scores) {
+        st = host_tensor(ONYX_DTYPE_FLOAT32, row_dims, 2, beam_scores, &inputs[n_inputs++]);
+        if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "beam_scores", inputs[n_inputs - 1]);
+    }
+    if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "logits", logits);
+    if (st == ONYX_OK) st = onyx_session_run_with_binding(c->session, c->binding);
+    onyx_io_binding_clear_inputs(c->binding);
+    for (int i = 0; i < n_inputs; i++) onyx_tensor_destroy(inputs[i]);
+    return st;
+}
+
+/* A host output of the chooser's last run; destroy it after use. */
+static onyx_status chooser_output(chooser_run *c, const char *name, onyx_tensor **out) {
+    return onyx_io_binding_get_output(c->binding, name, out);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -512,6 +589,12 @@ static double rng_uniform(rng *r) {
     s[2] ^= t;
     s[3] = rotl(s[3], 45);
     return (double)(result >> 11) * 0x1.0p-53;
+}
+
+/* A uniform float in [0, 1): the double draw rounded down to float (never 1.0f). */
+static float rng_uniform_float(rng *r) {
+    float u = (float)rng_uniform(r);
+    return u < 1.0f ? u : nextafterf(1.0f, 0.0f);
 }
 
 /* A token drawn from weights (V, non-negative, not all zero): the first whose running sum
@@ -548,49 +631,47 @@ static onyx_status search_greedy(decoder_run *r, const search_setup *s, int64_t 
                                  int64_t *out_len) {
     const onyx_generation_config *c = s->config;
     int64_t rows = r->rows, vocab = 0, fed_from = 0;
-    float *scores = NULL, *sorted = NULL;
-    double *weights = NULL;
+    chooser_run chooser = {0};
     uint8_t *unfinished = onyx_malloc((size_t)rows);
-    onyx_status st = unfinished ? ONYX_OK : onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for the search", r->model->dir);
+    float *uniform = onyx_malloc((size_t)rows * sizeof(float));
+    onyx_status st = unfinished && uniform ? ONYX_OK
+                                           : onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for the search", r->model->dir);
     if (unfinished) memset(unfinished, 1, (size_t)rows);
     rng random;
     rng_seed(&random, c->seed);
     int any_unfinished = 1;
     while (st == ONYX_OK && any_unfinished && cur_len < s->max_length) {
-        st = decode(r, tokens, fed_from, cur_len, &scores, &vocab);
-        if (st == ONYX_OK && c->do_sample && !sorted) {
-            sorted = onyx_malloc((size_t)vocab * sizeof(float));
-            weights = onyx_malloc((size_t)vocab * sizeof(double));
-            if (!sorted || !weights) st = onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for sampling", r->model->dir);
+        onyx_tensor *logits = NULL, *next = NULL;
+        st = decode(r, tokens, fed_from, cur_len, &logits, &vocab);
+        if (st == ONYX_OK && !chooser.session)
+            st = chooser_open(r, s, &chooser, c->do_sample ? ONYX_CHOOSER_SAMPLE : ONYX_CHOOSER_GREEDY, logits, vocab, 1);
+        /* one uniform per row and step, drawn whether or not it is used */
+        for (int64_t b = 0; c->do_sample && b < rows; b++) uniform[b] = rng_uniform_float(&random);
+        int64_t forced = forced_token(s, cur_len, vocab);
+        if (st == ONYX_OK && forced < 0) {
+            st = chooser_step(r, s, &chooser, logits, tokens, cur_len, c->do_sample ? uniform : NULL, NULL);
+            if (st == ONYX_OK) st = chooser_output(&chooser, "next", &next);
         }
+        onyx_tensor_destroy(logits);
         if (st != ONYX_OK) break;
+        const int64_t *chosen = next ? onyx_tensor_data(next) : NULL;
         any_unfinished = 0;
         for (int64_t b = 0; b < rows; b++) {
             int64_t *row = tokens + b * s->max_length;
-            float *row_scores = scores + b * vocab;
-            process_scores(s, row, cur_len, row_scores, vocab);
-            int64_t next = 0;
-            if (c->do_sample) {
-                warp_scores(c, row_scores, vocab, 1, sorted);
-                softmax_weights(row_scores, vocab, weights);
-                next = draw(&random, weights, vocab);
-            } else {
-                for (int64_t v = 1; v < vocab; v++)
-                    if (row_scores[v] > row_scores[next]) next = v;
-            }
-            if (c->n_eos > 0 && !unfinished[b]) next = s->pad;
-            row[cur_len] = next;
+            int64_t token = chosen ? chosen[b] : forced;
+            if (c->n_eos > 0 && !unfinished[b]) token = s->pad;
+            row[cur_len] = token;
             r->mask[b * r->max_length + cur_len] = 1;
-            if (c->n_eos > 0 && is_eos(c, next)) unfinished[b] = 0;
+            if (c->n_eos > 0 && is_eos(c, token)) unfinished[b] = 0;
             any_unfinished |= unfinished[b];
         }
+        onyx_tensor_destroy(next);
         fed_from = cur_len;
         cur_len++;
     }
     *out_len = cur_len;
-    onyx_free(scores);
-    onyx_free(sorted);
-    onyx_free(weights);
+    chooser_run_release(&chooser);
+    onyx_free(uniform);
     onyx_free(unfinished);
     return st;
 }
@@ -614,10 +695,9 @@ typedef struct beam_state {
     int64_t *cand_beam;                 /* (B, K) beam of the candidate's parent */
     uint8_t *cand_hits;                 /* (B, K) eos or max length */
     int64_t *source_rows;               /* (N) cache row each next running beam continues */
-    float *flat;                        /* (beams * V) one batch item's accumulated scores */
-    int64_t *order;                     /* (max(beams * V, beams + K)) candidate indices */
+    float *flat;                        /* (beams * V) one batch item's scores on a forced step */
+    int64_t *order;                     /* (beams + K) candidate indices */
     double *weights;                    /* (beams * V) beam sampling */
-    float *sorted;                      /* (V) warper scratch */
 } beam_state;
 
 static void beam_state_release(beam_state *b) {
@@ -637,7 +717,6 @@ static void beam_state_release(beam_state *b) {
     onyx_free(b->flat);
     onyx_free(b->order);
     onyx_free(b->weights);
-    onyx_free(b->sorted);
 }
 
 /* order[0..k) receives the indices of the k largest of values[0..n), largest first, ties by
@@ -676,7 +755,7 @@ static onyx_status search_beam(decoder_run *r, const search_setup *s, int64_t ba
     int64_t K = (c->n_eos + 1 > 2 ? c->n_eos + 1 : 2) * beams;
     int min_keep = c->n_eos + 1 > 2 ? c->n_eos + 1 : 2;
     beam_state b = {batch, beams, K, 0};
-    float *scores = NULL;
+    chooser_run chooser = {0};
     size_t bl = (size_t)(batch * beams), bk = (size_t)(batch * K);
     b.running = onyx_malloc(bl * (size_t)L * sizeof(int64_t));
     b.running_scores = onyx_malloc(bl * sizeof(float));
@@ -709,55 +788,66 @@ static onyx_status search_beam(decoder_run *r, const search_setup *s, int64_t ba
     int64_t prompt_len = s->prompt_len, fed_from = 0;
     int running = 1;
     while (st == ONYX_OK && running && cur_len < L) {
-        st = decode(r, b.running, fed_from, cur_len, &scores, &vocab);
-        if (st == ONYX_OK && !b.flat) {
-            int64_t order_len = beams * vocab > beams + K ? beams * vocab : beams + K;
+        onyx_tensor *logits = NULL, *values_out = NULL, *indices_out = NULL, *scores_out = NULL;
+        st = decode(r, b.running, fed_from, cur_len, &logits, &vocab);
+        if (st == ONYX_OK && !chooser.session) {
+            st = chooser_open(r, s, &chooser, c->do_sample ? ONYX_CHOOSER_BEAM_SAMPLE : ONYX_CHOOSER_BEAM, logits,
+                              vocab, min_keep);
             b.flat = onyx_malloc((size_t)(beams * vocab) * sizeof(float));
-            b.order = onyx_malloc((size_t)order_len * sizeof(int64_t));
+            b.order = onyx_malloc((size_t)(beams + K) * sizeof(int64_t));
             b.weights = onyx_malloc((size_t)(beams * vocab) * sizeof(double));
-            b.sorted = onyx_malloc((size_t)vocab * sizeof(float));
-            if (!b.flat || !b.order || !b.weights || !b.sorted)
+            if (st == ONYX_OK && (!b.flat || !b.order || !b.weights))
                 st = onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for beam scores", r->model->dir);
             if (st == ONYX_OK && K > beams * vocab)
                 st = onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: %lld beams need %lld candidates, the vocabulary has %lld",
                                 r->model->dir, (long long)beams, (long long)K, (long long)vocab);
         }
-        if (st != ONYX_OK) break;
+        int64_t forced = forced_token(s, cur_len, vocab);
+        if (st == ONYX_OK && forced < 0) {
+            st = chooser_step(r, s, &chooser, logits, b.running, cur_len, NULL, b.running_scores);
+            if (st == ONYX_OK && c->do_sample) st = chooser_output(&chooser, "scores", &scores_out);
+            if (st == ONYX_OK && !c->do_sample) st = chooser_output(&chooser, "values", &values_out);
+            if (st == ONYX_OK && !c->do_sample) st = chooser_output(&chooser, "indices", &indices_out);
+        }
+        onyx_tensor_destroy(logits);
+        int64_t n = beams * vocab;
         int all_hit = 1;
-        for (int64_t bi = 0; bi < batch; bi++) {
-            /* accumulated log-probabilities of every continuation of every beam */
-            for (int64_t j = 0; j < beams; j++) {
-                int64_t row = bi * beams + j;
-                const float *logit = scores + row * vocab;
-                float *lp = b.flat + j * vocab;
-                float max = -INFINITY;
-                for (int64_t v = 0; v < vocab; v++)
-                    if (logit[v] > max) max = logit[v];
-                double total = 0;
-                for (int64_t v = 0; v < vocab; v++) total += exp((double)logit[v] - (double)max);
-                float log_total = (float)log(total);
-                for (int64_t v = 0; v < vocab; v++) lp[v] = (logit[v] - max) - log_total;
-                process_scores(s, b.running + row * L, cur_len, lp, vocab);
-                if (c->do_sample) warp_scores(c, lp, vocab, min_keep, b.sorted);
-                for (int64_t v = 0; v < vocab; v++) lp[v] = lp[v] + b.running_scores[row];
-            }
-            int64_t n = beams * vocab;
-            if (c->do_sample) {
-                softmax_weights(b.flat, n, b.weights);
+        for (int64_t bi = 0; st == ONYX_OK && bi < batch; bi++) {
+            /* the K candidates of this batch item: flat indices beam * V + token, best first */
+            const float *flat = NULL;
+            if (values_out) {
+                const float *values = (const float *)onyx_tensor_data(values_out) + bi * K;
+                const int64_t *indices = (const int64_t *)onyx_tensor_data(indices_out) + bi * K;
                 for (int64_t k = 0; k < K; k++) {
-                    int64_t pick = draw(&random, b.weights, n);
-                    b.order[k] = pick;
-                    if (pick >= 0) b.weights[pick] = 0;
+                    b.order[k] = indices[k];
+                    b.cand_scores[bi * K + k] = values[k];
                 }
             } else {
-                top_k_large(b.flat, n, K, b.order);
+                /* beam sampling, or a forced step: every score but the forced token's is -inf */
+                if (scores_out) {
+                    flat = (const float *)onyx_tensor_data(scores_out) + bi * n;
+                } else {
+                    for (int64_t v = 0; v < n; v++) b.flat[v] = -INFINITY;
+                    for (int64_t j = 0; j < beams; j++) b.flat[j * vocab + forced] = b.running_scores[bi * beams + j];
+                    flat = b.flat;
+                }
+                if (c->do_sample) {
+                    softmax_weights(flat, n, b.weights);
+                    for (int64_t k = 0; k < K; k++) {
+                        int64_t pick = draw(&random, b.weights, n);
+                        b.order[k] = pick;
+                        if (pick >= 0) b.weights[pick] = 0;
+                    }
+                } else {
+                    top_k_large(flat, n, K, b.order);
+                }
+                for (int64_t k = 0; k < K; k++) b.cand_scores[bi * K + k] = flat[b.order[k] < 0 ? 0 : b.order[k]];
             }
             for (int64_t k = 0; k < K; k++) {
                 int64_t index = b.order[k] < 0 ? 0 : b.order[k], beam = index / vocab, token = index % vocab;
                 int64_t *seq = b.cand_seq + (bi * K + k) * L;
                 memcpy(seq, b.running + (bi * beams + beam) * L, (size_t)L * sizeof(int64_t));
                 seq[cur_len] = token;
-                b.cand_scores[bi * K + k] = b.flat[index];
                 b.cand_beam[bi * K + k] = beam;
                 b.cand_hits[bi * K + k] = (c->n_eos > 0 && is_eos(c, token)) || cur_len + 1 >= L;
                 all_hit &= b.cand_hits[bi * K + k];
@@ -814,6 +904,9 @@ static onyx_status search_beam(decoder_run *r, const search_setup *s, int64_t ba
                 b.is_finished[bi * beams + j] = is_finished[j];
             }
         }
+        onyx_tensor_destroy(values_out);
+        onyx_tensor_destroy(indices_out);
+        onyx_tensor_destroy(scores_out);
         if (st != ONYX_OK) break;
         st = reorder_cache(r, b.source_rows);
         if (st != ONYX_OK) break;
@@ -858,7 +951,7 @@ static onyx_status search_beam(decoder_run *r, const search_setup *s, int64_t ba
             *out_len = width;
         }
     }
-    onyx_free(scores);
+    chooser_run_release(&chooser);
     beam_state_release(&b);
     return st;
 }

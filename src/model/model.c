@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "model/model_internal.h"
+#include "model/onnx_writer.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Task names (Optimum's TasksManager names and its synonyms)
@@ -163,102 +164,27 @@ static onyx_status read_json(const char *dir, const char *name, int optional, cJ
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The cache-gather graph: out = Gather(data, indices, axis=0), data of any rank (KV cache rows,
- * encoder outputs). Written as ONNX
- * protobuf by hand (ModelProto field numbers from onnx.proto3).
+ * The cache-gather graph: gathered = Gather(data, indices, axis=0), data of any rank (KV cache
+ * rows, encoder outputs).
  */
-typedef struct proto_buffer {
-    uint8_t bytes[512];
-    size_t size;
-    int overflow;
-} proto_buffer;
-
-static void proto_raw(proto_buffer *b, const void *data, size_t n) {
-    if (b->size + n > sizeof b->bytes) {
-        b->overflow = 1;
-        return;
-    }
-    memcpy(b->bytes + b->size, data, n);
-    b->size += n;
-}
-
-static void proto_varint(proto_buffer *b, uint64_t v) {
-    uint8_t encoded[10];
-    size_t n = 0;
-    do {
-        encoded[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v) encoded[n] |= 0x80;
-        n++;
-    } while (v);
-    proto_raw(b, encoded, n);
-}
-
-static void proto_int(proto_buffer *b, int field, uint64_t v) {
-    proto_varint(b, (uint64_t)field << 3);
-    proto_varint(b, v);
-}
-
-static void proto_bytes(proto_buffer *b, int field, const void *data, size_t n) {
-    proto_varint(b, (uint64_t)field << 3 | 2);
-    proto_varint(b, n);
-    proto_raw(b, data, n);
-}
-
-static void proto_string(proto_buffer *b, int field, const char *s) { proto_bytes(b, field, s, strlen(s)); }
-
-static void proto_message(proto_buffer *b, int field, const proto_buffer *m) {
-    b->overflow |= m->overflow;
-    proto_bytes(b, field, m->bytes, m->size);
-}
-
-/* ValueInfoProto name: tensor of elem_type with rank symbolic dims (rank < 0: no shape). */
-static void proto_value_info(proto_buffer *b, int field, const char *name, onyx_dtype elem_type, int rank) {
-    proto_buffer shape = {0}, tensor_type = {0}, type = {0}, info = {0};
-    for (int d = 0; d < rank; d++) {
-        proto_buffer dim = {0};
-        char dim_param[32];
-        snprintf(dim_param, sizeof dim_param, "%s_%d", name, d);
-        proto_string(&dim, 2, dim_param);
-        proto_message(&shape, 1, &dim);
-    }
-    proto_int(&tensor_type, 1, (uint64_t)elem_type);
-    if (rank >= 0) proto_message(&tensor_type, 2, &shape);
-    proto_message(&type, 1, &tensor_type);
-    proto_string(&info, 1, name);
-    proto_message(&info, 2, &type);
-    proto_message(b, field, &info);
-}
-
 static onyx_status open_cache_gather(const onyx_session_options *base, const char *dir, onyx_dtype dtype,
                                      onyx_session **out) {
-    proto_buffer attribute = {0}, node = {0}, graph = {0}, opset = {0}, model = {0};
-    proto_string(&attribute, 1, "axis");
-    proto_int(&attribute, 3, 0);
-    proto_int(&attribute, 20, 2); /* AttributeProto.INT */
-    proto_string(&node, 1, "data");
-    proto_string(&node, 1, "indices");
-    proto_string(&node, 2, "gathered");
-    proto_string(&node, 3, "kv_cache_gather");
-    proto_string(&node, 4, "Gather");
-    proto_message(&node, 5, &attribute);
-    proto_message(&graph, 1, &node);
-    proto_string(&graph, 2, "kv_cache_gather");
-    proto_value_info(&graph, 11, "data", dtype, -1);
-    proto_value_info(&graph, 11, "indices", ONYX_DTYPE_INT64, 1);
-    proto_value_info(&graph, 12, "gathered", dtype, -1);
-    proto_string(&opset, 1, "");
-    proto_int(&opset, 2, 13);
-    proto_int(&model, 1, 8); /* ir_version */
-    proto_string(&model, 2, "onyx");
-    proto_message(&model, 7, &graph);
-    proto_message(&model, 8, &opset);
-    if (model.overflow) return onyx_error(ONYX_ERR_RUNTIME, "%s: the KV-cache gather graph does not fit its buffer", dir);
+    onyx_graph_writer w;
+    onyx_graph_writer_init(&w, "kv_cache_gather");
+    onyx_node_attr_value axis = ONYX_ATTR_INT("axis", 0);
+    onyx_graph_writer_node(&w, "Gather", "data,indices", "gathered", &axis, 1);
+    onyx_graph_writer_input(&w, "data", dtype, -1);
+    onyx_graph_writer_input(&w, "indices", ONYX_DTYPE_INT64, 1);
+    onyx_graph_writer_output(&w, "gathered", dtype, -1);
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    ONYX_TRY(onyx_graph_writer_finish(&w, 13, &bytes, &size));
     onyx_session_options options = *base;
     char name[4200];
     snprintf(name, sizeof name, "%s (KV-cache gather)", dir);
     options.model_name = name;
-    onyx_status st = onyx_session_create_from_memory(model.bytes, model.size, &options, out);
+    onyx_status st = onyx_session_create_from_memory(bytes, size, &options, out);
+    onyx_free(bytes);
     if (st != ONYX_OK) return onyx_error_prefix(st, "%s: opening the KV-cache gather graph: ", dir);
     return ONYX_OK;
 }
@@ -455,7 +381,20 @@ static onyx_status read_labels(onyx_model *m) {
     return ONYX_OK;
 }
 
+/* Keep a copy of the session options (and their strings) for the sessions opened later. */
+static onyx_status keep_session_options(onyx_model *m, const onyx_session_options *so) {
+    m->session_options = *so;
+    m->session_options.model_name = NULL;
+    if ((so->providers && !(m->providers = onyx_strdup(so->providers))) ||
+        (so->provider_options && !(m->provider_options = onyx_strdup(so->provider_options))))
+        return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "onyx_model_load: no memory for the options of '%s'", m->dir);
+    m->session_options.providers = m->providers;
+    m->session_options.provider_options = m->provider_options;
+    return ONYX_OK;
+}
+
 static onyx_status load_into(onyx_model *m, onyx_task task, const onyx_model_options *options) {
+    ONYX_TRY(keep_session_options(m, &options->session));
     ONYX_TRY(read_json(m->dir, "config.json", 0, &m->config));
     ONYX_TRY(read_json(m->dir, "generation_config.json", 1, &m->generation_config));
     ONYX_TRY(read_labels(m));
@@ -534,6 +473,7 @@ onyx_status onyx_model_load(const char *dir, onyx_task task, const onyx_model_op
 
 void onyx_model_destroy(onyx_model *model) {
     if (!model) return;
+    for (int i = 0; i < ONYX_MODEL_CHOOSERS; i++) onyx_session_destroy(model->choosers[i].session);
     onyx_session_destroy(model->cache_gather);
     onyx_session_destroy(model->decoder_with_past);
     onyx_session_destroy(model->decoder);
@@ -543,6 +483,8 @@ void onyx_model_destroy(onyx_model *model) {
     onyx_free(model->labels);
     cJSON_Delete(model->config);
     cJSON_Delete(model->generation_config);
+    onyx_free(model->providers);
+    onyx_free(model->provider_options);
     onyx_free(model->dir);
     onyx_free(model);
 }
@@ -550,6 +492,33 @@ void onyx_model_destroy(onyx_model *model) {
 /* ---------------------------------------------------------------------------------------------
  * Metadata
  */
+onyx_status onyx_model_device_memory(const onyx_model *model, onyx_device_memory_stats *out) {
+    onyx_error_clear();
+    if (!model || !out) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_model_device_memory: NULL argument");
+    const onyx_session *sessions[4 + ONYX_MODEL_CHOOSERS] = {model->encoder, model->decoder, model->decoder_with_past,
+                                                             model->cache_gather};
+    for (int i = 0; i < ONYX_MODEL_CHOOSERS; i++) sessions[4 + i] = model->choosers[i].session;
+    onyx_device_memory_stats total;
+    onyx_device_memory_stats_init(&total);
+    int found = 0;
+    for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
+        onyx_device_memory_stats one;
+        onyx_device_memory_stats_init(&one);
+        if (!sessions[i] || onyx_session_device_memory(sessions[i], &one) != ONYX_OK) continue;
+        if (!found++) total.limit_bytes = one.limit_bytes;
+        total.reserved_bytes += one.reserved_bytes;
+        total.in_use_bytes += one.in_use_bytes;
+        total.peak_reserved_bytes += one.peak_reserved_bytes;
+        total.peak_in_use_bytes += one.peak_in_use_bytes;
+        total.driver_allocations += one.driver_allocations;
+        total.driver_frees += one.driver_frees;
+    }
+    onyx_error_clear();
+    if (!found) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "model '%s' runs no session on a GPU provider", model->dir);
+    *out = total;
+    return ONYX_OK;
+}
+
 onyx_task onyx_model_task(const onyx_model *model) { return model ? model->task : ONYX_TASK_AUTO; }
 
 const char *onyx_model_files(const onyx_model *model) { return model ? model->files : ""; }
