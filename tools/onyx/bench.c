@@ -28,7 +28,8 @@ static const char bench_usage[] =
     "                  [--max-id N] [--io device|host] [--opt-level 0|1|2] [--threads N] [--csv]\n"
     "\n"
     "Time session runs of MODEL with generated inputs; print p50/p90/p99 latency, runs/s,\n"
-    "items/s (batch_size per second) and peak device memory.\n"
+    "items/s (batch_size per second) and peak device memory. For generation with a model\n"
+    "folder see `onyx bench --generate --help`.\n"
     "\n"
     "  --provider P       providers, e.g. cuda or cpu (default cpu)\n"
     "  --dim NAME=VALUE   value of a symbolic input dim (default: batch_size=1, sequence_length=8,\n"
@@ -157,6 +158,8 @@ static void print_profile(const onyx_session *s, int runs) {
 }
 
 int cli_bench(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--generate")) return cli_bench_generate(argc, argv);
     if (cli_wants_help(argc, argv)) {
         fputs(bench_usage, stdout);
         return CLI_EXIT_OK;

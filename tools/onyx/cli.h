@@ -23,6 +23,8 @@ int cli_run(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_ops(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+/* `onyx bench --generate`: generation timing (bench_generate.c); cli_bench hands over to it. */
+int cli_bench_generate(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_pipeline(int argc, char **argv);
 
