@@ -1,11 +1,14 @@
 /*
- * pipeline.h - transformers' encoder pipelines in C: text-classification, token-classification,
- * question-answering, fill-mask and feature-extraction over a model folder (model.h).
+ * pipeline.h - transformers' pipelines in C over a model folder (model.h): the encoder pipelines
+ * text-classification, token-classification, question-answering, fill-mask and
+ * feature-extraction, and the generative ones text-generation, text2text-generation,
+ * summarization and translation.
  *
  * Defaults and results are those of transformers 5's pipelines (TextClassificationPipeline,
  * TokenClassificationPipeline, QuestionAnsweringPipeline, FillMaskPipeline,
- * FeatureExtractionPipeline). Where onyx adds something transformers' pipeline does not have, the
- * field says "onyx option". Same conventions as onyx.h: fallible calls return onyx_status with a
+ * FeatureExtractionPipeline, TextGenerationPipeline, Text2TextGenerationPipeline,
+ * SummarizationPipeline, TranslationPipeline). Where onyx adds something transformers' pipeline
+ * does not have, the field says "onyx option". Same conventions as onyx.h: fallible calls return onyx_status with a
  * message in onyx_last_error(); out-parameters are NULL on failure; _destroy(NULL) does nothing.
  *
  * Character offsets (start, end) count Unicode code points of the original text, as Python
@@ -50,6 +53,14 @@ typedef enum onyx_pooling {
     ONYX_POOLING_CLS = 2   /* the first token's hidden state */
 } onyx_pooling;
 
+/* Which of transformers' seq2seq pipelines an ONYX_TASK_SEQ2SEQ_LM pipeline is: they differ in
+ * the task_specific_params they read, the language handling, and the key of their results. */
+typedef enum onyx_text2text_task {
+    ONYX_TEXT2TEXT_GENERATION = 0, /* "text2text-generation": [{"generated_text": ...}] */
+    ONYX_TEXT2TEXT_SUMMARIZATION = 1, /* "summarization": [{"summary_text": ...}] */
+    ONYX_TEXT2TEXT_TRANSLATION = 2 /* "translation": [{"translation_text": ...}] */
+} onyx_text2text_task;
+
 /* top_k: 0 = the task's default (text-classification 1, question-answering 1, fill-mask 5);
  * ONYX_TOP_K_ALL = transformers' top_k=None (text-classification: every label). */
 #define ONYX_TOP_K_ALL (-1)
@@ -63,7 +74,8 @@ typedef struct onyx_pipeline_options {
     const char *tokenizer_path;
     /* Truncate every input to this many tokens (special tokens included). 0 = config.json's
      * max_position_embeddings when it has one (onyx: transformers' text-classification and
-     * fill-mask do not truncate, and fail on texts longer than the model takes). */
+     * fill-mask do not truncate, and fail on texts longer than the model takes); for the
+     * generative pipelines 0 = no truncation, as transformers. */
     int64_t max_length;
     int top_k; /* see ONYX_TOP_K_ALL */
 
@@ -91,12 +103,46 @@ typedef struct onyx_pipeline_options {
      * one token is replaced by the first token it encodes to, as transformers does. */
     const char *const *targets;
     size_t target_count;
-    /* decode's clean_up_tokenization_spaces for sequence and token_str; default 1 (BERT's). */
+    /* decode's clean_up_tokenization_spaces: fill-mask's sequence and token_str, the generated
+     * texts. -1 (default) = the pipeline's default: 1 for fill-mask and text-generation, 0 for
+     * text2text-generation, summarization and translation (as transformers' postprocess). */
     int clean_up_tokenization_spaces;
 
     /* feature-extraction (onyx options) */
     onyx_pooling pooling;
     int normalize; /* 1: divide each output vector by its L2 norm; default 0 */
+
+    /* text-generation (ONYX_TASK_CAUSAL_LM) and the seq2seq pipelines (ONYX_TASK_SEQ2SEQ_LM) */
+    onyx_text2text_task text2text; /* which seq2seq pipeline; default ONYX_TEXT2TEXT_GENERATION */
+    /* The generation settings (copied at create). NULL (default) = onyx_model_generation_config
+     * with the model's config.json "task_specific_params" for the pipeline's task laid over
+     * them, as transformers does ("summarization", "translation_<src>_to_<tgt>" or, without
+     * src_lang/tgt_lang, the first "translation..." entry, "text2text-generation",
+     * "text-generation"; onyx reads max_length/min_length there as the decoder length of
+     * seq2seq models, max_new_tokens = max_length - 1, and ignores them for causal LMs, whose
+     * max_length counts the prompt). A config given here is used as it is: start from
+     * onyx_pipeline_generation_config to keep those defaults. */
+    const onyx_generation_config *generation;
+    /* Text put before every input before it is tokenized. NULL (default) = the task's:
+     * task_specific_params' "prefix" (T5: "summarize: ", "translate English to German: "),
+     * else none. text-generation leaves the prefix out of the returned text, as transformers. */
+    const char *prefix;
+    /* text-generation: 1 (default) returns the input text followed by the generated text; 0
+     * only the generated text (transformers' return_full_text). */
+    int return_full_text;
+    /* 1 (default): special tokens (eos, pad) are dropped from the decoded texts. */
+    int skip_special_tokens;
+    /* 1: the JSON of a result holds "<name>_token_ids" instead of "<name>_text"
+     * (transformers' return_tensors=True); the items have both either way. Default 0. */
+    int return_tensors;
+    /* translation: language codes ("en", "fr"). M2M100 (a tokenizer with "__en__"-style language
+     * tokens) needs both: the source token "__<src_lang>__" replaces the tokenizer's default
+     * "__en__" as the first token, and generation is forced to start with "__<tgt_lang>__"
+     * (forced_bos_token_id). A code without a token is ONYX_ERR_INVALID_ARGUMENT naming it. For
+     * other models (T5) they pick task_specific_params' "translation_<src>_to_<tgt>". NULL =
+     * none given. Copied at create. */
+    const char *src_lang;
+    const char *tgt_lang;
 } onyx_pipeline_options;
 
 ONYX_API void onyx_pipeline_options_init(onyx_pipeline_options *options);
@@ -104,9 +150,10 @@ ONYX_API void onyx_pipeline_options_init(onyx_pipeline_options *options);
 typedef struct onyx_pipeline onyx_pipeline;
 
 /* A pipeline for task (one of FEATURE_EXTRACTION, SEQUENCE_CLASSIFICATION,
- * TOKEN_CLASSIFICATION, QUESTION_ANSWERING, MASKED_LM; ONYX_TASK_AUTO: the folder's task) over
- * the folder dir. options may be NULL. A folder whose task is not the one asked for (checked by
- * the graph outputs) is ONYX_ERR_INVALID_ARGUMENT naming both. Caller owns *out. */
+ * TOKEN_CLASSIFICATION, QUESTION_ANSWERING, MASKED_LM, CAUSAL_LM, SEQ2SEQ_LM; ONYX_TASK_AUTO:
+ * the folder's task) over the folder dir. options may be NULL. A folder whose task is not the
+ * one asked for (checked by the graph outputs) is ONYX_ERR_INVALID_ARGUMENT naming both. Caller
+ * owns *out. */
 ONYX_API onyx_status onyx_pipeline_create(const char *dir, onyx_task task,
                                           const onyx_pipeline_options *options,
                                           onyx_pipeline **out);
@@ -116,9 +163,22 @@ ONYX_API onyx_status onyx_pipeline_create_from_model(onyx_model *model, onyx_tas
                                                      const onyx_pipeline_options *options,
                                                      onyx_pipeline **out);
 ONYX_API void onyx_pipeline_destroy(onyx_pipeline *pipeline);
+/* transformers' pipeline task names: the encoder tasks' names (and "ner"), "text-generation",
+ * "text2text-generation", "summarization", "translation" and "translation_<src>_to_<tgt>".
+ * Sets *task and, where the name says, options->text2text, ->src_lang and ->tgt_lang (pointing
+ * into name, which must outlive the options' use). An unknown name is ONYX_ERR_INVALID_ARGUMENT
+ * naming it. */
+ONYX_API onyx_status onyx_pipeline_task_from_name(const char *name, onyx_task *task,
+                                                  onyx_pipeline_options *options);
 ONYX_API onyx_task onyx_pipeline_task(const onyx_pipeline *pipeline);
 /* The model the pipeline runs (owned by the pipeline, or the caller's). */
 ONYX_API onyx_model *onyx_pipeline_model(onyx_pipeline *pipeline);
+/* The tokenizer the pipeline encodes and decodes with (owned by the pipeline or its model). */
+ONYX_API const onyx_tokenizer *onyx_pipeline_tokenizer(const onyx_pipeline *pipeline);
+/* A generative pipeline's generation settings: options.generation, or the model's defaults
+ * with the task's task_specific_params (see there). ONYX_ERR_INVALID_ARGUMENT for other tasks. */
+ONYX_API onyx_status onyx_pipeline_generation_config(const onyx_pipeline *pipeline,
+                                                     onyx_generation_config *out);
 
 /* ---------------------------------------------------------------------------------------------
  * Results. One onyx_pipeline_output per input, holding items whose fields mean, per task:
@@ -129,10 +189,16 @@ ONYX_API onyx_model *onyx_pipeline_model(onyx_pipeline *pipeline);
  *                         entity_group                       (-1 grouped)
  *   question-answering    -               score   answer     -1             chars of the context
  *   fill-mask             token_str       score   sequence   token id       -1
+ *   text-generation,      -               0       generated  input index    -1
+ *   text2text, ...                                text
  *
  * Unused strings are NULL. fill-mask inputs with several masks have items for each mask in
  * turn: item i belongs to mask i / (count / mask_count). feature-extraction fills features
- * instead: rows x cols floats, row-major (tokens x hidden, or 1 x hidden when pooled).
+ * instead: rows x cols floats, row-major (tokens x hidden, or 1 x hidden when pooled). The
+ * generative pipelines have one item per returned sequence (num_return_sequences, best first
+ * for beam search), holding its token ids as well: the row onyx_model_generate returned, without
+ * padding: the prompt (causal LM; the tokens of prefix + text) or the decoder start token
+ * (seq2seq), then the new tokens up to and including the first eos.
  */
 typedef struct onyx_pipeline_item {
     const char *label;
@@ -140,6 +206,8 @@ typedef struct onyx_pipeline_item {
     const char *text;
     int64_t index;
     int64_t start, end;
+    const int64_t *token_ids; /* generative pipelines: token_count ids; NULL otherwise */
+    size_t token_count;
 } onyx_pipeline_item;
 
 typedef struct onyx_pipeline_output {
@@ -157,6 +225,8 @@ typedef struct onyx_pipeline_result {
                          question-answering with one answer) */
     int grouped;      /* token-classification with aggregation: entity_group, no index */
     int pooled;       /* feature-extraction with pooling */
+    onyx_text2text_task text2text; /* ONYX_TASK_SEQ2SEQ_LM: which pipeline (the JSON key) */
+    int tensors;      /* generative: the JSON holds token ids (options.return_tensors) */
     size_t count;     /* inputs */
     onyx_pipeline_output *outputs;
 } onyx_pipeline_result;
@@ -171,11 +241,23 @@ ONYX_API void onyx_pipeline_result_destroy(onyx_pipeline_result *result);
  */
 
 /* text-classification (pairs may be NULL, or hold NULL for single texts), token-classification,
- * fill-mask (every text needs the mask token) and feature-extraction. */
+ * fill-mask (every text needs the mask token), feature-extraction, and the generative
+ * pipelines (pairs NULL; see onyx_pipeline_generate). */
 ONYX_API onyx_status onyx_pipeline_run(onyx_pipeline *pipeline, const char *const *texts,
                                        const size_t *lens, const char *const *pairs,
                                        const size_t *pair_lens, size_t n,
                                        onyx_pipeline_result **out);
+/* The generative pipelines (onyx_pipeline_run calls this with config NULL): n texts, each
+ * generated from on its own (the batch is padded on the left for causal LMs, with pad_token_id
+ * or else eos, on the right for seq2seq sources, and masked, which gives the same tokens as runs
+ * one by one). config NULL = the pipeline's settings (onyx_pipeline_generation_config); a
+ * translation pipeline over M2M100 sets forced_bos_token_id to the target language either way.
+ * A causal LM prompt that encodes to no tokens starts from bos_token_id, as transformers. */
+ONYX_API onyx_status onyx_pipeline_generate(onyx_pipeline *pipeline, const char *const *texts,
+                                            const size_t *lens, size_t n,
+                                            const onyx_generation_config *config,
+                                            onyx_pipeline_result **out);
+
 /* question-answering: n (question, context) pairs, NUL-terminated. */
 ONYX_API onyx_status onyx_pipeline_answer(onyx_pipeline *pipeline, const char *const *questions,
                                           const char *const *contexts, size_t n,
@@ -187,7 +269,9 @@ ONYX_API onyx_status onyx_pipeline_answer(onyx_pipeline *pipeline, const char *c
  * [{"entity_group", "score", "word", "start", "end"}], question-answering {"score", "start",
  * "end", "answer"} (a list when more than one), fill-mask [{"score", "token", "token_str",
  * "sequence"}] (a list of such lists for several masks), feature-extraction [[[...]]] (1 x
- * tokens x hidden; pooled: a flat [hidden] list). round4 = 1: scores and features rounded to 4
+ * tokens x hidden; pooled: a flat [hidden] list), text-generation and text2text-generation
+ * [{"generated_text"}], summarization [{"summary_text"}], translation [{"translation_text"}]
+ * (one dict per returned sequence; with return_tensors "generated_token_ids", ... instead). round4 = 1: scores and features rounded to 4
  * decimals, printed as Python prints round(x, 4); 0: full precision (%.17g of the double). One
  * line, no trailing newline. Caller frees *out_json with onyx_pipeline_free_text. */
 ONYX_API onyx_status onyx_pipeline_result_json(const onyx_pipeline_result *result, size_t index,

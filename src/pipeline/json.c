@@ -1,7 +1,9 @@
 /*
  * json.c - a pipeline result as the JSON of what transformers' pipeline returns for one input:
  * the same nesting (dict or list, list of lists for several masks) and the same keys in the same
- * order. Numbers: round4 prints round(x, 4) as Python's repr does ("0.25", "1.0"); otherwise
+ * order. The generative pipelines give one {"<name>_text": ...} (or, with return_tensors,
+ * {"<name>_token_ids": [...]}) per returned sequence; name is transformers' return_name:
+ * "generated", "summary" or "translation". Numbers: round4 prints round(x, 4) as Python's repr does ("0.25", "1.0"); otherwise
  * %.17g of the double. Non-finite values are Python's json spellings (NaN, Infinity).
  */
 #include <math.h>
@@ -85,9 +87,30 @@ static void put_key(json_buf *b, const char *key, int first) {
     puts_(b, ": ");
 }
 
+/* transformers' return_name of a generative pipeline. */
+static const char *return_name(const onyx_pipeline_result *r) {
+    if (r->task == ONYX_TASK_SEQ2SEQ_LM && r->text2text == ONYX_TEXT2TEXT_SUMMARIZATION) return "summary";
+    if (r->task == ONYX_TASK_SEQ2SEQ_LM && r->text2text == ONYX_TEXT2TEXT_TRANSLATION) return "translation";
+    return "generated";
+}
+
 static void put_item(json_buf *b, const onyx_pipeline_result *r, const onyx_pipeline_item *it, int round4) {
     puts_(b, "{");
     switch (r->task) {
+    case ONYX_TASK_CAUSAL_LM:
+    case ONYX_TASK_SEQ2SEQ_LM: {
+        char key[32];
+        snprintf(key, sizeof key, "%s_%s", return_name(r), r->tensors ? "token_ids" : "text");
+        put_key(b, key, 1);
+        if (!r->tensors) {
+            put_string(b, it->text);
+            break;
+        }
+        puts_(b, "[");
+        for (size_t k = 0; k < it->token_count; k++) putf(b, k ? ", %lld" : "%lld", (long long)it->token_ids[k]);
+        puts_(b, "]");
+        break;
+    }
     case ONYX_TASK_SEQUENCE_CLASSIFICATION:
         put_key(b, "label", 1);
         put_string(b, it->label);

@@ -34,6 +34,7 @@ struct onyx_pipeline {
     int multi_label;
     int has_subword_prefix; /* the vocabulary has "##" pieces (continuing_subword_prefix) */
     int64_t cls_id, mask_id, pad_id, unk_id;
+    pipe_generation *generation; /* text-generation and the seq2seq pipelines */
 };
 
 void onyx_pipeline_options_init(onyx_pipeline_options *options) {
@@ -45,7 +46,9 @@ void onyx_pipeline_options_init(onyx_pipeline_options *options) {
     options->max_answer_len = 15;
     options->max_question_len = 64;
     options->align_to_words = 1;
-    options->clean_up_tokenization_spaces = 1;
+    options->clean_up_tokenization_spaces = -1;
+    options->return_full_text = 1;
+    options->skip_special_tokens = 1;
 }
 
 static const char *task_label(onyx_task task) {
@@ -108,13 +111,14 @@ static onyx_status pipeline_setup(onyx_pipeline *p, onyx_task task,
 
     onyx_task have = onyx_model_task(p->model);
     if (task == ONYX_TASK_AUTO) task = have;
+    int generative = task == ONYX_TASK_CAUSAL_LM || task == ONYX_TASK_SEQ2SEQ_LM;
     if (task != ONYX_TASK_FEATURE_EXTRACTION && task != ONYX_TASK_SEQUENCE_CLASSIFICATION &&
         task != ONYX_TASK_TOKEN_CLASSIFICATION && task != ONYX_TASK_QUESTION_ANSWERING &&
-        task != ONYX_TASK_MASKED_LM)
+        task != ONYX_TASK_MASKED_LM && !generative)
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
-                          "pipeline: task %s has no encoder pipeline (text-classification, "
+                          "pipeline: task %s has no pipeline (text-classification, "
                           "token-classification, question-answering, fill-mask, "
-                          "feature-extraction)", task_label(task));
+                          "feature-extraction, text-generation, text2text-generation)", task_label(task));
     if (have != task)
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
                           "pipeline: the model in '%s' is a %s model, not %s",
@@ -134,6 +138,14 @@ static onyx_status pipeline_setup(onyx_pipeline *p, onyx_task task,
                           "pipeline: the model folder '%s' has no tokenizer (tokenizer.json or a "
                           "SentencePiece model); give one with options.tokenizer_path",
                           p->model->dir ? p->model->dir : "(model)");
+    if (generative) {
+        ONYX_TRY(pipe_generation_create(p->model, p->tokenizer, task, o, &p->generation));
+        o->generation = NULL; /* copied; the caller's strings and config are not kept */
+        o->prefix = o->src_lang = o->tgt_lang = NULL;
+        o->targets = NULL;
+        return ONYX_OK;
+    }
+    if (o->clean_up_tokenization_spaces < 0) o->clean_up_tokenization_spaces = 1;
 
     if (o->max_length <= 0) {
         int64_t n = 0;
@@ -239,11 +251,75 @@ void onyx_pipeline_destroy(onyx_pipeline *p) {
     for (size_t i = 0; i < p->ignore_label_count; i++) onyx_free(p->ignore_labels[i]);
     onyx_free(p->ignore_labels);
     onyx_free(p->target_ids);
+    pipe_generation_destroy(p->generation);
     onyx_free(p);
+}
+
+onyx_status onyx_pipeline_task_from_name(const char *name, onyx_task *task, onyx_pipeline_options *options) {
+    onyx_error_clear();
+    if (!name || !task) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_pipeline_task_from_name: NULL argument");
+    onyx_text2text_task kind = ONYX_TEXT2TEXT_GENERATION;
+    const char *src = NULL, *tgt = NULL;
+    if (strcmp(name, "ner") == 0) {
+        *task = ONYX_TASK_TOKEN_CLASSIFICATION;
+    } else if (strcmp(name, "summarization") == 0) {
+        *task = ONYX_TASK_SEQ2SEQ_LM;
+        kind = ONYX_TEXT2TEXT_SUMMARIZATION;
+    } else if (strcmp(name, "translation") == 0) {
+        *task = ONYX_TASK_SEQ2SEQ_LM;
+        kind = ONYX_TEXT2TEXT_TRANSLATION;
+    } else if (strncmp(name, "translation_", 12) == 0) {
+        /* translation_<src>_to_<tgt>, transformers' task.split("_") of four items */
+        const char *to = strstr(name + 12, "_to_");
+        if (!to || to == name + 12 || !to[4] || strchr(to + 4, '_') || memchr(name + 12, '_', (size_t)(to - name - 12)))
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "unknown task '%s' (translation tasks are "
+                              "'translation' or 'translation_XX_to_YY')", name);
+        *task = ONYX_TASK_SEQ2SEQ_LM;
+        kind = ONYX_TEXT2TEXT_TRANSLATION;
+        src = name + 12;
+        tgt = to + 4;
+    } else if (onyx_task_from_name(name, task) != ONYX_OK) {
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                          "unknown task '%s' (text-classification, token-classification, ner, question-answering, "
+                          "fill-mask, feature-extraction, text-generation, text2text-generation, summarization, "
+                          "translation, translation_XX_to_YY)", name);
+    }
+    if (options) {
+        options->text2text = kind;
+        if (src) {
+            /* pointers into name: src_lang is read up to "_to_" (generation.c), tgt_lang to the end */
+            options->src_lang = src;
+            options->tgt_lang = tgt;
+        }
+    }
+    return ONYX_OK;
 }
 
 onyx_task onyx_pipeline_task(const onyx_pipeline *p) { return p ? p->task : ONYX_TASK_AUTO; }
 onyx_model *onyx_pipeline_model(onyx_pipeline *p) { return p ? p->model : NULL; }
+const onyx_tokenizer *onyx_pipeline_tokenizer(const onyx_pipeline *p) { return p ? p->tokenizer : NULL; }
+
+onyx_status onyx_pipeline_generation_config(const onyx_pipeline *p, onyx_generation_config *out) {
+    onyx_error_clear();
+    if (!p || !out) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_pipeline_generation_config: NULL argument");
+    if (!p->generation)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_pipeline_generation_config: the pipeline is %s, which does "
+                          "not generate", task_label(p->task));
+    pipe_generation_defaults(p->generation, out);
+    return ONYX_OK;
+}
+
+onyx_status onyx_pipeline_generate(onyx_pipeline *p, const char *const *texts, const size_t *lens, size_t n,
+                                   const onyx_generation_config *config, onyx_pipeline_result **out) {
+    onyx_error_clear();
+    if (!out) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_pipeline_generate: out is NULL");
+    *out = NULL;
+    if (!p) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_pipeline_generate: pipeline is NULL");
+    if (!p->generation)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_pipeline_generate: the pipeline is %s, which does not "
+                          "generate (use onyx_pipeline_run)", task_label(p->task));
+    return pipe_generation_run(p->generation, texts, lens, n, config, out);
+}
 
 /* ---------------------------------------------------------------------------------------------
  * Results
@@ -270,6 +346,7 @@ void onyx_pipeline_result_destroy(onyx_pipeline_result *r) {
         for (size_t k = 0; o->items && k < o->count; k++) {
             onyx_free((char *)o->items[k].label);
             onyx_free((char *)o->items[k].text);
+            onyx_free((int64_t *)o->items[k].token_ids);
         }
         onyx_free(o->items);
         onyx_free(o->features);
@@ -749,6 +826,11 @@ onyx_status onyx_pipeline_run(onyx_pipeline *p, const char *const *texts, const 
     *out = NULL;
     if (!p) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "pipeline run: pipeline is NULL");
     const char *what = task_label(p->task);
+    if (p->generation) {
+        for (size_t i = 0; pairs && i < n; i++)
+            if (pairs[i]) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: text pairs are for text-classification", what);
+        return pipe_generation_run(p->generation, texts, lens, n, NULL, out);
+    }
     if (p->task == ONYX_TASK_QUESTION_ANSWERING)
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
                           "question-answering takes (question, context) pairs: use onyx_pipeline_answer");

@@ -561,8 +561,8 @@ static void test_errors(void) {
                                           &o, &p),
                      ONYX_ERR_INVALID_ARGUMENT, "not text-classification");
     ONYX_CHECK(p == NULL);
-    ONYX_CHECK_ERROR(onyx_pipeline_create(MODELS "gpt2-ts14", ONYX_TASK_AUTO, &o, &p), ONYX_ERR_INVALID_ARGUMENT,
-                     "no encoder pipeline");
+    ONYX_CHECK_ERROR(onyx_pipeline_create(MODELS "gpt2-ts14", ONYX_TASK_SEQUENCE_CLASSIFICATION, &o, &p),
+                     ONYX_ERR_INVALID_ARGUMENT, "is a text-generation model, not text-classification");
     /* no tokenizer in the folder and none given */
     onyx_pipeline_options_init(&o);
     ONYX_CHECK_ERROR(onyx_pipeline_create(MODELS "bert-text-classification-ts17", ONYX_TASK_AUTO, &o, &p),
