@@ -8,6 +8,9 @@
 #ifndef ONYX_TOOLS_CLI_H
 #define ONYX_TOOLS_CLI_H
 
+#include <stdio.h>
+
+#include "onyx/model.h"
 #include "onyx/onyx.h"
 
 enum {
@@ -27,6 +30,12 @@ int cli_bench(int argc, char **argv);
 int cli_bench_generate(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_pipeline(int argc, char **argv);
+int cli_translate(int argc, char **argv);
+
+/* The generative pipelines from the command line (text_generation.c): `onyx pipeline TASK`
+ * with a generative task name (task_name; NULL = the model folder's own task, as `onyx generate`
+ * without --input-ids), `onyx translate`. argv[first..] are the verb's arguments. */
+int cli_text_generation(const char *verb, onyx_task task, const char *task_name, int argc, char **argv, int first);
 
 /* Print "onyx VERB: <message>" and a pointer to `onyx VERB --help` to stderr; returns
  * CLI_EXIT_USAGE. */
@@ -46,6 +55,10 @@ int cli_wants_help(int argc, char **argv);
 /* A tensor from a .npy file or a serialized TensorProto (.pb), picked by the file's extension.
  * *name_out (may be NULL) receives the TensorProto's name ("" for .npy), onyx_malloc'd. */
 onyx_status cli_read_tensor_file(const char *path, onyx_tensor **out, char **name_out);
+
+/* All lines of in without their line ends, in a malloc'd array of malloc'd strings (free each
+ * and the array); *count receives how many. NULL when out of memory. */
+char **cli_read_lines(FILE *in, size_t *count);
 
 /* Print the status name and onyx_last_error() after "onyx VERB: what: " to stderr. */
 void cli_report_error(const char *verb, const char *what, onyx_status status);

@@ -1,5 +1,7 @@
 /*
- * generate.c - the `onyx generate` verb: onyx_model_generate on token ids from the command line.
+ * generate.c - the `onyx generate` verb: onyx_model_generate on token ids from the command line,
+ * or, without --input-ids, on texts (the model's text-generation / text2text-generation pipeline,
+ * text_generation.c).
  *
  * Each --input-ids is one prompt; several make a batch, padded with the model's pad token (on the
  * left for causal LMs, as generate() expects; on the right for seq2seq sources) and masked. The
@@ -8,26 +10,28 @@
  * prompt and the new tokens; seq2seq: the decoder start token and the new tokens).
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "generation_flags.h"
 #include "onyx/model.h"
 
 #define GENERATE_MAX_PROMPTS 64
 
 static void generate_help(void) {
-    printf("usage: onyx generate --model DIR --input-ids ID,ID,... [--input-ids ...]\n"
-           "                     [--max-new-tokens N] [--min-new-tokens N] [--num-beams K]\n"
-           "                     [--num-return-sequences N] [--length-penalty X] [--early-stopping]\n"
-           "                     [--do-sample --seed S --temperature T --top-k K --top-p P]\n"
-           "                     [--repetition-penalty X] [--no-repeat-ngram-size N]\n"
-           "                     [--provider cuda,cpu] [--output ids]\n\n"
-           "Generates from each prompt with the model folder's ONNX files (an Optimum export) and\n"
-           "prints one line per sequence: its token ids, comma-separated. Defaults come from the\n"
-           "folder's generation_config.json and config.json. Several --input-ids make a batch.\n");
+    printf("usage: onyx generate --model DIR --input-ids ID,ID,... [--input-ids ...] [generation flags]\n"
+           "                     [--provider cuda,cpu] [--output ids]\n"
+           "       onyx generate --model DIR [text options] [generation flags] [TEXT...]\n\n"
+           "With --input-ids: generates from each prompt with the model folder's ONNX files (an\n"
+           "Optimum export) and prints one line per sequence: its token ids, comma-separated.\n"
+           "Several --input-ids make a batch.\n\n"
+           "Without: the folder's pipeline (text-generation for causal LMs, text2text-generation for\n"
+           "seq2seq models) on the TEXT arguments, else one per line from --input FILE or stdin;\n"
+           "prints the generated text of each sequence (see `onyx pipeline text-generation --help`\n"
+           "for the text options).\n\n");
+    cli_generation_help(stdout);
 }
 
 /* ids "5,17,42" into out (capacity values); returns the count, or -1 when malformed. */
@@ -51,45 +55,20 @@ static int64_t parse_ids(const char *text, int64_t *out, int64_t capacity) {
     return count;
 }
 
-static int parse_int(const char *flag, const char *text, long long min, long long *out) {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (end == text || *end || errno || v < min) {
-        cli_usage_error("generate", "%s wants an integer >= %lld, got '%s'", flag, min, text);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
-static int parse_float(const char *flag, const char *text, float *out) {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end || errno || !isfinite(v)) {
-        cli_usage_error("generate", "%s wants a number, got '%s'", flag, text);
-        return 0;
-    }
-    *out = (float)v;
-    return 1;
-}
-
-/* The settings given on the command line; has_* says which. */
+/* The settings given on the command line. */
 typedef struct generate_flags {
     const char *model_dir, *providers, *output;
     const char *prompts[GENERATE_MAX_PROMPTS];
     int n_prompts;
-    long long max_new, min_new, beams, returns, seed, top_k, ngram;
-    float temperature, top_p, length_penalty, repetition_penalty;
-    int has_max_new, has_min_new, has_beams, has_returns, has_seed, has_top_k, has_ngram, has_temperature,
-        has_top_p, has_length_penalty, has_repetition_penalty, do_sample, early_stopping;
+    cli_generation_flags generation;
 } generate_flags;
 
 static int parse_flags(int argc, char **argv, generate_flags *f) {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
-        int got;
+        int got = cli_generation_flag("generate", argc, argv, &i, &f->generation);
+        if (got < 0) return 0;
+        if (got > 0) continue;
         if ((got = cli_flag_value(argc, argv, &i, "--model", &v)) != 0) {
             f->model_dir = v;
         } else if ((got = cli_flag_value(argc, argv, &i, "--input-ids", &v)) != 0) {
@@ -100,33 +79,6 @@ static int parse_flags(int argc, char **argv, generate_flags *f) {
             f->providers = v;
         } else if ((got = cli_flag_value(argc, argv, &i, "--output", &v)) != 0) {
             f->output = v;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--max-new-tokens", &v)) != 0) {
-            if (got > 0 && !(f->has_max_new = parse_int("--max-new-tokens", v, 0, &f->max_new))) return 0;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--min-new-tokens", &v)) != 0) {
-            if (got > 0 && !(f->has_min_new = parse_int("--min-new-tokens", v, 0, &f->min_new))) return 0;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--num-beams", &v)) != 0) {
-            if (got > 0 && !(f->has_beams = parse_int("--num-beams", v, 1, &f->beams))) return 0;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--num-return-sequences", &v)) != 0) {
-            if (got > 0 && !(f->has_returns = parse_int("--num-return-sequences", v, 1, &f->returns))) return 0;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--seed", &v)) != 0) {
-            if (got > 0 && !(f->has_seed = parse_int("--seed", v, 0, &f->seed))) return 0;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--top-k", &v)) != 0) {
-            if (got > 0 && !(f->has_top_k = parse_int("--top-k", v, 0, &f->top_k))) return 0;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--no-repeat-ngram-size", &v)) != 0) {
-            if (got > 0 && !(f->has_ngram = parse_int("--no-repeat-ngram-size", v, 0, &f->ngram))) return 0;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--temperature", &v)) != 0) {
-            if (got > 0 && !(f->has_temperature = parse_float("--temperature", v, &f->temperature))) return 0;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--top-p", &v)) != 0) {
-            if (got > 0 && !(f->has_top_p = parse_float("--top-p", v, &f->top_p))) return 0;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--length-penalty", &v)) != 0) {
-            if (got > 0 && !(f->has_length_penalty = parse_float("--length-penalty", v, &f->length_penalty))) return 0;
-        } else if ((got = cli_flag_value(argc, argv, &i, "--repetition-penalty", &v)) != 0) {
-            if (got > 0 && !(f->has_repetition_penalty = parse_float("--repetition-penalty", v, &f->repetition_penalty)))
-                return 0;
-        } else if (strcmp(argv[i], "--do-sample") == 0) {
-            f->do_sample = 1;
-        } else if (strcmp(argv[i], "--early-stopping") == 0) {
-            f->early_stopping = 1;
         } else {
             return cli_usage_error("generate", "unknown argument '%s'", argv[i]), 0;
         }
@@ -139,20 +91,11 @@ static int parse_flags(int argc, char **argv, generate_flags *f) {
     return 1;
 }
 
-static void apply_flags(const generate_flags *f, onyx_generation_config *g) {
-    if (f->has_max_new) g->max_new_tokens = f->max_new;
-    if (f->has_min_new) g->min_new_tokens = f->min_new;
-    if (f->has_beams) g->num_beams = (int)f->beams;
-    if (f->has_returns) g->num_return_sequences = (int)f->returns;
-    if (f->has_seed) g->seed = (uint64_t)f->seed;
-    if (f->has_top_k) g->top_k = (int)f->top_k;
-    if (f->has_ngram) g->no_repeat_ngram_size = (int)f->ngram;
-    if (f->has_temperature) g->temperature = f->temperature;
-    if (f->has_top_p) g->top_p = f->top_p;
-    if (f->has_length_penalty) g->length_penalty = f->length_penalty;
-    if (f->has_repetition_penalty) g->repetition_penalty = f->repetition_penalty;
-    if (f->do_sample) g->do_sample = 1;
-    if (f->early_stopping) g->early_stopping = 1;
+/* Whether argv asks for the ids mode (any --input-ids). */
+static int wants_ids(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--input-ids") == 0 || strncmp(argv[i], "--input-ids=", 12) == 0) return 1;
+    return 0;
 }
 
 int cli_generate(int argc, char **argv) {
@@ -160,6 +103,7 @@ int cli_generate(int argc, char **argv) {
         generate_help();
         return CLI_EXIT_OK;
     }
+    if (!wants_ids(argc, argv)) return cli_text_generation("generate", ONYX_TASK_AUTO, NULL, argc, argv, 1);
     generate_flags f;
     memset(&f, 0, sizeof f);
     if (!parse_flags(argc, argv, &f)) return CLI_EXIT_USAGE;
@@ -179,7 +123,7 @@ int cli_generate(int argc, char **argv) {
         onyx_model_destroy(model);
         return CLI_EXIT_FAILED;
     }
-    apply_flags(&f, &g);
+    cli_generation_apply(&f.generation, &g);
     /* prompts (B, T) padded to the longest, mask (B, T) */
     enum { max_prompt = 4096 };
     int64_t lengths[GENERATE_MAX_PROMPTS], longest = 0;

@@ -6,7 +6,8 @@
  *   onyx run      run a model on .npy/.pb inputs and write .npy outputs
  *   onyx inspect  describe a model: producer, opsets, inputs, outputs, ops, node placement
  *   onyx ops      list the CPU kernels (docs/ops.md is its --markdown output)
- *   onyx generate generate token ids with a causal LM or seq2seq model folder (model.h)
+ *   onyx generate generate token ids (or text) with a causal LM or seq2seq model folder (model.h)
+ *   onyx translate translation with a seq2seq model folder (pipeline.h)
  */
 #include <errno.h>
 #include <math.h>
@@ -33,21 +34,22 @@ int cli_detokenize(int argc, char **argv);
 static const cli_verb cli_verbs[] = {
     {"check", cli_check, "run ONNX backend-test folders (model.onnx + test_data_set_N) and compare outputs"},
     {"run", cli_run, "run a model on .npy/.pb inputs and write each output as .npy"},
-    {"generate", cli_generate, "generate token ids with a text-generation / text2text-generation model folder"},
+    {"generate", cli_generate, "generate token ids or text with a text-generation / text2text-generation model folder"},
     {"inspect", cli_inspect, "describe a model: producer, opsets, inputs, outputs, op counts, placement"},
     {"bench", cli_bench, "time a model's runs on a provider: latency percentiles, throughput, device memory"},
     {"ops", cli_ops, "list the CPU provider's kernels (--markdown writes docs/ops.md)"},
     {"tokenize", cli_tokenize, "encode JSON-string lines with a tokenizer.json / SentencePiece model"},
     {"detokenize", cli_detokenize, "decode JSON id-array lines back to text"},
     {"classify", cli_classify, "text classification of texts with a model folder (transformers' pipeline)"},
-    {"pipeline", cli_pipeline, "run an encoder pipeline: text-/token-classification, question-answering, fill-mask, feature-extraction"},
+    {"pipeline", cli_pipeline, "run a transformers pipeline: classification, ner, QA, fill-mask, features, generation, summarization, translation"},
+    {"translate", cli_translate, "translate texts with a seq2seq model folder (M2M100: --src-lang, --tgt-lang)"},
 };
 
 static void print_usage(FILE *to) {
     fprintf(to, "usage: onyx VERB [options] ...\n\nverbs:\n");
     for (size_t i = 0; i < sizeof cli_verbs / sizeof cli_verbs[0]; i++)
-        fprintf(to, "  %-8s %s\n", cli_verbs[i].name, cli_verbs[i].summary);
-    fprintf(to, "  %-8s %s\n", "help", "this text");
+        fprintf(to, "  %-10s %s\n", cli_verbs[i].name, cli_verbs[i].summary);
+    fprintf(to, "  %-10s %s\n", "help", "this text");
     fprintf(to, "\n`onyx VERB --help` describes a verb's options. `onyx --version` prints the version.\n");
 }
 
@@ -114,6 +116,33 @@ onyx_status cli_read_tensor_file(const char *path, onyx_tensor **out, char **nam
     *out = NULL;
     return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
                       "%s: unknown tensor file type, expected a .npy file or a TensorProto .pb file", path);
+}
+
+char **cli_read_lines(FILE *in, size_t *count) {
+    char **lines = NULL, *line = NULL;
+    size_t n = 0, cap = 0, line_cap = 0;
+    ssize_t len;
+    *count = 0;
+    while ((len = getline(&line, &line_cap, in)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(lines, cap * sizeof *lines);
+            if (!grown) {
+                free(line);
+                for (size_t i = 0; i < n; i++) free(lines[i]);
+                free(lines);
+                return NULL;
+            }
+            lines = grown;
+        }
+        lines[n++] = line;
+        line = NULL;
+        line_cap = 0;
+    }
+    free(line);
+    *count = n;
+    return lines ? lines : calloc(1, sizeof *lines);
 }
 
 void cli_report_error(const char *verb, const char *what, onyx_status status) {

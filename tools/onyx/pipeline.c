@@ -35,7 +35,8 @@ static void print_help(const char *verb) {
         printf("Text classification (transformers' text-classification pipeline).\n\n");
     else
         printf("TASK: text-classification, token-classification (ner), question-answering,\n"
-               "fill-mask, feature-extraction.\n\n");
+               "fill-mask, feature-extraction; text-generation, text2text-generation, summarization\n"
+               "and translation[_XX_to_YY] take other options (`onyx pipeline text-generation --help`).\n\n");
     printf("Inputs: the TEXT arguments, else one per line from --input FILE or stdin\n"
            "(question-answering: JSON lines {\"question\": ..., \"context\": ...}).\n\n"
            "  --model DIR            model folder (config.json + model.onnx)\n"
@@ -168,29 +169,6 @@ static int parse_args(pipe_cli *c, int argc, char **argv, int first, char ***tex
     return CLI_EXIT_OK;
 }
 
-/* All lines of in (without their newline), in a growing array the caller frees. */
-static char **read_lines(FILE *in, size_t *count) {
-    char **lines = NULL, *line = NULL;
-    size_t n = 0, cap = 0, line_cap = 0;
-    ssize_t len;
-    *count = 0;
-    while ((len = getline(&line, &line_cap, in)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(lines, cap * sizeof *lines);
-            if (!grown) break;
-            lines = grown;
-        }
-        lines[n++] = line;
-        line = NULL;
-        line_cap = 0;
-    }
-    free(line);
-    *count = n;
-    return lines ? lines : calloc(1, sizeof *lines);
-}
-
 static void print_text(const onyx_pipeline_result *r, size_t index) {
     const onyx_pipeline_output *o = &r->outputs[index];
     if (r->task == ONYX_TASK_FEATURE_EXTRACTION) {
@@ -305,7 +283,8 @@ static int run_verb(const char *verb, onyx_task task, int argc, char **argv, int
             fprintf(stderr, "onyx %s: cannot open %s: %s\n", verb, c.input_path, strerror(errno));
             rc = CLI_EXIT_FAILED;
         } else {
-            lines = read_lines(in, &n_lines);
+            lines = cli_read_lines(in, &n_lines);
+            if (!lines) rc = CLI_EXIT_FAILED;
             if (in != stdin) fclose(in);
         }
     }
@@ -329,14 +308,15 @@ int cli_classify(int argc, char **argv) {
 }
 
 int cli_pipeline(int argc, char **argv) {
+    onyx_task task;
+    if (argc >= 2 && onyx_pipeline_task_from_name(argv[1], &task, NULL) == ONYX_OK &&
+        (task == ONYX_TASK_CAUSAL_LM || task == ONYX_TASK_SEQ2SEQ_LM))
+        return cli_text_generation("pipeline", task, argv[1], argc, argv, 2);
     if (cli_wants_help(argc, argv) || argc < 2) {
         print_help("pipeline TASK");
         return argc < 2 && !cli_wants_help(argc, argv) ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
-    const char *name = argv[1];
-    onyx_task task;
-    if (strcmp(name, "ner") == 0) task = ONYX_TASK_TOKEN_CLASSIFICATION;
-    else if (onyx_task_from_name(name, &task) != ONYX_OK)
-        return cli_usage_error("pipeline", "unknown task '%s'", name);
+    if (onyx_pipeline_task_from_name(argv[1], &task, NULL) != ONYX_OK)
+        return cli_usage_error("pipeline", "%s", onyx_last_error());
     return run_verb("pipeline", task, argc, argv, 2);
 }
