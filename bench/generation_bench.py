@@ -22,6 +22,17 @@ onyx is timed through its CLI (one process per row: `onyx bench --generate` for 
 torch.cuda.synchronize(). TF32 is off on both sides. Token ids written by both sides are compared
 (same dtype): a pair that differs is marked invalid, with the number of leading tokens that match.
 The report (tables, charts) is bench/report.py.
+
+results.csv columns: section (generate, encoder, cpu), model, variant, dtype, batch, length (prompt
+or source length; sequence length for encoders), search (greedy, beam5; the case for cpu rows),
+status (ok, failed, "not run: why"), p50_ms/p90_ms (the whole call), first_token_ms, per_token_ms,
+tokens_per_s, seq_per_s, compile_s (torch.compile rows: first call minus a timed call),
+peak_device_mib, compared_with (the other side of the pair: onyx rows against PyTorch eager at the
+same dtype, PyTorch rows against onyx, ort-cpu against onyx-cpu), savings_pct (onyx's time saving
+against the PyTorch or ORT side of the pair), valid (token ids identical), matched_tokens (leading
+new tokens equal in the worst row, of all), rows_matching, seq_match (beam rows), step_mb and gbps
+(bytes a decode step must read / per_token_ms), gbps_pct_of_copy (of the measured device copy),
+threads, priority, notes, measured_utc, row_seconds.
 """
 import argparse
 import copy
@@ -918,7 +929,7 @@ def parse_args(argv=None):
     p.add_argument("--time-budget", type=float, default=None, help="start no new row after this many seconds")
     p.add_argument("--compile-budget", type=float, default=None,
                    help="start no torch.compile row after this many seconds of compiling in total")
-    p.add_argument("--row-timeout", type=float, default=420, help="seconds a PyTorch row may take")
+    p.add_argument("--row-timeout", type=float, default=240, help="seconds one row may take (compiling included)")
     p.add_argument("--onyx-timeout", type=float, default=300, help="seconds one onyx process may take")
     p.add_argument("--models-dir", default=None, help="cache of ONNX exports (default OUT/models)")
     p.add_argument("--export-workers", type=int, default=8)

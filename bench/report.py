@@ -474,6 +474,10 @@ def main(argv=None):
         f.write(text)
     print(f"report: {os.path.join(a.out, 'results.md')}, {len(images)} charts")
     if a.docs or a.docs_md:
+        if env.get("generated_by") != "bench/generation_bench.py" or not env.get("cuda_available"):
+            print("report: env.json does not come from a GPU run of bench/generation_bench.py; the docs page is "
+                  "only written from real measurements", file=sys.stderr)
+            return 1
         md = a.docs_md or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "benchmarks.md")
         md = os.path.abspath(md)
         stem = os.path.splitext(os.path.basename(md))[0]
