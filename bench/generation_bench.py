@@ -62,7 +62,7 @@ FIELDS = ["section", "model", "variant", "dtype", "device", "batch", "length", "
           "status", "p50_ms", "p90_ms", "first_token_ms", "per_token_ms", "tokens_per_s", "seq_per_s", "compile_s",
           "peak_device_mib", "compared_with", "savings_pct", "valid", "matched_tokens", "rows_matching", "seq_match",
           "step_mb", "gbps", "gbps_pct_of_copy", "threads", "priority", "notes", "measured_utc", "row_seconds"]
-KEY_FIELDS = ("section", "model", "variant", "batch", "length", "search")
+KEY_FIELDS = ("section", "model", "variant", "batch", "length", "search", "new_tokens")
 MEASURED = ("p50_ms", "p90_ms", "first_token_ms", "per_token_ms", "tokens_per_s", "seq_per_s", "compile_s",
             "peak_device_mib", "notes", "measured_utc", "row_seconds", "threads")
 WEIGHTS_DIFFER = "differ from the ONNX export"
@@ -177,9 +177,9 @@ class Results:
         os.replace(tmp, self.path)
 
 
-def ids_path(out, r, side=None):
+def ids_path(out, r):
     """The token ids a generation row wrote."""
-    name = f"{r['model']}-{r['variant']}-b{r['batch']}-l{r['length']}-{r['search']}.npy"
+    name = f"{r['model']}-{r['variant']}-b{r['batch']}-l{r['length']}-{r['search']}-n{r['new_tokens']}.npy"
     return os.path.join(out, "ids", name)
 
 
@@ -249,7 +249,7 @@ def derive(results, facts, env):
             other = "torch-" + r["dtype"]
         else:
             other = "onyx-" + r["dtype"]
-        peer = by_key.get("|".join(str(x) for x in (sec, r["model"], other, r["batch"], r["length"], r["search"])))
+        peer = by_key.get(row_key(dict(r, variant=other)))
         r["compared_with"] = other
         if peer is None or peer["status"] != "ok":
             continue
