@@ -70,12 +70,13 @@ static void apply_task_params(pipe_generation *g, const cJSON *params) {
     cJSON_ArrayForEach(item, params) {
         const char *k = item->string;
         if (!k) continue;
-        if (cJSON_IsBool(item) || (cJSON_IsString(item) && strcmp(k, "early_stopping") == 0)) {
-            int on = cJSON_IsTrue(item);
-            if (strcmp(k, "do_sample") == 0) c->do_sample = on;
-            else if (strcmp(k, "early_stopping") == 0)
-                c->early_stopping = cJSON_IsString(item) ? (strcmp(item->valuestring, "never") == 0 ? 2 : c->early_stopping)
-                                                         : on;
+        if (strcmp(k, "early_stopping") == 0 && !cJSON_IsNumber(item)) {
+            if (cJSON_IsBool(item)) c->early_stopping = cJSON_IsTrue(item);
+            else if (cJSON_IsString(item) && strcmp(item->valuestring, "never") == 0) c->early_stopping = 2;
+            continue;
+        }
+        if (strcmp(k, "do_sample") == 0) {
+            if (cJSON_IsBool(item)) c->do_sample = cJSON_IsTrue(item);
             continue;
         }
         if (!cJSON_IsNumber(item)) continue;

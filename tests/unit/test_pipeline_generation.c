@@ -145,6 +145,34 @@ static void expected_causal(const onyx_tokenizer *tok, const char *text, const r
     snprintf(out, cap, "%s%s", full ? text : "", whole + strlen(prompt));
 }
 
+/* The test folders' tokenizers: ids below the fixtures' 512, ASCII text back as it was (M2M100:
+ * after its "__en__ " source-language token). */
+static void test_tokenizers(void) {
+    const char *dirs[3] = {GPT2_DIR, T5_DIR, M2M_DIR}, *lead[3] = {"", "", "__en__ "};
+    const char *text = "The quick brown fox, 42 times: \"Jumps!\" over (the) lazy dog? [yes] {no} a+b=c; x_y~z @#$%^&*";
+    for (int k = 0; k < 3; k++) {
+        onyx_tokenizer *tok = NULL;
+        ONYX_CHECK_OK(onyx_tokenizer_load(dirs[k], &tok));
+        if (!tok) continue;
+        ONYX_CHECK(onyx_tokenizer_vocab_size(tok) <= 512);
+        onyx_encoding *enc = NULL;
+        ONYX_CHECK_OK(onyx_tokenizer_encode(tok, text, strlen(text), NULL, 0, NULL, &enc));
+        int64_t max_id = 0, unk = onyx_tokenizer_token_to_id(tok, "<unk>", 5);
+        for (size_t t = 0; enc && t < enc->length; t++) {
+            max_id = enc->ids[t] > max_id ? enc->ids[t] : max_id;
+            if (unk >= 0 && enc->ids[t] == unk) fprintf(stderr, "  %s: token %zu is <unk>\n", dirs[k], t);
+            ONYX_CHECK(unk < 0 || enc->ids[t] != unk);
+        }
+        ONYX_CHECK(max_id < 512);
+        char back[1024], want[1024];
+        if (enc) decode_into(tok, enc->ids, enc->length, 0, back, sizeof back);
+        snprintf(want, sizeof want, "%s%s", lead[k], text);
+        if (enc) check_text(back, want, dirs[k]);
+        onyx_encoding_destroy(enc);
+        onyx_tokenizer_destroy(tok);
+    }
+}
+
 static void test_text_generation(void) {
     onyx_generation_config c = model_config(GPT2_DIR);
     c.max_new_tokens = 12;
@@ -448,6 +476,16 @@ static void test_m2m100_translation(void) {
     onyx_pipeline_result_destroy(r);
     onyx_pipeline_destroy(p);
 
+    /* skip_special_tokens 0 keeps the decoder start token (eos) */
+    o.skip_special_tokens = 0;
+    p = gen_open(M2M_DIR, ONYX_TASK_SEQ2SEQ_LM, NULL, &o);
+    r = NULL;
+    if (p) ONYX_CHECK_OK(onyx_pipeline_generate(p, texts, NULL, 1, &c, &r));
+    if (r) ONYX_CHECK(strncmp(r->outputs[0].items[0].text, "</s>", 4) == 0);
+    onyx_pipeline_result_destroy(r);
+    onyx_pipeline_destroy(p);
+    o.skip_special_tokens = 1;
+
     /* unknown language codes, missing languages */
     o.tgt_lang = "xx";
     p = NULL;
@@ -609,6 +647,7 @@ static void test_out_of_memory(void) {
 }
 
 int main(void) {
+    ONYX_TEST_RUN(test_tokenizers);
     ONYX_TEST_RUN(test_text_generation);
     ONYX_TEST_RUN(test_prefix_and_tensors);
     ONYX_TEST_RUN(test_num_return_sequences);
