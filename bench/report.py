@@ -223,12 +223,22 @@ def environment_section(env):
              ("transformers", g("transformers")), ("onnx", g("onnx")), ("onnxruntime", g("onnxruntime")),
              ("python", g("python")), ("CPU", f"{g('cpu')}, {g('cpu_cores')} cores"),
              ("CPU threads (onyx --threads = ORT intra_op_num_threads)", g("cpu_threads_used")),
-             ("onyx commit", f"{g('onyx_commit')}" + (" (with uncommitted changes)" if env.get("onyx_tree_modified") else "")),
-             ("device-to-device copy, measured", f"{g('copy_bandwidth_gbps')} GB/s" if g("copy_bandwidth_gbps") else "not measured"),
-             ("nominal memory bandwidth", f"{g('nominal_bandwidth_gbps')} GB/s" if g("nominal_bandwidth_gbps") else "unknown for this GPU")]
+             ("onyx commit", f"{g('onyx_commit')}" + (" (with uncommitted changes)" if env.get("onyx_tree_modified")
+                                                      else "")),
+             ("device-to-device copy, measured",
+              f"{g('copy_bandwidth_gbps')} GB/s" if g("copy_bandwidth_gbps") else "not measured"),
+             ("nominal memory bandwidth",
+              f"{g('nominal_bandwidth_gbps')} GB/s" if g("nominal_bandwidth_gbps") else "unknown for this GPU")]
+    exports = env.get("exports") or {}
+    if exports:
+        items.append(("ONNX exports (this run)", "; ".join(
+            f"{k}: " + ("failed" if v is None else f"{(v.get('bytes') or 0) / 1e9:.2f} GB" +
+                        (f" ({', '.join(v.get('notes') or [])})" if v.get("notes") else ""))
+            for k, v in sorted(exports.items()))))
     runs = env.get("runs") or []
     if len(runs) > 1:
-        items.append(("suite runs merged", "; ".join(f"{x.get('date_utc', '?')} ({x.get('elapsed_s', '?')} s)" for x in runs)))
+        items.append(("suite runs merged",
+                      "; ".join(f"{x.get('date_utc', '?')} ({x.get('elapsed_s', '?')} s)" for x in runs)))
     return table(["", ""], [(k, v) for k, v in items], ["---", "---"])
 
 
