@@ -518,6 +518,8 @@ static void test_errors(void) {
                      "is a text-generation model, not text2text-generation");
     ONYX_CHECK_ERROR(onyx_pipeline_create(T5_DIR, ONYX_TASK_CAUSAL_LM, NULL, &p), ONYX_ERR_INVALID_ARGUMENT,
                      "not text-generation");
+    ONYX_CHECK_ERROR(onyx_pipeline_create(GPT2_DIR, ONYX_TASK_CAUSAL_LM, &o, &p), ONYX_ERR_INVALID_ARGUMENT,
+                     "summarization and translation need a seq2seq model");
     p = gen_open(GPT2_DIR, ONYX_TASK_AUTO, NULL, NULL);
     if (!p) return;
     ONYX_CHECK_INT(onyx_pipeline_task(p), ONYX_TASK_CAUSAL_LM);
