@@ -929,7 +929,7 @@ def parse_args(argv=None):
     p.add_argument("--time-budget", type=float, default=None, help="start no new row after this many seconds")
     p.add_argument("--compile-budget", type=float, default=None,
                    help="start no torch.compile row after this many seconds of compiling in total")
-    p.add_argument("--row-timeout", type=float, default=240, help="seconds one row may take (compiling included)")
+    p.add_argument("--row-timeout", type=float, default=150, help="seconds one row may take (compiling included)")
     p.add_argument("--onyx-timeout", type=float, default=300, help="seconds one onyx process may take")
     p.add_argument("--models-dir", default=None, help="cache of ONNX exports (default OUT/models)")
     p.add_argument("--export-workers", type=int, default=8)
