@@ -535,9 +535,6 @@ ONYX_API onyx_status onyx_tokenizer_load_json(const char *json, size_t size, ony
     return st;
 }
 
-/* Set by sentencepiece.c when it is linked in. */
-__attribute__((weak)) onyx_status onyx_sentencepiece_load(const char *path, const char *folder, onyx_tokenizer **out);
-
 static onyx_status read_file(const char *path, char **data, size_t *size) {
     FILE *f = fopen(path, "rb");
     if (!f) return onyx_error(ONYX_ERR_IO, "cannot open tokenizer file \"%s\"", path);
@@ -574,7 +571,6 @@ ONYX_API onyx_status onyx_tokenizer_load(const char *path, onyx_tokenizer **out)
     char joined[4096];
     const char *json_path = path;
     if (ends_with(path, ".model")) {
-        if (!onyx_sentencepiece_load) return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "SentencePiece models are not supported in this build (\"%s\")", path);
         return onyx_sentencepiece_load(path, NULL, out);
     }
     FILE *probe = fopen(path, "rb");
@@ -593,7 +589,6 @@ ONYX_API onyx_status onyx_tokenizer_load(const char *path, onyx_tokenizer **out)
             for (size_t i = 0; i < 3; i++) {
                 snprintf(joined, sizeof(joined), "%s/%s", path, sp_names[i]);
                 if (file_exists(joined)) {
-                    if (!onyx_sentencepiece_load) return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "SentencePiece models are not supported in this build (\"%s\")", joined);
                     return onyx_sentencepiece_load(joined, path, out);
                 }
             }

@@ -14,13 +14,6 @@
 
 #include "harness.h"
 #include "onyx/pipeline.h"
-#include "text/tokenizer_internal.h"
-
-/* The tokenizer engine reaches the SentencePiece loader through a weak reference, which a static
- * link leaves unresolved unless something names it (as tools/onyx/tokenize.c does): the M2M100
- * folder's sentencepiece.bpe.model needs it. */
-static onyx_status (*volatile gen_sentencepiece_loader)(const char *, const char *, onyx_tokenizer **) =
-    onyx_sentencepiece_load;
 
 #define GEN_DATA ONYX_SOURCE_DIR "/tests/data/pipeline/"
 #define GPT2_DIR GEN_DATA "gpt2-text-generation"
@@ -37,7 +30,6 @@ static inline onyx_pipeline *gen_open(const char *dir, onyx_task task, const cha
     }
     if (providers) o->model.session.providers = providers;
     onyx_pipeline *p = NULL;
-    ONYX_CHECK(gen_sentencepiece_loader != NULL);
     ONYX_CHECK_OK(onyx_pipeline_create(dir, task, o, &p));
     return p;
 }

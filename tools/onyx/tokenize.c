@@ -16,7 +16,6 @@
 
 #include "cli.h"
 #include "onyx/tokenizer.h"
-#include "text/tokenizer_internal.h"
 
 typedef struct line_list {
     char **lines;
@@ -41,14 +40,6 @@ static int read_lines(FILE *in, line_list *out) {
     }
     free(line);
     return 1;
-}
-
-/* onyx_tokenizer_load, with .model files sent to the SentencePiece loader directly: the engine
- * reaches it through a weak reference, which a static link (this tool) leaves unresolved. */
-static onyx_status load_tokenizer(const char *path, onyx_tokenizer **out) {
-    size_t n = strlen(path);
-    if (n > 6 && strcmp(path + n - 6, ".model") == 0) return onyx_sentencepiece_load(path, NULL, out);
-    return onyx_tokenizer_load(path, out);
 }
 
 static void free_lines(line_list *l) {
@@ -170,7 +161,7 @@ int cli_tokenize(int argc, char **argv) {
     opt.return_overflowing = 0;
 
     onyx_tokenizer *tok = NULL;
-    onyx_status st = load_tokenizer(path, &tok);
+    onyx_status st = onyx_tokenizer_load(path, &tok);
     if (st) {
         cli_report_error("tokenize", path, st);
         return CLI_EXIT_FAILED;
@@ -253,7 +244,7 @@ int cli_detokenize(int argc, char **argv) {
     }
     if (!path) return cli_usage_error("detokenize", "--tokenizer PATH is required");
     onyx_tokenizer *tok = NULL;
-    onyx_status st = load_tokenizer(path, &tok);
+    onyx_status st = onyx_tokenizer_load(path, &tok);
     if (st) {
         cli_report_error("detokenize", path, st);
         return CLI_EXIT_FAILED;
