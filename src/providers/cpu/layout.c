@@ -163,9 +163,14 @@ static onyx_status check_planned_shape(const onyx_kernel_ctx *ctx, const onyx_te
 /* Read a host integer input (int32/int64, scalar or 1-D) into out. */
 static onyx_status read_int_input(const onyx_kernel_ctx *ctx, int i, const char *name, int64_t *out, int capacity,
                                   int *count) {
+    const onyx_tensor *t = ctx->inputs[i];
+    /* the common case reads without formatting a name: every shape-reading node comes here */
+    if ((t->dtype == ONYX_DTYPE_INT64 || t->dtype == ONYX_DTYPE_INT32) && t->device == ONYX_DEVICE_CPU &&
+        t->rank <= 1 && onyx_shape_numel(t->dims, t->rank) <= capacity)
+        return onyx_tensor_read_ints(t, out, capacity, count, name);
     char what[96];
     snprintf(what, sizeof what, "%s: input %d (%s)", ctx->node->op_type, i, name);
-    return onyx_tensor_read_ints(ctx->inputs[i], out, capacity, count, what);
+    return onyx_tensor_read_ints(t, out, capacity, count, what);
 }
 
 /* The axes of Squeeze/Unsqueeze: the 'axes' attribute before opset 13, input 1 from 13. */

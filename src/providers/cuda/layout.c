@@ -50,9 +50,11 @@ static cudaStream_t stream_of(const onyx_kernel_ctx *ctx) { return onyx_cuda_sta
 /* Device-to-device copy of bytes (nothing when empty or in place). */
 static onyx_status copy_device_bytes(const onyx_kernel_ctx *ctx, void *dst, const void *src, size_t bytes) {
     if (bytes == 0 || dst == src) return ONYX_OK;
-    char what[96];
+    cudaError_t err = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_of(ctx));
+    if (err == cudaSuccess) return ONYX_OK;
+    char what[96]; /* formatted only on failure: this runs for every copying node */
     snprintf(what, sizeof what, "%s: device copy of %zu bytes", ctx->node->op_type, bytes);
-    return onyx_cuda_status(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_of(ctx)), what);
+    return onyx_cuda_status(err, what);
 }
 
 /* Run a CPU copy description on the device after simplifying it as the CPU does.
