@@ -270,6 +270,11 @@ typedef struct onyx_run_stats {
     uint64_t device_arena_bytes;  /* size of the planned device arena for this input shape */
     uint64_t device_allocations;  /* device memory obtained from the driver (cudaMalloc) */
     uint64_t device_bytes_copied; /* bytes moved between host and device */
+    /* 1 when this run (a recording run) left a plan for its input shapes. Shapes are planned on
+     * first sight while plans get reused; when plans keep being evicted unused (a decode loop,
+     * where each step has a new past length), only shapes that come back within the plan
+     * cache's reach (16 runs) are planned, and the others run as recording runs. */
+    int plan_made;
 } onyx_run_stats;
 
 ONYX_API void onyx_run_stats_init(onyx_run_stats *stats);

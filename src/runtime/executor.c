@@ -25,6 +25,8 @@
 #include "core/status.h"
 
 #define EXEC_MAX_PLANS 16
+#define EXEC_SIGHTINGS 256  /* signatures remembered for the plan policy (plan_wanted) */
+#define EXEC_WASTE_LIMIT 4  /* plans evicted unused before planning turns selective */
 #define EXEC_ALIGN 64
 #define NOT_PLANNED SIZE_MAX
 
@@ -39,6 +41,7 @@ typedef struct exec_plan {
     onyx_tensor *statics; /* per value: data of signature-static values (owned), else empty */
     onyx_tensor *static_mirrors; /* per value: device copies of statics, made on first use (owned) */
     uint64_t stamp;       /* last use, for eviction */
+    uint64_t uses;        /* runs that reused it */
 } exec_plan;
 
 typedef struct exec_child {
@@ -69,6 +72,13 @@ struct onyx_exec {
     exec_plan plans[EXEC_MAX_PLANS];
     int n_plans;
     uint64_t clock;
+    /* The plan policy (plan_wanted): plans evicted unused since the last reuse, runs so far,
+     * and the run each recently seen signature (by hash) last came in. */
+    int plan_waste;
+    uint64_t runs;
+    uint64_t sight_hash[EXEC_SIGHTINGS];
+    uint64_t sight_run[EXEC_SIGHTINGS];
+    int sight_next;
     size_t *rec_size;           /* per buffer: recorded bytes (recording runs) */
     unsigned char *rec_device;  /* per buffer: its device (recording runs) */
     unsigned char *buf_device;  /* per buffer: device of an owned buffer */
@@ -520,6 +530,30 @@ static int signature_build(onyx_exec *e) {
     return len;
 }
 
+/* Whether the recording run of the signature in sig_scratch should leave a plan. A plan costs a
+ * planning pass (quadratic in the buffers) and memory, and pays off only if the signature comes
+ * back while the plan is cached (EXEC_MAX_PLANS, least recently used evicted). The distance
+ * since a signature was last seen predicts the next one: a signature seen before is planned
+ * when that distance is within the cache's reach. A signature not seen before is planned unless
+ * EXEC_WASTE_LIMIT plans in a row were evicted unused (decoding: every step has a new past
+ * length, and comes back, if at all, a whole generation later). */
+static int plan_wanted(onyx_exec *e, int len) {
+    uint64_t hash = 1469598103934665603ull; /* FNV-1a over the signature's words */
+    for (int i = 0; i < len; i++) hash = (hash ^ (uint64_t)e->sig_scratch[i]) * 1099511628211ull;
+    int found = -1;
+    for (int i = 0; i < EXEC_SIGHTINGS && found < 0; i++)
+        if (e->sight_run[i] && e->sight_hash[i] == hash) found = i;
+    uint64_t last = found >= 0 ? e->sight_run[found] : 0;
+    if (found < 0) {
+        found = e->sight_next;
+        e->sight_next = (e->sight_next + 1) % EXEC_SIGHTINGS;
+        e->sight_hash[found] = hash;
+    }
+    e->sight_run[found] = e->runs;
+    if (last) return e->runs - last <= EXEC_MAX_PLANS;
+    return e->plan_waste < EXEC_WASTE_LIMIT;
+}
+
 static exec_plan *plan_find(onyx_exec *e, int len) {
     for (int i = 0; i < e->n_plans; i++) {
         exec_plan *p = &e->plans[i];
@@ -650,6 +684,7 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
             int oldest = 0;
             for (int i = 1; i < e->n_plans; i++)
                 if (e->plans[i].stamp < e->plans[oldest].stamp) oldest = i;
+            if (e->plans[oldest].uses == 0 && e->plan_waste < EXEC_WASTE_LIMIT) e->plan_waste++;
             plan_free(e, &e->plans[oldest]);
             e->plans[oldest] = e->plans[--e->n_plans];
         }
@@ -714,8 +749,11 @@ onyx_status onyx_exec_run(onyx_exec *e) {
     }
     int sig_len = signature_build(e);
     exec_plan *plan = plan_find(e, sig_len);
+    e->runs++;
     if (plan) {
         plan->stamp = ++e->clock;
+        plan->uses++;
+        e->plan_waste = 0;
         for (int d = 0; d < N_DEVICES; d++) ONYX_TRY(arena_reserve(e, d, plan->arena_bytes[d]));
         e->stats.plan_reused = 1;
         e->stats.arena_bytes = plan->arena_bytes[ONYX_DEVICE_CPU];
@@ -802,7 +840,10 @@ onyx_status onyx_exec_run(onyx_exec *e) {
         }
     }
     e->cur_plan = NULL;
-    if (st == ONYX_OK && !plan) st = plan_store(e, sig_len);
+    if (st == ONYX_OK && !plan && plan_wanted(e, sig_len)) {
+        st = plan_store(e, sig_len);
+        e->stats.plan_made = st == ONYX_OK;
+    }
     if (st != ONYX_OK) onyx_exec_finish(e);
     return st;
 }

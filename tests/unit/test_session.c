@@ -135,6 +135,57 @@ done:
     free_case(&c1);
 }
 
+/* One run of the model on (1, length) zero inputs; *stats receives its counters. */
+static onyx_status run_length(onyx_session *s, int64_t length, onyx_run_stats *stats) {
+    int64_t dims[2] = {1, length};
+    onyx_tensor *in[3] = {0}, *out[2] = {0};
+    onyx_status st = ONYX_OK;
+    for (int k = 0; k < 3 && st == ONYX_OK; k++) {
+        st = onyx_tensor_create(ONYX_DTYPE_INT64, dims, 2, &in[k]);
+        if (st == ONYX_OK && k == 1)
+            for (int64_t t = 0; t < length; t++) ((int64_t *)onyx_tensor_data(in[k]))[t] = 1;
+    }
+    if (st == ONYX_OK) st = onyx_session_run(s, input_names, (const onyx_tensor *const *)in, 3, output_names, 2, out);
+    if (st == ONYX_OK) st = onyx_session_last_run_stats(s, stats);
+    for (int k = 0; k < 3; k++) onyx_tensor_destroy(in[k]);
+    for (int k = 0; k < 2; k++) onyx_tensor_destroy(out[k]);
+    return st;
+}
+
+/* The plan policy: shapes are planned on first sight until plans keep being evicted unused
+ * (16 plans cached, 4 evicted unused), as in a decode loop where every step has a new length;
+ * then only shapes that come back within 16 runs are planned. A cached plan is still reused. */
+static void test_plan_policy(void) {
+    onyx_session *s = NULL;
+    ONYX_CHECK_OK(onyx_session_create(MODEL_DIR "/model.onnx", NULL, &s));
+    if (!s) return;
+    onyx_run_stats stats;
+    onyx_run_stats_init(&stats);
+    int planned = 0, reused = 0;
+    for (int64_t length = 1; length <= 40; length++) { /* a "generation" of 40 new lengths */
+        ONYX_CHECK_OK(run_length(s, length, &stats));
+        planned += stats.plan_made;
+        reused += stats.plan_reused;
+    }
+    ONYX_CHECK_INT(planned, 20); /* 16 cached, then 4 evicted unused */
+    ONYX_CHECK_INT(reused, 0);
+    planned = reused = 0;
+    for (int64_t length = 1; length <= 40; length++) { /* the same lengths again, 40 runs later */
+        ONYX_CHECK_OK(run_length(s, length, &stats));
+        planned += stats.plan_made;
+        reused += stats.plan_reused;
+    }
+    ONYX_CHECK_INT(planned, 0);
+    ONYX_CHECK_INT(reused, 16); /* lengths 5 to 20 were still cached */
+    /* a fixed shape: planned on first sight (a reuse reset the policy), reused after */
+    ONYX_CHECK_OK(run_length(s, 50, &stats));
+    ONYX_CHECK_INT(stats.plan_made, 1);
+    ONYX_CHECK_OK(run_length(s, 50, &stats));
+    ONYX_CHECK_INT(stats.plan_reused, 1);
+    ONYX_CHECK_INT(stats.host_allocations, 0);
+    onyx_session_destroy(s);
+}
+
 static void test_input_errors(void) {
     case_data c = {0};
     ONYX_CHECK(load_case(1, &c) == 0);
@@ -320,6 +371,7 @@ int main(void) {
     ONYX_TEST_RUN(test_metadata);
     ONYX_TEST_RUN(test_run_matches_reference);
     ONYX_TEST_RUN(test_steady_state_allocates_nothing);
+    ONYX_TEST_RUN(test_plan_policy);
     ONYX_TEST_RUN(test_input_errors);
     ONYX_TEST_RUN(test_providers);
     ONYX_TEST_RUN(test_opt_levels_agree);
