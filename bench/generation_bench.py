@@ -332,9 +332,11 @@ class Suite:
         if self.torch is not None:
             return self.torch
         import torch
+        # TF32 off the way bench/gpu_bench.py does it (seen working with torch 2.11); float32 matmul
+        # precision is left at its default ("highest"): setting both the legacy flags and the newer
+        # precision API can make torch refuse to read either.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-        torch.set_float32_matmul_precision("highest")
         try:
             import torch._dynamo
             for attr, value in (("cache_size_limit", 1024), ("recompile_limit", 1024),
