@@ -551,9 +551,11 @@ class Suite:
         f = self.run_onyx(cmd, r)
         # model_dir,provider,batch,input_len,new_tokens,num_beams,runs,p50,p90,first,per_token,tok/s,peak (from the right)
         r.update(p50_ms=f[-6], p90_ms=f[-5], first_token_ms=f[-4], per_token_ms=f[-3], tokens_per_s=f[-2],
-                 peak_device_mib=f"{int(float(f[-1])) / 2**20:.1f}" if provider == "cuda" else "")
-        if int(f[-9]) != n or int(f[-8]) != int(r["num_beams"]):
+                 peak_device_mib=f"{fnum(f[-1]) / 2**20:.1f}" if provider == "cuda" and fnum(f[-1]) else "")
+        if (fnum(f[-9]), fnum(f[-8])) != (n, int(r["num_beams"])):
             r["notes"] = _add_note(r.get("notes", ""), f"onyx reports new_tokens {f[-9]}, num_beams {f[-8]}")
+        if fnum(f[-6]) is None:
+            raise RuntimeError(f"onyx printed an unexpected CSV line: {','.join(f)[:300]}")
         if not os.path.exists(out_ids):
             r["notes"] = _add_note(r.get("notes", ""), "onyx wrote no --output-ids file")
         if threads:
@@ -568,9 +570,11 @@ class Suite:
             cmd += ["--threads", str(threads)]
         f = self.run_onyx(cmd, r)
         # model,providers,io,batch,mean_ms,p50_ms,p90_ms,p99_ms,runs_per_s,items_per_s,peak_device_bytes
-        p50 = float(f[5])
+        p50 = fnum(f[5])
+        if not p50:
+            raise RuntimeError(f"onyx printed an unexpected CSV line: {','.join(f)[:300]}")
         r.update(p50_ms=f[5], p90_ms=f[6], seq_per_s=f"{int(r['batch']) * 1e3 / p50:.1f}",
-                 peak_device_mib=f"{int(float(f[10])) / 2**20:.1f}" if provider == "cuda" else "")
+                 peak_device_mib=f"{fnum(f[10]) / 2**20:.1f}" if provider == "cuda" and fnum(f[10]) else "")
         if threads:
             r["threads"] = threads
 
