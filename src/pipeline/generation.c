@@ -394,8 +394,10 @@ onyx_status pipe_generation_run(pipe_generation *g, const char *const *texts, co
         }
     }
     int64_t *sequences = NULL, rows = 0, length = 0;
-    if (!st) st = onyx_model_generate(g->model, ids, mask, (int64_t)n, (int64_t)seq, &c, &sequences, &rows, &length);
-    if (st) st = onyx_error_prefix(st, "%s: ", what);
+    if (!st) {
+        st = onyx_model_generate(g->model, ids, mask, (int64_t)n, (int64_t)seq, &c, &sequences, &rows, &length);
+        if (st) st = onyx_error_prefix(st, "%s: ", what);
+    }
     size_t per_input = !st && rows > 0 ? (size_t)rows / n : 0;
     onyx_pipeline_result *r = NULL;
     if (!st) st = pipe_result_new(g->task, n, &r);

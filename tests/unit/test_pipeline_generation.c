@@ -527,6 +527,7 @@ static void test_errors(void) {
     const char *texts[2] = {"fine", "bad \xC3\x28 text"};
     ONYX_CHECK_ERROR(onyx_pipeline_run(p, texts, NULL, NULL, NULL, 2, &r), ONYX_ERR_INVALID_ARGUMENT,
                      "text-generation: text 1 is not valid UTF-8 at byte 4");
+    ONYX_CHECK(strncmp(onyx_last_error(), "text-generation: text 1", 23) == 0);
     ONYX_CHECK(r == NULL);
     ONYX_CHECK_ERROR(onyx_pipeline_run(p, texts, NULL, NULL, NULL, 0, &r), ONYX_ERR_INVALID_ARGUMENT,
                      "text-generation: no inputs (n == 0)");
