@@ -125,7 +125,9 @@ typedef struct onyx_pipeline_options {
     const onyx_generation_config *generation;
     /* Text put before every input before it is tokenized. NULL (default) = the task's:
      * task_specific_params' "prefix" (T5: "summarize: ", "translate English to German: "),
-     * else none. text-generation leaves the prefix out of the returned text, as transformers. */
+     * else none; M2M100 translation takes none (its tokenizer's translation inputs have no
+     * prefix). text-generation leaves the prefix out of the returned text, as transformers.
+     * Copied at create. */
     const char *prefix;
     /* text-generation: 1 (default) returns the input text followed by the generated text; 0
      * only the generated text (transformers' return_full_text). */
@@ -140,7 +142,7 @@ typedef struct onyx_pipeline_options {
      * "__en__" as the first token, and generation is forced to start with "__<tgt_lang>__"
      * (forced_bos_token_id). A code without a token is ONYX_ERR_INVALID_ARGUMENT naming it. For
      * other models (T5) they pick task_specific_params' "translation_<src>_to_<tgt>". NULL =
-     * none given. Copied at create. */
+     * none given. Read at create, not kept. */
     const char *src_lang;
     const char *tgt_lang;
 } onyx_pipeline_options;
