@@ -245,6 +245,17 @@ ONYX_API onyx_status onyx_session_input_info(const onyx_session *session, size_t
 ONYX_API onyx_status onyx_session_output_info(const onyx_session *session, size_t index,
                                               onyx_value_info *out);
 
+/* The dims output index will have when the graph's symbolic dims take the values given:
+ * names[i] = values[i], n pairs ("batch_size" = 2, "past_sequence_length" = 7, ...). Dims the
+ * graph writes as expressions ("past_sequence_length + sequence_length", "2*s0 + 1") are
+ * evaluated (integers, + - * and floor division, parentheses), as Optimum does to preallocate
+ * IOBinding outputs. dims receives rank values (capacity ONYX_MAX_RANK); *rank receives the
+ * output's rank. ONYX_ERR_INVALID_ARGUMENT names a symbol without a value, an expression that
+ * does not parse, or an output the graph gives no shape (rank -1) or an unnamed unknown dim. */
+ONYX_API onyx_status onyx_session_output_shape(const onyx_session *session, size_t index,
+                                               const char *const *names, const int64_t *values,
+                                               size_t n, int64_t *dims, int *rank);
+
 /* Providers in use after placement, in priority order, comma-separated ("cpu"). */
 ONYX_API const char *onyx_session_providers(const onyx_session *session);
 

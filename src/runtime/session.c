@@ -14,9 +14,9 @@
 #include "onnx/loader.h"
 #include "providers/cpu/cpu_tables.h"
 #include "providers/provider.h"
+#include "runtime/dim_expr.h"
 #include "runtime/executor.h"
 #include "runtime/optimize.h"
-
 #include "runtime/session_internal.h"
 
 const char *onyx_version(void) { return "0.1.0"; }
@@ -425,6 +425,35 @@ onyx_status onyx_session_output_info(const onyx_session *s, size_t index, onyx_v
 const char *onyx_session_providers(const onyx_session *s) { return s ? s->providers_used : ""; }
 
 size_t onyx_session_node_count(const onyx_session *s) { return s ? (size_t)s->graph->n_nodes : 0; }
+
+onyx_status onyx_session_output_shape(const onyx_session *s, size_t index, const char *const *names,
+                                     const int64_t *values, size_t n, int64_t *dims, int *rank) {
+    onyx_error_clear();
+    if (!s || !dims || !rank || (n && (!names || !values)))
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_output_shape: NULL argument");
+    *rank = -1;
+    if (index >= (size_t)s->n_outputs)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_output_shape: output %zu is out of range (the model has %zu)",
+                          index, (size_t)s->n_outputs);
+    const session_io *io = &s->outputs[index];
+    if (io->info.rank < 0)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: output '%s' has no shape in the graph", s->model->display_name,
+                          io->info.name);
+    for (int d = 0; d < io->info.rank; d++) {
+        if (io->dims[d] >= 0) {
+            dims[d] = io->dims[d];
+            continue;
+        }
+        if (!io->dim_params[d])
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: output '%s' dim %d is unknown in the graph (no name)",
+                              s->model->display_name, io->info.name, d);
+        onyx_status st = onyx_dim_expr_eval(io->dim_params[d], names, values, n, &dims[d]);
+        if (st != ONYX_OK)
+            return onyx_error_prefix(st, "%s: output '%s' dim %d: ", s->model->display_name, io->info.name, d);
+    }
+    *rank = io->info.rank;
+    return ONYX_OK;
+}
 
 onyx_status onyx_session_node_info(const onyx_session *s, size_t index, const char **op_type, const char **name,
                                    const char **provider) {

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "harness.h"
 #include "onnx/loader.h"
+#include "runtime/dim_expr.h"
 
 #define MODEL_DIR ONYX_SOURCE_DIR "/models/tiny-bert"
 
@@ -183,6 +184,90 @@ static void test_plan_policy(void) {
     ONYX_CHECK_OK(run_length(s, 50, &stats));
     ONYX_CHECK_INT(stats.plan_reused, 1);
     ONYX_CHECK_INT(stats.host_allocations, 0);
+    onyx_session_destroy(s);
+}
+
+/* Symbolic dims as expressions: the evaluator, then onyx_session_output_shape against the shapes
+ * a real run of the GPT2 fixture produces. */
+static void test_output_shape(void) {
+    const char *names[3] = {"batch_size", "past_sequence_length", "sequence_length"};
+    const int64_t values[3] = {2, 5, 3};
+    int64_t v = 0;
+    ONYX_CHECK_OK(onyx_dim_expr_eval("past_sequence_length + sequence_length", names, values, 3, &v));
+    ONYX_CHECK_INT(v, 8);
+    ONYX_CHECK_OK(onyx_dim_expr_eval(" 2*batch_size+1 ", names, values, 3, &v));
+    ONYX_CHECK_INT(v, 5);
+    ONYX_CHECK_OK(onyx_dim_expr_eval("(past_sequence_length - 1) // 2 + 1", names, values, 3, &v));
+    ONYX_CHECK_INT(v, 3);
+    ONYX_CHECK_OK(onyx_dim_expr_eval("-7 / 2", names, values, 3, &v)); /* floor division, as Python */
+    ONYX_CHECK_INT(v, -4);
+    ONYX_CHECK_OK(onyx_dim_expr_eval("batch_size*(sequence_length-past_sequence_length)", names, values, 3, &v));
+    ONYX_CHECK_INT(v, -4);
+    ONYX_CHECK_ERROR(onyx_dim_expr_eval("batch_size + s9", names, values, 3, &v), ONYX_ERR_INVALID_ARGUMENT,
+                     "no value given for 's9'");
+    ONYX_CHECK_ERROR(onyx_dim_expr_eval("batch_size +", names, values, 3, &v), ONYX_ERR_INVALID_ARGUMENT,
+                     "unexpected end");
+    ONYX_CHECK_ERROR(onyx_dim_expr_eval("batch_size / (sequence_length - 3)", names, values, 3, &v),
+                     ONYX_ERR_INVALID_ARGUMENT, "division by zero");
+    ONYX_CHECK_ERROR(onyx_dim_expr_eval("2**3", names, values, 3, &v), ONYX_ERR_INVALID_ARGUMENT,
+                     "unexpected character at character 3");
+    ONYX_CHECK_ERROR(onyx_dim_expr_eval("(1 + 2", names, values, 3, &v), ONYX_ERR_INVALID_ARGUMENT, "expected ')'");
+    ONYX_CHECK_ERROR(onyx_dim_expr_eval("9223372036854775807 + batch_size", names, values, 3, &v),
+                     ONYX_ERR_INVALID_ARGUMENT, "overflow");
+    char deep[200];
+    memset(deep, '-', sizeof deep - 2);
+    deep[sizeof deep - 2] = '1';
+    deep[sizeof deep - 1] = 0;
+    ONYX_CHECK_ERROR(onyx_dim_expr_eval(deep, names, values, 3, &v), ONYX_ERR_INVALID_ARGUMENT, "nested too deeply");
+
+    onyx_session *s = NULL;
+    ONYX_CHECK_OK(onyx_session_create(ONYX_SOURCE_DIR "/tests/models/gpt2-ts17/model.onnx", NULL, &s));
+    if (!s) return;
+    size_t n_in = onyx_session_input_count(s), n_out = onyx_session_output_count(s);
+    const char *in_names[16];
+    onyx_tensor *in[16] = {0}, *out[16] = {0};
+    const char *out_names[16];
+    onyx_status st = ONYX_OK;
+    for (size_t i = 0; i < n_in && i < 16 && st == ONYX_OK; i++) {
+        onyx_value_info info;
+        st = onyx_session_input_info(s, i, &info);
+        int64_t dims[ONYX_MAX_RANK];
+        int rank = info.rank;
+        for (int d = 0; d < rank && st == ONYX_OK; d++)
+            st = info.dims[d] >= 0 ? ONYX_OK : onyx_dim_expr_eval(info.dim_params[d], names, values, 3, &dims[d]);
+        for (int d = 0; d < rank; d++)
+            if (info.dims[d] >= 0) dims[d] = info.dims[d];
+        in_names[i] = info.name;
+        if (st == ONYX_OK) st = onyx_tensor_create(info.dtype, dims, (size_t)rank, &in[i]); /* zeros */
+        if (st == ONYX_OK && !strcmp(info.name, "attention_mask"))
+            for (int64_t k = 0; k < onyx_tensor_numel(in[i]); k++) ((int64_t *)onyx_tensor_data(in[i]))[k] = 1;
+    }
+    ONYX_CHECK_OK(st);
+    for (size_t o = 0; o < n_out && o < 16; o++) {
+        onyx_value_info info;
+        ONYX_CHECK_OK(onyx_session_output_info(s, o, &info));
+        out_names[o] = info.name;
+    }
+    if (st == ONYX_OK)
+        ONYX_CHECK_OK(onyx_session_run(s, in_names, (const onyx_tensor *const *)in, n_in, out_names, n_out, out));
+    for (size_t o = 0; o < n_out && o < 16 && out[o]; o++) {
+        int64_t dims[ONYX_MAX_RANK];
+        int rank = 0;
+        ONYX_CHECK_OK(onyx_session_output_shape(s, o, names, values, 3, dims, &rank));
+        ONYX_CHECK_INT(rank, (int)onyx_tensor_rank(out[o]));
+        for (int d = 0; d < rank && d < (int)onyx_tensor_rank(out[o]); d++)
+            ONYX_CHECK_INT(dims[d], onyx_tensor_dims(out[o])[d]);
+    }
+    int64_t dims[ONYX_MAX_RANK];
+    int rank = 0;
+    ONYX_CHECK_ERROR(onyx_session_output_shape(s, 1, names, values, 2, dims, &rank), ONYX_ERR_INVALID_ARGUMENT,
+                     "no value given for 'sequence_length'");
+    ONYX_CHECK_ERROR(onyx_session_output_shape(s, 99, names, values, 3, dims, &rank), ONYX_ERR_INVALID_ARGUMENT,
+                     "out of range");
+    for (size_t i = 0; i < 16; i++) {
+        onyx_tensor_destroy(in[i]);
+        onyx_tensor_destroy(out[i]);
+    }
     onyx_session_destroy(s);
 }
 
@@ -372,6 +457,7 @@ int main(void) {
     ONYX_TEST_RUN(test_run_matches_reference);
     ONYX_TEST_RUN(test_steady_state_allocates_nothing);
     ONYX_TEST_RUN(test_plan_policy);
+    ONYX_TEST_RUN(test_output_shape);
     ONYX_TEST_RUN(test_input_errors);
     ONYX_TEST_RUN(test_providers);
     ONYX_TEST_RUN(test_opt_levels_agree);
