@@ -378,8 +378,11 @@ class Suite:
         env["cpu"] = _cpu_name()
         env["cpu_cores"] = os.cpu_count()
         env["cpu_threads_used"] = self.args.threads
-        env["onyx_commit"] = _run_text(["git", "-C", os.path.join(HERE, ".."), "rev-parse", "--short", "HEAD"]) or "unknown"
-        dirty = _run_text(["git", "-C", os.path.join(HERE, ".."), "status", "--porcelain", "--untracked-files=no"])
+        # ONYX_COMMIT overrides: a copy of the tree may travel with a .git that is not its own
+        env["onyx_commit"] = os.environ.get("ONYX_COMMIT") or _run_text(
+            ["git", "-C", os.path.join(HERE, ".."), "rev-parse", "--short", "HEAD"]) or "unknown"
+        dirty = "" if os.environ.get("ONYX_COMMIT") else _run_text(
+            ["git", "-C", os.path.join(HERE, ".."), "status", "--porcelain", "--untracked-files=no"])
         env["onyx_tree_modified"] = bool(dirty)
         env["onyx_binary"] = os.path.abspath(self.args.onyx)
         name = env.get("gpu", "")
