@@ -238,7 +238,8 @@ def environment_section(env):
     runs = env.get("runs") or []
     if len(runs) > 1:
         items.append(("suite runs merged",
-                      "; ".join(f"{x.get('date_utc', '?')} ({x.get('elapsed_s', '?')} s)" for x in runs)))
+                      "; ".join(f"{x.get('date_utc', '?')} ({x.get('elapsed_s', '?')} s, onyx {x.get('onyx_commit', '?')})"
+                                for x in runs)))
     return table(["", ""], [(k, v) for k, v in items], ["---", "---"])
 
 
