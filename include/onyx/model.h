@@ -80,11 +80,47 @@ ONYX_API int64_t onyx_model_label_count(const onyx_model *model);
  * the first GPU session's. ONYX_ERR_INVALID_ARGUMENT when no session uses a GPU provider. */
 ONYX_API onyx_status onyx_model_device_memory(const onyx_model *model, onyx_device_memory_stats *out);
 
-/* Run an encoder task on a batch of token ids: input_ids and attention_mask are (batch, seq)
- * row-major (attention_mask NULL = all ones). Inputs the graph wants and the caller does not give
- * are filled as Optimum does (token_type_ids zeros, position_ids from the mask). output names a
- * graph output ("logits", "start_logits", "last_hidden_state"); *out is a new host tensor the
- * caller owns. */
+/* The inputs of an encoder run (onyx_model_run): B = batch, T = seq, every array (B, T)
+ * row-major int64, borrowed for the call. Fields may be added at the end; callers set
+ * struct_size through onyx_model_inputs_init and then the fields they give.
+ * - input_ids: required.
+ * - attention_mask: NULL = all ones.
+ * - token_type_ids: NULL = zeros (one segment) when the graph has a token_type_ids input. Given
+ *   ones are passed only to a graph that has the input and are silently dropped otherwise
+ *   (DistilBERT and RoBERTa exports, seq2seq encoders), as Optimum's ORTModel passes
+ *   token_type_ids only when the model declares it.
+ * The inputs the graph wants and no field gives are filled as Optimum does: position_ids from
+ * the mask (cumsum(mask) - 1, 1 on padding). A graph input of type int32 receives the values
+ * converted. */
+typedef struct onyx_model_inputs {
+    size_t struct_size;             /* set by onyx_model_inputs_init */
+    int64_t batch;                  /* B > 0 */
+    int64_t seq;                    /* T > 0 */
+    const int64_t *input_ids;       /* (B, T) */
+    const int64_t *attention_mask;  /* (B, T) or NULL */
+    const int64_t *token_type_ids;  /* (B, T) or NULL */
+} onyx_model_inputs;
+
+/* No inputs given (batch and seq 0, every array NULL). */
+ONYX_API void onyx_model_inputs_init(onyx_model_inputs *inputs);
+
+/* Run the encoder of an encoder task (or of a seq2seq model: encoder_model.onnx) once on inputs
+ * and return n_outputs graph outputs by name (output_names[i]: "logits", "start_logits",
+ * "end_logits", "last_hidden_state"; n_outputs >= 1). outputs[i] receives a new host tensor the
+ * caller owns; on failure every outputs[i] is NULL. The model is not changed; one run at a time
+ * per model (the encoder session's rule). Errors: ONYX_ERR_INVALID_ARGUMENT for a NULL model,
+ * inputs, input_ids, output_names, output name or outputs, a struct_size other than
+ * onyx_model_inputs_init's, batch or seq <= 0 or too large, a causal LM (use
+ * onyx_model_generate), or a name that is not an output of the graph (the message lists the
+ * outputs); ONYX_ERR_NOT_IMPLEMENTED for a graph input onyx cannot fill (named) or one that is
+ * not int64 / int32; ONYX_ERR_OUT_OF_MEMORY; the session's errors otherwise. */
+ONYX_API onyx_status onyx_model_run(onyx_model *model, const onyx_model_inputs *inputs,
+                                    const char *const *output_names, size_t n_outputs,
+                                    onyx_tensor **outputs);
+
+/* onyx_model_run with input_ids and attention_mask (B, T) = (batch, seq) (attention_mask NULL
+ * = all ones), no token_type_ids (zeros where the graph wants them), and one output by name;
+ * *out is a new host tensor the caller owns, NULL on failure. Errors as onyx_model_run's. */
 ONYX_API onyx_status onyx_model_forward(onyx_model *model, const int64_t *input_ids,
                                         const int64_t *attention_mask, int64_t batch, int64_t seq,
                                         const char *output, onyx_tensor **out);

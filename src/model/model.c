@@ -565,31 +565,57 @@ static onyx_status index_tensor(const int64_t *values, int64_t batch, int64_t se
 
 #define FORWARD_MAX_INPUTS 8
 
-onyx_status onyx_model_forward(onyx_model *model, const int64_t *input_ids, const int64_t *attention_mask, int64_t batch,
-                               int64_t seq, const char *output, onyx_tensor **out) {
-    onyx_error_clear();
-    if (out) *out = NULL;
-    if (!model || !input_ids || !output || !out)
-        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_model_forward: NULL argument");
-    if (batch <= 0 || seq <= 0)
-        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_model_forward: batch (%lld) and seq (%lld) must be positive",
-                          (long long)batch, (long long)seq);
-    if (model->task == ONYX_TASK_CAUSAL_LM || !model->encoder)
+void onyx_model_inputs_init(onyx_model_inputs *inputs) {
+    if (!inputs) return;
+    memset(inputs, 0, sizeof *inputs);
+    inputs->struct_size = sizeof *inputs;
+}
+
+/* The ONNX file of the encoder session, for messages. */
+static const char *encoder_file(const onyx_model *m) {
+    return m->task == ONYX_TASK_SEQ2SEQ_LM ? "encoder_model.onnx" : "model.onnx";
+}
+
+/* onyx_model_run; fn names the public call in messages ("onyx_model_run", "onyx_model_forward").
+ * Every encoder input is filled here, from the caller's arrays or as Optimum fills them. */
+static onyx_status encoder_run(onyx_model *model, const onyx_model_inputs *in, const char *const *output_names,
+                               size_t n_outputs, onyx_tensor **outputs, const char *fn) {
+    if (!model || !in || !output_names || !outputs)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: NULL argument", fn);
+    if (n_outputs == 0) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: no outputs requested (n_outputs is 0)", fn);
+    if (in->struct_size != sizeof *in)
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
-                          "onyx_model_forward: model '%s' has task %s; use onyx_model_generate", model->dir,
-                          onyx_task_name(model->task));
+                          "%s: inputs->struct_size is %zu, expected %zu (call onyx_model_inputs_init)", fn,
+                          in->struct_size, sizeof *in);
+    if (!in->input_ids) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input_ids is NULL", fn);
+    for (size_t k = 0; k < n_outputs; k++)
+        if (!output_names[k]) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: output name %zu is NULL", fn, k);
+    int64_t batch = in->batch, seq = in->seq;
+    if (batch <= 0 || seq <= 0)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: batch (%lld) and seq (%lld) must be positive", fn,
+                          (long long)batch, (long long)seq);
+    /* the scratch below holds 3 arrays of (B, T) int64 */
+    if ((uint64_t)seq > SIZE_MAX / (3 * sizeof(int64_t)) / (uint64_t)batch)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: batch (%lld) x seq (%lld) is too large", fn, (long long)batch,
+                          (long long)seq);
+    if (model->task == ONYX_TASK_CAUSAL_LM || !model->encoder)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: model '%s' has task %s; use onyx_model_generate", fn,
+                          model->dir, onyx_task_name(model->task));
     onyx_session *s = model->encoder;
+    const char *file = encoder_file(model);
     size_t n_inputs = onyx_session_input_count(s);
     if (n_inputs > FORWARD_MAX_INPUTS)
-        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: the encoder has %zu inputs, onyx_model_forward fills at most %d",
-                          model->dir, n_inputs, FORWARD_MAX_INPUTS);
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s/%s: the encoder has %zu inputs, %s fills at most %d",
+                          model->dir, file, n_inputs, fn, FORWARD_MAX_INPUTS);
     size_t count = (size_t)(batch * seq);
     /* mask, token types and positions are (B, T) */
     int64_t *scratch = onyx_calloc(count * 3, sizeof(int64_t));
-    if (!scratch) return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "onyx_model_forward: no memory for (%lld, %lld) inputs",
-                                    (long long)batch, (long long)seq);
+    if (!scratch)
+        return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for (%lld, %lld) inputs", fn, (long long)batch,
+                          (long long)seq);
     int64_t *mask = scratch, *token_types = scratch + count, *positions = scratch + 2 * count;
-    for (size_t i = 0; i < count; i++) mask[i] = attention_mask ? attention_mask[i] : 1;
+    for (size_t i = 0; i < count; i++) mask[i] = in->attention_mask ? in->attention_mask[i] : 1;
+    if (in->token_type_ids) memcpy(token_types, in->token_type_ids, count * sizeof(int64_t));
     for (int64_t b = 0; b < batch; b++) {
         int64_t seen = 0;
         for (int64_t t = 0; t < seq; t++) {
@@ -606,7 +632,7 @@ onyx_status onyx_model_forward(onyx_model *model, const int64_t *input_ids, cons
         if (st != ONYX_OK) break;
         const int64_t *values = NULL;
         if (strcmp(info.name, "input_ids") == 0)
-            values = input_ids;
+            values = in->input_ids;
         else if (strcmp(info.name, "attention_mask") == 0)
             values = mask;
         else if (strcmp(info.name, "token_type_ids") == 0)
@@ -614,21 +640,44 @@ onyx_status onyx_model_forward(onyx_model *model, const int64_t *input_ids, cons
         else if (strcmp(info.name, "position_ids") == 0)
             values = positions;
         if (!values) {
-            st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s/model.onnx: onyx_model_forward cannot fill input '%s'",
-                            model->dir, info.name);
+            st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s/%s: %s cannot fill input '%s'", model->dir, file, fn,
+                            info.name);
             break;
         }
         if (info.dtype != ONYX_DTYPE_INT64 && info.dtype != ONYX_DTYPE_INT32) {
-            st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s/model.onnx: input '%s' is %s; expected int64 or int32",
-                            model->dir, info.name, onyx_dtype_name(info.dtype));
+            st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s/%s: input '%s' is %s; expected int64 or int32", model->dir,
+                            file, info.name, onyx_dtype_name(info.dtype));
             break;
         }
         names[i] = info.name;
         st = index_tensor(values, batch, seq, info.dtype, &tensors[i]);
     }
     if (st == ONYX_OK)
-        st = onyx_session_run(s, names, (const onyx_tensor *const *)tensors, n_inputs, &output, 1, out);
+        st = onyx_session_run(s, names, (const onyx_tensor *const *)tensors, n_inputs, output_names, n_outputs,
+                              outputs);
     for (size_t i = 0; i < n_inputs; i++) onyx_tensor_destroy(tensors[i]);
     onyx_free(scratch);
     return st;
+}
+
+onyx_status onyx_model_run(onyx_model *model, const onyx_model_inputs *inputs, const char *const *output_names,
+                           size_t n_outputs, onyx_tensor **outputs) {
+    onyx_error_clear();
+    if (outputs)
+        for (size_t k = 0; k < n_outputs; k++) outputs[k] = NULL;
+    return encoder_run(model, inputs, output_names, n_outputs, outputs, "onyx_model_run");
+}
+
+onyx_status onyx_model_forward(onyx_model *model, const int64_t *input_ids, const int64_t *attention_mask, int64_t batch,
+                               int64_t seq, const char *output, onyx_tensor **out) {
+    onyx_error_clear();
+    if (out) *out = NULL;
+    if (!output) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_model_forward: NULL argument");
+    onyx_model_inputs inputs;
+    onyx_model_inputs_init(&inputs);
+    inputs.batch = batch;
+    inputs.seq = seq;
+    inputs.input_ids = input_ids;
+    inputs.attention_mask = attention_mask;
+    return encoder_run(model, &inputs, &output, 1, out, "onyx_model_forward");
 }

@@ -1,7 +1,9 @@
 /*
  * test_model.c - model folders (include/onyx/model.h) over the fixtures in tests/models:
- * loading and task guessing for every folder, the files each layout runs, onyx_model_forward
- * against the encoder fixtures' test_data_set outputs, onyx_model_generate against every case of
+ * loading and task guessing for every folder, the files each layout runs, onyx_model_forward and
+ * onyx_model_run against the encoder fixtures' test_data_set outputs (token_type_ids included),
+ * onyx_model_run against the encoder session run directly on the same inputs, its errors and an
+ * allocation-failure loop, onyx_model_generate against every case of
  * every generation_refs.json (greedy and 5-beam search, batch 1 and 2, token for token), sampling
  * properties, and the errors of bad folders. Every test checks that it leaves no block allocated.
  */
@@ -308,20 +310,28 @@ static void forward_case(onyx_model *m, const char *folder, const char *set_dir,
     int zero_types = 1;
     for (int64_t i = 0; types && i < onyx_tensor_numel(types); i++)
         zero_types &= ((const int64_t *)onyx_tensor_data(types))[i] == 0;
-    if (!zero_types) {
-        /* onyx_model_forward fills token_type_ids with zeros (a single segment), so a case with
-         * two segments is outside what it computes */
-        printf("     %s set %d: not checked (token_type_ids has a second segment)\n", folder, set);
-    } else if (ids && mask) {
+    if (ids && mask) {
+        /* a case with two segments runs through onyx_model_run with its token_type_ids; the
+         * others through onyx_model_forward, which fills token_type_ids with zeros */
         const int64_t *dims = onyx_tensor_dims(ids);
+        onyx_model_inputs inputs;
+        onyx_model_inputs_init(&inputs);
+        inputs.batch = dims[0];
+        inputs.seq = dims[1];
+        inputs.input_ids = onyx_tensor_data(ids);
+        inputs.attention_mask = onyx_tensor_data(mask);
+        inputs.token_type_ids = zero_types ? NULL : onyx_tensor_data(types);
         for (int k = 0; k < 4; k++) {
             char file[32], *name = NULL;
             snprintf(file, sizeof file, "output_%d.pb", k);
             onyx_tensor *want = read_pb(set_dir, file, &name);
             if (!want) break;
             onyx_tensor *got = NULL;
-            ONYX_CHECK_OK(onyx_model_forward(m, onyx_tensor_data(ids), onyx_tensor_data(mask), dims[0], dims[1], name,
-                                             &got));
+            if (zero_types)
+                ONYX_CHECK_OK(onyx_model_forward(m, onyx_tensor_data(ids), onyx_tensor_data(mask), dims[0], dims[1],
+                                                 name, &got));
+            else
+                ONYX_CHECK_OK(onyx_model_run(m, &inputs, (const char *const *)&name, 1, &got));
             if (got) {
                 ONYX_CHECK_INT(onyx_tensor_numel(got), onyx_tensor_numel(want));
                 int64_t bad = -1;
@@ -338,7 +348,8 @@ static void forward_case(onyx_model *m, const char *folder, const char *set_dir,
                             onyx_test_current, folder, set, name, (long long)bad, element(got, bad),
                             element(want, bad), worst);
                 } else {
-                    printf("     %s set %d %s: max diff %.3g\n", folder, set, name, worst);
+                    printf("     %s set %d %s%s: max diff %.3g\n", folder, set, name,
+                           zero_types ? "" : " (two segments)", worst);
                 }
             }
             onyx_tensor_destroy(got);
@@ -369,6 +380,309 @@ static void test_forward_matches_fixtures(void) {
         onyx_model_destroy(m);
     }
     ONYX_CHECK(checked >= 18);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * onyx_model_run: every encoder input, several outputs
+ */
+
+/* Two rows of two segments, the second right-padded: ids, mask and type ids are (2, 6). */
+#define RUN_B 2
+#define RUN_T 6
+static const int64_t run_ids[RUN_B * RUN_T] = {101, 45, 67, 102, 88, 102, 101, 99, 102, 300, 0, 0};
+static const int64_t run_mask[RUN_B * RUN_T] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+static const int64_t run_types[RUN_B * RUN_T] = {0, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0};
+static const int64_t run_zeros[RUN_B * RUN_T] = {0};
+
+static onyx_model_inputs run_inputs(const int64_t *token_type_ids) {
+    onyx_model_inputs in;
+    onyx_model_inputs_init(&in);
+    in.batch = RUN_B;
+    in.seq = RUN_T;
+    in.input_ids = run_ids;
+    in.attention_mask = run_mask;
+    in.token_type_ids = token_type_ids;
+    return in;
+}
+
+/* The reference: folder's model.onnx in a session of its own (the model's options), run on
+ * run_ids, run_mask and types, which the BERT graphs take as they are. */
+static onyx_status session_reference(const char *folder, const int64_t *types, const char *const *names, size_t n,
+                                     onyx_tensor **outs) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s/model.onnx", MODELS_DIR, folder);
+    onyx_model_options o = cpu_options();
+    onyx_session *s = NULL;
+    onyx_status st = onyx_session_create(path, &o.session, &s);
+    if (st != ONYX_OK) return st;
+    int64_t dims[2] = {RUN_B, RUN_T};
+    const int64_t *values[3] = {run_ids, run_mask, types};
+    const char *in_names[3] = {"input_ids", "attention_mask", "token_type_ids"};
+    onyx_tensor *in[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3 && st == ONYX_OK; k++)
+        st = onyx_tensor_create_borrowed(ONYX_DTYPE_INT64, dims, 2, (void *)values[k], sizeof run_ids, &in[k]);
+    if (st == ONYX_OK) st = onyx_session_run(s, in_names, (const onyx_tensor *const *)in, 3, names, n, outs);
+    for (int k = 0; k < 3; k++) onyx_tensor_destroy(in[k]);
+    onyx_session_destroy(s);
+    return st;
+}
+
+/* got and want hold the same dtype, shape and bytes; what names the case. */
+static void check_same_tensor(const char *what, onyx_tensor *got, onyx_tensor *want) {
+    onyx_test_checks++;
+    if (!got || !want) {
+        onyx_test_failures++;
+        fprintf(stderr, "FAIL %s: %s: %s tensor is missing\n", onyx_test_current, what,
+                got ? "the reference" : "the computed");
+        return;
+    }
+    int same_shape =
+        onyx_tensor_dtype(got) == onyx_tensor_dtype(want) && onyx_tensor_rank(got) == onyx_tensor_rank(want);
+    for (size_t d = 0; same_shape && d < onyx_tensor_rank(got); d++)
+        same_shape = onyx_tensor_dims(got)[d] == onyx_tensor_dims(want)[d];
+    if (!same_shape || onyx_tensor_dtype(got) != ONYX_DTYPE_FLOAT32) {
+        onyx_test_failures++;
+        fprintf(stderr, "FAIL %s: %s: %s of rank %zu (%lld elements), expected %s of rank %zu (%lld elements)\n",
+                onyx_test_current, what, onyx_dtype_name(onyx_tensor_dtype(got)), onyx_tensor_rank(got),
+                (long long)onyx_tensor_numel(got), onyx_dtype_name(onyx_tensor_dtype(want)), onyx_tensor_rank(want),
+                (long long)onyx_tensor_numel(want));
+        return;
+    }
+    const float *g = onyx_tensor_data(got), *w = onyx_tensor_data(want);
+    for (int64_t i = 0; i < onyx_tensor_numel(want); i++)
+        if (memcmp(&g[i], &w[i], sizeof g[i]) != 0) {
+            onyx_test_failures++;
+            fprintf(stderr, "FAIL %s: %s: element %lld is %.9g, expected %.9g (bit for bit)\n", onyx_test_current,
+                    what, (long long)i, g[i], w[i]);
+            return;
+        }
+}
+
+/* Whether some element of a and b differ (both float32 of one shape). */
+static int tensors_differ(onyx_tensor *a, onyx_tensor *b) {
+    return !a || !b || onyx_tensor_numel(a) != onyx_tensor_numel(b) ||
+           memcmp(onyx_tensor_data(a), onyx_tensor_data(b), (size_t)onyx_tensor_numel(a) * sizeof(float)) != 0;
+}
+
+static void test_run_matches_session(void) {
+    /* text classification with sentence pairs: logits */
+    onyx_model *m = load("bert-text-classification-ts17", ONYX_TASK_AUTO);
+    const char *logits_name = "logits";
+    if (m) {
+        onyx_model_inputs in = run_inputs(run_types);
+        onyx_tensor *got = NULL, *want = NULL, *zeros = NULL, *no_types = NULL, *forward = NULL;
+        ONYX_CHECK_OK(onyx_model_run(m, &in, &logits_name, 1, &got));
+        ONYX_CHECK_OK(session_reference("bert-text-classification-ts17", run_types, &logits_name, 1, &want));
+        check_same_tensor("text-classification, two segments", got, want);
+        /* the second segment changes the logits: the type ids reached the graph */
+        in.token_type_ids = run_zeros;
+        ONYX_CHECK_OK(onyx_model_run(m, &in, &logits_name, 1, &zeros));
+        ONYX_CHECK(tensors_differ(got, zeros));
+        /* token_type_ids NULL = zeros, and onyx_model_forward is the same run */
+        in.token_type_ids = NULL;
+        ONYX_CHECK_OK(onyx_model_run(m, &in, &logits_name, 1, &no_types));
+        check_same_tensor("text-classification, token_type_ids NULL vs zeros", no_types, zeros);
+        ONYX_CHECK_OK(onyx_model_forward(m, run_ids, run_mask, RUN_B, RUN_T, "logits", &forward));
+        check_same_tensor("text-classification, onyx_model_forward vs onyx_model_run", forward, zeros);
+        onyx_tensor_destroy(got);
+        onyx_tensor_destroy(want);
+        onyx_tensor_destroy(zeros);
+        onyx_tensor_destroy(no_types);
+        onyx_tensor_destroy(forward);
+        /* attention_mask NULL = all ones */
+        static const int64_t ones[RUN_B * RUN_T] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        onyx_tensor *no_mask = NULL, *ones_mask = NULL;
+        in = run_inputs(run_types);
+        in.attention_mask = NULL;
+        ONYX_CHECK_OK(onyx_model_run(m, &in, &logits_name, 1, &no_mask));
+        in.attention_mask = ones;
+        ONYX_CHECK_OK(onyx_model_run(m, &in, &logits_name, 1, &ones_mask));
+        check_same_tensor("text-classification, attention_mask NULL vs ones", no_mask, ones_mask);
+        onyx_tensor_destroy(no_mask);
+        onyx_tensor_destroy(ones_mask);
+    }
+    onyx_model_destroy(m);
+
+    /* question answering: start_logits and end_logits from one run */
+    m = load("bert-question-answering-ts17", ONYX_TASK_AUTO);
+    if (m) {
+        static const char *const names[2] = {"start_logits", "end_logits"};
+        onyx_model_inputs in = run_inputs(run_types);
+        onyx_tensor *got[2] = {NULL, NULL}, *want[2] = {NULL, NULL}, *alone = NULL;
+        ONYX_CHECK_OK(onyx_model_run(m, &in, names, 2, got));
+        ONYX_CHECK_OK(session_reference("bert-question-answering-ts17", run_types, names, 2, want));
+        check_same_tensor("question-answering start_logits", got[0], want[0]);
+        check_same_tensor("question-answering end_logits", got[1], want[1]);
+        /* one output alone is the same values; the order of the names is the caller's */
+        ONYX_CHECK_OK(onyx_model_run(m, &in, &names[1], 1, &alone));
+        check_same_tensor("question-answering end_logits alone", alone, want[1]);
+        for (int k = 0; k < 2; k++) {
+            onyx_tensor_destroy(got[k]);
+            onyx_tensor_destroy(want[k]);
+        }
+        onyx_tensor_destroy(alone);
+    }
+    onyx_model_destroy(m);
+
+    /* DistilBERT has no token_type_ids input: given ones are dropped, as Optimum does */
+    m = load("distilbert-text-classification-ts14", ONYX_TASK_AUTO);
+    if (m) {
+        onyx_model_inputs in = run_inputs(run_types);
+        onyx_tensor *with_types = NULL, *without = NULL;
+        ONYX_CHECK_OK(onyx_model_run(m, &in, &logits_name, 1, &with_types));
+        in.token_type_ids = NULL;
+        ONYX_CHECK_OK(onyx_model_run(m, &in, &logits_name, 1, &without));
+        check_same_tensor("distilbert, token_type_ids given vs NULL", with_types, without);
+        onyx_tensor_destroy(with_types);
+        onyx_tensor_destroy(without);
+    }
+    onyx_model_destroy(m);
+}
+
+static void test_run_errors(void) {
+    onyx_model *m = load("bert-question-answering-ts17", ONYX_TASK_AUTO);
+    if (!m) return;
+    static const char *const names[2] = {"start_logits", "end_logits"};
+    onyx_tensor *sentinel = (onyx_tensor *)&names, *outs[2];
+    onyx_model_inputs in = run_inputs(run_types);
+#define CHECK_RUN_ERROR(model, inputs, out_names, n, status, text)                                \
+    do {                                                                                          \
+        size_t n_ = (n);                                                                          \
+        outs[0] = outs[1] = sentinel;                                                             \
+        ONYX_CHECK_ERROR(onyx_model_run(model, inputs, out_names, n_, outs), status, text);       \
+        for (size_t k_ = 0; k_ < n_ && k_ < 2; k_++) ONYX_CHECK(outs[k_] == NULL);                \
+    } while (0)
+    CHECK_RUN_ERROR(NULL, &in, names, 2, ONYX_ERR_INVALID_ARGUMENT, "onyx_model_run: NULL argument");
+    CHECK_RUN_ERROR(m, NULL, names, 2, ONYX_ERR_INVALID_ARGUMENT, "onyx_model_run: NULL argument");
+    CHECK_RUN_ERROR(m, &in, NULL, 2, ONYX_ERR_INVALID_ARGUMENT, "onyx_model_run: NULL argument");
+    CHECK_RUN_ERROR(m, &in, names, 0, ONYX_ERR_INVALID_ARGUMENT, "no outputs requested");
+    ONYX_CHECK_ERROR(onyx_model_run(m, &in, names, 2, NULL), ONYX_ERR_INVALID_ARGUMENT, "NULL argument");
+    in.struct_size = sizeof in - 1;
+    CHECK_RUN_ERROR(m, &in, names, 2, ONYX_ERR_INVALID_ARGUMENT, "inputs->struct_size is");
+    in = run_inputs(run_types);
+    in.input_ids = NULL;
+    CHECK_RUN_ERROR(m, &in, names, 2, ONYX_ERR_INVALID_ARGUMENT, "input_ids is NULL");
+    in = run_inputs(run_types);
+    const char *null_name[2] = {"start_logits", NULL};
+    CHECK_RUN_ERROR(m, &in, null_name, 2, ONYX_ERR_INVALID_ARGUMENT, "output name 1 is NULL");
+    const char *bad_name[2] = {"start_logits", "pooler_output"};
+    CHECK_RUN_ERROR(m, &in, bad_name, 2, ONYX_ERR_INVALID_ARGUMENT, "'pooler_output' is not an output");
+    in.batch = 0;
+    CHECK_RUN_ERROR(m, &in, names, 2, ONYX_ERR_INVALID_ARGUMENT, "batch (0) and seq (6) must be positive");
+    in.batch = RUN_B;
+    in.seq = -1;
+    CHECK_RUN_ERROR(m, &in, names, 2, ONYX_ERR_INVALID_ARGUMENT, "batch (2) and seq (-1) must be positive");
+    in.batch = INT64_MAX / 4;
+    in.seq = 1024;
+    CHECK_RUN_ERROR(m, &in, names, 2, ONYX_ERR_INVALID_ARGUMENT, "is too large");
+    /* the wrapper reports under its own name */
+    onyx_tensor *out = sentinel;
+    ONYX_CHECK_ERROR(onyx_model_forward(m, NULL, NULL, RUN_B, RUN_T, "start_logits", &out), ONYX_ERR_INVALID_ARGUMENT,
+                     "onyx_model_forward: input_ids is NULL");
+    ONYX_CHECK(out == NULL);
+    out = sentinel;
+    ONYX_CHECK_ERROR(onyx_model_forward(m, run_ids, NULL, 0, RUN_T, "start_logits", &out), ONYX_ERR_INVALID_ARGUMENT,
+                     "onyx_model_forward: batch (0)");
+    ONYX_CHECK(out == NULL);
+    /* the model still runs after every error */
+    in = run_inputs(run_types);
+    ONYX_CHECK_OK(onyx_model_run(m, &in, names, 2, outs));
+    onyx_tensor_destroy(outs[0]);
+    onyx_tensor_destroy(outs[1]);
+    onyx_model_destroy(m);
+    /* a causal LM has no encoder to run */
+    m = load("gpt2-ts17", ONYX_TASK_AUTO);
+    if (m) {
+        const char *logits_name = "logits";
+        CHECK_RUN_ERROR(m, &in, &logits_name, 1, ONYX_ERR_INVALID_ARGUMENT, "use onyx_model_generate");
+    }
+    onyx_model_destroy(m);
+#undef CHECK_RUN_ERROR
+}
+
+/* Allocation N fails (and every one after it), for N = 1, 2, 3, ... over one two-output run
+ * with token_type_ids, on a model that has not run yet (fresh: a new model per attempt, so the
+ * first run's work is covered) or on one that has (warm): each attempt reports OUT_OF_MEMORY
+ * with every output NULL, or succeeds; no block is left behind, and the model then still gives
+ * the reference outputs. Returns the number of attempts. */
+static int run_out_of_memory_loop(int fresh, onyx_tensor *const want[2]) {
+    static const char *const names[2] = {"start_logits", "end_logits"};
+    const char *phase = fresh ? "fresh model" : "warm model";
+    onyx_model_inputs in = run_inputs(run_types);
+    onyx_model *warm = fresh ? NULL : load("bert-question-answering-ts17", ONYX_TASK_AUTO);
+    onyx_tensor *first[2] = {NULL, NULL};
+    if (warm) ONYX_CHECK_OK(onyx_model_run(warm, &in, names, 2, first));
+    onyx_tensor_destroy(first[0]);
+    onyx_tensor_destroy(first[1]);
+    int succeeded = 0, attempts = 0, failed = 0;
+    for (uint64_t n = 1; n < 100000 && !succeeded && !failed; n++) {
+        /* a fresh model's blocks are counted from before its load to after its destruction (the
+         * first run leaves plans in the session); a warm model's over the run alone */
+        int64_t live_before = onyx_alloc_live();
+        onyx_model *m = fresh ? load("bert-question-answering-ts17", ONYX_TASK_AUTO) : warm;
+        if (!m) break;
+        attempts++;
+        onyx_tensor *outs[2] = {NULL, NULL};
+        onyx_alloc_fail_at(n, 1);
+        onyx_status st = onyx_model_run(m, &in, names, 2, outs);
+        onyx_alloc_fail_at(0, 0);
+        if (st == ONYX_OK) {
+            succeeded = 1;
+            check_same_tensor("start_logits, the run that succeeded", outs[0], want[0]);
+            check_same_tensor("end_logits, the run that succeeded", outs[1], want[1]);
+        } else if (st != ONYX_ERR_OUT_OF_MEMORY || outs[0] || outs[1]) {
+            onyx_test_checks++;
+            onyx_test_failures++;
+            fprintf(stderr, "FAIL %s: %s, allocation %llu failed: status %s (%s), outputs %p %p\n", onyx_test_current,
+                    phase, (unsigned long long)n, onyx_status_name(st), onyx_last_error(), (void *)outs[0],
+                    (void *)outs[1]);
+            failed = 1;
+        }
+        onyx_tensor_destroy(outs[0]);
+        onyx_tensor_destroy(outs[1]);
+        if (!succeeded && !failed) {
+            /* the failed run left the model working */
+            onyx_tensor *again[2] = {NULL, NULL};
+            ONYX_CHECK_OK(onyx_model_run(m, &in, names, 2, again));
+            if (tensors_differ(again[0], want[0]) || tensors_differ(again[1], want[1])) {
+                onyx_test_checks++;
+                onyx_test_failures++;
+                fprintf(stderr, "FAIL %s: %s, after allocation %llu failed, the next run gives other outputs\n",
+                        onyx_test_current, phase, (unsigned long long)n);
+                failed = 1;
+            }
+            onyx_tensor_destroy(again[0]);
+            onyx_tensor_destroy(again[1]);
+        }
+        if (fresh) onyx_model_destroy(m);
+        if (!failed && onyx_alloc_live() != live_before) {
+            onyx_test_checks++;
+            onyx_test_failures++;
+            fprintf(stderr, "FAIL %s: %s, allocation %llu: %lld blocks leaked\n", onyx_test_current, phase,
+                    (unsigned long long)n, (long long)(onyx_alloc_live() - live_before));
+            failed = 1;
+        }
+    }
+    onyx_model_destroy(warm);
+    ONYX_CHECK(succeeded);
+    ONYX_CHECK(attempts > 1);
+    printf("     %s: %d attempts\n", phase, attempts);
+    return attempts;
+}
+
+static void test_run_out_of_memory(void) {
+    static const char *const names[2] = {"start_logits", "end_logits"};
+    onyx_model *m = load("bert-question-answering-ts17", ONYX_TASK_AUTO);
+    onyx_model_inputs in = run_inputs(run_types);
+    onyx_tensor *want[2] = {NULL, NULL};
+    if (m) ONYX_CHECK_OK(onyx_model_run(m, &in, names, 2, want));
+    onyx_model_destroy(m);
+    if (want[0] && want[1]) {
+        run_out_of_memory_loop(1, want);
+        run_out_of_memory_loop(0, want);
+    }
+    onyx_tensor_destroy(want[0]);
+    onyx_tensor_destroy(want[1]);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -644,6 +958,9 @@ int main(void) {
     RUN_CHECKING_LEAKS(test_explicit_tasks_and_layouts);
     RUN_CHECKING_LEAKS(test_errors);
     RUN_CHECKING_LEAKS(test_forward_matches_fixtures);
+    RUN_CHECKING_LEAKS(test_run_matches_session);
+    RUN_CHECKING_LEAKS(test_run_errors);
+    RUN_CHECKING_LEAKS(test_run_out_of_memory);
     RUN_CHECKING_LEAKS(test_generation_matches_transformers);
     RUN_CHECKING_LEAKS(test_generation_options);
     RUN_CHECKING_LEAKS(test_out_of_memory);
