@@ -3,10 +3,11 @@
  * encoder once, and turn its outputs into results (scoring.c holds the arithmetic).
  *
  * Every task encodes its batch padded to the longest input (attention mask 0 on padding) and
- * truncated to the pipeline's max_length. The model runs through onyx_model_forward, except where
- * token_type_ids must be given (text pairs, question + context) or two outputs are wanted
- * (start_logits and end_logits): then the encoder session runs directly, with the inputs its
- * graph declares. Legend: B = batch, S = sequence, L = labels, V = vocabulary, H = hidden.
+ * truncated to the pipeline's max_length. The model runs once per batch through onyx_model_run,
+ * with the batch's token_type_ids (text pairs, question + context; model.c drops them for graphs
+ * without that input and fills the other inputs) and every output the task reads (start_logits
+ * and end_logits together for question-answering).
+ * Legend: B = batch, S = sequence, L = labels, V = vocabulary, H = hidden.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -366,7 +367,6 @@ typedef struct pipe_batch {
     onyx_encoding *encodings; /* B, from onyx_tokenizer_encode_batch (NULL for QA spans) */
     size_t batch, seq;
     int64_t *ids, *mask, *types;
-    int has_types; /* some type id is not 0 */
 } pipe_batch;
 
 static void batch_free(pipe_batch *b) {
@@ -395,7 +395,6 @@ static onyx_status batch_fill(pipe_batch *b, const onyx_encoding *const *rows, s
             b->ids[at] = t < rows[i]->length ? rows[i]->ids[t] : pad_id;
             b->mask[at] = t < rows[i]->length ? rows[i]->attention_mask[t] : 0;
             b->types[at] = t < rows[i]->length ? rows[i]->type_ids[t] : 0;
-            if (b->types[at]) b->has_types = 1;
         }
     }
     return ONYX_OK;
@@ -438,43 +437,18 @@ static onyx_status encode_batch(onyx_pipeline *p, const char *const *texts, cons
     return st;
 }
 
-/* Run the encoder on b and return n_out outputs by name. */
+/* Run the encoder on b and return n_out outputs by name. The type ids go to onyx_model_run,
+ * which drops them for graphs without token_type_ids. */
 static onyx_status run_encoder(onyx_pipeline *p, const pipe_batch *b, const char *const *names,
                                size_t n_out, onyx_tensor **outs) {
-    for (size_t i = 0; i < n_out; i++) outs[i] = NULL;
-    onyx_session *s = p->model->encoder;
-    int want_types = b->has_types && s && onyx_model_session_input(s, "token_type_ids", NULL);
-    if (n_out == 1 && !want_types)
-        return onyx_model_forward(p->model, b->ids, b->mask, (int64_t)b->batch, (int64_t)b->seq,
-                                  names[0], &outs[0]);
-    if (!s) return onyx_error(ONYX_ERR_INVALID_MODEL, "pipeline: the model has no encoder session");
-    int64_t dims[2] = {(int64_t)b->batch, (int64_t)b->seq};
-    size_t bytes = b->batch * b->seq * sizeof(int64_t);
-    const char *in_names[3];
-    onyx_tensor *ins[3] = {NULL, NULL, NULL};
-    size_t n_in = 0;
-    onyx_status st = ONYX_OK;
-    const char *const all_names[3] = {"input_ids", "attention_mask", "token_type_ids"};
-    int64_t *const all_data[3] = {b->ids, b->mask, b->types};
-    for (size_t k = 0; k < 3 && !st; k++) {
-        if (k > 0 && !onyx_model_session_input(s, all_names[k], NULL)) continue;
-        in_names[n_in] = all_names[k];
-        st = onyx_tensor_create_borrowed(ONYX_DTYPE_INT64, dims, 2, all_data[k], bytes, &ins[n_in]);
-        n_in++;
-    }
-    for (size_t i = 0; i < onyx_session_input_count(s) && !st; i++) {
-        onyx_value_info info;
-        if (onyx_session_input_info(s, i, &info) != ONYX_OK) break;
-        int known = 0;
-        for (size_t k = 0; k < 3; k++) known |= strcmp(info.name, all_names[k]) == 0;
-        if (!known)
-            st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED,
-                            "pipeline: the encoder wants input '%s', which pipelines with token "
-                            "type ids do not give", info.name);
-    }
-    if (!st) st = onyx_session_run(s, in_names, (const onyx_tensor *const *)ins, n_in, names, n_out, outs);
-    for (size_t k = 0; k < n_in; k++) onyx_tensor_destroy(ins[k]);
-    return st;
+    onyx_model_inputs in;
+    onyx_model_inputs_init(&in);
+    in.batch = (int64_t)b->batch;
+    in.seq = (int64_t)b->seq;
+    in.input_ids = b->ids;
+    in.attention_mask = b->mask;
+    in.token_type_ids = b->types;
+    return onyx_model_run(p->model, &in, names, n_out, outs);
 }
 
 /* Check that out has rank dims with leading (B[, S]) and return its float data. */

@@ -5,8 +5,9 @@
  *  - the scoring functions on hand-made logits, against results worked out by hand from
  *    transformers' Python (aggregation strategies, QA span selection, JSON shape);
  *  - the pipelines on the BERT fixtures of tests/models against values this file computes itself
- *    from the model's raw outputs (onyx_model_forward, or a plain session with token_type_ids for
- *    question-answering): softmax, argmax and top-k by hand.
+ *    from the model's raw outputs (onyx_model_forward; onyx_model_run with token_type_ids for
+ *    text pairs; a plain session with token_type_ids for question-answering): softmax, argmax
+ *    and top-k by hand.
  * The fixtures ship no tokenizer; tests/data/pipeline/tokenizer.json (512 ids, the fixtures'
  * vocabulary size) is made by tests/data/pipeline/make_tokenizer.py.
  */
@@ -289,6 +290,75 @@ static void test_text_classification(void) {
     ONYX_CHECK(r && r->outputs[0].count == 1);
     onyx_pipeline_result_destroy(r);
     onyx_pipeline_destroy(p);
+}
+
+/* Text pairs: the scores are the softmax of the logits onyx_model_run gives for the pair encoded
+ * alone with its token_type_ids (1 on the second text); DistilBERT, which has no token_type_ids
+ * input, runs pairs too. */
+static void pair_case(const char *folder, int types_matter) {
+    onyx_pipeline_options o;
+    onyx_pipeline_options_init(&o);
+    o.top_k = ONYX_TOP_K_ALL;
+    onyx_pipeline *p = open_pipeline(folder, ONYX_TASK_SEQUENCE_CLASSIFICATION, &o);
+    if (!p) return;
+    const char *texts[2] = {"The cat sat on the mat.", "Hello world"};
+    const char *pairs[2] = {"second sentence", "a much longer second text with some words in it"};
+    onyx_pipeline_result *r = NULL;
+    ONYX_CHECK_OK(onyx_pipeline_run(p, texts, NULL, pairs, NULL, 2, &r));
+    onyx_tokenizer *tok = NULL;
+    ONYX_CHECK_OK(onyx_tokenizer_load(TOKENIZER, &tok));
+    for (int i = 0; r && tok && i < 2; i++) {
+        onyx_encoding *enc = NULL;
+        ONYX_CHECK_OK(onyx_tokenizer_encode(tok, texts[i], strlen(texts[i]), pairs[i], strlen(pairs[i]), NULL, &enc));
+        if (!enc) continue;
+        int second = 0;
+        for (size_t t = 0; t < enc->length; t++) second |= enc->type_ids[t] == 1;
+        ONYX_CHECK(second);
+        onyx_model_inputs in;
+        onyx_model_inputs_init(&in);
+        in.batch = 1;
+        in.seq = (int64_t)enc->length;
+        in.input_ids = enc->ids;
+        in.attention_mask = enc->attention_mask;
+        in.token_type_ids = enc->type_ids;
+        const char *name = "logits";
+        onyx_tensor *logits = NULL, *one_segment = NULL;
+        ONYX_CHECK_OK(onyx_model_run(onyx_pipeline_model(p), &in, &name, 1, &logits));
+        in.token_type_ids = NULL;
+        ONYX_CHECK_OK(onyx_model_run(onyx_pipeline_model(p), &in, &name, 1, &one_segment));
+        int64_t n = logits ? onyx_tensor_numel(logits) : 0;
+        double want[8], without[8];
+        if (logits && one_segment && n <= 8 && r->outputs[i].count == (size_t)n) {
+            softmax_ref(onyx_tensor_data(logits), (int)n, want);
+            softmax_ref(onyx_tensor_data(one_segment), (int)n, without);
+            double differ = 0;
+            for (int64_t l = 0; l < n; l++) differ = fmax(differ, fabs(want[l] - without[l]));
+            if (types_matter) ONYX_CHECK(differ > 1e-4); /* else the check below could not tell */
+            else ONYX_CHECK(differ == 0);
+            for (size_t k = 0; k < r->outputs[i].count; k++) {
+                const onyx_pipeline_item *it = &r->outputs[i].items[k];
+                if (it->index < 0 || it->index >= n) {
+                    ONYX_CHECK(it->index >= 0 && it->index < n);
+                    continue;
+                }
+                ONYX_CHECK_CLOSE(it->score, want[it->index], 1e-5, 1e-4); /* batch padding vs alone */
+            }
+        } else {
+            fprintf(stderr, "     %s pair %d: %lld logits, %zu items\n", folder, i, (long long)n, r->outputs[i].count);
+            ONYX_CHECK(logits && one_segment && n <= 8 && r->outputs[i].count == (size_t)n);
+        }
+        onyx_tensor_destroy(logits);
+        onyx_tensor_destroy(one_segment);
+        onyx_encoding_destroy(enc);
+    }
+    onyx_tokenizer_destroy(tok);
+    onyx_pipeline_result_destroy(r);
+    onyx_pipeline_destroy(p);
+}
+
+static void test_text_pair_classification(void) {
+    pair_case("bert-text-classification-ts17", 1);
+    pair_case("distilbert-text-classification-ts14", 0);
 }
 
 static void test_token_classification(void) {
@@ -584,6 +654,7 @@ int main(void) {
     ONYX_TEST_RUN(test_aggregation_strategies);
     ONYX_TEST_RUN(test_qa_spans);
     ONYX_TEST_RUN(test_text_classification);
+    ONYX_TEST_RUN(test_text_pair_classification);
     ONYX_TEST_RUN(test_token_classification);
     ONYX_TEST_RUN(test_fill_mask);
     ONYX_TEST_RUN(test_feature_extraction);
