@@ -16,6 +16,9 @@
  * Legend: M = rows of A and Y, K = inner dimension, N = columns of B and Y.
  */
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
@@ -93,6 +96,19 @@ void math_from_f32(onyx_dtype dtype, const float *src, int64_t n, void *dst, int
 int math_threads(const onyx_kernel_ctx *ctx) {
     int threads = ctx->threads > 1 ? ctx->threads : 1;
     return openblas_get_parallel() == 1 ? 1 : threads; /* 1 = OpenBLAS's pthread build */
+}
+
+/* OpenBLAS's OpenMP build runs a product on omp_get_max_threads() threads, the calling thread's
+ * OpenMP setting: make it the session's intra-op thread count, so --threads / intra_op_threads
+ * bound BLAS too (it is per thread: sessions on other threads keep theirs). The pthread build
+ * keeps its own pool, sized by OPENBLAS_NUM_THREADS. */
+static void blas_threads(const onyx_kernel_ctx *ctx) {
+#ifdef _OPENMP
+    if (openblas_get_parallel() == 2 && ctx->threads > 0 && omp_get_max_threads() != ctx->threads)
+        omp_set_num_threads(ctx->threads);
+#else
+    (void)ctx;
+#endif
 }
 
 /* ---- shared shape logic of MatMul and MatMulInteger ---- */
@@ -338,7 +354,10 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bi
     return ONYX_OK;
 }
 
-onyx_status math_matmul_run(onyx_kernel_ctx *ctx) { return matmul_run_common(ctx, NULL); }
+onyx_status math_matmul_run(onyx_kernel_ctx *ctx) {
+    blas_threads(ctx);
+    return matmul_run_common(ctx, NULL);
+}
 
 /* ---- MatMulBias (domain "onyx"): Y = MatMul(A, B) + bias, bias 1-D over Y's last axis ---- */
 
@@ -368,7 +387,10 @@ onyx_status math_matmul_bias_prepare(onyx_kernel_ctx *ctx) {
     return ONYX_OK;
 }
 
-onyx_status math_matmul_bias_run(onyx_kernel_ctx *ctx) { return matmul_run_common(ctx, ctx->inputs[2]); }
+onyx_status math_matmul_bias_run(onyx_kernel_ctx *ctx) {
+    blas_threads(ctx);
+    return matmul_run_common(ctx, ctx->inputs[2]);
+}
 
 /* ---- Gemm ---- */
 
@@ -428,6 +450,7 @@ onyx_status math_gemm_prepare(onyx_kernel_ctx *ctx) {
 }
 
 onyx_status math_gemm_run(onyx_kernel_ctx *ctx) {
+    blas_threads(ctx);
     gemm_shape s = {0};
     ONYX_TRY(gemm_shape_infer(ctx, &s));
     const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1], *c = onyx_input(ctx, 2);
@@ -1052,6 +1075,7 @@ onyx_status math_einsum_prepare(onyx_kernel_ctx *ctx) {
 }
 
 onyx_status math_einsum_run(onyx_kernel_ctx *ctx) {
+    blas_threads(ctx);
     einsum_plan p;
     ONYX_TRY(einsum_plan_build(ctx, &p));
     onyx_tensor *y = ctx->outputs[0];
