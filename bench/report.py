@@ -4,7 +4,8 @@
     python3 bench/report.py OUT_DIR --docs          # also docs/benchmarks.md and docs/benchmarks/*.png
     python3 bench/report.py OUT_DIR --docs-md PATH  # the docs page elsewhere (its charts in PATH's stem folder)
 
-Reads OUT_DIR/results.csv and OUT_DIR/env.json only (needs numpy-free Python and matplotlib, Agg
+Reads OUT_DIR/results.csv, OUT_DIR/env.json and, when present, OUT_DIR/notes.md (findings of the
+people who ran it, appended under Notes) only (needs numpy-free Python and matplotlib, Agg
 backend), so it runs on any machine the folder is copied to. Every row of the CSV appears: measured
 rows in the tables (a pair whose token ids differ is marked invalid, its time kept), failed rows
 and rows not run (time budget, a skipped variant) listed with their reasons, never dropped.
@@ -445,7 +446,9 @@ def notes_section(rows, env):
                      f"shape (first call minus a timed call), {sum(secs):.0f} s in all, excluded from the latencies.")
     if env.get("onyx_tree_modified"):
         lines.append("- The onyx tree had uncommitted changes when this was measured (env.json `onyx_tree_modified`).")
-    return "\n".join(lines) + "\n"
+    # notes.md of the results folder: what the people who ran it found (outside what the rows say)
+    extra = env.get("_notes_md")
+    return "\n".join(lines) + "\n" + ("\n" + extra.strip() + "\n" if extra else "")
 
 
 def render(rows, env, images, image_dir, title, intro):
@@ -477,6 +480,10 @@ def main(argv=None):
     p.add_argument("--docs-md", default=None, help="where the docs page goes (default docs/benchmarks.md)")
     a = p.parse_args(argv)
     rows, env = load(a.out)
+    notes = os.path.join(a.out, "notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            env["_notes_md"] = f.read()
     images = charts(rows, env, os.path.join(a.out, "charts"))
     intro = (f"Measured {env.get('date_utc', '?')} on {env.get('gpu', '?')} by `bench/suite`; "
              "every row is in results.csv.\n")
