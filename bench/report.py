@@ -501,10 +501,15 @@ def main(argv=None):
         stem = os.path.splitext(os.path.basename(md))[0]
         img_dir = os.path.join(os.path.dirname(md), stem)
         docs_images = charts(rows, env, img_dir)
+        runs = env.get("runs") or []
+        when = (f"in {len(runs)} runs of `bench/suite` from {runs[0].get('date_utc', '?')} to "
+                f"{runs[-1].get('date_utc', '?')} (listed under Environment)" if len(runs) > 1
+                else f"{env.get('date_utc', '?')} in one run of `bench/suite`")
+        source = os.path.relpath(os.path.abspath(a.out), os.path.join(os.path.dirname(md), ".."))
         intro = (f"Hugging Face Optimum's GPU-guide experiment (generation latency against input length, batch 1 and "
-                 f"8, greedy and beam search) for onyx, measured {env.get('date_utc', '?')} on "
-                 f"{env.get('gpu', '?')} in one run of `bench/suite` (see [gpu.md](gpu.md) for how to run it). "
-                 f"Regenerate this page from a results folder with `python3 bench/report.py OUT_DIR --docs`.\n")
+                 f"8, greedy and beam search) for onyx, measured on {env.get('gpu', '?')} {when} (see "
+                 f"[gpu.md](gpu.md) for how to run it). Regenerate this page from its results folder with "
+                 f"`python3 bench/report.py {source} --docs`.\n")
         with open(md, "w") as f:
             f.write(render(rows, env, docs_images, stem, "Benchmarks: onyx against PyTorch and ONNX Runtime", intro))
         print(f"report: {md}, charts in {img_dir}")
