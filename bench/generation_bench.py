@@ -515,18 +515,8 @@ class Suite:
             except Exception:
                 pass
         log("  $ " + " ".join(cmd))
-        # The onyx process gets every CPU: a library in this process (PyTorch, ONNX Runtime) may
-        # have narrowed this process's affinity, which a child inherits; the onyx CPU rows once
-        # came out 10-20x slower here than the same command run outside the suite.
-        allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-        if allowed is not None and len(allowed) < (os.cpu_count() or 1):
-            log(f"  note: this process may run on {len(allowed)} of {os.cpu_count()} CPUs; onyx gets all of them")
-            r["notes"] = ((r.get("notes") or "") + f" suite affinity was {len(allowed)} CPUs").strip()
-        every_cpu = set(range(os.cpu_count() or 1))
-        preexec = (lambda: os.sched_setaffinity(0, every_cpu)) if hasattr(os, "sched_setaffinity") else None
         try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=self.args.onyx_timeout,
-                               preexec_fn=preexec)
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=self.args.onyx_timeout)
         except subprocess.TimeoutExpired as e:
             text = [x.decode(errors="replace") if isinstance(x, bytes) else (x or "") for x in (e.stdout, e.stderr)]
             self.save_log(r, " ".join(cmd), *text)
