@@ -428,6 +428,49 @@ static void test_gemm_transposes_and_bias(void) {
     case_free(&c);
 }
 
+/* Every row count of the float32 product paths (one sgemv per row up to 3 rows, the few-rows
+ * kernel from 4 to 8, sgemm above), with transposes, alpha, beta and a bias, against a plain
+ * double-precision loop. N = 37 and K = 21 leave tails after the kernel's 16-wide blocks. */
+static void test_gemm_row_counts(void) {
+    enum { K = 21, N = 37, MAX_M = 10 };
+    static float a[MAX_M * K], b[K * N], bias[N];
+    uint64_t seed = 0x243f6a8885a308d3ull;
+    float *all[3] = {a, b, bias};
+    int sizes[3] = {MAX_M * K, K * N, N};
+    for (int t = 0; t < 3; t++)
+        for (int i = 0; i < sizes[t]; i++) {
+            seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+            all[t][i] = (float)((double)(seed >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+        }
+    for (int m = 1; m <= MAX_M; m++)
+        for (int trans_a = 0; trans_a < 2; trans_a++)
+            for (int trans_b = 0; trans_b < 2; trans_b++) {
+                op_case c;
+                case_init(&c, "Gemm", 13, 1);
+                attr_int(&c, "transA", trans_a);
+                attr_int(&c, "transB", trans_b);
+                attr_float(&c, "alpha", 0.5f);
+                attr_float(&c, "beta", 2.0f);
+                case_input(&c, 0, ONYX_DTYPE_FLOAT32, trans_a ? (int64_t[]){K, m} : (int64_t[]){m, K}, 2, a);
+                case_input(&c, 1, ONYX_DTYPE_FLOAT32, trans_b ? (int64_t[]){N, K} : (int64_t[]){K, N}, 2, b);
+                case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){N}, 1, bias);
+                ONYX_CHECK_OK(case_run(&c));
+                static float want[MAX_M * N];
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < N; j++) {
+                        double sum = 0;
+                        for (int k = 0; k < K; k++)
+                            sum += (double)(trans_a ? a[k * m + i] : a[i * K + k]) * (trans_b ? b[j * K + k] : b[k * N + j]);
+                        want[i * N + j] = (float)(0.5 * sum + 2.0 * bias[j]);
+                    }
+                if (c.outputs[0]) {
+                    check_shape(c.outputs[0], (int64_t[]){m, N}, 2);
+                    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, m * N, 1e-5, 1e-5);
+                }
+                case_free(&c);
+            }
+}
+
 static void test_matmul_integer_zero_points(void) {
     /* NumPy: (A - 12) @ (B - [0,1]) with A (4,3), B (3,2) uint8 */
     uint8_t a[12] = {11, 7, 3, 10, 6, 2, 9, 5, 1, 8, 4, 0}, b[6] = {1, 4, 2, 5, 3, 6};
@@ -1050,6 +1093,7 @@ int main(void) {
     ONYX_TEST_RUN(test_matmul_float16_and_int64);
     ONYX_TEST_RUN(test_float16_bulk_conversion);
     ONYX_TEST_RUN(test_gemm_transposes_and_bias);
+    ONYX_TEST_RUN(test_gemm_row_counts);
     ONYX_TEST_RUN(test_matmul_bias);
     ONYX_TEST_RUN(test_matmul_integer_zero_points);
     ONYX_TEST_RUN(test_qlinear_matmul);
