@@ -48,13 +48,13 @@ typedef struct bench_dim {
     int64_t value;
 } bench_dim;
 
-static double now_ms(void) {
+double cli_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int by_double(const void *a, const void *b) {
+int cli_compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
@@ -276,7 +276,7 @@ int cli_bench(int argc, char **argv) {
     onyx_tensor *outs[BENCH_MAX_IO] = {0};
     if (!times) st = ONYX_ERR_OUT_OF_MEMORY;
     for (int r = -warmup; r < runs && st == ONYX_OK; r++) {
-        double t0 = now_ms();
+        double t0 = cli_now_ms();
         if (b) {
             st = onyx_session_run_with_binding(s, b);
             for (size_t i = 0; i < n_out && st == ONYX_OK; i++) {
@@ -291,7 +291,7 @@ int cli_bench(int argc, char **argv) {
                 outs[i] = NULL;
             }
         }
-        double t1 = now_ms();
+        double t1 = cli_now_ms();
         if (r >= 0) times[r] = t1 - t0;
     }
     int rc = CLI_EXIT_OK;
@@ -301,7 +301,7 @@ int cli_bench(int argc, char **argv) {
     } else {
         double total = 0;
         for (int r = 0; r < runs; r++) total += times[r];
-        qsort(times, (size_t)runs, sizeof *times, by_double);
+        qsort(times, (size_t)runs, sizeof *times, cli_compare_doubles);
         double p50 = times[runs / 2], p90 = times[(int)(runs * 0.9) < runs ? (int)(runs * 0.9) : runs - 1],
                p99 = times[(int)(runs * 0.99) < runs ? (int)(runs * 0.99) : runs - 1], mean = total / runs;
         onyx_device_memory_stats mem;

@@ -40,32 +40,10 @@ static const char bench_generate_usage[] =
     "  --csv              one line: model,provider,batch,input_len,new_tokens,num_beams,runs,\n"
     "                     p50_ms,p90_ms,first_token_ms,per_token_ms,tokens_per_s,peak_device_bytes\n";
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int by_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The q-quantile (nearest rank) of sorted times (n). */
 static double quantile(const double *sorted, int n, double q) {
     int at = (int)(q * (n - 1) + 0.5);
     return sorted[at < n ? at : n - 1];
-}
-
-static int parse_positive(const char *flag, const char *text, long long *out) {
-    char *end = NULL;
-    long long v = strtoll(text, &end, 10);
-    if (end == text || *end || v < 1) {
-        cli_usage_error("bench", "%s wants a positive integer, got '%s'", flag, text);
-        return 0;
-    }
-    *out = v;
-    return 1;
 }
 
 /* Time runs calls of generate; times (runs) receives each in ms, *last the last call's output. */
@@ -75,9 +53,9 @@ static onyx_status time_generate(onyx_model *m, const int64_t *ids, int64_t batc
     int64_t out_rows = 0, out_length = 0;
     for (int i = 0; i < warmup + runs; i++) {
         int64_t *out = NULL;
-        double t0 = now_ms();
+        double t0 = cli_now_ms();
         onyx_status st = onyx_model_generate(m, ids, NULL, batch, len, g, &out, &out_rows, &out_length);
-        double t1 = now_ms();
+        double t1 = cli_now_ms();
         if (st != ONYX_OK) return st;
         if (i >= warmup) times[i - warmup] = t1 - t0;
         if (last && i == warmup + runs - 1) {
@@ -124,7 +102,7 @@ int cli_bench_generate(int argc, char **argv) {
             for (size_t f = 0; f < sizeof flags / sizeof flags[0] && !matched; f++) {
                 if (!(got = cli_flag_value(argc, argv, &i, flags[f], &value))) continue;
                 if (got < 0) return cli_usage_error("bench", "%s needs a value", flags[f]);
-                if (!parse_positive(flags[f], value, targets[f])) return CLI_EXIT_USAGE;
+                if (!cli_parse_int("bench", flags[f], value, 1, targets[f])) return CLI_EXIT_USAGE;
                 matched = 1;
             }
             if (!matched && (got = cli_flag_value(argc, argv, &i, "--warmup", &value))) {
@@ -206,7 +184,7 @@ int cli_bench_generate(int argc, char **argv) {
         cli_report_error("bench", "generate", st);
         goto done;
     }
-    qsort(times, (size_t)runs, sizeof *times, by_double);
+    qsort(times, (size_t)runs, sizeof *times, cli_compare_doubles);
     double p50 = quantile(times, (int)runs, 0.5), p90 = quantile(times, (int)runs, 0.9);
     /* the first token alone */
     g.max_new_tokens = g.min_new_tokens = 1;
@@ -215,7 +193,7 @@ int cli_bench_generate(int argc, char **argv) {
         cli_report_error("bench", "generate (first token)", st);
         goto done;
     }
-    qsort(times, (size_t)runs, sizeof *times, by_double);
+    qsort(times, (size_t)runs, sizeof *times, cli_compare_doubles);
     double first = quantile(times, (int)runs, 0.5);
     double per_token = new_tokens > 1 ? (p50 - first) / (double)(new_tokens - 1) : 0.0;
     double tokens_per_s = (double)(batch * new_tokens) / (p50 / 1e3);

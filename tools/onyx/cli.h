@@ -49,6 +49,13 @@ int cli_flag_value(int argc, char **argv, int *i, const char *flag, const char *
 /* Parse a finite non-negative number for flag; prints a usage error and returns 0 if bad. */
 int cli_parse_tolerance(const char *verb, const char *flag, const char *text, double *out);
 
+/* Parse an integer >= min for flag; prints a usage error and returns 0 if bad. */
+int cli_parse_int(const char *verb, const char *flag, const char *text, long long min, long long *out);
+
+/* A monotonic clock in milliseconds, and qsort's comparison of doubles (bench.c). */
+double cli_now_ms(void);
+int cli_compare_doubles(const void *a, const void *b);
+
 /* Whether argv has --help or -h (checked before any other parsing). */
 int cli_wants_help(int argc, char **argv);
 

@@ -12,18 +12,6 @@
 #include "cli.h"
 #include "generation_flags.h"
 
-static int parse_int(const char *verb, const char *flag, const char *text, long long min, long long *out) {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (end == text || *end || errno || v < min) {
-        cli_usage_error(verb, "%s wants an integer >= %lld, got '%s'", flag, min, text);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
 static int parse_float(const char *verb, const char *flag, const char *text, float *out) {
     char *end = NULL;
     errno = 0;
@@ -76,7 +64,7 @@ int cli_generation_flag(const char *verb, int argc, char **argv, int *i, cli_gen
         int got = cli_flag_value(argc, argv, i, int_flags[k].name, &v);
         if (got == 0) continue;
         if (got < 0) return cli_usage_error(verb, "%s needs a value", int_flags[k].name), -1;
-        if (!parse_int(verb, int_flags[k].name, v, int_flags[k].min, (long long *)(base + int_flags[k].value))) return -1;
+        if (!cli_parse_int(verb, int_flags[k].name, v, int_flags[k].min, (long long *)(base + int_flags[k].value))) return -1;
         *(int *)(base + int_flags[k].has) = 1;
         return 1;
     }

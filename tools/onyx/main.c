@@ -90,6 +90,18 @@ int cli_parse_tolerance(const char *verb, const char *flag, const char *text, do
     return 1;
 }
 
+int cli_parse_int(const char *verb, const char *flag, const char *text, long long min, long long *out) {
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end != '\0' || v < min) {
+        cli_usage_error(verb, "%s wants an integer >= %lld, got '%s'", flag, min, text);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
 int cli_wants_help(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;

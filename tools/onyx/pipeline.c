@@ -61,18 +61,6 @@ static void print_help(const char *verb) {
                "  --normalize            feature-extraction (onyx option): L2-normalize the vectors\n");
 }
 
-static int parse_count(const char *verb, const char *flag, const char *v, long long min, long long *out) {
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < min) {
-        cli_usage_error(verb, "%s wants an integer >= %lld, got '%s'", flag, min, v);
-        return 0;
-    }
-    *out = n;
-    return 1;
-}
-
 /* Split a comma-separated list into dst (at most cap entries) over a copy the caller frees. */
 static size_t split_list(const char *list, char **copy, const char **dst, size_t cap) {
     *copy = strdup(list);
@@ -106,15 +94,15 @@ static int parse_args(pipe_cli *c, int argc, char **argv, int first, char ***tex
             if (r < 0) return cli_usage_error(c->verb, "--input needs a file");
             c->input_path = v;
         } else if ((r = cli_flag_value(argc, argv, &i, "--batch-size", &v))) {
-            if (r < 0 || !parse_count(c->verb, "--batch-size", v, 1, &n)) return CLI_EXIT_USAGE;
+            if (r < 0 || !cli_parse_int(c->verb, "--batch-size", v, 1, &n)) return CLI_EXIT_USAGE;
             c->batch_size = (size_t)n;
         } else if ((r = cli_flag_value(argc, argv, &i, "--top-k", &v))) {
             if (r < 0) return cli_usage_error(c->verb, "--top-k needs a number");
             if (strcmp(v, "all") == 0) c->options.top_k = ONYX_TOP_K_ALL;
-            else if (!parse_count(c->verb, "--top-k", v, 1, &n)) return CLI_EXIT_USAGE;
+            else if (!cli_parse_int(c->verb, "--top-k", v, 1, &n)) return CLI_EXIT_USAGE;
             else c->options.top_k = (int)n;
         } else if ((r = cli_flag_value(argc, argv, &i, "--max-length", &v))) {
-            if (r < 0 || !parse_count(c->verb, "--max-length", v, 1, &n)) return CLI_EXIT_USAGE;
+            if (r < 0 || !cli_parse_int(c->verb, "--max-length", v, 1, &n)) return CLI_EXIT_USAGE;
             c->options.max_length = n;
         } else if ((r = cli_flag_value(argc, argv, &i, "--function", &v))) {
             if (r < 0) return cli_usage_error(c->verb, "--function needs a name");
@@ -135,10 +123,10 @@ static int parse_args(pipe_cli *c, int argc, char **argv, int first, char ***tex
             c->options.ignore_label_count = split_list(v, &ignore_copy, ignore_list, 64);
             c->options.ignore_labels = ignore_list;
         } else if ((r = cli_flag_value(argc, argv, &i, "--max-answer-len", &v))) {
-            if (r < 0 || !parse_count(c->verb, "--max-answer-len", v, 1, &n)) return CLI_EXIT_USAGE;
+            if (r < 0 || !cli_parse_int(c->verb, "--max-answer-len", v, 1, &n)) return CLI_EXIT_USAGE;
             c->options.max_answer_len = n;
         } else if ((r = cli_flag_value(argc, argv, &i, "--doc-stride", &v))) {
-            if (r < 0 || !parse_count(c->verb, "--doc-stride", v, 1, &n)) return CLI_EXIT_USAGE;
+            if (r < 0 || !cli_parse_int(c->verb, "--doc-stride", v, 1, &n)) return CLI_EXIT_USAGE;
             c->options.doc_stride = n;
         } else if (strcmp(argv[i], "--handle-impossible-answer") == 0) {
             c->options.handle_impossible_answer = 1;

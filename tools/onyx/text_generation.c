@@ -55,18 +55,6 @@ static void print_help(const char *verb) {
     cli_generation_help(stdout);
 }
 
-static int parse_count(const char *verb, const char *flag, const char *v, long long min, long long *out) {
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < min) {
-        cli_usage_error(verb, "%s wants an integer >= %lld, got '%s'", flag, min, v);
-        return 0;
-    }
-    *out = n;
-    return 1;
-}
-
 static int parse_args(text_cli *c, int argc, char **argv, int first, char **texts, size_t *n_texts) {
     static const char *const string_flags[] = {"--model", "--tokenizer", "--provider", "--input", "--src-lang",
                                                "--tgt-lang", "--prefix"};
@@ -86,10 +74,10 @@ static int parse_args(text_cli *c, int argc, char **argv, int first, char **text
         if (r > 0) {
             *string_values[k] = v;
         } else if ((r = cli_flag_value(argc, argv, &i, "--batch-size", &v))) {
-            if (r < 0 || !parse_count(c->verb, "--batch-size", v, 1, &n)) return CLI_EXIT_USAGE;
+            if (r < 0 || !cli_parse_int(c->verb, "--batch-size", v, 1, &n)) return CLI_EXIT_USAGE;
             c->batch_size = (size_t)n;
         } else if ((r = cli_flag_value(argc, argv, &i, "--max-length", &v))) {
-            if (r < 0 || !parse_count(c->verb, "--max-length", v, 1, &n)) return CLI_EXIT_USAGE;
+            if (r < 0 || !cli_parse_int(c->verb, "--max-length", v, 1, &n)) return CLI_EXIT_USAGE;
             c->options.max_length = n;
         } else if ((r = cli_flag_value(argc, argv, &i, "--clean-up-spaces", &v))) {
             if (r < 0 || (strcmp(v, "0") != 0 && strcmp(v, "1") != 0))
