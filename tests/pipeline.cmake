@@ -28,6 +28,15 @@ if(TARGET onyx_cli)
     translate --model "${CMAKE_CURRENT_SOURCE_DIR}/models/m2m100-ts14" --src-lang en --tgt-lang fr Hello)
   gen_cli_case(cli_generate_text "^Hello[^\n]*\n$"
     generate --model "${gen_data}/gpt2-text-generation" --max-new-tokens 3 Hello)
+  # onyx bench --generate: the CSV line's fields (model, provider, batch, input length, new
+  # tokens, beams, runs, p50, p90, first token, per token, tokens/s, peak device bytes)
+  gen_cli_case(cli_bench_generate_csv "gpt2-ts17,cpu,1,8,4,1,2,[0-9.]+,[0-9.]+,[0-9.]+,-?[0-9.]+,[0-9.]+,0\n$"
+    bench --generate --model "${CMAKE_CURRENT_SOURCE_DIR}/models/gpt2-ts17" --new-tokens 4 --runs 2 --warmup 0 --csv)
+  gen_cli_case(cli_bench_generate_beam_seq2seq "m2m100-ts14,cpu,2,5,4,3,2,[0-9.]+,[0-9.]+,[0-9.]+,-?[0-9.]+,[0-9.]+,0\n$"
+    bench --generate --model "${CMAKE_CURRENT_SOURCE_DIR}/models/m2m100-ts14" --batch 2 --input-len 5 --num-beams 3
+    --new-tokens 4 --runs 2 --warmup 0 --csv)
+  gen_cli_case(cli_bench_generate_bad_runs "--runs wants an integer >= 1, got '0'"
+    bench --generate --model "${CMAKE_CURRENT_SOURCE_DIR}/models/gpt2-ts17" --runs 0)
   gen_cli_case(cli_generate_ids "^1,2,3(,[0-9]+)+\n$"
     generate --model "${CMAKE_CURRENT_SOURCE_DIR}/models/gpt2-ts17" --input-ids 1,2,3 --max-new-tokens 3)
   # inputs from stdin, run in batches of two
