@@ -54,7 +54,7 @@ static void list_int64(onyx_graph_writer *w, const char *name, const int64_t *v,
     onyx_graph_writer_int64s(w, name, v, &n, 1);
 }
 
-/* Writes the graph of spec; the value holding the processed scores is returned in *x. */
+/* Writes the graph of spec (inputs, nodes, outputs) into w. */
 static void write_graph(onyx_graph_writer *w, const onyx_chooser_spec *s) {
     const onyx_node_attr_value axis1 = ONYX_ATTR_INT("axis", 1);
     const onyx_node_attr_value keep0 = ONYX_ATTR_INT("keepdims", 0);
@@ -154,7 +154,6 @@ static void write_graph(onyx_graph_writer *w, const onyx_chooser_spec *s) {
         }
     }
     if (s->mode == ONYX_CHOOSER_SAMPLE) {
-        char in[96];
         onyx_graph_writer_input(w, "uniform", ONYX_DTYPE_FLOAT32, 2);
         if (s->top_p >= 1.0f) scalar_int64(w, "axis_1", 1);
         onyx_graph_writer_node(w, "Softmax", x, "probs", &axis1, 1);
@@ -166,7 +165,6 @@ static void write_graph(onyx_graph_writer *w, const onyx_chooser_spec *s) {
         onyx_graph_writer_node(w, "Cast", "past_target", "past_target_int", &to_int32, 1);
         onyx_node_attr_value attrs[2] = {axis1, keep0};
         onyx_graph_writer_node(w, "ArgMax", "past_target_int", "next", attrs, 2);
-        (void)in;
         onyx_graph_writer_output(w, "next", ONYX_DTYPE_INT64, 1);
         return;
     }

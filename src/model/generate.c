@@ -446,12 +446,13 @@ static onyx_status chooser_open(decoder_run *r, const search_setup *s, chooser_r
     return ONYX_OK;
 }
 
-/* A new host tensor of dtype and dims holding a copy of data. */
-static onyx_status host_tensor(onyx_dtype dtype, const int64_t *dims, size_t rank, const void *data,
-                               onyx_tensor **out) {
-    ONYX_TRY(onyx_tensor_create(dtype, dims, rank, out));
-    memcpy(onyx_tensor_data(*out), data, onyx_tensor_nbytes(*out));
-    return ONYX_OK;
+/* Bind a new host tensor of dtype and dims holding a copy of data as input name of the chooser;
+ * *slot receives it (the caller destroys it after the run). */
+static onyx_status bind_host(chooser_run *c, const char *name, onyx_dtype dtype, const int64_t *dims, size_t rank,
+                             const void *data, onyx_tensor **slot) {
+    ONYX_TRY(onyx_tensor_create(dtype, dims, rank, slot));
+    memcpy(onyx_tensor_data(*slot), data, onyx_tensor_nbytes(*slot));
+    return onyx_io_binding_bind_input(c->binding, name, *slot);
 }
 
 /* The bans of every row (tokens is (N, L), the first cur_len columns filled): tokens completing
@@ -524,39 +525,25 @@ static onyx_status chooser_step(decoder_run *r, const search_setup *s, chooser_r
     int64_t rows = r->rows;
     int64_t bans = collect_bans(c, s, tokens, rows, cur_len);
     onyx_tensor *inputs[5] = {0};
-    int n_inputs = 0;
     int64_t pair_dims[2] = {bans, 2}, value_dims[1] = {bans}, row_dims[2] = {rows, 1};
-    onyx_status st = host_tensor(ONYX_DTYPE_INT64, pair_dims, 2, c->pairs, &inputs[n_inputs++]);
-    if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "banned", inputs[n_inputs - 1]);
-    if (st == ONYX_OK) st = host_tensor(ONYX_DTYPE_FLOAT32, value_dims, 1, c->pair_values, &inputs[n_inputs++]);
-    if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "banned_values", inputs[n_inputs - 1]);
+    onyx_status st = bind_host(c, "banned", ONYX_DTYPE_INT64, pair_dims, 2, c->pairs, &inputs[0]);
+    if (st == ONYX_OK) st = bind_host(c, "banned_values", ONYX_DTYPE_FLOAT32, value_dims, 1, c->pair_values, &inputs[1]);
     if (st == ONYX_OK && c->spec.repetition_penalty != 1.0f) {
         int64_t seen = collect_seen(c, s, tokens, rows, cur_len, bans);
         if (seen == 0)
             st = onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: repetition_penalty: no token id of the sequences is below "
                             "the vocabulary size %lld", m->dir, (long long)c->spec.vocab);
         int64_t seen_dims[2] = {seen, 2};
-        if (st == ONYX_OK) st = host_tensor(ONYX_DTYPE_INT64, seen_dims, 2, c->pairs + 2 * bans, &inputs[n_inputs++]);
-        if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "seen", inputs[n_inputs - 1]);
+        if (st == ONYX_OK) st = bind_host(c, "seen", ONYX_DTYPE_INT64, seen_dims, 2, c->pairs + 2 * bans, &inputs[2]);
     }
-    if (st == ONYX_OK && uniform) {
-        st = host_tensor(ONYX_DTYPE_FLOAT32, row_dims, 2, uniform, &inputs[n_inputs++]);
-        if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "uniform", inputs[n_inputs - 1]);
-    }
-    if (st == ONYX_OK && beam_scores) {
-        st = host_tensor(ONYX_DTYPE_FLOAT32, row_dims, 2, beam_scores, &inputs[n_inputs++]);
-        if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "beam_scores", inputs[n_inputs - 1]);
-    }
+    if (st == ONYX_OK && uniform) st = bind_host(c, "uniform", ONYX_DTYPE_FLOAT32, row_dims, 2, uniform, &inputs[3]);
+    if (st == ONYX_OK && beam_scores)
+        st = bind_host(c, "beam_scores", ONYX_DTYPE_FLOAT32, row_dims, 2, beam_scores, &inputs[4]);
     if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "logits", logits);
     if (st == ONYX_OK) st = onyx_session_run_with_binding(c->session, c->binding);
     onyx_io_binding_clear_inputs(c->binding);
-    for (int i = 0; i < n_inputs; i++) onyx_tensor_destroy(inputs[i]);
+    for (int i = 0; i < 5; i++) onyx_tensor_destroy(inputs[i]);
     return st;
-}
-
-/* A host output of the chooser's last run; destroy it after use. */
-static onyx_status chooser_output(chooser_run *c, const char *name, onyx_tensor **out) {
-    return onyx_io_binding_get_output(c->binding, name, out);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -650,7 +637,7 @@ static onyx_status search_greedy(decoder_run *r, const search_setup *s, int64_t 
         int64_t forced = forced_token(s, cur_len, vocab);
         if (st == ONYX_OK && forced < 0) {
             st = chooser_step(r, s, &chooser, logits, tokens, cur_len, c->do_sample ? uniform : NULL, NULL);
-            if (st == ONYX_OK) st = chooser_output(&chooser, "next", &next);
+            if (st == ONYX_OK) st = onyx_io_binding_get_output(chooser.binding, "next", &next);
         }
         onyx_tensor_destroy(logits);
         if (st != ONYX_OK) break;
@@ -805,9 +792,9 @@ static onyx_status search_beam(decoder_run *r, const search_setup *s, int64_t ba
         int64_t forced = forced_token(s, cur_len, vocab);
         if (st == ONYX_OK && forced < 0) {
             st = chooser_step(r, s, &chooser, logits, b.running, cur_len, NULL, b.running_scores);
-            if (st == ONYX_OK && c->do_sample) st = chooser_output(&chooser, "scores", &scores_out);
-            if (st == ONYX_OK && !c->do_sample) st = chooser_output(&chooser, "values", &values_out);
-            if (st == ONYX_OK && !c->do_sample) st = chooser_output(&chooser, "indices", &indices_out);
+            if (st == ONYX_OK && c->do_sample) st = onyx_io_binding_get_output(chooser.binding, "scores", &scores_out);
+            if (st == ONYX_OK && !c->do_sample) st = onyx_io_binding_get_output(chooser.binding, "values", &values_out);
+            if (st == ONYX_OK && !c->do_sample) st = onyx_io_binding_get_output(chooser.binding, "indices", &indices_out);
         }
         onyx_tensor_destroy(logits);
         int64_t n = beams * vocab;
