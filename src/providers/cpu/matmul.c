@@ -180,10 +180,14 @@ static void matmul_batch_offsets(const matmul_shape *s, int64_t flat, int64_t *a
 
 #define GEMV_MAX_ROWS 3  /* up to this many rows, gemm_f32 runs one sgemv per row */
 #define FEW_ROWS_MAX 8   /* from GEMV_MAX_ROWS + 1 to this many rows, gemm_f32 runs few_rows_f32 */
-#define FEW_ROWS_WIDTH 16 /* columns per accumulator vector */
-#define FEW_ROWS_VECS 1   /* accumulator vectors per row and block of columns (trans_b 0) */
+#define FEW_ROWS_WIDTH 16 /* columns per accumulator vector (wider blocks of 4 vectors measured slower) */
 
 typedef float few_rows_vec __attribute__((vector_size(FEW_ROWS_WIDTH * sizeof(float))));
+
+/* *c = alpha * sum + beta * *c (beta 0: *c is not read, as BLAS does). */
+static inline void few_rows_store(float *c, float sum, float alpha, float beta) {
+    *c = alpha * sum + (beta == 0.0f ? 0.0f : beta * *c);
+}
 
 /* C (M,N) = alpha * A B + beta * C for a few rows (M <= FEW_ROWS_MAX), A (M,K) row-major, B (K,N)
  * row-major (trans_b 0) or (N,K) (trans_b 1): the shape of a decode step's products (a few rows
@@ -195,34 +199,28 @@ typedef float few_rows_vec __attribute__((vector_size(FEW_ROWS_WIDTH * sizeof(fl
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) static void
 few_rows_f32(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, const float *B, float beta,
              float *C) {
-    /* trans_b 0: blocks of FEW_ROWS_VECS vectors of columns (4 vectors, 256 contiguous bytes
-     * of B per k, measured slower than 1 on 768 x 2304) */
-    int64_t span = FEW_ROWS_WIDTH * FEW_ROWS_VECS, blocks = N / span;
+    int64_t blocks = N / FEW_ROWS_WIDTH;
     if (!trans_b) {
-#pragma omp parallel for if (blocks > 1 && blocks * span * K * M > (1 << 16))
+#pragma omp parallel for if (blocks > 1 && blocks * FEW_ROWS_WIDTH * K * M > (1 << 16))
         for (int64_t blk = 0; blk < blocks; blk++) {
-            int64_t n0 = blk * span;
-            few_rows_vec acc[FEW_ROWS_MAX][FEW_ROWS_VECS] = {{{0}}};
+            int64_t n0 = blk * FEW_ROWS_WIDTH;
+            few_rows_vec acc[FEW_ROWS_MAX] = {0};
             for (int64_t k = 0; k < K; k++) {
-                few_rows_vec b[FEW_ROWS_VECS];
-                memcpy(b, B + k * N + n0, sizeof b);
-                for (int64_t m = 0; m < M; m++) {
-                    float a = A[m * K + k];
-                    for (int v = 0; v < FEW_ROWS_VECS; v++) acc[m][v] += a * b[v];
-                }
+                few_rows_vec b;
+                memcpy(&b, B + k * N + n0, sizeof b);
+                for (int64_t m = 0; m < M; m++) acc[m] += A[m * K + k] * b;
             }
             for (int64_t m = 0; m < M; m++) {
-                float out[FEW_ROWS_WIDTH * FEW_ROWS_VECS];
-                memcpy(out, acc[m], sizeof out);
-                float *c = C + m * N + n0;
-                for (int64_t j = 0; j < span; j++) c[j] = alpha * out[j] + (beta == 0.0f ? 0.0f : beta * c[j]);
+                float out[FEW_ROWS_WIDTH];
+                memcpy(out, &acc[m], sizeof out);
+                for (int j = 0; j < FEW_ROWS_WIDTH; j++) few_rows_store(C + m * N + n0 + j, out[j], alpha, beta);
             }
         }
-        for (int64_t n = blocks * span; n < N; n++) /* the last columns */
+        for (int64_t n = blocks * FEW_ROWS_WIDTH; n < N; n++) /* the last columns */
             for (int64_t m = 0; m < M; m++) {
                 float sum = 0.0f;
                 for (int64_t k = 0; k < K; k++) sum += A[m * K + k] * B[k * N + n];
-                C[m * N + n] = alpha * sum + (beta == 0.0f ? 0.0f : beta * C[m * N + n]);
+                few_rows_store(C + m * N + n, sum, alpha, beta);
             }
         return;
     }
@@ -244,7 +242,7 @@ few_rows_f32(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const fl
             memcpy(lanes, &acc[m], sizeof lanes);
             for (int j = 0; j < FEW_ROWS_WIDTH; j++) sum += lanes[j];
             for (int64_t k = chunks * FEW_ROWS_WIDTH; k < K; k++) sum += A[m * K + k] * b_row[k];
-            C[m * N + n] = alpha * sum + (beta == 0.0f ? 0.0f : beta * C[m * N + n]);
+            few_rows_store(C + m * N + n, sum, alpha, beta);
         }
     }
 }
