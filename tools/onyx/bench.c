@@ -54,6 +54,11 @@ double cli_now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+double cli_quantile(const double *sorted, int n, double q) {
+    int at = (int)(n * q);
+    return sorted[at < n ? at : n - 1];
+}
+
 int cli_compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -302,8 +307,8 @@ int cli_bench(int argc, char **argv) {
         double total = 0;
         for (int r = 0; r < runs; r++) total += times[r];
         qsort(times, (size_t)runs, sizeof *times, cli_compare_doubles);
-        double p50 = times[runs / 2], p90 = times[(int)(runs * 0.9) < runs ? (int)(runs * 0.9) : runs - 1],
-               p99 = times[(int)(runs * 0.99) < runs ? (int)(runs * 0.99) : runs - 1], mean = total / runs;
+        double p50 = cli_quantile(times, runs, 0.5), p90 = cli_quantile(times, runs, 0.9),
+               p99 = cli_quantile(times, runs, 0.99), mean = total / runs;
         onyx_device_memory_stats mem;
         onyx_device_memory_stats_init(&mem);
         int have_mem = onyx_session_device_memory(s, &mem) == ONYX_OK;

@@ -40,12 +40,6 @@ static const char bench_generate_usage[] =
     "  --csv              one line: model,provider,batch,input_len,new_tokens,num_beams,runs,\n"
     "                     p50_ms,p90_ms,first_token_ms,per_token_ms,tokens_per_s,peak_device_bytes\n";
 
-/* The q-quantile (nearest rank) of sorted times (n). */
-static double quantile(const double *sorted, int n, double q) {
-    int at = (int)(q * (n - 1) + 0.5);
-    return sorted[at < n ? at : n - 1];
-}
-
 /* Time runs calls of generate; times (runs) receives each in ms, *last the last call's output. */
 static onyx_status time_generate(onyx_model *m, const int64_t *ids, int64_t batch, int64_t len,
                                  const onyx_generation_config *g, int warmup, int runs, double *times,
@@ -185,7 +179,7 @@ int cli_bench_generate(int argc, char **argv) {
         goto done;
     }
     qsort(times, (size_t)runs, sizeof *times, cli_compare_doubles);
-    double p50 = quantile(times, (int)runs, 0.5), p90 = quantile(times, (int)runs, 0.9);
+    double p50 = cli_quantile(times, (int)runs, 0.5), p90 = cli_quantile(times, (int)runs, 0.9);
     /* the first token alone */
     g.max_new_tokens = g.min_new_tokens = 1;
     st = time_generate(m, ids, batch, input_len, &g, 1, (int)runs, times, NULL, NULL, NULL);
@@ -194,7 +188,7 @@ int cli_bench_generate(int argc, char **argv) {
         goto done;
     }
     qsort(times, (size_t)runs, sizeof *times, cli_compare_doubles);
-    double first = quantile(times, (int)runs, 0.5);
+    double first = cli_quantile(times, (int)runs, 0.5);
     double per_token = new_tokens > 1 ? (p50 - first) / (double)(new_tokens - 1) : 0.0;
     double tokens_per_s = (double)(batch * new_tokens) / (p50 / 1e3);
     onyx_device_memory_stats mem;

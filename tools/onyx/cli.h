@@ -52,9 +52,11 @@ int cli_parse_tolerance(const char *verb, const char *flag, const char *text, do
 /* Parse an integer >= min for flag; prints a usage error and returns 0 if bad. */
 int cli_parse_int(const char *verb, const char *flag, const char *text, long long min, long long *out);
 
-/* A monotonic clock in milliseconds, and qsort's comparison of doubles (bench.c). */
+/* A monotonic clock in milliseconds, qsort's comparison of doubles, and the q-quantile of n
+ * sorted times (element n * q, the last one past the end) (bench.c). */
 double cli_now_ms(void);
 int cli_compare_doubles(const void *a, const void *b);
+double cli_quantile(const double *sorted, int n, double q);
 
 /* Whether argv has --help or -h (checked before any other parsing). */
 int cli_wants_help(int argc, char **argv);
