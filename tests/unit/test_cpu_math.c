@@ -1026,6 +1026,55 @@ static void test_layer_norm_with_statistics(void) {
     case_free(&c);
 }
 
+/* The RMS norms: y = x / sqrt(mean(x^2) + 1e-5) * scale (NumPy, double), no mean, no bias;
+ * SimplifiedLayerNormalization's second output is the InvStdDev. */
+static void test_rms_norm(void) {
+    float x[8] = {1, 2, 3, 4, 2, 4, 6, 9}, scale[4] = {1, 0.5f, 2, -1};
+    float want[8] = {0.36514813f, 0.36514813f, 2.19088877f, -1.46059251f,
+                     0.34174301f, 0.34174301f, 2.05045808f, -1.53784356f};
+    float want_inv[2] = {0.36514813f, 0.17087151f};
+    op_case c;
+    case_init(&c, "SimplifiedLayerNormalization", 1, 2);
+    c.node.domain = "com.microsoft";
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 4}, 2, x);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){4}, 1, scale);
+    ONYX_CHECK_OK(case_run(&c));
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 8, 1e-5, 1e-5);
+    check_shape(c.outputs[1], (int64_t[]){2, 1}, 2);
+    ONYX_CHECK_FLOATS(out_f32(&c, 1), want_inv, 2, 1e-6, 1e-5);
+    case_free(&c);
+
+    /* RMSNormalization (opset 23), float16 and float64 */
+    uint16_t xh[8], sh[4];
+    for (int i = 0; i < 8; i++) xh[i] = onyx_f32_to_f16(x[i]);
+    for (int i = 0; i < 4; i++) sh[i] = onyx_f32_to_f16(scale[i]);
+    case_init(&c, "RMSNormalization", 23, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT16, (int64_t[]){2, 4}, 2, xh);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT16, (int64_t[]){4}, 1, sh);
+    ONYX_CHECK_OK(case_run(&c));
+    const uint16_t *yh = c.outputs[0]->data;
+    for (int i = 0; i < 8; i++) ONYX_CHECK_CLOSE(onyx_f16_to_f32(yh[i]), want[i], 2e-3, 2e-3);
+    case_free(&c);
+    double xd[8], sd[4];
+    for (int i = 0; i < 8; i++) xd[i] = x[i];
+    for (int i = 0; i < 4; i++) sd[i] = scale[i];
+    case_init(&c, "RMSNormalization", 23, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT64, (int64_t[]){2, 4}, 2, xd);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT64, (int64_t[]){4}, 1, sd);
+    ONYX_CHECK_OK(case_run(&c));
+    const double *yd = c.outputs[0]->data;
+    for (int i = 0; i < 8; i++) ONYX_CHECK_CLOSE(yd[i], want[i], 1e-6, 1e-6);
+    case_free(&c);
+
+    float bad_scale[3] = {1, 1, 1};
+    case_init(&c, "RMSNormalization", 23, 1);
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 4}, 2, x);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){3}, 1, bad_scale);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT,
+                     "RMSNormalization: input 1 (Scale) has shape [3] but X is [2,4]");
+    case_free(&c);
+}
+
 /* ---- quantization ---- */
 
 static void test_quantize_round_half_even_and_saturate(void) {
@@ -1108,6 +1157,7 @@ int main(void) {
     ONYX_TEST_RUN(test_channel_norms_and_global_pools);
     ONYX_TEST_RUN(test_det_mvn_lrn);
     ONYX_TEST_RUN(test_layer_norm_with_statistics);
+    ONYX_TEST_RUN(test_rms_norm);
     ONYX_TEST_RUN(test_quantize_round_half_even_and_saturate);
     ONYX_TEST_RUN(test_dynamic_quantize);
     return onyx_test_finish();

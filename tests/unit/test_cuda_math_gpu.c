@@ -328,13 +328,20 @@ static void test_softmax_masks(void) {
 
 /* ---- LayerNormalization ---- */
 
+/* has_bias < 0: the RMS norm (com.microsoft SimplifiedLayerNormalization, no bias; output 1 is
+ * the InvStdDev). */
 static void layer_norm_case(onyx_dtype dt, const int64_t *dims, int rank, int axis, int has_bias, int n_outputs) {
     opc_case c;
-    opc_init(&c, "LayerNormalization", 17, n_outputs);
+    if (has_bias < 0) {
+        opc_init(&c, "SimplifiedLayerNormalization", 1, n_outputs > 2 ? 2 : n_outputs);
+        c.node.domain = "com.microsoft";
+    } else {
+        opc_init(&c, "LayerNormalization", 17, n_outputs);
+    }
     opc_input(&c, 0, dt, dims, rank, NULL);
     int a = axis < 0 ? axis + rank : axis;
     opc_input(&c, 1, dt, dims + a, rank - a, NULL);
-    if (has_bias) opc_input(&c, 2, dt, dims + a, rank - a, NULL);
+    if (has_bias > 0) opc_input(&c, 2, dt, dims + a, rank - a, NULL);
     opc_attr_int(&c, "axis", axis);
     opc_attr_float(&c, "epsilon", 1e-5f);
     tolerance t = tol_for(dt);
@@ -361,6 +368,10 @@ static void test_layer_norm(void) {
         layer_norm_case(dt, DIMS(2, 20000), -1, 1, 3);    /* long rows */
         layer_norm_case(dt, DIMS(2, 3, 4, 5), 1, 1, 3);   /* normalise the last three dims */
         layer_norm_case(dt, DIMS(0, 16), -1, 1, 3);
+        layer_norm_case(dt, DIMS(2, 7, 512), -1, -1, 2);  /* T5-small's RMS norm */
+        layer_norm_case(dt, DIMS(3, 33), -1, -1, 1);
+        layer_norm_case(dt, DIMS(2, 9001), -1, -1, 2);    /* element by element */
+        layer_norm_case(dt, DIMS(2, 20000), -1, -1, 2);   /* long rows */
     }
 }
 

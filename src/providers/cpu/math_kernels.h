@@ -133,6 +133,9 @@ onyx_status math_lrn_run(onyx_kernel_ctx *ctx);
 /* NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss share one pair. */
 onyx_status math_loss_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_loss_run(onyx_kernel_ctx *ctx);
+/* LayerNormalization, and the RMS norms (RMSNormalization, com.microsoft
+ * SimplifiedLayerNormalization: math_norm_is_rms) without mean or bias. */
+int math_norm_is_rms(const onyx_node *node);
 onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx);
 

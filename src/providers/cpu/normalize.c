@@ -9,7 +9,10 @@
  * 'axis' (default -1). Both become (outer, n, inner): rows of n elements spaced inner apart.
  * LayerNormalization (opset 17) normalises rows of prod(dims[axis:]) elements and optionally
  * writes each row's Mean and InvStdDev (shape dims[:axis] followed by ones, float32 because
- * stash_type is float32).
+ * stash_type is float32). The RMS norms, RMSNormalization (opset 23) and com.microsoft
+ * SimplifiedLayerNormalization (T5's norm, fused by the graph optimiser), are the same rows
+ * without the mean: y = x / sqrt(mean(x^2) + epsilon) * scale, no bias; Simplified's optional
+ * second output is the InvStdDev.
  *
  * float32 rows with inner == 1 (the transformer case: the last axis) take a contiguous fast
  * path, OpenMP over rows; float16/bfloat16 rows are widened into a per-thread float32 row of the
@@ -187,15 +190,24 @@ onyx_status math_hardmax_run(onyx_kernel_ctx *ctx) {
 
 typedef struct layer_norm_view {
     int axis;
+    int rms; /* RMSNormalization / SimplifiedLayerNormalization: no mean, no bias */
     int64_t rows, cols;
+    const onyx_tensor *bias;
+    onyx_tensor *mean_out, *inv_std_out;
 } layer_norm_view;
+
+int math_norm_is_rms(const onyx_node *node) { return strcmp(node->op_type, "LayerNormalization") != 0; }
 
 static onyx_status layer_norm_view_of(const onyx_kernel_ctx *ctx, layer_norm_view *v) {
     ONYX_TRY(onyx_kernel_require(ctx, 0));
     ONYX_TRY(onyx_kernel_require(ctx, 1));
-    const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *bias = onyx_input(ctx, 2);
-    if (x->rank < 1)
-        return onyx_error(ONYX_ERR_INVALID_MODEL, "LayerNormalization: input 0 (X) is a scalar; rank >= 1 is needed");
+    const char *op = ctx->node->op_type;
+    v->rms = math_norm_is_rms(ctx->node);
+    v->bias = v->rms ? NULL : onyx_input(ctx, 2);
+    v->mean_out = v->rms ? NULL : onyx_output(ctx, 1);
+    v->inv_std_out = onyx_output(ctx, v->rms ? 1 : 2);
+    const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *bias = v->bias;
+    if (x->rank < 1) return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input 0 (X) is a scalar; rank >= 1 is needed", op);
     ONYX_TRY(onyx_kernel_axis(ctx, onyx_node_attr_int(ctx->node, "axis", -1), x->rank, "attribute axis", &v->axis));
     v->rows = onyx_shape_numel(x->dims, v->axis);
     v->cols = onyx_shape_numel(x->dims + v->axis, x->rank - v->axis);
@@ -206,11 +218,11 @@ static onyx_status layer_norm_view_of(const onyx_kernel_ctx *ctx, layer_norm_vie
         const onyx_tensor *t = params[i];
         if (!t) continue;
         if (t->dtype != x->dtype)
-            return onyx_error(ONYX_ERR_INVALID_MODEL, "LayerNormalization: %s is %s but X is %s", names[i],
+            return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: %s is %s but X is %s", op, names[i],
                               onyx_dtype_name(t->dtype), onyx_dtype_name(x->dtype));
         if (onyx_shape_numel(t->dims, t->rank) != v->cols)
             return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
-                              "LayerNormalization: %s has shape %s but X is %s normalised from axis %d (%lld elements)",
+                              "%s: %s has shape %s but X is %s normalised from axis %d (%lld elements)", op,
                               names[i], onyx_shape_describe(t->dims, t->rank, sbuf, sizeof sbuf),
                               onyx_shape_describe(x->dims, x->rank, xbuf, sizeof xbuf), v->axis, (long long)v->cols);
     }
@@ -221,15 +233,14 @@ onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx) {
     layer_norm_view v = {0};
     ONYX_TRY(layer_norm_view_of(ctx, &v));
     const onyx_tensor *x = ctx->inputs[0];
-    ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "LayerNormalization output Y"));
+    ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], x->dtype, x->dims, x->rank, "normalization output Y"));
     int64_t stat_dims[ONYX_MAX_RANK];
     for (int d = 0; d < x->rank; d++) stat_dims[d] = d < v.axis ? x->dims[d] : 1;
-    if (onyx_output(ctx, 1))
-        ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[1], ONYX_DTYPE_FLOAT32, stat_dims, x->rank,
-                                       "LayerNormalization output Mean"));
-    if (onyx_output(ctx, 2))
-        ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[2], ONYX_DTYPE_FLOAT32, stat_dims, x->rank,
-                                       "LayerNormalization output InvStdDev"));
+    if (v.mean_out)
+        ONYX_TRY(onyx_tensor_set_shape(v.mean_out, ONYX_DTYPE_FLOAT32, stat_dims, x->rank, "normalization output Mean"));
+    if (v.inv_std_out)
+        ONYX_TRY(onyx_tensor_set_shape(v.inv_std_out, ONYX_DTYPE_FLOAT32, stat_dims, x->rank,
+                                       "normalization output InvStdDev"));
     ctx->workspace_bytes = 0;
     if (is_half(x->dtype)) /* float32 scale, bias, then one row per thread */
         ctx->workspace_bytes = (size_t)(2 + math_threads(ctx)) * (size_t)(v.cols ? v.cols : 1) * sizeof(float);
@@ -237,11 +248,12 @@ onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx) {
 }
 
 /* yr (cols) = (xr - mean) / sqrt(var + epsilon) * scale + bias, float32 with double sums; yr may
- * be xr. mean and inv_std (may be NULL) receive the row's statistics. */
+ * be xr. mean and inv_std (may be NULL) receive the row's statistics. rms: mean taken as 0. */
 static void layer_norm_row_f32(float *yr, const float *xr, const float *scale, const float *bias, int64_t cols,
-                               double epsilon, float *mean_out, float *inv_std_out) {
+                               double epsilon, int rms, float *mean_out, float *inv_std_out) {
     double sum = 0.0;
-    for (int64_t c = 0; c < cols; c++) sum += xr[c];
+    if (!rms)
+        for (int64_t c = 0; c < cols; c++) sum += xr[c];
     float mean = (float)(sum / (double)cols);
     double var_sum = 0.0;
     for (int64_t c = 0; c < cols; c++) {
@@ -261,9 +273,10 @@ static void layer_norm_row_f32(float *yr, const float *xr, const float *scale, c
 onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
     layer_norm_view v = {0};
     ONYX_TRY(layer_norm_view_of(ctx, &v));
-    const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *bias = onyx_input(ctx, 2);
+    const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *bias = v.bias;
     onyx_tensor *y = ctx->outputs[0];
-    onyx_tensor *mean_out = onyx_output(ctx, 1), *inv_std_out = onyx_output(ctx, 2);
+    onyx_tensor *mean_out = v.mean_out, *inv_std_out = v.inv_std_out;
+    const int rms = v.rms;
     float *mean_data = mean_out ? mean_out->data : NULL;
     float *inv_std_data = inv_std_out ? inv_std_out->data : NULL;
     double epsilon = onyx_node_attr_float(ctx->node, "epsilon", 1e-5f);
@@ -274,13 +287,13 @@ onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
         float *Y = y->data;
 #pragma omp parallel for num_threads(math_threads(ctx)) if (rows * cols > NORMALIZE_PARALLEL_MIN)
         for (int64_t r = 0; r < rows; r++)
-            layer_norm_row_f32(Y + r * cols, X + r * cols, S, B, cols, epsilon, mean_data ? mean_data + r : NULL,
+            layer_norm_row_f32(Y + r * cols, X + r * cols, S, B, cols, epsilon, rms, mean_data ? mean_data + r : NULL,
                                inv_std_data ? inv_std_data + r : NULL);
         return ONYX_OK;
     }
     if (is_half(dt) && cols > 0) { /* widen scale, bias and each row; compute in float32 */
         int slots = (int)(ctx->workspace_bytes / ((size_t)cols * sizeof(float))) - 2;
-        if (slots < 1) return onyx_error(ONYX_ERR_RUNTIME, "LayerNormalization: internal: workspace too small");
+        if (slots < 1) return onyx_error(ONYX_ERR_RUNTIME, "%s: internal: workspace too small", ctx->node->op_type);
         float *S = ctx->workspace, *B = bias ? S + cols : NULL, *rows_ws = S + 2 * cols;
         math_to_f32(dt, scale->data, 0, cols, S);
         if (B) math_to_f32(dt, bias->data, 0, cols, B);
@@ -288,7 +301,7 @@ onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
         for (int64_t r = 0; r < rows; r++) {
             float *row = rows_ws + (int64_t)thread_slot() * cols;
             math_to_f32(dt, x->data, r * cols, cols, row);
-            layer_norm_row_f32(row, row, S, B, cols, epsilon, mean_data ? mean_data + r : NULL,
+            layer_norm_row_f32(row, row, S, B, cols, epsilon, rms, mean_data ? mean_data + r : NULL,
                                inv_std_data ? inv_std_data + r : NULL);
             math_from_f32(dt, row, cols, y->data, r * cols);
         }
@@ -298,7 +311,8 @@ onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx) {
     for (int64_t r = 0; r < rows; r++) {
         int64_t base = r * cols;
         double sum = 0.0;
-        for (int64_t c = 0; c < cols; c++) sum += math_load(dt, x->data, base + c);
+        if (!rms)
+            for (int64_t c = 0; c < cols; c++) sum += math_load(dt, x->data, base + c);
         double mean = sum / (double)cols;
         double var_sum = 0.0;
         for (int64_t c = 0; c < cols; c++) {

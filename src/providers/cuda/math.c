@@ -290,16 +290,18 @@ static onyx_status cuda_layer_norm_prepare(onyx_kernel_ctx *ctx) {
 }
 
 static onyx_status cuda_layer_norm_run(onyx_kernel_ctx *ctx) {
-    const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *bias = onyx_input(ctx, 2);
-    onyx_tensor *mean = onyx_output(ctx, 1), *inv_std = onyx_output(ctx, 2);
+    int rms = math_norm_is_rms(ctx->node); /* RMSNormalization, SimplifiedLayerNormalization */
+    const onyx_tensor *x = ctx->inputs[0], *scale = ctx->inputs[1], *bias = rms ? NULL : onyx_input(ctx, 2);
+    onyx_tensor *mean = rms ? NULL : onyx_output(ctx, 1), *inv_std = onyx_output(ctx, rms ? 1 : 2);
     int axis;
     ONYX_TRY(onyx_kernel_axis(ctx, onyx_node_attr_int(ctx->node, "axis", -1), x->rank, "attribute axis", &axis));
     int64_t rows = onyx_shape_numel(x->dims, axis), cols = onyx_shape_numel(x->dims + axis, x->rank - axis);
     double epsilon = onyx_node_attr_float(ctx->node, "epsilon", 1e-5f);
     return onyx_cuda_status(onyx_cuda_layer_norm((int)x->dtype, x->data, scale->data, bias ? bias->data : NULL,
                                                  ctx->outputs[0]->data, mean ? mean->data : NULL,
-                                                 inv_std ? inv_std->data : NULL, rows, cols, epsilon, stream_of(ctx)),
-                            "LayerNormalization kernel");
+                                                 inv_std ? inv_std->data : NULL, rows, cols, epsilon, rms,
+                                                 stream_of(ctx)),
+                            "normalization kernel");
 }
 
 /* ---- InstanceNormalization and BatchNormalization of X (N,C,S...): inputs 1.. are per-channel
@@ -497,6 +499,8 @@ const onyx_kernel_def onyx_cuda_math_kernels[] = {
     {"MeanVarianceNormalization", "", 9, 12, 0, F3, 0, cuda_mvn_prepare, cuda_mvn_run},
     {"MeanVarianceNormalization", "", 13, MAX, 0, F4, 0, cuda_mvn_prepare, cuda_mvn_run},
     {"LayerNormalization", "", 17, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
+    {"RMSNormalization", "", 23, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
+    {"SimplifiedLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
 
     {"QuantizeLinear", "", 10, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(INT32), 0, math_quantize_prepare, cuda_quantize_run},
     {"DequantizeLinear", "", 10, MAX, 0, BYTE_INTS | ONYX_DT(INT32), 0, math_dequantize_prepare, cuda_dequantize_run},

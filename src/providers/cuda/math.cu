@@ -882,7 +882,7 @@ __global__ void softmax_cols_kernel(T *y, const T *x, int64_t outer, int64_t n, 
 
 // ----------------------------------------------------------------------------
 // CUDA kernels: LayerNormalization (two passes: mean, then the mean of squared deviations;
-// y = (x - mean) * inv_std * scale + bias)
+// y = (x - mean) * inv_std * scale + bias) and the RMS norm (rms: no mean pass, mean 0)
 
 /* Launch shapes of layer_norm_rows_kernel: a thread holds ITEMS * VEC <= LN_MAX_ELEMS elements.
  * Rows that fit LN_THREADS threads at ITEMS packets a thread take the smallest such ITEMS; only
@@ -905,7 +905,7 @@ __global__ void softmax_cols_kernel(T *y, const T *x, int64_t outer, int64_t n, 
 template <typename T, int ITEMS, int VEC>
 __global__ void __launch_bounds__(LN_BLOCK_BOUND(ITEMS, VEC))
     layer_norm_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale, const T *bias,
-                           int64_t rows, int cols, double epsilon) {
+                           int64_t rows, int cols, double epsilon, bool rms) {
     typedef typename wide_type<T>::type A;
     typedef packet<T, VEC> P;
     __shared__ A scratch[32];
@@ -929,7 +929,7 @@ __global__ void __launch_bounds__(LN_BLOCK_BOUND(ITEMS, VEC))
 #pragma unroll
             for (int q = 0; q < VEC; q++) sum += v[j][q];
         }
-        A mean = block_sum(sum, scratch) / (A)cols;
+        A mean = rms ? (A)0 : block_sum(sum, scratch) / (A)cols;
         A var_sum = 0;
 #pragma unroll
         for (int j = 0; j < ITEMS; j++) {
@@ -967,15 +967,16 @@ __global__ void __launch_bounds__(LN_BLOCK_BOUND(ITEMS, VEC))
 template <typename T>
 __global__ void __launch_bounds__(LN_MAX_THREADS)
     layer_norm_long_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale, const T *bias,
-                                int64_t rows, int64_t cols, double epsilon) {
+                                int64_t rows, int64_t cols, double epsilon, bool rms) {
     typedef typename wide_type<T>::type A;
     __shared__ A scratch[32];
     for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
         const T *xr = x + row * cols;
         T *yr = y + row * cols;
         A sum = 0;
-        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += to_acc<A>(xr[c]);
-        A mean = block_sum(sum, scratch) / (A)cols;
+        if (!rms)
+            for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += to_acc<A>(xr[c]);
+        A mean = rms ? (A)0 : block_sum(sum, scratch) / (A)cols;
         A var_sum = 0;
         for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
             A d = to_acc<A>(xr[c]) - mean;
@@ -1704,6 +1705,7 @@ struct layer_norm_launch {
     float *mean, *inv_std;
     int64_t rows, cols;
     double epsilon;
+    bool rms;
     cudaStream_t stream;
 
     template <typename T, int ITEMS, int VEC> cudaError_t in_registers() {
@@ -1711,7 +1713,7 @@ struct layer_norm_launch {
         threads = threads < 32 ? 32 : (threads + 31) / 32 * 32;
         if (threads > LN_BLOCK_BOUND(ITEMS, VEC)) return long_rows<T>(); /* not reached: rows_of picks ITEMS */
         layer_norm_rows_kernel<T, ITEMS, VEC><<<grid_for(rows, 1, 1 << 20), (unsigned)threads, 0, stream>>>(
-            (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, (int)cols, epsilon);
+            (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, (int)cols, epsilon, rms);
         return cudaGetLastError();
     }
 
@@ -1740,7 +1742,7 @@ struct layer_norm_launch {
 
     template <typename T> cudaError_t long_rows() {
         layer_norm_long_rows_kernel<T><<<grid_for(rows, 1, 1 << 20), 1024, 0, stream>>>(
-            (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, cols, epsilon);
+            (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, cols, epsilon, rms);
         return cudaGetLastError();
     }
 
@@ -1756,8 +1758,8 @@ struct layer_norm_launch {
 
 extern "C" cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void *scale, const void *bias, void *y,
                                             float *mean, float *inv_std, int64_t rows, int64_t cols, double epsilon,
-                                            cudaStream_t stream) {
-    layer_norm_launch launch = {x, scale, bias, y, mean, inv_std, rows, cols, epsilon, stream};
+                                            int rms, cudaStream_t stream) {
+    layer_norm_launch launch = {x, scale, bias, y, mean, inv_std, rows, cols, epsilon, rms != 0, stream};
     switch (dtype) {
     case ONYX_CUDA_DT_FLOAT32: return launch.run<float>();
     case ONYX_CUDA_DT_FLOAT16: return launch.run<__half>();

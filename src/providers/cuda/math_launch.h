@@ -82,9 +82,10 @@ cudaError_t onyx_cuda_softmax(int dtype, int log_output, const void *x, void *y,
                               int64_t inner, cudaStream_t stream);
 
 /* LayerNormalization of rows: x and y are (rows, cols), scale and bias (may be NULL) are (cols)
- * of x's dtype; mean and inv_std (float32, may be NULL) are (rows). */
+ * of x's dtype; mean and inv_std (float32, may be NULL) are (rows). rms: the RMS norm (the mean
+ * taken as 0; bias and mean NULL). */
 cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void *scale, const void *bias, void *y,
-                                 float *mean, float *inv_std, int64_t rows, int64_t cols, double epsilon,
+                                 float *mean, float *inv_std, int64_t rows, int64_t cols, double epsilon, int rms,
                                  cudaStream_t stream);
 
 /* Hardmax along n: y (x's shape, (outer, n, inner)) is 1 at the first maximum of each row, 0
