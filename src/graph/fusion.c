@@ -1,5 +1,6 @@
 /*
- * fusion.c - node fusions of opt level ALL (ONNX Runtime's GeluFusion and BiasGeluFusion).
+ * fusion.c - node fusions of opt level ALL (ONNX Runtime's GeluFusion, FastGeluFusion,
+ * BiasGeluFusion and SimplifiedLayerNormFusion).
  *
  * Exporters write the exact (erf) GELU of BERT/GPT-style feed-forward blocks as five nodes,
  *     y = Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)), 0.5)      (TorchScript)
@@ -9,6 +10,18 @@
  * memory passes where one suffices. The chain becomes com.microsoft Gelu(x); when x is
  * Add(h, bias) read by nothing else (Linear's bias), that Add folds in too: com.microsoft
  * BiasGelu(h, bias). Both providers implement both ops.
+ *
+ * The tanh GELU (GPT-2's gelu_new, T5 v1.1's gated-gelu) is eight nodes,
+ *     y = 0.5 x (1 + Tanh(sqrt(2/pi) (x + 0.044715 Pow(x, 3))))
+ * with the same three ways of placing the 0.5; it becomes com.microsoft FastGelu(x), or
+ * FastGelu(h, bias) when x = Add(h, 1-D constant bias).
+ *
+ * T5's RMS norm (T5LayerNorm) is six or seven nodes, with Casts to float32 in half models,
+ *     y = w * (x * 1 / Sqrt(ReduceMean(Pow(x, 2), -1) + eps))
+ * and becomes com.microsoft SimplifiedLayerNormalization(x, w): one pass instead of seven.
+ *
+ * A Cast to the dtype its input already has (attention's `weights.type(value.dtype)`) becomes
+ * Identity, which the executor runs as a view.
  *
  * Linear layers' MatMul + Add(bias) become onyx MatMulBias (the bias in the GEMM's epilogue).
  *
@@ -95,8 +108,57 @@ static int one_plus_erf(const fusion_ctx *f, int a, int *x) {
     return erf_of_scaled(f, e, x);
 }
 
-/* If node y_node computes Gelu(x), set *x. */
-static int match_gelu(const fusion_ctx *f, const onyx_node *y_node, int *x) {
+/* Is v = Pow(x, 3), or x * x * x as Mul(x, Mul(x, x)) either way round? Sets *x. */
+static int cube_of(const fusion_ctx *f, int v, int *x) {
+    const onyx_node *p = producer(f, v);
+    if (!p || p->n_inputs != 2) return 0;
+    double e;
+    if (is_op(p, "Pow")) {
+        if (!const_scalar(f, p->inputs[1], &e) || e != 3.0) return 0;
+        *x = p->inputs[0];
+        return 1;
+    }
+    if (!is_op(p, "Mul")) return 0;
+    for (int k = 0; k < 2; k++) {
+        const onyx_node *sq = producer(f, p->inputs[k]);
+        if (!sq || !is_op(sq, "Mul") || sq->n_inputs != 2 || !sole_reader(f, p->inputs[k])) continue;
+        if (sq->inputs[0] == sq->inputs[1] && sq->inputs[0] == p->inputs[1 - k]) {
+            *x = sq->inputs[0];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Is value a = Add(Tanh(sqrt(2/pi) * (x + 0.044715 * x^3)), 1)? Sets *x. */
+static int one_plus_tanh(const fusion_ctx *f, int a, int *x) {
+    const onyx_node *add = producer(f, a);
+    int t, inner, sum;
+    if (!add || !is_op(add, "Add") || !other_than_const(f, add, 1.0, &t) || !sole_reader(f, t)) return 0;
+    const onyx_node *th = producer(f, t);
+    if (!th || !is_op(th, "Tanh") || !sole_reader(f, inner = th->inputs[0])) return 0;
+    const onyx_node *scale = producer(f, inner);
+    if (!scale || !is_op(scale, "Mul") || !other_than_const(f, scale, 0.7978845608028654, &sum) || !sole_reader(f, sum))
+        return 0;
+    const onyx_node *s = producer(f, sum);
+    if (!s || !is_op(s, "Add") || s->n_inputs != 2) return 0;
+    for (int k = 0; k < 2; k++) {
+        int gx = s->inputs[1 - k], term = s->inputs[k], cube, cx;
+        const onyx_node *m = producer(f, term);
+        if (!m || !is_op(m, "Mul") || !sole_reader(f, term) || !other_than_const(f, m, 0.044715, &cube)) continue;
+        if (sole_reader(f, cube) && cube_of(f, cube, &cx) && cx == gx) {
+            *x = gx;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+typedef int (*one_plus_fn)(const fusion_ctx *f, int a, int *x);
+
+/* If node y_node computes 0.5 x (1 + g(x)) with one_plus matching 1 + g(x), set *x: Gelu with
+ * one_plus_erf, FastGelu with one_plus_tanh. */
+static int match_gelu(const fusion_ctx *f, const onyx_node *y_node, one_plus_fn one_plus, int *x) {
     if (!is_op(y_node, "Mul") || y_node->n_inputs != 2) return 0;
     int inner;
     /* Variant 1: Mul(Mul(x, 1 + erf), 0.5). */
@@ -105,7 +167,7 @@ static int match_gelu(const fusion_ctx *f, const onyx_node *y_node, int *x) {
         if (m && is_op(m, "Mul") && m->n_inputs == 2)
             for (int k = 0; k < 2; k++) {
                 int a = m->inputs[k], other = m->inputs[1 - k], gx;
-                if (sole_reader(f, a) && one_plus_erf(f, a, &gx) && gx == other) {
+                if (sole_reader(f, a) && one_plus(f, a, &gx) && gx == other) {
                     *x = gx;
                     return 1;
                 }
@@ -116,7 +178,7 @@ static int match_gelu(const fusion_ctx *f, const onyx_node *y_node, int *x) {
         int half = y_node->inputs[k], a = y_node->inputs[1 - k], gx, hx;
         const onyx_node *h = producer(f, half);
         if (!h || !is_op(h, "Mul") || !sole_reader(f, half) || !other_than_const(f, h, 0.5, &hx)) continue;
-        if (sole_reader(f, a) && one_plus_erf(f, a, &gx) && gx == hx) {
+        if (sole_reader(f, a) && one_plus(f, a, &gx) && gx == hx) {
             *x = gx;
             return 1;
         }
@@ -126,7 +188,7 @@ static int match_gelu(const fusion_ctx *f, const onyx_node *y_node, int *x) {
         int gx_other = y_node->inputs[1 - k], scaled = y_node->inputs[k], a, gx;
         const onyx_node *h = producer(f, scaled);
         if (!h || !is_op(h, "Mul") || !sole_reader(f, scaled) || !other_than_const(f, h, 0.5, &a)) continue;
-        if (sole_reader(f, a) && one_plus_erf(f, a, &gx) && gx == gx_other) {
+        if (sole_reader(f, a) && one_plus(f, a, &gx) && gx == gx_other) {
             *x = gx;
             return 1;
         }
@@ -204,44 +266,200 @@ static onyx_status fuse_matmul_bias(fusion_ctx *f, int *count) {
     return ONYX_OK;
 }
 
+/* v without Casts to float32 or to the dtype it already has: the value they read. */
+static int strip_widening_casts(const fusion_ctx *f, int v) {
+    for (;;) {
+        const onyx_node *c = producer(f, v);
+        if (!c || !is_op(c, "Cast") || c->n_inputs != 1 || c->inputs[0] < 0) return v;
+        onyx_dtype to = (onyx_dtype)onyx_node_attr_int(c, "to", 0), from = f->g->values[c->inputs[0]].dtype;
+        if (to != ONYX_DTYPE_FLOAT32 && to != from) return v;
+        v = c->inputs[0];
+    }
+}
+
+/* Does ReduceMean node m average over the last axis only, keeping it? */
+static int reduces_last_axis(const fusion_ctx *f, const onyx_node *m) {
+    if (onyx_node_attr_int(m, "keepdims", 1) != 1) return 0;
+    const int64_t *axes = NULL;
+    size_t n = 0;
+    if (m->n_inputs >= 2 && m->inputs[1] >= 0) { /* opset 18: axes is an input */
+        const onyx_value *av = &f->g->values[m->inputs[1]];
+        if (av->kind != ONYX_VALUE_CONSTANT || !av->constant || av->constant->dtype != ONYX_DTYPE_INT64) return 0;
+        axes = av->constant->data;
+        n = (size_t)onyx_shape_numel(av->constant->dims, av->constant->rank);
+    } else {
+        axes = onyx_node_attr_ints(m, "axes", &n);
+    }
+    if (!axes || n != 1) return 0;
+    int rank = f->g->values[m->inputs[0]].rank;
+    return axes[0] == -1 || (rank > 0 && axes[0] == rank - 1);
+}
+
+/* Is r = 1 / Sqrt(ReduceMean(x^2, -1) + eps) (Div(1, .) or Reciprocal)? Sets *x (Casts to
+ * float32 stripped) and *eps. */
+static int inverse_rms(const fusion_ctx *f, int r, int *x, double *eps) {
+    const onyx_node *inv = producer(f, r);
+    int s;
+    if (!inv) return 0;
+    if (is_op(inv, "Reciprocal") && inv->n_inputs == 1) {
+        s = inv->inputs[0];
+    } else {
+        double one;
+        if (!is_op(inv, "Div") || inv->n_inputs != 2 || !const_scalar(f, inv->inputs[0], &one) || one != 1.0) return 0;
+        s = inv->inputs[1];
+    }
+    const onyx_node *sq = producer(f, s);
+    if (!sole_reader(f, s) || !sq || !is_op(sq, "Sqrt") || !sole_reader(f, sq->inputs[0])) return 0;
+    const onyx_node *add = producer(f, sq->inputs[0]);
+    if (!add || !is_op(add, "Add") || add->n_inputs != 2) return 0;
+    int mean = -1;
+    for (int k = 0; k < 2 && mean < 0; k++)
+        if (const_scalar(f, add->inputs[1 - k], eps) && *eps >= 0) mean = add->inputs[k];
+    const onyx_node *m = producer(f, mean);
+    if (mean < 0 || !sole_reader(f, mean) || !m || !is_op(m, "ReduceMean") || !reduces_last_axis(f, m) ||
+        !sole_reader(f, m->inputs[0]))
+        return 0;
+    const onyx_node *p = producer(f, m->inputs[0]);
+    double e;
+    if (!p || p->n_inputs != 2) return 0;
+    if (is_op(p, "Pow") && const_scalar(f, p->inputs[1], &e) && e == 2.0) *x = strip_widening_casts(f, p->inputs[0]);
+    else if (is_op(p, "Mul") && p->inputs[0] == p->inputs[1]) *x = strip_widening_casts(f, p->inputs[0]);
+    else return 0;
+    return 1;
+}
+
+/* If node y_node computes w * (x * inverse_rms(x)) with w a 1-D constant of x's dtype (one
+ * Cast allowed before the outer Mul), set *x, *w and *eps. */
+static int match_rms_norm(const fusion_ctx *f, const onyx_node *y_node, int *x, int *w, double *eps) {
+    if (!is_op(y_node, "Mul") || y_node->n_inputs != 2 || y_node->n_outputs != 1 || y_node->outputs[0] < 0) return 0;
+    onyx_dtype dt = f->g->values[y_node->outputs[0]].dtype;
+    if (!onyx_dtype_is_float(dt)) return 0;
+    for (int k = 0; k < 2; k++) {
+        int wv = y_node->inputs[k], h = y_node->inputs[1 - k];
+        const onyx_value *val = wv >= 0 ? &f->g->values[wv] : NULL;
+        if (!val || val->kind != ONYX_VALUE_CONSTANT || !val->constant || val->constant->rank != 1 || val->dtype != dt ||
+            !sole_reader(f, h))
+            continue;
+        const onyx_node *c = producer(f, h);
+        if (c && is_op(c, "Cast") && c->n_inputs == 1 && onyx_node_attr_int(c, "to", 0) == (int64_t)dt &&
+            sole_reader(f, c->inputs[0]))
+            h = c->inputs[0];
+        const onyx_node *mul = producer(f, h);
+        if (!mul || !is_op(mul, "Mul") || mul->n_inputs != 2) continue;
+        for (int j = 0; j < 2; j++) {
+            int gx, a = strip_widening_casts(f, mul->inputs[j]);
+            if (sole_reader(f, mul->inputs[1 - j]) && inverse_rms(f, mul->inputs[1 - j], &gx, eps) && gx == a &&
+                f->g->values[gx].dtype == dt) {
+                *x = gx;
+                *w = wv;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Give node n (rewritten) the attributes axis = -1 and epsilon = eps. */
+static onyx_status set_norm_attrs(onyx_graph *g, onyx_node *n, double eps) {
+    onyx_attr *a = onyx_region_alloc(&g->model->region, 2 * sizeof *a);
+    if (!a) return ONYX_ERR_OUT_OF_MEMORY;
+    memset(a, 0, 2 * sizeof *a);
+    a[0].name = "axis";
+    a[0].type = ONYX_ATTR_INT;
+    a[0].i = -1;
+    a[1].name = "epsilon";
+    a[1].type = ONYX_ATTR_FLOAT;
+    a[1].f = (float)eps;
+    n->attrs = a;
+    n->n_attrs = 2;
+    return ONYX_OK;
+}
+
+/* Cast to the dtype its input has becomes Identity (a view). */
+static onyx_status drop_noop_casts(onyx_graph *g, int *count) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        onyx_node *n = &g->nodes[i];
+        if (!is_op(n, "Cast") || n->n_inputs != 1 || n->inputs[0] < 0) continue;
+        onyx_dtype from = g->values[n->inputs[0]].dtype;
+        if (from == ONYX_DTYPE_UNDEFINED || onyx_node_attr_int(n, "to", 0) != (int64_t)from) continue;
+        int in[1] = {n->inputs[0]};
+        ONYX_TRY(rewrite_in(g, n, "", "Identity", in, 1));
+        n->opset = 14;
+        (*count)++;
+    }
+    return ONYX_OK;
+}
+
+/* Fold x = Add(h, b) read only by node n (Gelu or FastGelu) into n as its second input: b the
+ * constant side (or the second operand), h the other. Both dtypes must agree. */
+static int bias_of(const fusion_ctx *f, const onyx_node *n, int in[2]) {
+    const onyx_graph *g = f->g;
+    if (!sole_reader(f, n->inputs[0])) return 0;
+    const onyx_node *add = producer(f, n->inputs[0]);
+    if (!add || !is_op(add, "Add") || add->n_inputs != 2 || add->inputs[0] < 0 || add->inputs[1] < 0 ||
+        g->values[add->inputs[0]].dtype != g->values[add->inputs[1]].dtype)
+        return 0;
+    int bias = g->values[add->inputs[1]].kind == ONYX_VALUE_CONSTANT ? 1 : 0;
+    in[0] = add->inputs[1 - bias];
+    in[1] = add->inputs[bias];
+    return 1;
+}
+
 static onyx_status fuse_graph(onyx_graph *g, int *fused) {
     fusion_ctx f = {g, onyx_calloc((size_t)g->n_values + 1, sizeof(int))};
     if (!f.readers) return ONYX_ERR_OUT_OF_MEMORY;
-    onyx_status st = count_readers(&f);
-    int gelus = 0;
-    for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
-        int x;
-        if (!match_gelu(&f, &g->nodes[i], &x)) continue;
-        int in[1] = {x};
-        st = rewrite(g, &g->nodes[i], "Gelu", in, 1);
-        gelus++;
-    }
-    /* The chains' other nodes have no readers now; recount, then fold bias Adds into Gelu. */
-    int removed = 0;
-    if (st == ONYX_OK && gelus) st = onyx_graph_remove_dead_nodes(g, &removed);
-    if (st == ONYX_OK && gelus) st = count_readers(&f);
+    int casts = 0, chains = 0, removed = 0;
+    onyx_status st = drop_noop_casts(g, &casts);
+    if (st == ONYX_OK) st = count_readers(&f);
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
         onyx_node *n = &g->nodes[i];
-        if (strcmp(n->op_type, "Gelu") || strcmp(n->domain, "com.microsoft") || !sole_reader(&f, n->inputs[0])) continue;
-        const onyx_node *add = producer(&f, n->inputs[0]);
-        if (!add || !is_op(add, "Add") || add->n_inputs != 2) continue;
-        /* BiasGelu(A, B) is Gelu(A + B) with Add's broadcasting on both providers, so any Add
-         * of two tensors of one dtype folds in (exports give Linear's output and its bias). */
-        if (add->inputs[0] < 0 || add->inputs[1] < 0 ||
-            g->values[add->inputs[0]].dtype != g->values[add->inputs[1]].dtype)
+        int x, w;
+        double eps;
+        if (match_gelu(&f, n, one_plus_erf, &x)) {
+            int in[1] = {x};
+            st = rewrite(g, n, "Gelu", in, 1);
+        } else if (match_gelu(&f, n, one_plus_tanh, &x)) {
+            int in[1] = {x};
+            st = rewrite(g, n, "FastGelu", in, 1);
+        } else if (match_rms_norm(&f, n, &x, &w, &eps)) {
+            int in[2] = {x, w};
+            st = rewrite(g, n, "SimplifiedLayerNormalization", in, 2);
+            if (st == ONYX_OK) st = set_norm_attrs(g, n, eps);
+        } else {
             continue;
-        int bias = g->values[add->inputs[1]].kind == ONYX_VALUE_CONSTANT ? 1 : 0;
-        int in[2] = {add->inputs[1 - bias], add->inputs[bias]};
-        st = rewrite(g, n, "BiasGelu", in, 2);
+        }
+        chains++;
     }
-    /* Then Linear layers: MatMul + bias Add (the BiasGelu ones took their Add already). */
+    /* The chains' other nodes have no readers now; recount, then fold bias Adds into Gelu
+     * (BiasGelu) and FastGelu (its optional bias input). BiasGelu(A, B) is Gelu(A + B) with
+     * Add's broadcasting on both providers, so any Add of two tensors of one dtype folds in
+     * (exports give Linear's output and its bias); FastGelu's bias must be a 1-D constant. */
+    if (st == ONYX_OK && chains) st = onyx_graph_remove_dead_nodes(g, &removed);
+    if (st == ONYX_OK && chains) st = count_readers(&f);
+    int biased = 0;
+    for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
+        onyx_node *n = &g->nodes[i];
+        int in[2];
+        if (strcmp(n->domain, "com.microsoft") || n->n_inputs != 1 || !bias_of(&f, n, in)) continue;
+        if (!strcmp(n->op_type, "Gelu")) {
+            st = rewrite(g, n, "BiasGelu", in, 2);
+        } else if (!strcmp(n->op_type, "FastGelu")) {
+            const onyx_value *b = &g->values[in[1]];
+            if (b->kind != ONYX_VALUE_CONSTANT || !b->constant || b->constant->rank != 1) continue;
+            st = rewrite(g, n, "FastGelu", in, 2);
+        } else {
+            continue;
+        }
+        biased++;
+    }
+    /* Then Linear layers: MatMul + bias Add (the biased GELUs took their Add already). */
     int linears = 0;
-    if (st == ONYX_OK && gelus) st = onyx_graph_remove_dead_nodes(g, &removed);
+    if (st == ONYX_OK && biased) st = onyx_graph_remove_dead_nodes(g, &removed);
     if (st == ONYX_OK) st = count_readers(&f);
     if (st == ONYX_OK) st = fuse_matmul_bias(&f, &linears);
     if (st == ONYX_OK && linears) st = onyx_graph_remove_dead_nodes(g, &removed);
     onyx_free(f.readers);
-    *fused += gelus + linears;
+    *fused += casts + chains + linears;
     /* If branches (the merged decoders of Optimum) hold whole models: fuse inside them too. */
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++)
         for (int a = 0; a < g->nodes[i].n_attrs && st == ONYX_OK; a++)

@@ -395,6 +395,44 @@ static void test_fusions(void) {
     }
 }
 
+/* Opt level all fuses GPT-2's tanh GELU (3 layers) into FastGelu and T5's RMS norms (2 encoder
+ * and 2 decoder layers of gated-gelu T5) into SimplifiedLayerNormalization, in both exporters'
+ * graphs; basic leaves them. test_model checks the fused graphs against transformers. */
+static void test_fusions_tanh_gelu_and_rms_norm(void) {
+    struct {
+        const char *file;
+        size_t fast_gelus, rms_norms;
+    } cases[] = {
+        {"gpt2-ts17/model.onnx", 3, 0},
+        {"gpt2-dynamo18/model.onnx", 3, 0},
+        {"gpt2-fp16-ts17/model.onnx", 3, 0},
+        {"t5-ts17/encoder_model.onnx", 2, 5},
+        {"t5-ts17/decoder_model.onnx", 2, 7},
+        {"t5-dynamo18/encoder_model.onnx", 2, 5},
+        {"t5-dynamo18/decoder_with_past_model.onnx", 2, 7},
+    };
+    for (size_t m = 0; m < sizeof cases / sizeof cases[0]; m++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/models/%s", ONYX_SOURCE_DIR, cases[m].file);
+        for (int level = ONYX_OPT_BASIC; level <= ONYX_OPT_ALL; level++) {
+            onyx_session_options o;
+            onyx_session_options_init(&o);
+            o.opt_level = (onyx_opt_level)level;
+            onyx_session *s = NULL;
+            ONYX_CHECK_OK(onyx_session_create(path, &o, &s));
+            if (!s) continue;
+            int all = level == ONYX_OPT_ALL;
+            fprintf(stderr, "  %s, level %d\n", cases[m].file, level);
+            ONYX_CHECK_INT(count_op(s, "FastGelu"), all ? cases[m].fast_gelus : 0);
+            ONYX_CHECK_INT(count_op(s, "Tanh"), all ? 0 : cases[m].fast_gelus);
+            ONYX_CHECK_INT(count_op(s, "SimplifiedLayerNormalization"), all ? cases[m].rms_norms : 0);
+            if (all) ONYX_CHECK_INT(count_op(s, "Sqrt"), 0);
+            else ONYX_CHECK_INT(count_op(s, "Sqrt"), cases[m].rms_norms);
+            onyx_session_destroy(s);
+        }
+    }
+}
+
 static void test_opt_levels_agree(void) {
     case_data c = {0};
     ONYX_CHECK(load_case(1, &c) == 0);
@@ -462,6 +500,7 @@ int main(void) {
     ONYX_TEST_RUN(test_providers);
     ONYX_TEST_RUN(test_opt_levels_agree);
     ONYX_TEST_RUN(test_fusions);
+    ONYX_TEST_RUN(test_fusions_tanh_gelu_and_rms_norm);
     ONYX_TEST_RUN(test_allocation_failures);
     return onyx_test_finish();
 }
