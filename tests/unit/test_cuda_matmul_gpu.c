@@ -74,6 +74,10 @@ static void matmul_case(int opset, onyx_dtype dt, const int64_t *a_dims, int a_r
 
 #define DIMS(...) (const int64_t[]){__VA_ARGS__}, (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
 
+static void gemm_case(int opset, onyx_dtype dt, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                      float alpha, float beta, const int64_t *c_dims, int c_rank);
+static void matmul_bias_case(onyx_dtype dt, const int64_t *a_dims, int a_rank, const int64_t *b_dims, int b_rank);
+
 static void matmul_shapes(int opset, onyx_dtype dt) {
     matmul_case(opset, dt, DIMS(7, 33), DIMS(33, 5));
     matmul_case(opset, dt, DIMS(1, 1), DIMS(1, 1));
@@ -104,6 +108,33 @@ static void test_matmul_float32(void) {
     matmul_case(13, ONYX_DTYPE_FLOAT32, DIMS(130, 1000), DIMS(1000, 70));
     matmul_case(8, ONYX_DTYPE_FLOAT32, DIMS(5, 7), DIMS(7, 3)); /* the opset 1-8 row */
     matmul_case(11, ONYX_DTYPE_FLOAT32, DIMS(2, 5, 7), DIMS(7, 3));
+}
+
+/* Products of at most 8 rows run the skinny kernel (matmul.cu): every row count of its
+ * templates (1, 2, 4, 8 rows, and the counts between), columns that are and are not a multiple
+ * of the 16-byte packets, strided batches (attention products of a decode step, whose past grows
+ * by one each step), a large K and a wide N. */
+static void few_rows_shapes(onyx_dtype dt) {
+    for (int64_t m = 1; m <= 8; m++) matmul_case(13, dt, DIMS(m, 96), DIMS(96, 40));
+    matmul_case(13, dt, DIMS(3, 96), DIMS(96, 37));                /* N not a packet multiple: scalar */
+    matmul_case(13, dt, DIMS(1, 1, 768), DIMS(768, 2304));         /* GPT2's qkv projection */
+    matmul_case(13, dt, DIMS(5, 1, 3072), DIMS(3072, 768));        /* five beams, MLP down-projection */
+    matmul_case(13, dt, DIMS(1, 768), DIMS(768, 50257));           /* the LM head */
+    matmul_case(13, dt, DIMS(1, 12, 1, 64), DIMS(1, 12, 64, 129)); /* scores on a past of 128 */
+    matmul_case(13, dt, DIMS(1, 12, 1, 129), DIMS(1, 12, 129, 64)); /* weights times values */
+    matmul_case(13, dt, DIMS(5, 12, 1, 64), DIMS(5, 12, 64, 33));  /* five beams, odd past */
+    matmul_case(13, dt, DIMS(2, 3, 8, 5), DIMS(2, 3, 5, 9));
+    matmul_case(13, dt, DIMS(9, 96), DIMS(96, 40));                /* 9 rows: cuBLASLt again */
+    gemm_case(13, dt, 0, 0, 1, 2304, 768, 1.0f, 1.0f, DIMS(2304)); /* Gemm with a bias row */
+    gemm_case(13, dt, 0, 0, 4, 100, 64, 0.5f, 1.0f, DIMS(100));    /* alpha and the bias */
+    matmul_bias_case(dt, DIMS(1, 1, 512), DIMS(512, 2048));
+    matmul_bias_case(dt, DIMS(6, 1, 512), DIMS(512, 77));
+}
+
+static void test_matmul_few_rows(void) {
+    few_rows_shapes(ONYX_DTYPE_FLOAT32);
+    few_rows_shapes(ONYX_DTYPE_FLOAT16);
+    few_rows_shapes(ONYX_DTYPE_BFLOAT16);
 }
 
 static void test_matmul_float16(void) {
@@ -381,6 +412,7 @@ int main(void) {
 #endif
     if (!opc_cuda_available()) return 77;
     ONYX_TEST_RUN(test_matmul_float32);
+    ONYX_TEST_RUN(test_matmul_few_rows);
     ONYX_TEST_RUN(test_matmul_float16);
     ONYX_TEST_RUN(test_matmul_bfloat16);
     ONYX_TEST_RUN(test_matmul_float64);

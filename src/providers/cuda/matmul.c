@@ -374,8 +374,23 @@ static onyx_status lt_gemm(const onyx_cuda_state *state, const gemm_call *g, int
     return ONYX_OK;
 }
 
+/* Products of at most ONYX_CUDA_SKINNY_MAX_M rows with B untransposed and no C: the skinny
+ * kernel (matmul.cu), which streams B once, instead of cuBLASLt. Decode steps are such products
+ * (one row per sequence or beam): cuBLASLt ran them as a split-K GEMM plus its reduction, and the
+ * attention products' shapes change with every step, each a heuristic query. */
+static int is_skinny(const gemm_call *g) {
+    return g->M <= ONYX_CUDA_SKINNY_MAX_M && !g->trans_a && !g->trans_b && g->beta == 0.0 && g->lda >= g->K &&
+           (g->dtype == ONYX_DTYPE_FLOAT32 || g->dtype == ONYX_DTYPE_FLOAT16 || g->dtype == ONYX_DTYPE_BFLOAT16);
+}
+
 static onyx_status run_gemm(const onyx_cuda_state *state, gemm_call g) {
     if (g.M == 0 || g.N == 0 || g.batch == 0) return ONYX_OK;
+    if (is_skinny(&g)) {
+        ONYX_CUDA_TRY(onyx_cuda_gemm_skinny(elem_of(g.dtype), g.M, g.N, g.K, (float)g.alpha, g.a, g.lda, g.stride_a, g.b,
+                                            g.ldb, g.stride_b, g.bias, g.y, g.stride_y, g.batch, state->stream),
+                      "few-row matrix product kernel");
+        return ONYX_OK;
+    }
     if (is_lt_dtype(g.dtype) && g.K > 0) {
         int done = 0;
         ONYX_TRY(lt_gemm(state, &g, &done));

@@ -7,6 +7,14 @@
  *    accumulator type as they are staged, zero points subtracted there for MatMulInteger).
  *    It serves integer MatMul/Gemm, MatMulInteger, and float products when cuBLASLt has no
  *    algorithm. Batches are blockIdx.z with uniform strides.
+ *  - skinny_gemm_kernel: products of at most SKINNY_MAX_M rows (decode steps: one row per
+ *    sequence or beam), float32/float16/bfloat16, B row-major (K, N). The step reads every
+ *    weight once, so the product is a stream over B: a block owns 4 column groups of VEC columns
+ *    (16-byte loads) and all of K, split over its 64 threads per group (8 lanes of a warp times
+ *    8 warps); lanes reduce by shuffles, warps through shared memory, then alpha and the bias
+ *    are applied. Rows that are not 16-byte multiples (an LM head of 50257 columns) take single
+ *    elements, a warp across 32 columns. One kernel where cuBLASLt ran a split-K GEMM and its reduction, and no
+ *    heuristic query for the attention products, whose shapes grow with every step.
  *  - broadcast_matrix_kernel: Gemm's C copied into Y (M, N) through broadcast strides.
  *  - strided_copy_kernel: a permuted/broadcast view copied contiguous (Einsum operands).
  *  - einsum_generic_kernel: one thread per output element, summing over the summed labels in
@@ -167,6 +175,89 @@ gemm_tiled_kernel(TY *y, const TA *a, const TB *b, int trans_a, int trans_b, int
     }
 }
 
+#define SKINNY_LANES 8   /* lanes of a warp splitting K for one column group of packets */
+#define SKINNY_WARPS 8   /* warps of a block, each a slice of K */
+#define SKINNY_THREADS (32 * SKINNY_WARPS)
+
+/* Lanes per column group: packets of VEC > 1 elements put SKINNY_LANES lanes on one group (8 rows
+ * of 16 bytes a load: whole 32-byte sectors); single elements put a warp across 32 consecutive
+ * columns (one 128-byte row segment a load). */
+template <int VEC> struct skinny_shape {
+    static constexpr int lanes = VEC == 1 ? 1 : SKINNY_LANES;
+    static constexpr int groups = 32 / lanes;
+    static constexpr int cols = groups * VEC; /* columns of a block */
+};
+
+template <typename T, int VEC> struct alignas(sizeof(T) * VEC) skinny_packet {
+    T v[VEC];
+};
+
+/* y (batch, M, N) = alpha * a (batch, M, K) b (batch, K, N) + bias (N, may be NULL), M <= MR,
+ * float32 accumulation. Block (blockIdx.x, batch_base + blockIdx.y) owns columns
+ * [blockIdx.x * cols, + cols). Thread: lane l of warp w works on column group l / lanes and the
+ * k = slice, slice + lanes * SKINNY_WARPS, ... with slice = w * lanes + l % lanes. VEC > 1 needs
+ * N, ldb, stride_b a multiple of VEC and b 16-byte aligned. */
+template <typename T, int VEC, int MR>
+__global__ void __launch_bounds__(SKINNY_THREADS)
+skinny_gemm_kernel(T *y, const T *a, const T *b, const T *bias, int M, int64_t N, int64_t K, int64_t lda,
+                   int64_t ldb, int64_t ldy, int64_t stride_a, int64_t stride_b, int64_t stride_y, float alpha,
+                   int64_t batch_base) {
+    typedef skinny_shape<VEC> S;
+    __shared__ float partial[SKINNY_WARPS][MR][S::cols];
+    typedef skinny_packet<T, VEC> P;
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int group = lane / S::lanes, slice = warp * S::lanes + lane % S::lanes;
+    const int64_t batch = batch_base + blockIdx.y;
+    a += batch * stride_a;
+    b += batch * stride_b;
+    y += batch * stride_y;
+    const int64_t col = ((int64_t)blockIdx.x * S::groups + group) * VEC;
+    float acc[MR][VEC];
+#pragma unroll
+    for (int m = 0; m < MR; m++)
+#pragma unroll
+        for (int q = 0; q < VEC; q++) acc[m][q] = 0.0f;
+    if (col < N) {
+        const int64_t step = S::lanes * SKINNY_WARPS;
+#pragma unroll 4
+        for (int64_t k = slice; k < K; k += step) {
+            P w = *(const P *)(b + k * ldb + col);
+#pragma unroll
+            for (int m = 0; m < MR; m++) {
+                if (m >= M) break;
+                float x = load_as<float>(a, m * lda + k);
+#pragma unroll
+                for (int q = 0; q < VEC; q++) acc[m][q] += x * load_as<float>(w.v, q);
+            }
+        }
+    }
+    /* lanes of one group (consecutive lanes) reduce by shuffles */
+#pragma unroll
+    for (int m = 0; m < MR; m++)
+#pragma unroll
+        for (int q = 0; q < VEC; q++)
+#pragma unroll
+            for (int off = S::lanes / 2; off > 0; off /= 2)
+                acc[m][q] += __shfl_xor_sync(0xffffffffu, acc[m][q], off);
+    if (lane % S::lanes == 0)
+#pragma unroll
+        for (int m = 0; m < MR; m++)
+#pragma unroll
+            for (int q = 0; q < VEC; q++) partial[warp][m][group * VEC + q] = acc[m][q];
+    __syncthreads();
+    for (int o = threadIdx.x; o < MR * S::cols; o += SKINNY_THREADS) {
+        int m = o / S::cols, c = o % S::cols;
+        int64_t j = (int64_t)blockIdx.x * S::cols + c;
+        if (m >= M || j >= N) continue;
+        float v = 0.0f;
+#pragma unroll
+        for (int w = 0; w < SKINNY_WARPS; w++) v += partial[w][m][c];
+        v *= alpha;
+        if (bias) v += load_as<float>(bias, j);
+        store_from(y, m * ldy + j, v);
+    }
+}
+
 /* y (M, N) = c read through (row_stride, col_stride); grid-stride over the elements. */
 template <typename T>
 __global__ void broadcast_matrix_kernel(T *y, const T *c, int64_t M, int64_t N, int64_t row_stride,
@@ -299,6 +390,66 @@ static cudaError_t launch_matmul_integer(int64_t M, int64_t N, int64_t K, const 
     return launch_gemm_tiled<TA, TB, int32_t, uint32_t>(0, 0, M, N, K, 1u, 0u, a, K, stride_a, b, N, stride_b, y, N,
                                                         stride_y, batch, a_zero, a_zero_count, b_zero,
                                                         b_zero_count, stream);
+}
+
+template <typename T, int VEC, int MR>
+static cudaError_t launch_skinny(int M, int64_t N, int64_t K, float alpha, const void *a, int64_t lda,
+                                 int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b, const void *bias,
+                                 void *y, int64_t ldy, int64_t stride_y, int64_t batch, cudaStream_t stream) {
+    const int64_t cols = skinny_shape<VEC>::cols;
+    int64_t blocks = (N + cols - 1) / cols;
+    if (blocks > 0x7fffffff) return cudaErrorInvalidValue;
+    for (int64_t b0 = 0; b0 < batch; b0 += GRID_Y_MAX) {
+        int64_t nb = batch - b0 < GRID_Y_MAX ? batch - b0 : GRID_Y_MAX;
+        skinny_gemm_kernel<T, VEC, MR><<<dim3((unsigned)blocks, (unsigned)nb), SKINNY_THREADS, 0, stream>>>(
+            (T *)y, (const T *)a, (const T *)b, (const T *)bias, M, N, K, lda, ldb, ldy, stride_a, stride_b, stride_y,
+            alpha, b0);
+    }
+    return cudaGetLastError();
+}
+
+template <typename T, int VEC>
+static cudaError_t skinny_rows(int M, int64_t N, int64_t K, float alpha, const void *a, int64_t lda,
+                               int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b, const void *bias,
+                               void *y, int64_t ldy, int64_t stride_y, int64_t batch, cudaStream_t stream) {
+#define SKINNY_CALL(MR) \
+    launch_skinny<T, VEC, MR>(M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, ldy, stride_y, batch, stream)
+    if (M <= 1) return SKINNY_CALL(1);
+    if (M <= 2) return SKINNY_CALL(2);
+    if (M <= 4) return SKINNY_CALL(4);
+    return SKINNY_CALL(ONYX_CUDA_SKINNY_MAX_M);
+#undef SKINNY_CALL
+}
+
+template <typename T>
+static cudaError_t skinny_typed(int M, int64_t N, int64_t K, float alpha, const void *a, int64_t lda,
+                                int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b, const void *bias,
+                                void *y, int64_t ldy, int64_t stride_y, int64_t batch, cudaStream_t stream) {
+    const int vec = 16 / (int)sizeof(T);
+    int packed = N % vec == 0 && ldb % vec == 0 && (batch == 1 || stride_b % vec == 0) && ((uintptr_t)b % 16) == 0;
+    if (packed)
+        return skinny_rows<T, 16 / sizeof(T)>(M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, ldy,
+                                              stride_y, batch, stream);
+    return skinny_rows<T, 1>(M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, ldy, stride_y, batch, stream);
+}
+
+extern "C" cudaError_t onyx_cuda_gemm_skinny(onyx_cuda_elem type, int64_t M, int64_t N, int64_t K, float alpha,
+                                             const void *a, int64_t lda, int64_t stride_a, const void *b,
+                                             int64_t ldb, int64_t stride_b, const void *bias, void *y,
+                                             int64_t stride_y, int64_t batch, cudaStream_t stream) {
+    if (M < 1 || M > ONYX_CUDA_SKINNY_MAX_M || N <= 0 || batch <= 0) return M == 0 || N == 0 || batch == 0 ? cudaGetLastError() : cudaErrorInvalidValue;
+    switch (type) {
+    case ONYX_CUDA_ELEM_F32:
+        return skinny_typed<float>((int)M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, N, stride_y,
+                                   batch, stream);
+    case ONYX_CUDA_ELEM_F16:
+        return skinny_typed<__half>((int)M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, N, stride_y,
+                                    batch, stream);
+    case ONYX_CUDA_ELEM_BF16:
+        return skinny_typed<__nv_bfloat16>((int)M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, N,
+                                           stride_y, batch, stream);
+    default: return cudaErrorInvalidValue;
+    }
 }
 
 extern "C" cudaError_t onyx_cuda_matmul_integer(onyx_cuda_elem a_type, onyx_cuda_elem b_type, int64_t M, int64_t N,

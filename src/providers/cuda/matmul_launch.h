@@ -55,6 +55,14 @@ cudaError_t onyx_cuda_gemm_tiled(onyx_cuda_elem type, int trans_a, int trans_b, 
                                  const void *b, int64_t ldb, int64_t stride_b, double beta, int64_t beta_int,
                                  void *y, int64_t ldy, int64_t stride_y, int64_t batch, cudaStream_t stream);
 
+/* Products of few rows (decode steps): y (batch, M, N) = alpha * a (batch, M, K) b (batch, K, N)
+ * + bias (N; NULL for none), 1 <= M <= ONYX_CUDA_SKINNY_MAX_M, float32, float16 or bfloat16 with
+ * float32 accumulation; no transposes; y is contiguous (row pitch N). */
+#define ONYX_CUDA_SKINNY_MAX_M 8
+cudaError_t onyx_cuda_gemm_skinny(onyx_cuda_elem type, int64_t M, int64_t N, int64_t K, float alpha, const void *a,
+                                  int64_t lda, int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b,
+                                  const void *bias, void *y, int64_t stride_y, int64_t batch, cudaStream_t stream);
+
 /* MatMulInteger: y (batch, M, N) int32 = (a - a_zero) (b - b_zero), accumulated in int32.
  * a is (batch, M, K) of a_type, b is (batch, K, N) of b_type (each int8 or uint8). a_zero is
  * NULL (no zero point), one value (a_zero_count 1) or one per row of A (M values), of a_type;
