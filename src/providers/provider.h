@@ -28,6 +28,9 @@ typedef struct onyx_provider_ops {
     onyx_status (*compile)(onyx_provider *p, const onyx_graph *subgraph, onyx_kernel_def *out);
     /* Memory on the provider's device, 64-byte aligned. */
     onyx_status (*alloc)(onyx_provider *p, size_t bytes, void **out);
+    /* Optional: the same for memory kept for the session's life (weights copied once), which a
+     * caching allocator sizes exactly instead of to a reusable size class; NULL: alloc. */
+    onyx_status (*alloc_persistent)(onyx_provider *p, size_t bytes, void **out);
     void (*free)(onyx_provider *p, void *ptr);
     /* Copy between this provider's device and the host (either direction) or within it. */
     onyx_status (*copy)(onyx_provider *p, void *dst, onyx_device_type dst_device, const void *src,

@@ -272,6 +272,15 @@ static void *device_alloc(onyx_exec *e, onyx_device_type dev, size_t bytes) {
     return ptr;
 }
 
+/* Memory for the executor's lifetime (weight mirrors): exactly sized where the provider can. */
+static void *device_alloc_persistent(onyx_exec *e, onyx_device_type dev, size_t bytes) {
+    onyx_provider *p = dev == ONYX_DEVICE_CPU ? NULL : e->device_provider[dev];
+    if (!p || !p->ops->alloc_persistent) return device_alloc(e, dev, bytes);
+    void *ptr = NULL;
+    if (p->ops->alloc_persistent(p, bytes, &ptr) != ONYX_OK) return NULL;
+    return ptr;
+}
+
 static void device_free(onyx_exec *e, onyx_device_type dev, void *ptr) {
     if (!ptr) return;
     if (dev == ONYX_DEVICE_CPU) onyx_free_aligned(ptr);
@@ -463,7 +472,7 @@ static onyx_status persistent_mirror(onyx_exec *e, const onyx_tensor *t, onyx_de
                                      onyx_tensor *m) {
     tensor_view(m, t);
     m->device = dev;
-    m->data = device_alloc(e, dev, t->nbytes);
+    m->data = device_alloc_persistent(e, dev, t->nbytes);
     if (!m->data) {
         onyx_tensor_init(m);
         return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: copying '%s' to the device: ", e->cfg.model_name, name);

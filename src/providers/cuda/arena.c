@@ -6,6 +6,16 @@
  * huge block). The executor plans one arena buffer per input shape, so in a steady state the same
  * few blocks cycle and cudaMalloc is not called. cudaFree runs only on release_cached, on
  * provider teardown, or when a new allocation would pass gpu_mem_limit.
+ *
+ * Size classes. New blocks of ARENA_CLASS_MIN bytes or more are rounded up to a multiple of an
+ * eighth of the power of two below them (at most 12.5% over the request): a decode loop's
+ * tensors grow by one position per step (the KV cache, attention scores), and with 256-byte
+ * rounding every step asked the driver for new blocks, each cudaMalloc tens of microseconds,
+ * while the previous step's blocks were a little too small to reuse. With classes, the blocks
+ * two steps old fit for many steps. (Rounding to powers of two, as before, had the same effect
+ * but pinned up to twice the memory.) Persistent allocations (weights, copied once for the
+ * session's life) and arena_extend_strategy kSameAsRequested take exact 256-byte sizes, and
+ * reuse a cached block only when it is at most 12.5% larger.
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,15 +38,18 @@ void onyx_cuda_arena_init(onyx_cuda_arena *a, int device_id, size_t limit_bytes,
     a->extend_same_as_requested = same_as_requested;
 }
 
-static size_t round_request(const onyx_cuda_arena *a, size_t bytes) {
+#define ARENA_CLASS_MIN ((size_t)4096)
+#define ARENA_CLASSES_PER_DOUBLING 8
+
+static size_t round_request(const onyx_cuda_arena *a, size_t bytes, int exact) {
     size_t size = (bytes + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (size == 0) size = ARENA_ALIGN;
-    if (a->extend_same_as_requested || size <= ((size_t)1 << 20)) return size;
-    /* kNextPowerOfTwo, as ONNX Runtime's BFC arena extends: large requests round up to a power
-     * of two so that slightly larger later requests reuse the block. */
-    size_t p = (size_t)1 << 20;
-    while (p < size && p < ((size_t)1 << 62)) p <<= 1;
-    return p;
+    if (exact || a->extend_same_as_requested || size < ARENA_CLASS_MIN) return size;
+    size_t floor2 = ARENA_CLASS_MIN;
+    while (floor2 <= size / 2) floor2 <<= 1;
+    size_t step = floor2 / ARENA_CLASSES_PER_DOUBLING;
+    size_t rounded = (size + step - 1) / step * step;
+    return rounded < size ? size : rounded; /* overflow near SIZE_MAX: exact */
 }
 
 static onyx_status driver_alloc(onyx_cuda_arena *a, size_t size, void **out) {
@@ -57,14 +70,14 @@ static onyx_status driver_alloc(onyx_cuda_arena *a, size_t size, void **out) {
     return ONYX_OK;
 }
 
-onyx_status onyx_cuda_arena_alloc(onyx_cuda_arena *a, size_t bytes, void **out) {
+static onyx_status arena_alloc(onyx_cuda_arena *a, size_t bytes, int exact, void **out) {
     *out = NULL;
     size_t want = (bytes + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (want == 0) want = ARENA_ALIGN;
-    /* Smallest cached block that fits, within a factor of two. */
+    /* Smallest cached block that fits, within a factor of two (an eighth for exact requests). */
     onyx_cuda_block **link = &a->free_blocks;
     while (*link && (*link)->bytes < want) link = &(*link)->next;
-    if (*link && (*link)->bytes <= 2 * want) {
+    if (*link && (*link)->bytes <= (exact ? want + want / 8 : 2 * want)) {
         onyx_cuda_block *b = *link;
         *link = b->next;
         b->next = a->used_blocks;
@@ -76,7 +89,7 @@ onyx_status onyx_cuda_arena_alloc(onyx_cuda_arena *a, size_t bytes, void **out) 
     }
     onyx_cuda_block *b = onyx_malloc(sizeof *b);
     if (!b) return ONYX_ERR_OUT_OF_MEMORY;
-    size_t size = round_request(a, bytes);
+    size_t size = round_request(a, bytes, exact);
     void *ptr = NULL;
     onyx_status st = driver_alloc(a, size, &ptr);
     if (st == ONYX_ERR_OUT_OF_MEMORY && a->free_blocks) {
@@ -84,7 +97,7 @@ onyx_status onyx_cuda_arena_alloc(onyx_cuda_arena *a, size_t bytes, void **out) 
         st = driver_alloc(a, size, &ptr);
     }
     if (st == ONYX_ERR_OUT_OF_MEMORY && size != want) {
-        size = want; /* the power-of-two rounding may be what does not fit */
+        size = want; /* the class rounding may be what does not fit */
         st = driver_alloc(a, size, &ptr);
     }
     if (st != ONYX_OK) {
@@ -105,6 +118,12 @@ onyx_status onyx_cuda_arena_alloc(onyx_cuda_arena *a, size_t bytes, void **out) 
     if (a->in_use_bytes > a->peak_in_use_bytes) a->peak_in_use_bytes = a->in_use_bytes;
     *out = ptr;
     return ONYX_OK;
+}
+
+onyx_status onyx_cuda_arena_alloc(onyx_cuda_arena *a, size_t bytes, void **out) { return arena_alloc(a, bytes, 0, out); }
+
+onyx_status onyx_cuda_arena_alloc_persistent(onyx_cuda_arena *a, size_t bytes, void **out) {
+    return arena_alloc(a, bytes, 1, out);
 }
 
 void onyx_cuda_arena_free(onyx_cuda_arena *a, void *ptr) {

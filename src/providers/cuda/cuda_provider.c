@@ -52,6 +52,11 @@ static onyx_status cuda_alloc(onyx_provider *p, size_t bytes, void **out) {
     return onyx_cuda_arena_alloc(&cs->arena, bytes, out);
 }
 
+static onyx_status cuda_alloc_persistent(onyx_provider *p, size_t bytes, void **out) {
+    onyx_cuda_state *cs = p->state;
+    return onyx_cuda_arena_alloc_persistent(&cs->arena, bytes, out);
+}
+
 static void cuda_free(onyx_provider *p, void *ptr) {
     onyx_cuda_state *cs = p->state;
     onyx_cuda_arena_free(&cs->arena, ptr);
@@ -123,6 +128,7 @@ static const onyx_provider_ops cuda_ops = {
     .claim = onyx_provider_claim_by_table,
     .compile = NULL,
     .alloc = cuda_alloc,
+    .alloc_persistent = cuda_alloc_persistent,
     .free = cuda_free,
     .copy = cuda_copy,
     .sync = cuda_sync,

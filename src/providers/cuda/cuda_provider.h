@@ -51,6 +51,8 @@ void onyx_cuda_arena_init(onyx_cuda_arena *a, int device_id, size_t limit_bytes,
 /* 256-byte aligned device memory of at least bytes. ONYX_ERR_OUT_OF_MEMORY with a message
  * naming the request, the limit and what is in use when it cannot be had. */
 onyx_status onyx_cuda_arena_alloc(onyx_cuda_arena *a, size_t bytes, void **out);
+/* The same for memory kept for the session's life (weights): sized exactly, not to a class. */
+onyx_status onyx_cuda_arena_alloc_persistent(onyx_cuda_arena *a, size_t bytes, void **out);
 void onyx_cuda_arena_free(onyx_cuda_arena *a, void *ptr);
 /* Return every cached (free) block to the driver. */
 void onyx_cuda_arena_release_cached(onyx_cuda_arena *a);
