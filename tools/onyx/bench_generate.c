@@ -173,6 +173,9 @@ int cli_bench_generate(int argc, char **argv) {
     g.do_sample = 0;
     g.repetition_penalty = 1.0f;
     g.no_repeat_ngram_size = 0;
+    onyx_device_memory_stats before;
+    onyx_device_memory_stats_init(&before);
+    int have_before = onyx_model_device_memory(m, &before) == ONYX_OK;
     st = time_generate(m, ids, batch, input_len, &g, (int)warmup, (int)runs, times, &last, &rows, &length);
     if (st != ONYX_OK) {
         cli_report_error("bench", "generate", st);
@@ -221,8 +224,12 @@ int cli_bench_generate(int argc, char **argv) {
         printf("per token    %.3f ms after the first\n", per_token);
         printf("throughput   %.1f tokens/s\n", tokens_per_s);
         if (have_mem)
-            printf("device mem   peak in use %.1f MiB (sum over the model's sessions)\n",
-                   mem.peak_in_use_bytes / 1048576.0);
+            printf("device mem   peak in use %.1f MiB, peak reserved %.1f MiB (sum over the model's sessions)\n",
+                   mem.peak_in_use_bytes / 1048576.0, mem.peak_reserved_bytes / 1048576.0);
+        if (have_mem && have_before)
+            printf("cudaMalloc   %llu calls during the %lld-token calls (warm-up included), %llu in all\n",
+                   (unsigned long long)(mem.driver_allocations - before.driver_allocations), new_tokens,
+                   (unsigned long long)mem.driver_allocations);
     }
     rc = CLI_EXIT_OK;
 done:
