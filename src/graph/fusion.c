@@ -266,13 +266,21 @@ static onyx_status fuse_matmul_bias(fusion_ctx *f, int *count) {
     return ONYX_OK;
 }
 
-/* v without Casts to float32 or to the dtype it already has: the value they read. */
+/* v without Identity nodes (no-op Casts became Identity above): the value they read. */
+static int strip_identities(const fusion_ctx *f, int v) {
+    for (const onyx_node *c = producer(f, v); c && is_op(c, "Identity") && c->n_inputs == 1 && c->inputs[0] >= 0;
+         c = producer(f, v))
+        v = c->inputs[0];
+    return v;
+}
+
+/* v without Casts to float32 and Identities: the value they read. */
 static int strip_widening_casts(const fusion_ctx *f, int v) {
     for (;;) {
+        v = strip_identities(f, v);
         const onyx_node *c = producer(f, v);
         if (!c || !is_op(c, "Cast") || c->n_inputs != 1 || c->inputs[0] < 0) return v;
-        onyx_dtype to = (onyx_dtype)onyx_node_attr_int(c, "to", 0), from = f->g->values[c->inputs[0]].dtype;
-        if (to != ONYX_DTYPE_FLOAT32 && to != from) return v;
+        if (onyx_node_attr_int(c, "to", 0) != (int64_t)ONYX_DTYPE_FLOAT32) return v;
         v = c->inputs[0];
     }
 }
@@ -329,7 +337,7 @@ static int inverse_rms(const fusion_ctx *f, int r, int *x, double *eps) {
 }
 
 /* If node y_node computes w * (x * inverse_rms(x)) with w a 1-D constant of x's dtype (one
- * Cast allowed before the outer Mul), set *x, *w and *eps. */
+ * Cast allowed before the outer Mul, Identities anywhere on the way), set *x, *w and *eps. */
 static int match_rms_norm(const fusion_ctx *f, const onyx_node *y_node, int *x, int *w, double *eps) {
     if (!is_op(y_node, "Mul") || y_node->n_inputs != 2 || y_node->n_outputs != 1 || y_node->outputs[0] < 0) return 0;
     onyx_dtype dt = f->g->values[y_node->outputs[0]].dtype;
@@ -340,10 +348,11 @@ static int match_rms_norm(const fusion_ctx *f, const onyx_node *y_node, int *x, 
         if (!val || val->kind != ONYX_VALUE_CONSTANT || !val->constant || val->constant->rank != 1 || val->dtype != dt ||
             !sole_reader(f, h))
             continue;
+        h = strip_identities(f, h);
         const onyx_node *c = producer(f, h);
         if (c && is_op(c, "Cast") && c->n_inputs == 1 && onyx_node_attr_int(c, "to", 0) == (int64_t)dt &&
             sole_reader(f, c->inputs[0]))
-            h = c->inputs[0];
+            h = strip_identities(f, c->inputs[0]);
         const onyx_node *mul = producer(f, h);
         if (!mul || !is_op(mul, "Mul") || mul->n_inputs != 2) continue;
         for (int j = 0; j < 2; j++) {

@@ -1,0 +1,310 @@
+/*
+ * test_fusion.c - the opt-level-ALL fusions (src/graph/fusion.c) on small graphs written in
+ * memory: each chain in the forms exporters write (float32 and float16 with the Casts of a half
+ * model), and chains that must stay as they are. Each case runs the graph at opt level basic
+ * (no fusions) and all on the same input and compares the outputs; it also counts the fused
+ * and the original ops. The transformers-exported fixtures (test_session, test_model) check the
+ * same fusions on real models.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/dtype.h"
+#include "harness.h"
+#include "model/onnx_writer.h"
+#include "onyx/onyx.h"
+
+#define C 24 /* hidden size */
+
+typedef struct fused_case {
+    const char *name;
+    onyx_dtype dtype;   /* of x and y */
+    const char *fused;  /* op expected at level all, NULL when nothing may fuse */
+    size_t fused_count;
+    const char *gone;   /* op of the chain that must be gone at level all (present at basic) */
+    double atol;
+} fused_case;
+
+static size_t count_op(const onyx_session *s, const char *op) {
+    size_t n = 0;
+    for (size_t i = 0; i < onyx_session_node_count(s); i++) {
+        const char *type, *name, *provider;
+        if (onyx_session_node_info(s, i, &type, &name, &provider) == ONYX_OK && !strcmp(type, op)) n++;
+    }
+    return n;
+}
+
+static onyx_session *open_level(const uint8_t *bytes, size_t size, onyx_opt_level level) {
+    onyx_session_options o;
+    onyx_session_options_init(&o);
+    o.opt_level = level;
+    onyx_session *s = NULL;
+    ONYX_CHECK_OK(onyx_session_create_from_memory(bytes, size, &o, &s));
+    return s;
+}
+
+static float input_value(int i) { return (float)sin(0.7 * i + 0.3) * 2.5f + 0.1f * (float)(i % 5); }
+
+/* y of the graph (input x of dtype (2, 3, C)) as float32 values. */
+static int run_graph(onyx_session *s, onyx_dtype dt, float *y) {
+    int64_t dims[3] = {2, 3, C};
+    onyx_tensor *x = NULL, *out = NULL;
+    if (onyx_tensor_create(dt, dims, 3, &x) != ONYX_OK) return 0;
+    for (int i = 0; i < 2 * 3 * C; i++) {
+        float v = input_value(i);
+        if (dt == ONYX_DTYPE_FLOAT16) ((uint16_t *)onyx_tensor_data(x))[i] = onyx_f32_to_f16(v);
+        else ((float *)onyx_tensor_data(x))[i] = v;
+    }
+    const char *in_names[1] = {"x"}, *out_names[1] = {"y"};
+    const onyx_tensor *ins[1] = {x};
+    onyx_status st = onyx_session_run(s, in_names, ins, 1, out_names, 1, &out);
+    ONYX_CHECK_OK(st);
+    int ok = st == ONYX_OK && onyx_tensor_numel(out) == 2 * 3 * C;
+    for (int i = 0; ok && i < 2 * 3 * C; i++)
+        y[i] = dt == ONYX_DTYPE_FLOAT16 ? onyx_f16_to_f32(((const uint16_t *)onyx_tensor_data(out))[i])
+                                        : ((const float *)onyx_tensor_data(out))[i];
+    onyx_tensor_destroy(x);
+    onyx_tensor_destroy(out);
+    return ok;
+}
+
+/* Open w's graph at both levels, check the op counts and that both give the same y. */
+static void check_case(onyx_graph_writer *w, const fused_case *c) {
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    ONYX_CHECK_OK(onyx_graph_writer_finish(w, 17, &bytes, &size));
+    onyx_graph_writer_release(w);
+    if (!bytes) return;
+    onyx_session *basic = open_level(bytes, size, ONYX_OPT_BASIC), *all = open_level(bytes, size, ONYX_OPT_ALL);
+    onyx_free(bytes);
+    if (basic && all) {
+        fprintf(stderr, "  %s\n", c->name);
+        if (c->fused) {
+            ONYX_CHECK_INT(count_op(all, c->fused), c->fused_count);
+            ONYX_CHECK_INT(count_op(basic, c->fused), 0);
+        }
+        if (c->gone) {
+            ONYX_CHECK(count_op(basic, c->gone) > 0);
+            if (c->fused) ONYX_CHECK_INT(count_op(all, c->gone), 0);
+            else ONYX_CHECK_INT(count_op(all, c->gone), count_op(basic, c->gone));
+        }
+        float want[2 * 3 * C], got[2 * 3 * C];
+        if (run_graph(basic, c->dtype, want) && run_graph(all, c->dtype, got))
+            ONYX_CHECK_FLOATS(got, want, 2 * 3 * C, c->atol, c->atol);
+    }
+    onyx_session_destroy(basic);
+    onyx_session_destroy(all);
+}
+
+static void scalar(onyx_graph_writer *w, const char *name, float v) { onyx_graph_writer_floats(w, name, &v, NULL, 0); }
+
+static void weight(onyx_graph_writer *w, const char *name, float scale) {
+    float v[C];
+    for (int i = 0; i < C; i++) v[i] = scale * (0.5f + 0.05f * (float)i) * (i % 3 ? 1.0f : -1.0f);
+    int64_t dims[1] = {C};
+    onyx_graph_writer_floats(w, name, v, dims, 1);
+}
+
+/* ---- T5's RMS norm ---- */
+
+/* y = w * (x * 1 / sqrt(mean(x^2) + eps)). half: x and y float16, the statistics in float32
+ * (T5LayerNorm's hidden_states.to(float32)), Casts as the TorchScript exporter writes them. */
+static void rms_norm_graph(onyx_graph_writer *w, int half, int reciprocal, int mul_square, int shared_cast) {
+    onyx_graph_writer_init(w, "rms_norm");
+    onyx_dtype dt = half ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT32;
+    onyx_graph_writer_input(w, "x", dt, 3);
+    onyx_graph_writer_output(w, "y", dt, 3);
+    scalar(w, "two", 2.0f);
+    scalar(w, "eps", 1e-6f);
+    scalar(w, "one", 1.0f);
+    weight(w, "w32", 1.0f);
+    onyx_node_attr_value to_f32 = ONYX_ATTR_INT("to", ONYX_DTYPE_FLOAT32), to_dt = ONYX_ATTR_INT("to", dt);
+    int64_t last[1] = {-1};
+    onyx_node_attr_value mean_attrs[2] = {{"axes", 0, 0.0f, 0, last, 1}, ONYX_ATTR_INT("keepdims", 1)};
+    onyx_graph_writer_node(w, "Cast", "x", "xf", &to_f32, 1);
+    if (mul_square) onyx_graph_writer_node(w, "Mul", "xf,xf", "sq", NULL, 0);
+    else onyx_graph_writer_node(w, "Pow", "xf,two", "sq", NULL, 0);
+    onyx_graph_writer_node(w, "ReduceMean", "sq", "var", mean_attrs, 2);
+    onyx_graph_writer_node(w, "Add", "var,eps", "ve", NULL, 0);
+    onyx_graph_writer_node(w, "Sqrt", "ve", "sd", NULL, 0);
+    if (reciprocal) onyx_graph_writer_node(w, "Reciprocal", "sd", "inv", NULL, 0);
+    else onyx_graph_writer_node(w, "Div", "one,sd", "inv", NULL, 0);
+    if (!shared_cast) onyx_graph_writer_node(w, "Cast", "x", "xf2", &to_f32, 1);
+    onyx_graph_writer_node(w, "Mul", shared_cast ? "xf,inv" : "inv,xf2", "normed", NULL, 0);
+    onyx_graph_writer_node(w, "Cast", "normed", "nh", &to_dt, 1);
+    onyx_graph_writer_node(w, "Cast", "w32", "wt", &to_dt, 1); /* folded: a constant of x's dtype */
+    onyx_graph_writer_node(w, "Mul", "wt,nh", "y", NULL, 0);
+}
+
+static void test_rms_norm_fuses(void) {
+    onyx_graph_writer w;
+    for (int half = 0; half < 2; half++) {
+        double atol = half ? 4e-3 : 1e-5;
+        onyx_dtype dt = half ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT32;
+        rms_norm_graph(&w, half, 0, 0, 1);
+        check_case(&w, &(fused_case){"RMS norm, Div(1, Sqrt), one Cast", dt, "SimplifiedLayerNormalization", 1, "Sqrt", atol});
+        rms_norm_graph(&w, half, 1, 0, 0);
+        check_case(&w, &(fused_case){"RMS norm, Reciprocal, two Casts", dt, "SimplifiedLayerNormalization", 1, "Sqrt", atol});
+        rms_norm_graph(&w, half, 0, 1, 1);
+        check_case(&w, &(fused_case){"RMS norm, x * x", dt, "SimplifiedLayerNormalization", 1, "ReduceMean", atol});
+    }
+}
+
+/* Chains that are not RMS norms stay: the mean over another axis, a variance read elsewhere. */
+static void test_rms_norm_lookalikes_stay(void) {
+    onyx_graph_writer w;
+    onyx_graph_writer_init(&w, "mean_over_axis_1");
+    onyx_graph_writer_input(&w, "x", ONYX_DTYPE_FLOAT32, 3);
+    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT32, 3);
+    scalar(&w, "two", 2.0f);
+    scalar(&w, "eps", 1e-6f);
+    scalar(&w, "one", 1.0f);
+    weight(&w, "w", 1.0f);
+    int64_t axis1[1] = {1};
+    onyx_node_attr_value mean_attrs[2] = {{"axes", 0, 0.0f, 0, axis1, 1}, ONYX_ATTR_INT("keepdims", 1)};
+    onyx_graph_writer_node(&w, "Pow", "x,two", "sq", NULL, 0);
+    onyx_graph_writer_node(&w, "ReduceMean", "sq", "var", mean_attrs, 2);
+    onyx_graph_writer_node(&w, "Add", "var,eps", "ve", NULL, 0);
+    onyx_graph_writer_node(&w, "Sqrt", "ve", "sd", NULL, 0);
+    onyx_graph_writer_node(&w, "Div", "one,sd", "inv", NULL, 0);
+    onyx_graph_writer_node(&w, "Mul", "x,inv", "normed", NULL, 0);
+    onyx_graph_writer_node(&w, "Mul", "w,normed", "y", NULL, 0);
+    check_case(&w, &(fused_case){"mean over axis 1", ONYX_DTYPE_FLOAT32, NULL, 0, "Sqrt", 1e-6});
+
+    onyx_graph_writer_init(&w, "variance_read_twice");
+    onyx_graph_writer_input(&w, "x", ONYX_DTYPE_FLOAT32, 3);
+    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT32, 3);
+    scalar(&w, "two", 2.0f);
+    scalar(&w, "eps", 1e-6f);
+    scalar(&w, "one", 1.0f);
+    weight(&w, "w", 1.0f);
+    int64_t last[1] = {-1};
+    onyx_node_attr_value last_attrs[2] = {{"axes", 0, 0.0f, 0, last, 1}, ONYX_ATTR_INT("keepdims", 1)};
+    onyx_graph_writer_node(&w, "Pow", "x,two", "sq", NULL, 0);
+    onyx_graph_writer_node(&w, "ReduceMean", "sq", "var", last_attrs, 2);
+    onyx_graph_writer_node(&w, "Add", "var,eps", "ve", NULL, 0);
+    onyx_graph_writer_node(&w, "Sqrt", "ve", "sd", NULL, 0);
+    onyx_graph_writer_node(&w, "Div", "one,sd", "inv", NULL, 0);
+    onyx_graph_writer_node(&w, "Mul", "x,inv", "normed", NULL, 0);
+    onyx_graph_writer_node(&w, "Mul", "w,normed", "scaled", NULL, 0);
+    onyx_graph_writer_node(&w, "Add", "scaled,var", "y", NULL, 0); /* var has a reader outside */
+    check_case(&w, &(fused_case){"variance read outside the chain", ONYX_DTYPE_FLOAT32, NULL, 0, "Sqrt", 1e-6});
+}
+
+/* ---- tanh GELU ---- */
+
+/* y = 0.5 h (1 + tanh(sqrt(2/pi) (h + 0.044715 h^3))), h = x + bias when biased (a Linear's
+ * output), the 0.5 placed in one of the three ways exporters write it, h^3 as Pow or h * h * h. */
+static void tanh_gelu_graph(onyx_graph_writer *w, int half_first, int cube_by_mul, int biased) {
+    onyx_graph_writer_init(w, "tanh_gelu");
+    onyx_graph_writer_input(w, "x", ONYX_DTYPE_FLOAT32, 3);
+    onyx_graph_writer_output(w, "y", ONYX_DTYPE_FLOAT32, 3);
+    scalar(w, "half", 0.5f);
+    scalar(w, "three", 3.0f);
+    scalar(w, "c", 0.044715f);
+    scalar(w, "k", 0.7978845608f);
+    scalar(w, "one", 1.0f);
+    const char *h = "x";
+    if (biased) {
+        weight(w, "bias", 0.3f);
+        onyx_graph_writer_node(w, "Add", "x,bias", "h", NULL, 0);
+        h = "h";
+    }
+    char in[64];
+    if (cube_by_mul) {
+        snprintf(in, sizeof in, "%s,%s", h, h);
+        onyx_graph_writer_node(w, "Mul", in, "sq", NULL, 0);
+        snprintf(in, sizeof in, "%s,sq", h);
+        onyx_graph_writer_node(w, "Mul", in, "cube", NULL, 0);
+    } else {
+        snprintf(in, sizeof in, "%s,three", h);
+        onyx_graph_writer_node(w, "Pow", in, "cube", NULL, 0);
+    }
+    onyx_graph_writer_node(w, "Mul", "cube,c", "term", NULL, 0);
+    snprintf(in, sizeof in, "%s,term", h);
+    onyx_graph_writer_node(w, "Add", in, "sum", NULL, 0);
+    onyx_graph_writer_node(w, "Mul", "k,sum", "inner", NULL, 0);
+    onyx_graph_writer_node(w, "Tanh", "inner", "t", NULL, 0);
+    onyx_graph_writer_node(w, "Add", "t,one", "a", NULL, 0);
+    if (half_first == 0) { /* Mul(Mul(h, 0.5), a): TorchScript's gelu_new */
+        snprintf(in, sizeof in, "%s,half", h);
+        onyx_graph_writer_node(w, "Mul", in, "hh", NULL, 0);
+        onyx_graph_writer_node(w, "Mul", "hh,a", "y", NULL, 0);
+    } else if (half_first == 1) { /* Mul(Mul(h, a), 0.5) */
+        snprintf(in, sizeof in, "a,%s", h);
+        onyx_graph_writer_node(w, "Mul", in, "ha", NULL, 0);
+        onyx_graph_writer_node(w, "Mul", "half,ha", "y", NULL, 0);
+    } else { /* Mul(h, Mul(0.5, a)) */
+        onyx_graph_writer_node(w, "Mul", "half,a", "ah", NULL, 0);
+        snprintf(in, sizeof in, "%s,ah", h);
+        onyx_graph_writer_node(w, "Mul", in, "y", NULL, 0);
+    }
+}
+
+static void test_tanh_gelu_fuses(void) {
+    onyx_graph_writer w;
+    for (int form = 0; form < 3; form++)
+        for (int cube = 0; cube < 2; cube++) {
+            tanh_gelu_graph(&w, form, cube, 0);
+            check_case(&w, &(fused_case){"tanh GELU", ONYX_DTYPE_FLOAT32, "FastGelu", 1, "Tanh", 1e-5});
+        }
+    /* the bias Add folds into FastGelu's second input: no Add is left */
+    tanh_gelu_graph(&w, 0, 0, 1);
+    check_case(&w, &(fused_case){"tanh GELU with a bias", ONYX_DTYPE_FLOAT32, "FastGelu", 1, "Add", 1e-5});
+}
+
+/* A chain whose constant is not GELU's (0.05 for 0.044715) stays. */
+static void test_tanh_gelu_lookalike_stays(void) {
+    onyx_graph_writer w;
+    onyx_graph_writer_init(&w, "not_gelu");
+    onyx_graph_writer_input(&w, "x", ONYX_DTYPE_FLOAT32, 3);
+    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT32, 3);
+    scalar(&w, "half", 0.5f);
+    scalar(&w, "three", 3.0f);
+    scalar(&w, "c", 0.05f);
+    scalar(&w, "k", 0.7978845608f);
+    scalar(&w, "one", 1.0f);
+    onyx_graph_writer_node(&w, "Pow", "x,three", "cube", NULL, 0);
+    onyx_graph_writer_node(&w, "Mul", "cube,c", "term", NULL, 0);
+    onyx_graph_writer_node(&w, "Add", "x,term", "sum", NULL, 0);
+    onyx_graph_writer_node(&w, "Mul", "k,sum", "inner", NULL, 0);
+    onyx_graph_writer_node(&w, "Tanh", "inner", "t", NULL, 0);
+    onyx_graph_writer_node(&w, "Add", "t,one", "a", NULL, 0);
+    onyx_graph_writer_node(&w, "Mul", "x,half", "hh", NULL, 0);
+    onyx_graph_writer_node(&w, "Mul", "hh,a", "y", NULL, 0);
+    check_case(&w, &(fused_case){"0.05 in place of 0.044715", ONYX_DTYPE_FLOAT32, NULL, 0, "Tanh", 1e-6});
+}
+
+/* ---- no-op Casts ---- */
+
+static void test_noop_cast_becomes_identity(void) {
+    onyx_graph_writer w;
+    onyx_graph_writer_init(&w, "casts");
+    onyx_graph_writer_input(&w, "x", ONYX_DTYPE_FLOAT32, 3);
+    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT32, 3);
+    scalar(&w, "one", 1.0f);
+    onyx_node_attr_value to_f32 = ONYX_ATTR_INT("to", ONYX_DTYPE_FLOAT32);
+    onyx_graph_writer_node(&w, "Add", "x,one", "s", NULL, 0);
+    onyx_graph_writer_node(&w, "Cast", "s", "c", &to_f32, 1);
+    onyx_graph_writer_node(&w, "Softmax", "c", "y", NULL, 0);
+    check_case(&w, &(fused_case){"Cast float32 to float32", ONYX_DTYPE_FLOAT32, "Identity", 1, "Cast", 1e-6});
+    /* a real Cast stays */
+    onyx_graph_writer_init(&w, "real_cast");
+    onyx_graph_writer_input(&w, "x", ONYX_DTYPE_FLOAT32, 3);
+    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT32, 3);
+    onyx_node_attr_value to_f16 = ONYX_ATTR_INT("to", ONYX_DTYPE_FLOAT16);
+    onyx_graph_writer_node(&w, "Cast", "x", "h", &to_f16, 1);
+    onyx_graph_writer_node(&w, "Cast", "h", "y", &to_f32, 1);
+    check_case(&w, &(fused_case){"Cast to float16 and back", ONYX_DTYPE_FLOAT32, NULL, 0, "Cast", 0});
+}
+
+int main(void) {
+    ONYX_TEST_RUN(test_rms_norm_fuses);
+    ONYX_TEST_RUN(test_rms_norm_lookalikes_stay);
+    ONYX_TEST_RUN(test_tanh_gelu_fuses);
+    ONYX_TEST_RUN(test_tanh_gelu_lookalike_stays);
+    ONYX_TEST_RUN(test_noop_cast_becomes_identity);
+    return onyx_test_finish();
+}
