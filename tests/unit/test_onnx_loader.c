@@ -875,6 +875,7 @@ static void test_external_data(void) {
     /* empty model file */
     ONYX_CHECK(write_file(path, "", 0) == 0);
     ONYX_CHECK_ERROR(onyx_onnx_load_file(path, &m), ONYX_ERR_IO, "is empty");
+    unlink(path); /* else the folder is not empty and stays behind in /tmp */
 
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     unlink(path);
