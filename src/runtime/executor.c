@@ -100,6 +100,14 @@ struct onyx_exec {
     onyx_run_stats stats;
     uint64_t *prof_ns;          /* per node, with cfg.profile */
     uint64_t *prof_calls;
+    /* Static memo (recording runs): a copy of each signature-static value a host node computed,
+     * and the run its content last changed in. A static node whose inputs did not change this
+     * run is not run again; its outputs are views of the copies. */
+    unsigned char *memo_node;   /* per node: 1 may be skipped this way, 2 tracked (always runs), 0 neither */
+    uint64_t *memo_ran;         /* per node: the run it last ran in (0: never) */
+    onyx_tensor *memo_val;      /* per value: the copy (its buffer owned, memo_cap bytes), or empty */
+    size_t *memo_cap;
+    uint64_t *memo_run;         /* per value: the run its copy's content last changed in (0: no valid copy) */
 };
 
 /* Values of g that subgraph sub (at any depth) reads from enclosing scopes get last use i. */
@@ -198,6 +206,9 @@ static onyx_status exec_resolve_outer(onyx_exec *e) {
     return ONYX_OK;
 }
 
+static void memo_analyse(onyx_exec *e);
+static void memo_reset(onyx_exec *e);
+
 onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config, onyx_exec *parent, onyx_exec **out) {
     *out = NULL;
     onyx_exec *e = onyx_calloc(1, sizeof *e);
@@ -235,13 +246,20 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->results = onyx_calloc((size_t)g->n_outputs + 1, sizeof *e->results);
     e->prof_ns = onyx_calloc((size_t)nn + 1, sizeof *e->prof_ns);
     e->prof_calls = onyx_calloc((size_t)nn + 1, sizeof *e->prof_calls);
+    e->memo_node = onyx_calloc((size_t)nn + 1, 1);
+    e->memo_ran = onyx_calloc((size_t)nn + 1, sizeof *e->memo_ran);
+    e->memo_val = onyx_calloc((size_t)nv + 1, sizeof *e->memo_val);
+    e->memo_cap = onyx_calloc((size_t)nv + 1, sizeof *e->memo_cap);
+    e->memo_run = onyx_calloc((size_t)nv + 1, sizeof *e->memo_run);
     onyx_status st = ONYX_OK;
     if (!e->vals || !e->bound || !e->owned || !e->workspace || !e->last_use || !e->sig_static || !e->node_static ||
         !e->outer_id || !e->outer_exec || !e->sig_values || !e->rec_size || !e->rec_device || !e->buf_device ||
         !e->mirror || !e->mirror_live || !e->const_mirror || !e->const_mirror_ready || !e->out_dst || !e->detach ||
-        !e->results || !e->prof_ns || !e->prof_calls)
+        !e->results || !e->prof_ns || !e->prof_calls || !e->memo_node || !e->memo_ran || !e->memo_val || !e->memo_cap ||
+        !e->memo_run)
         st = ONYX_ERR_OUT_OF_MEMORY;
     if (st == ONYX_OK) st = exec_analyse(e);
+    if (st == ONYX_OK) memo_analyse(e);
     if (st == ONYX_OK) st = exec_resolve_outer(e);
     if (st == ONYX_OK) {
         e->sig_scratch = onyx_calloc((size_t)e->n_sig_values * (2 + ONYX_MAX_RANK) + 1, sizeof(int64_t));
@@ -250,6 +268,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
         if (!e->sig_scratch || !e->in_buf || !e->out_buf) st = ONYX_ERR_OUT_OF_MEMORY;
     }
     for (int v = 0; v < nv && e->vals; v++) onyx_tensor_init(&e->vals[v]);
+    for (int v = 0; v < nv && e->memo_val; v++) onyx_tensor_init(&e->memo_val[v]);
     for (int v = 0; v < nv && e->mirror && e->const_mirror; v++) {
         onyx_tensor_init(&e->mirror[v]);
         onyx_tensor_init(&e->const_mirror[v]);
@@ -334,6 +353,7 @@ void onyx_exec_destroy(onyx_exec *e) {
     if (e->vals && e->owned && e->workspace && e->mirror && e->mirror_live && e->buf_device)
         onyx_exec_finish(e); /* partial creation: nothing owned yet */
     for (int i = 0; i < e->n_plans; i++) plan_free(e, &e->plans[i]);
+    if (e->memo_val && e->memo_run && e->memo_cap) memo_reset(e);
     for (int i = 0; i < e->n_children; i++) onyx_exec_destroy(e->children[i].exec);
     if (e->const_mirror && e->const_mirror_ready)
         for (int v = 0; v < e->g->n_values; v++)
@@ -360,6 +380,11 @@ void onyx_exec_destroy(onyx_exec *e) {
     onyx_free(e->mirror_live);
     onyx_free(e->const_mirror);
     onyx_free(e->const_mirror_ready);
+    onyx_free(e->memo_node);
+    onyx_free(e->memo_ran);
+    onyx_free(e->memo_val);
+    onyx_free(e->memo_cap);
+    onyx_free(e->memo_run);
     onyx_free(e->out_dst);
     onyx_free(e->detach);
     onyx_free(e->results);
@@ -397,6 +422,110 @@ static void tensor_view(onyx_tensor *dst, const onyx_tensor *src) {
     dst->owns_data = 0;
     dst->release = NULL;
     dst->release_ctx = NULL;
+}
+
+/* ---- the static memo ----
+ * A decode loop runs the decoder at a new past length every step, so every step is a recording
+ * run, and a recording run computes every signature-static value again: the shape arithmetic
+ * of the graph (Shape, Gather, Unsqueeze, Concat, ... on the host), about 900 nodes in GPT2.
+ * Most of it does not depend on the past length (the Reshape targets of each layer), so the
+ * host nodes that compute static values keep a copy of their outputs, and a node none of whose
+ * inputs changed since it last ran takes its copies instead of running. Shape and Size of
+ * non-static values always run (they read this run's shapes); a value's change is found by
+ * comparing it with its copy. Runs are numbered: a node is skipped only when every input's
+ * content last changed no later than the run the node last ran in, so a run that failed half
+ * way leaves nothing stale (its later nodes run next time). A copy's buffer is reused while it
+ * fits and is freed with the executor; when a larger one cannot be had, the copy is marked
+ * invalid and its readers run. */
+
+static void memo_reset(onyx_exec *e) {
+    for (int v = 0; v < e->g->n_values; v++) {
+        if (e->memo_val[v].data) onyx_free_aligned(e->memo_val[v].data);
+        onyx_tensor_init(&e->memo_val[v]);
+        e->memo_cap[v] = 0;
+        e->memo_run[v] = 0;
+    }
+}
+
+static int is_random_op(const onyx_node *n) {
+    return !strcmp(n->domain, "") && (!strncmp(n->op_type, "Random", 6) || !strcmp(n->op_type, "Multinomial") ||
+                                       !strcmp(n->op_type, "Bernoulli"));
+}
+
+/* memo_node[i]: 1 for static host nodes that may be skipped, 2 for Shape/Size of non-static
+ * values (tracked, always run), 0 for the rest (device nodes, random ops, subgraphs, nodes
+ * writing graph outputs or strings). */
+static void memo_analyse(onyx_exec *e) {
+    const onyx_graph *g = e->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const onyx_node *n = &g->nodes[i];
+        e->memo_node[i] = 0;
+        if (!e->node_static[i] || n->provider < 0 || n->provider >= e->cfg.n_providers ||
+            e->cfg.providers[n->provider]->ops->device != ONYX_DEVICE_CPU || is_random_op(n) ||
+            onyx_node_has_subgraph(n))
+            continue;
+        int ok = 1, inputs_static = 1;
+        for (int o = 0; o < n->n_outputs && ok; o++) {
+            int v = n->outputs[o];
+            if (v < 0) continue;
+            if (e->last_use[v] >= g->n_nodes || g->values[v].is_graph_output || g->values[v].dtype == ONYX_DTYPE_STRING ||
+                g->values[v].dtype == ONYX_DTYPE_UNDEFINED)
+                ok = 0;
+        }
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] >= 0 && !e->sig_static[n->inputs[k]]) inputs_static = 0;
+        if (ok) e->memo_node[i] = inputs_static ? 1 : 2;
+    }
+}
+
+/* Whether node i (memo_node 1) may take its copies in this run: it ran before, each output has
+ * a valid copy, and no input changed since (constants never do; an untracked input always may). */
+static int memo_reusable(const onyx_exec *e, int i) {
+    const onyx_node *n = &e->g->nodes[i];
+    uint64_t ran = e->memo_ran[i];
+    if (!ran) return 0;
+    for (int o = 0; o < n->n_outputs; o++)
+        if (n->outputs[o] >= 0 && !e->memo_run[n->outputs[o]]) return 0;
+    for (int k = 0; k < n->n_inputs; k++) {
+        int v = n->inputs[k];
+        if (v < 0) continue;
+        const onyx_value *val = &e->g->values[v];
+        if (val->kind == ONYX_VALUE_CONSTANT && !e->bound[v]) continue;
+        if (!e->memo_run[v] || e->memo_run[v] > ran) return 0;
+    }
+    return 1;
+}
+
+static int same_tensor(const onyx_tensor *a, const onyx_tensor *b) {
+    return a->dtype == b->dtype && a->rank == b->rank && a->nbytes == b->nbytes &&
+           !memcmp(a->dims, b->dims, (size_t)a->rank * sizeof *a->dims) &&
+           (!a->nbytes || (a->data && b->data && !memcmp(a->data, b->data, a->nbytes)));
+}
+
+/* After node i ran: copy each output whose content changed, and mark the run it changed in. */
+static void memo_record(onyx_exec *e, int i) {
+    const onyx_node *n = &e->g->nodes[i];
+    e->memo_ran[i] = e->runs;
+    for (int o = 0; o < n->n_outputs; o++) {
+        int v = n->outputs[o];
+        if (v < 0) continue;
+        const onyx_tensor *t = &e->vals[v];
+        onyx_tensor *m = &e->memo_val[v];
+        if (e->memo_run[v] && t->device == ONYX_DEVICE_CPU && same_tensor(t, m)) continue;
+        e->memo_run[v] = 0;
+        if (t->device != ONYX_DEVICE_CPU || (t->nbytes && !t->data)) continue;
+        void *buf = m->data;
+        if (!buf || t->nbytes > e->memo_cap[v]) {
+            buf = onyx_malloc_aligned(t->nbytes ? t->nbytes : 1);
+            if (!buf) continue; /* the old buffer stays for a later, smaller copy */
+            if (m->data) onyx_free_aligned(m->data);
+            e->memo_cap[v] = t->nbytes ? t->nbytes : 1;
+        }
+        if (t->nbytes) memcpy(buf, t->data, t->nbytes);
+        tensor_view(m, t);
+        m->data = buf;
+        e->memo_run[v] = e->runs;
+    }
 }
 
 #define MIRROR_BUFFER(e, v) ((e)->g->n_values + (e)->g->n_nodes + (v))
@@ -681,9 +810,23 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
             p.device[items[i].buffer] = (unsigned char)items[i].device;
         }
         /* Move signature-static results into the plan. */
-        for (int v = 0; v < nv; v++) {
+        for (int v = 0; v < nv && st == ONYX_OK; v++) {
             if (!e->sig_static[v] || g->values[v].kind == ONYX_VALUE_CONSTANT || g->values[v].producer < 0) continue;
-            if (!e->owned[v]) continue;
+            if (!e->owned[v]) {
+                /* a view of the static memo's copy: the plan gets its own copy */
+                const onyx_tensor *m = &e->memo_val[v];
+                if (!e->memo_run[v] || e->vals[v].data != m->data) continue;
+                void *copy = onyx_malloc_aligned(m->nbytes ? m->nbytes : 1);
+                if (!copy) {
+                    st = onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for a plan", e->cfg.model_name);
+                    break;
+                }
+                if (m->nbytes) memcpy(copy, m->data, m->nbytes);
+                tensor_view(&p.statics[v], m);
+                p.statics[v].data = copy;
+                p.statics[v].owns_data = 1;
+                continue;
+            }
             p.statics[v] = e->vals[v];
             p.statics[v].owns_data = 1;
             p.statics[v].release = NULL;
@@ -779,6 +922,11 @@ onyx_status onyx_exec_run(onyx_exec *e) {
                 if (n->outputs[o] >= 0) tensor_view(&e->vals[n->outputs[o]], &plan->statics[n->outputs[o]]);
             continue;
         }
+        if (!plan && e->memo_node[i] == 1 && memo_reusable(e, i)) {
+            for (int o = 0; o < n->n_outputs; o++)
+                if (n->outputs[o] >= 0) tensor_view(&e->vals[n->outputs[o]], &e->memo_val[n->outputs[o]]);
+            continue;
+        }
         e->run_gen++;
         uint64_t t0 = e->cfg.profile ? clock_ns() : 0;
         onyx_provider *prov = e->cfg.providers[n->provider];
@@ -828,6 +976,7 @@ onyx_status onyx_exec_run(onyx_exec *e) {
             break;
         }
         e->stats.nodes_run++;
+        if (!plan && e->memo_node[i]) memo_record(e, i);
         if (e->cfg.profile) {
             if (prov->ops->sync) st = prov->ops->sync(prov);
             e->prof_ns[i] += clock_ns() - t0;
