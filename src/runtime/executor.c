@@ -131,6 +131,17 @@ static int value_is_overridable(const onyx_graph *g, int v) {
     return 0;
 }
 
+/* Whether OUTER value v of e is a constant of an enclosing graph (not an overridable one), or
+ * an OUTER value the enclosing executor found constant. Needs exec_resolve_outer. */
+static int outer_is_constant(const onyx_exec *e, int v) {
+    const onyx_exec *p = e->outer_exec[v];
+    int id = e->outer_id[v];
+    if (!p || id < 0) return 0;
+    const onyx_value *pv = &p->g->values[id];
+    if (pv->kind == ONYX_VALUE_CONSTANT) return !value_is_overridable(p->g, id);
+    return pv->kind == ONYX_VALUE_OUTER && p->sig_static[id];
+}
+
 static onyx_status exec_analyse(onyx_exec *e) {
     const onyx_graph *g = e->g;
     int nv = g->n_values, nn = g->n_nodes;
@@ -140,7 +151,12 @@ static onyx_status exec_analyse(onyx_exec *e) {
         e->last_use[v] = -1;
         onyx_value_kind kind = g->values[v].kind;
         int over = value_is_overridable(g, v);
-        if (kind == ONYX_VALUE_INPUT || kind == ONYX_VALUE_OUTER || over) {
+        if (kind == ONYX_VALUE_OUTER && outer_is_constant(e, v)) {
+            /* an enclosing graph's weight (Optimum's merged decoders keep the branches' weights
+             * outside them): as fixed as a constant of this graph */
+            shape_known[v] = 1;
+            e->sig_static[v] = 1;
+        } else if (kind == ONYX_VALUE_INPUT || kind == ONYX_VALUE_OUTER || over) {
             e->sig_values[e->n_sig_values++] = v;
             shape_known[v] = 1;
         } else if (kind == ONYX_VALUE_CONSTANT) {
@@ -258,9 +274,9 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
         !e->results || !e->prof_ns || !e->prof_calls || !e->memo_node || !e->memo_ran || !e->memo_val || !e->memo_cap ||
         !e->memo_run)
         st = ONYX_ERR_OUT_OF_MEMORY;
+    if (st == ONYX_OK) st = exec_resolve_outer(e);
     if (st == ONYX_OK) st = exec_analyse(e);
     if (st == ONYX_OK) memo_analyse(e);
-    if (st == ONYX_OK) st = exec_resolve_outer(e);
     if (st == ONYX_OK) {
         e->sig_scratch = onyx_calloc((size_t)e->n_sig_values * (2 + ONYX_MAX_RANK) + 1, sizeof(int64_t));
         e->in_buf = onyx_calloc((size_t)e->max_io + 1, sizeof *e->in_buf);
@@ -489,8 +505,8 @@ static int memo_reusable(const onyx_exec *e, int i) {
     for (int k = 0; k < n->n_inputs; k++) {
         int v = n->inputs[k];
         if (v < 0) continue;
-        const onyx_value *val = &e->g->values[v];
-        if (val->kind == ONYX_VALUE_CONSTANT && !e->bound[v]) continue;
+        onyx_value_kind kind = e->g->values[v].kind;
+        if (!e->bound[v] && (kind == ONYX_VALUE_CONSTANT || (kind == ONYX_VALUE_OUTER && e->sig_static[v]))) continue;
         if (!e->memo_run[v] || e->memo_run[v] > ran) return 0;
     }
     return 1;
