@@ -108,5 +108,21 @@ onyx_status onyx_fold_constants(onyx_graph *g, const onyx_kernel_def *const *tab
     for (int i = 0; i < g->n_nodes; i++)
         for (int o = 0; o < g->nodes[i].n_outputs; o++)
             if (g->nodes[i].outputs[o] >= 0) g->values[g->nodes[i].outputs[o]].producer = i;
+    /* Subgraphs too: Optimum's merged decoders hold each whole decoder in an If branch, whose
+     * Constant nodes and shape arithmetic on them would otherwise run at every step. Values of
+     * enclosing graphs stay OUTER there, so only what a branch computes from its own constants
+     * folds. */
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int a = 0; a < g->nodes[i].n_attrs; a++) {
+            onyx_attr *at = &g->nodes[i].attrs[a];
+            int sub = 0;
+            if (at->type == ONYX_ATTR_GRAPH && at->g) ONYX_TRY(onyx_fold_constants(at->g, tables, threads, &sub));
+            *folded += sub;
+            for (size_t k = 0; at->type == ONYX_ATTR_GRAPHS && k < at->count; k++) {
+                sub = 0;
+                if (at->graphs[k]) ONYX_TRY(onyx_fold_constants(at->graphs[k], tables, threads, &sub));
+                *folded += sub;
+            }
+        }
     return ONYX_OK;
 }
