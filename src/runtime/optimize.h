@@ -8,9 +8,10 @@
 #include "providers/kernel.h"
 
 /* Evaluate, with the given kernel tables, every node whose inputs are all constants (and that
- * has no subgraph), turning its outputs into constants owned by the model; the nodes are left
- * in place and removed by dead-node removal. *folded counts them. Nodes without a kernel are
- * left alone (placement reports them). */
+ * has no subgraph), turning its outputs into constants owned by the model and removing the node;
+ * then the same inside every subgraph, where values of enclosing graphs count as inputs.
+ * *folded counts the nodes folded. Nodes without a kernel are left alone (placement reports
+ * them). */
 onyx_status onyx_fold_constants(onyx_graph *g, const onyx_kernel_def *const *tables, int threads,
                                 int *folded);
 
