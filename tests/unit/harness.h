@@ -126,6 +126,16 @@ static inline char *onyx_test_read_text(const char *path) {
     return text;
 }
 
+/* Nodes of s's graph (after optimisation) whose op type is op. */
+static inline size_t onyx_test_count_op(const onyx_session *s, const char *op) {
+    size_t n = 0;
+    for (size_t i = 0; i < onyx_session_node_count(s); i++) {
+        const char *type, *name, *provider;
+        if (onyx_session_node_info(s, i, &type, &name, &provider) == ONYX_OK && !strcmp(type, op)) n++;
+    }
+    return n;
+}
+
 static inline void onyx_test_skip(const char *why) {
     fprintf(stderr, "SKIP %s: %s\n", onyx_test_current, why);
     onyx_test_skipped = 1;

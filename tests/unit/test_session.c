@@ -406,16 +406,6 @@ static void test_providers(void) {
     ONYX_CHECK_ERROR(onyx_session_create(MODEL_DIR "/no-such-model.onnx", &o, &s), ONYX_ERR_IO, "no-such-model.onnx");
 }
 
-/* Optimisation levels give the same numbers. */
-static size_t count_op(const onyx_session *s, const char *op) {
-    size_t n = 0;
-    for (size_t i = 0; i < onyx_session_node_count(s); i++) {
-        const char *type, *name, *provider;
-        if (onyx_session_node_info(s, i, &type, &name, &provider) == ONYX_OK && !strcmp(type, op)) n++;
-    }
-    return n;
-}
-
 /* Opt level all fuses the GELU chains of both exporters' BERT (2 layers) into BiasGelu and the
  * Linear layers into MatMulBias; basic leaves them. The fixtures' references (tests/models.cmake)
  * check that the fused graphs compute the same numbers. */
@@ -431,13 +421,13 @@ static void test_fusions(void) {
             ONYX_CHECK_OK(onyx_session_create(models[m], &o, &s));
             if (!s) continue;
             if (level == ONYX_OPT_ALL) {
-                ONYX_CHECK_INT(count_op(s, "BiasGelu"), 2);
-                ONYX_CHECK_INT(count_op(s, "Erf"), 0);
-                ONYX_CHECK(count_op(s, "MatMulBias") >= 2 * 5); /* q, k, v, attention output, FFN output */
+                ONYX_CHECK_INT(onyx_test_count_op(s, "BiasGelu"), 2);
+                ONYX_CHECK_INT(onyx_test_count_op(s, "Erf"), 0);
+                ONYX_CHECK(onyx_test_count_op(s, "MatMulBias") >= 2 * 5); /* q, k, v, attention output, FFN output */
             } else {
-                ONYX_CHECK_INT(count_op(s, "Erf"), 2);
-                ONYX_CHECK_INT(count_op(s, "BiasGelu"), 0);
-                ONYX_CHECK_INT(count_op(s, "MatMulBias"), 0);
+                ONYX_CHECK_INT(onyx_test_count_op(s, "Erf"), 2);
+                ONYX_CHECK_INT(onyx_test_count_op(s, "BiasGelu"), 0);
+                ONYX_CHECK_INT(onyx_test_count_op(s, "MatMulBias"), 0);
             }
             onyx_session_destroy(s);
         }
@@ -472,16 +462,17 @@ static void test_fusions_tanh_gelu_and_rms_norm(void) {
             if (!s) continue;
             int all = level == ONYX_OPT_ALL;
             fprintf(stderr, "  %s, level %d\n", cases[m].file, level);
-            ONYX_CHECK_INT(count_op(s, "FastGelu"), all ? cases[m].fast_gelus : 0);
-            ONYX_CHECK_INT(count_op(s, "Tanh"), all ? 0 : cases[m].fast_gelus);
-            ONYX_CHECK_INT(count_op(s, "SimplifiedLayerNormalization"), all ? cases[m].rms_norms : 0);
-            if (all) ONYX_CHECK_INT(count_op(s, "Sqrt"), 0);
-            else ONYX_CHECK_INT(count_op(s, "Sqrt"), cases[m].rms_norms);
+            ONYX_CHECK_INT(onyx_test_count_op(s, "FastGelu"), all ? cases[m].fast_gelus : 0);
+            ONYX_CHECK_INT(onyx_test_count_op(s, "Tanh"), all ? 0 : cases[m].fast_gelus);
+            ONYX_CHECK_INT(onyx_test_count_op(s, "SimplifiedLayerNormalization"), all ? cases[m].rms_norms : 0);
+            if (all) ONYX_CHECK_INT(onyx_test_count_op(s, "Sqrt"), 0);
+            else ONYX_CHECK_INT(onyx_test_count_op(s, "Sqrt"), cases[m].rms_norms);
             onyx_session_destroy(s);
         }
     }
 }
 
+/* Optimisation levels give the same numbers. */
 static void test_opt_levels_agree(void) {
     case_data c = {0};
     ONYX_CHECK(load_case(1, &c) == 0);
