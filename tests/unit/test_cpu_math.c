@@ -428,17 +428,18 @@ static void test_gemm_transposes_and_bias(void) {
     case_free(&c);
 }
 
-/* Every row count of the float32 product paths (one sgemv per row up to 3 rows, the few-rows
- * kernel from 4 to 8, sgemm above), with transposes, alpha, beta and a bias, against a plain
- * double-precision loop. N = 37 and K = 21 leave tails after the kernel's 16-wide blocks. */
-static void test_gemm_row_counts(void) {
-    enum { K = 21, N = 37, MAX_M = 10 };
-    static float a[MAX_M * K], b[K * N], bias[N];
+/* Every row count of the float32 product paths (sgemv for 1 row, the few-rows kernel from 2 to
+ * 8, sgemm above), with transposes, alpha, beta and a bias, against a plain double-precision
+ * loop. K = 21 and the column counts leave tails after the kernel's 16-wide blocks: N = 37 is two
+ * blocks, N = 229 fourteen (a span of 8 walked 4 blocks at a time, then a span of 6: 4 + 1 + 1). */
+static void gemm_row_counts(int64_t N) {
+    enum { K = 21, MAX_M = 10, MAX_N = 229 };
+    static float a[MAX_M * K], b[K * MAX_N], bias[MAX_N];
     uint64_t seed = 0x243f6a8885a308d3ull;
     float *all[3] = {a, b, bias};
-    int sizes[3] = {MAX_M * K, K * N, N};
+    int64_t sizes[3] = {MAX_M * K, K * N, N};
     for (int t = 0; t < 3; t++)
-        for (int i = 0; i < sizes[t]; i++) {
+        for (int64_t i = 0; i < sizes[t]; i++) {
             seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
             all[t][i] = (float)((double)(seed >> 11) / 9007199254740992.0 * 2.0 - 1.0);
         }
@@ -455,9 +456,9 @@ static void test_gemm_row_counts(void) {
                 case_input(&c, 1, ONYX_DTYPE_FLOAT32, trans_b ? (int64_t[]){N, K} : (int64_t[]){K, N}, 2, b);
                 case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){N}, 1, bias);
                 ONYX_CHECK_OK(case_run(&c));
-                static float want[MAX_M * N];
+                static float want[MAX_M * MAX_N];
                 for (int i = 0; i < m; i++)
-                    for (int j = 0; j < N; j++) {
+                    for (int64_t j = 0; j < N; j++) {
                         double sum = 0;
                         for (int k = 0; k < K; k++)
                             sum += (double)(trans_a ? a[k * m + i] : a[i * K + k]) * (trans_b ? b[j * K + k] : b[k * N + j]);
@@ -469,6 +470,11 @@ static void test_gemm_row_counts(void) {
                 }
                 case_free(&c);
             }
+}
+
+static void test_gemm_row_counts(void) {
+    gemm_row_counts(37);
+    gemm_row_counts(229);
 }
 
 static void test_matmul_integer_zero_points(void) {
