@@ -457,9 +457,15 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bi
             /* One weight matrix for every batch: fold the batch into M. */
             gemm_f32(0, 0, s.batch * M, N, K, 1.0f, A, B, 0.0f, Y);
         } else {
-            /* One sgemm after another: measured on 16 cores, running small per-head products on
-             * OpenMP threads was 5-7x slower than this loop (OpenBLAS's spinning pthreads and its
-             * locked buffer pool contend with the OpenMP team). */
+            /* Attention's per-head products. With OpenBLAS's OpenMP build they run side by side, one
+             * product per thread (BLAS runs single-threaded inside the parallel region), when there
+             * are enough of them or each is too small to split. With the pthread build they run one
+             * after another: measured on 16 cores, its spinning threads and locked buffer pool made
+             * the parallel loop 5-7x slower. */
+            int threads = math_threads(ctx);
+            int side_by_side = openblas_get_parallel() == 2 && threads > 1 && s.batch > 1 &&
+                               (s.batch >= threads || M * N * K <= ((int64_t)1 << 22));
+#pragma omp parallel for num_threads(threads) schedule(static) if (side_by_side)
             for (int64_t bi = 0; bi < s.batch; bi++) {
                 int64_t ai, bj;
                 matmul_batch_offsets(&s, bi, &ai, &bj);
