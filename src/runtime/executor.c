@@ -532,10 +532,10 @@ static void memo_record(onyx_exec *e, int i) {
         if (t->device != ONYX_DEVICE_CPU || (t->nbytes && !t->data)) continue;
         void *buf = m->data;
         if (!buf || t->nbytes > e->memo_cap[v]) {
-            buf = onyx_malloc_aligned(t->nbytes ? t->nbytes : 1);
+            buf = onyx_malloc_aligned(t->nbytes);
             if (!buf) continue; /* the old buffer stays for a later, smaller copy */
             if (m->data) onyx_free_aligned(m->data);
-            e->memo_cap[v] = t->nbytes ? t->nbytes : 1;
+            e->memo_cap[v] = t->nbytes;
         }
         if (t->nbytes) memcpy(buf, t->data, t->nbytes);
         tensor_view(m, t);
@@ -832,15 +832,9 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
                 /* a view of the static memo's copy: the plan gets its own copy */
                 const onyx_tensor *m = &e->memo_val[v];
                 if (!e->memo_run[v] || e->vals[v].data != m->data) continue;
-                void *copy = onyx_malloc_aligned(m->nbytes ? m->nbytes : 1);
-                if (!copy) {
-                    st = onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for a plan", e->cfg.model_name);
-                    break;
-                }
-                if (m->nbytes) memcpy(copy, m->data, m->nbytes);
                 tensor_view(&p.statics[v], m);
-                p.statics[v].data = copy;
-                p.statics[v].owns_data = 1;
+                st = onyx_tensor_alloc_data(&p.statics[v]);
+                if (st == ONYX_OK) st = onyx_tensor_copy_data(&p.statics[v], m);
                 continue;
             }
             p.statics[v] = e->vals[v];
