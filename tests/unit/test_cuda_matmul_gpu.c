@@ -113,7 +113,7 @@ static void test_matmul_float32(void) {
 /* Products of at most 8 rows run the skinny kernel (matmul.cu): every row count of its
  * templates (1, 2, 4, 8 rows, and the counts between), columns that are and are not a multiple
  * of the 16-byte packets, strided batches (attention products of a decode step, whose past grows
- * by one each step), a large K and a wide N. */
+ * by one each step), a large K and a wide N, and K split over blocks. */
 static void few_rows_shapes(onyx_dtype dt) {
     for (int64_t m = 1; m <= 8; m++) matmul_case(13, dt, DIMS(m, 96), DIMS(96, 40));
     matmul_case(13, dt, DIMS(3, 96), DIMS(96, 37));                /* N not a packet multiple: scalar */
@@ -129,6 +129,16 @@ static void few_rows_shapes(onyx_dtype dt) {
     gemm_case(13, dt, 0, 0, 4, 100, 64, 0.5f, 1.0f, DIMS(100));    /* alpha and the bias */
     matmul_bias_case(dt, DIMS(1, 1, 512), DIMS(512, 2048));
     matmul_bias_case(dt, DIMS(6, 1, 512), DIMS(512, 77));
+    /* Products of fewer column blocks than the GPU holds split K over blocks: a split that
+     * divides K, a short last split, single elements, a batch, alpha with the bias. Every case
+     * runs on one provider, whose split counters each launch must leave at zero: a stale count
+     * leaves the next split product unwritten. */
+    matmul_case(13, dt, DIMS(1, 4096), DIMS(4096, 16));
+    matmul_case(13, dt, DIMS(1, 4096), DIMS(4096, 16));
+    matmul_case(13, dt, DIMS(7, 1000), DIMS(1000, 40));
+    matmul_case(13, dt, DIMS(2, 2000), DIMS(2000, 37));
+    matmul_case(13, dt, DIMS(1, 12, 1, 300), DIMS(1, 12, 300, 64));
+    gemm_case(13, dt, 0, 0, 8, 48, 1536, 0.5f, 1.0f, DIMS(48));
 }
 
 static void test_matmul_few_rows(void) {

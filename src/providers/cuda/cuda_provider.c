@@ -22,6 +22,10 @@
 #include "core/alloc.h"
 
 #define LT_WORKSPACE_BYTES ((size_t)32 << 20)
+/* The few-row kernel's split-K workspace (matmul.cu): it splits only products of fewer tiles than
+ * 4 per SM, so their sums need well under a megabyte and the counters one per tile. */
+#define SKINNY_PARTIAL_BYTES ((size_t)4 << 20)
+#define SKINNY_COUNTERS 8192
 
 const onyx_kernel_def *const onyx_cuda_kernel_tables[] = {
     onyx_cuda_elementwise_kernels,
@@ -79,6 +83,19 @@ static onyx_status cuda_copy(onyx_provider *p, void *dst, onyx_device_type dst_d
     return ONYX_OK;
 }
 
+/* The few-row kernel's workspace; its counters start at zero (each launch leaves them so). */
+static onyx_status skinny_workspace(onyx_cuda_state *cs) {
+    ONYX_CUDA_TRY(cudaMalloc((void **)&cs->skinny.partial, SKINNY_PARTIAL_BYTES), "allocating the few-row product workspace");
+    cs->skinny.partial_floats = SKINNY_PARTIAL_BYTES / sizeof(float);
+    ONYX_CUDA_TRY(cudaMalloc((void **)&cs->skinny.counters, SKINNY_COUNTERS * sizeof(unsigned)),
+                  "allocating the few-row product counters");
+    cs->skinny.n_counters = SKINNY_COUNTERS;
+    cs->skinny.sm_count = cs->sm_count;
+    ONYX_CUDA_TRY(cudaMemsetAsync(cs->skinny.counters, 0, SKINNY_COUNTERS * sizeof(unsigned), cs->stream),
+                  "clearing the few-row product counters");
+    return ONYX_OK;
+}
+
 static onyx_status cuda_sync(onyx_provider *p) {
     onyx_cuda_state *cs = p->state;
     ONYX_CUDA_TRY(cudaStreamSynchronize(cs->stream), "stream synchronize");
@@ -92,6 +109,8 @@ static void cuda_destroy(onyx_provider *p) {
         if (cs->stream) cudaStreamSynchronize(cs->stream);
         if (cs->lt) cublasLtDestroy(cs->lt);
         if (cs->lt_workspace) cudaFree(cs->lt_workspace);
+        if (cs->skinny.partial) cudaFree(cs->skinny.partial);
+        if (cs->skinny.counters) cudaFree(cs->skinny.counters);
         onyx_cuda_arena_destroy(&cs->arena);
         if (cs->own_stream && cs->stream) cudaStreamDestroy(cs->stream);
         onyx_free(cs);
@@ -261,6 +280,7 @@ onyx_status onyx_cuda_provider_create(const char *options, int threads, onyx_pro
         cs->lt_workspace_bytes = LT_WORKSPACE_BYTES;
         st = onyx_cuda_status(cudaMalloc(&cs->lt_workspace, cs->lt_workspace_bytes), "allocating the cuBLASLt workspace");
     }
+    if (st == ONYX_OK) st = skinny_workspace(cs);
     if (st != ONYX_OK) {
         cuda_destroy(p);
         return st;

@@ -22,6 +22,7 @@
 #include <cuda_runtime_api.h>
 
 #include "core/status.h"
+#include "providers/cuda/matmul_launch.h"
 #include "providers/kernel.h"
 #include "providers/provider.h"
 
@@ -67,6 +68,7 @@ typedef struct onyx_cuda_state {
     cublasLtHandle_t lt;
     void *lt_workspace;          /* cuBLASLt workspace (device) */
     size_t lt_workspace_bytes;
+    onyx_cuda_skinny_ws skinny;  /* the few-row kernel's split-K sums and counters (device) */
     int sm_count;
     int cc_major, cc_minor;
     onyx_cuda_arena arena;

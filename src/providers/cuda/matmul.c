@@ -387,7 +387,8 @@ static onyx_status run_gemm(const onyx_cuda_state *state, gemm_call g) {
     if (g.M == 0 || g.N == 0 || g.batch == 0) return ONYX_OK;
     if (is_skinny(&g)) {
         ONYX_CUDA_TRY(onyx_cuda_gemm_skinny(elem_of(g.dtype), g.M, g.N, g.K, (float)g.alpha, g.a, g.lda, g.stride_a, g.b,
-                                            g.ldb, g.stride_b, g.bias, g.y, g.stride_y, g.batch, state->stream),
+                                            g.ldb, g.stride_b, g.bias, g.y, g.stride_y, g.batch, &state->skinny,
+                                            state->stream),
                       "few-row matrix product kernel");
         return ONYX_OK;
     }

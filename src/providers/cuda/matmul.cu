@@ -13,7 +13,9 @@
  *    (16-byte loads) and all of K, split over its 64 threads per group (8 lanes of a warp times
  *    8 warps); lanes reduce by shuffles, warps through shared memory, then alpha and the bias
  *    are applied. Rows that are not 16-byte multiples (an LM head of 50257 columns) take single
- *    elements, a warp across 32 columns. One kernel where cuBLASLt ran a split-K GEMM and its reduction, and no
+ *    elements, a warp across 32 columns. A product of too few column blocks to fill the GPU
+ *    also splits K over blocks (grid z); the last block of a column block adds the splits' sums
+ *    in a fixed order. One kernel where cuBLASLt ran a split-K GEMM and its reduction, and no
  *    heuristic query for the attention products, whose shapes grow with every step.
  *  - broadcast_matrix_kernel: Gemm's C copied into Y (M, N) through broadcast strides.
  *  - strided_copy_kernel: a permuted/broadcast view copied contiguous (Einsum operands).
@@ -193,17 +195,24 @@ template <typename T, int VEC> struct alignas(sizeof(T) * VEC) skinny_packet {
 };
 
 /* y (batch, M, N) = alpha * a (batch, M, K) b (batch, K, N) + bias (N, may be NULL), M <= MR,
- * float32 accumulation. Block (blockIdx.x, batch_base + blockIdx.y) owns columns
- * [blockIdx.x * cols, + cols). Thread: lane l of warp w works on column group l / lanes and the
- * k = slice, slice + lanes * SKINNY_WARPS, ... with slice = w * lanes + l % lanes. VEC > 1 needs
- * N, ldb, stride_b a multiple of VEC and b 16-byte aligned. */
+ * float32 accumulation. Block (blockIdx.x, batch_base + blockIdx.y, blockIdx.z) owns columns
+ * [blockIdx.x * cols, + cols) and the rows [blockIdx.z * k_chunk, + k_chunk) of K. Thread: lane l
+ * of warp w works on column group l / lanes and the k = slice, slice + lanes * SKINNY_WARPS, ...
+ * of that range, with slice = w * lanes + l % lanes. VEC > 1 needs N, ldb, stride_b a multiple of
+ * VEC and b 16-byte aligned.
+ *
+ * Split K (gridDim.z > 1): each block writes its sums to partial[z][tile] (tile = the block's
+ * (x, y), MR * cols floats), and the last block of a tile to arrive (its counter, which it resets
+ * to 0 for the next launch) adds the splits in order 0, 1, ... and writes y: one kernel, and the
+ * same sums in the same order on every run. */
 template <typename T, int VEC, int MR>
 __global__ void __launch_bounds__(SKINNY_THREADS)
 skinny_gemm_kernel(T *y, const T *a, const T *b, const T *bias, int M, int64_t N, int64_t K, int64_t lda,
                    int64_t ldb, int64_t ldy, int64_t stride_a, int64_t stride_b, int64_t stride_y, float alpha,
-                   int64_t batch_base) {
+                   int64_t batch_base, int64_t k_chunk, float *partial, unsigned *counters) {
     typedef skinny_shape<VEC> S;
-    __shared__ float partial[SKINNY_WARPS][MR][S::cols];
+    __shared__ float sums[SKINNY_WARPS][MR][S::cols];
+    __shared__ int last;
     typedef skinny_packet<T, VEC> P;
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int group = lane / S::lanes, slice = warp * S::lanes + lane % S::lanes;
@@ -212,6 +221,8 @@ skinny_gemm_kernel(T *y, const T *a, const T *b, const T *bias, int M, int64_t N
     b += batch * stride_b;
     y += batch * stride_y;
     const int64_t col = ((int64_t)blockIdx.x * S::groups + group) * VEC;
+    const int64_t k_begin = (int64_t)blockIdx.z * k_chunk;
+    const int64_t k_end = K - k_begin < k_chunk ? K : k_begin + k_chunk;
     float acc[MR][VEC];
 #pragma unroll
     for (int m = 0; m < MR; m++)
@@ -220,7 +231,7 @@ skinny_gemm_kernel(T *y, const T *a, const T *b, const T *bias, int M, int64_t N
     if (col < N) {
         const int64_t step = S::lanes * SKINNY_WARPS;
 #pragma unroll 4
-        for (int64_t k = slice; k < K; k += step) {
+        for (int64_t k = k_begin + slice; k < k_end; k += step) {
             P w = *(const P *)(b + k * ldb + col);
 #pragma unroll
             for (int m = 0; m < MR; m++) {
@@ -243,19 +254,41 @@ skinny_gemm_kernel(T *y, const T *a, const T *b, const T *bias, int M, int64_t N
 #pragma unroll
         for (int m = 0; m < MR; m++)
 #pragma unroll
-            for (int q = 0; q < VEC; q++) partial[warp][m][group * VEC + q] = acc[m][q];
+            for (int q = 0; q < VEC; q++) sums[warp][m][group * VEC + q] = acc[m][q];
     __syncthreads();
-    for (int o = threadIdx.x; o < MR * S::cols; o += SKINNY_THREADS) {
+    const int64_t tile = (int64_t)blockIdx.y * gridDim.x + blockIdx.x, tiles = (int64_t)gridDim.y * gridDim.x;
+    const int per_tile = MR * S::cols;
+    if (gridDim.z > 1) {
+        float *mine = partial + ((int64_t)blockIdx.z * tiles + tile) * per_tile;
+        for (int o = threadIdx.x; o < per_tile; o += SKINNY_THREADS) {
+            float v = 0.0f;
+#pragma unroll
+            for (int w = 0; w < SKINNY_WARPS; w++) v += sums[w][o / S::cols][o % S::cols];
+            mine[o] = v;
+        }
+        __threadfence(); /* the sums are visible device-wide before the counter moves */
+        __syncthreads();
+        if (threadIdx.x == 0) last = atomicAdd(&counters[tile], 1u) == gridDim.z - 1;
+        __syncthreads();
+        if (!last) return;
+        __threadfence();
+    }
+    for (int o = threadIdx.x; o < per_tile; o += SKINNY_THREADS) {
         int m = o / S::cols, c = o % S::cols;
         int64_t j = (int64_t)blockIdx.x * S::cols + c;
         if (m >= M || j >= N) continue;
         float v = 0.0f;
+        if (gridDim.z > 1) {
+            for (unsigned z = 0; z < gridDim.z; z++) v += __ldcg(partial + ((int64_t)z * tiles + tile) * per_tile + o);
+        } else {
 #pragma unroll
-        for (int w = 0; w < SKINNY_WARPS; w++) v += partial[w][m][c];
+            for (int w = 0; w < SKINNY_WARPS; w++) v += sums[w][m][c];
+        }
         v *= alpha;
         if (bias) v += load_as<float>(bias, j);
         store_from(y, m * ldy + j, v);
     }
+    if (gridDim.z > 1 && threadIdx.x == 0) counters[tile] = 0;
 }
 
 /* y (M, N) = c read through (row_stride, col_stride); grid-stride over the elements. */
@@ -392,18 +425,47 @@ static cudaError_t launch_matmul_integer(int64_t M, int64_t N, int64_t K, const 
                                                         b_zero_count, stream);
 }
 
+/* Blocks a skinny launch aims at, per SM, before it splits K; the fewest rows of K a split
+ * takes; the most splits. A decode step's products are narrow (GPT2's 768 columns are 48 blocks
+ * of 16 columns in float32) while the H200 has 132 SMs: without splitting, most SMs idled and the
+ * busy ones had too few loads in flight to stream B at the memory's speed. */
+#define SKINNY_BLOCKS_PER_SM 4
+#define SKINNY_SPLIT_MIN_K 64
+#define SKINNY_MAX_SPLITS 32
+
 template <typename T, int VEC, int MR>
 static cudaError_t launch_skinny(int M, int64_t N, int64_t K, float alpha, const void *a, int64_t lda,
                                  int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b, const void *bias,
-                                 void *y, int64_t ldy, int64_t stride_y, int64_t batch, cudaStream_t stream) {
-    const int64_t cols = skinny_shape<VEC>::cols;
+                                 void *y, int64_t ldy, int64_t stride_y, int64_t batch,
+                                 const onyx_cuda_skinny_ws *ws, cudaStream_t stream) {
+    typedef skinny_shape<VEC> S;
+    const int64_t cols = S::cols, step = S::lanes * SKINNY_WARPS;
     int64_t blocks = (N + cols - 1) / cols;
     if (blocks > 0x7fffffff) return cudaErrorInvalidValue;
+    /* Split K when the tiles are too few to fill the GPU and the workspace holds their sums. */
+    int64_t tiles = blocks * batch, splits = 1, k_chunk = K > 0 ? K : 1;
+    if (ws && ws->partial && batch <= GRID_Y_MAX && tiles <= ws->n_counters) {
+        int64_t target = (int64_t)ws->sm_count * SKINNY_BLOCKS_PER_SM;
+        int64_t min_k = SKINNY_SPLIT_MIN_K > step ? SKINNY_SPLIT_MIN_K : step;
+        int64_t want = tiles < target ? (target + tiles - 1) / tiles : 1;
+        if (want > K / min_k) want = K / min_k;
+        if (want > SKINNY_MAX_SPLITS) want = SKINNY_MAX_SPLITS;
+        int64_t room = (int64_t)(ws->partial_floats / ((size_t)tiles * MR * cols));
+        if (want > room) want = room;
+        if (want > 1) {
+            k_chunk = (K + want - 1) / want;
+            k_chunk = (k_chunk + step - 1) / step * step; /* whole steps: every warp's slices start alike */
+            splits = (K + k_chunk - 1) / k_chunk;
+        }
+    }
+    float *partial = splits > 1 ? ws->partial : NULL;
+    unsigned *counters = splits > 1 ? ws->counters : NULL;
     for (int64_t b0 = 0; b0 < batch; b0 += GRID_Y_MAX) {
         int64_t nb = batch - b0 < GRID_Y_MAX ? batch - b0 : GRID_Y_MAX;
-        skinny_gemm_kernel<T, VEC, MR><<<dim3((unsigned)blocks, (unsigned)nb), SKINNY_THREADS, 0, stream>>>(
-            (T *)y, (const T *)a, (const T *)b, (const T *)bias, M, N, K, lda, ldb, ldy, stride_a, stride_b, stride_y,
-            alpha, b0);
+        skinny_gemm_kernel<T, VEC, MR><<<dim3((unsigned)blocks, (unsigned)nb, (unsigned)splits), SKINNY_THREADS, 0,
+                                         stream>>>((T *)y, (const T *)a, (const T *)b, (const T *)bias, M, N, K, lda,
+                                                   ldb, ldy, stride_a, stride_b, stride_y, alpha, b0, k_chunk,
+                                                   partial, counters);
     }
     return cudaGetLastError();
 }
@@ -411,9 +473,11 @@ static cudaError_t launch_skinny(int M, int64_t N, int64_t K, float alpha, const
 template <typename T, int VEC>
 static cudaError_t skinny_rows(int M, int64_t N, int64_t K, float alpha, const void *a, int64_t lda,
                                int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b, const void *bias,
-                               void *y, int64_t ldy, int64_t stride_y, int64_t batch, cudaStream_t stream) {
-#define SKINNY_CALL(MR) \
-    launch_skinny<T, VEC, MR>(M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, ldy, stride_y, batch, stream)
+                               void *y, int64_t ldy, int64_t stride_y, int64_t batch, const onyx_cuda_skinny_ws *ws,
+                               cudaStream_t stream) {
+#define SKINNY_CALL(MR)                                                                                          \
+    launch_skinny<T, VEC, MR>(M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, ldy, stride_y, batch, \
+                              ws, stream)
     if (M <= 1) return SKINNY_CALL(1);
     if (M <= 2) return SKINNY_CALL(2);
     if (M <= 4) return SKINNY_CALL(4);
@@ -424,30 +488,33 @@ static cudaError_t skinny_rows(int M, int64_t N, int64_t K, float alpha, const v
 template <typename T>
 static cudaError_t skinny_typed(int M, int64_t N, int64_t K, float alpha, const void *a, int64_t lda,
                                 int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b, const void *bias,
-                                void *y, int64_t ldy, int64_t stride_y, int64_t batch, cudaStream_t stream) {
+                                void *y, int64_t ldy, int64_t stride_y, int64_t batch, const onyx_cuda_skinny_ws *ws,
+                                cudaStream_t stream) {
     const int vec = 16 / (int)sizeof(T);
     int packed = N % vec == 0 && ldb % vec == 0 && (batch == 1 || stride_b % vec == 0) && ((uintptr_t)b % 16) == 0;
     if (packed)
         return skinny_rows<T, 16 / sizeof(T)>(M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, ldy,
-                                              stride_y, batch, stream);
-    return skinny_rows<T, 1>(M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, ldy, stride_y, batch, stream);
+                                              stride_y, batch, ws, stream);
+    return skinny_rows<T, 1>(M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, ldy, stride_y, batch, ws,
+                             stream);
 }
 
 extern "C" cudaError_t onyx_cuda_gemm_skinny(onyx_cuda_elem type, int64_t M, int64_t N, int64_t K, float alpha,
                                              const void *a, int64_t lda, int64_t stride_a, const void *b,
                                              int64_t ldb, int64_t stride_b, const void *bias, void *y,
-                                             int64_t stride_y, int64_t batch, cudaStream_t stream) {
+                                             int64_t stride_y, int64_t batch, const onyx_cuda_skinny_ws *ws,
+                                             cudaStream_t stream) {
     if (M < 1 || M > ONYX_CUDA_SKINNY_MAX_M || N <= 0 || batch <= 0) return M == 0 || N == 0 || batch == 0 ? cudaGetLastError() : cudaErrorInvalidValue;
     switch (type) {
     case ONYX_CUDA_ELEM_F32:
         return skinny_typed<float>((int)M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, N, stride_y,
-                                   batch, stream);
+                                   batch, ws, stream);
     case ONYX_CUDA_ELEM_F16:
         return skinny_typed<__half>((int)M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, N, stride_y,
-                                    batch, stream);
+                                    batch, ws, stream);
     case ONYX_CUDA_ELEM_BF16:
         return skinny_typed<__nv_bfloat16>((int)M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y, N,
-                                           stride_y, batch, stream);
+                                           stride_y, batch, ws, stream);
     default: return cudaErrorInvalidValue;
     }
 }

@@ -57,11 +57,22 @@ cudaError_t onyx_cuda_gemm_tiled(onyx_cuda_elem type, int trans_a, int trans_b, 
 
 /* Products of few rows (decode steps): y (batch, M, N) = alpha * a (batch, M, K) b (batch, K, N)
  * + bias (N; NULL for none), 1 <= M <= ONYX_CUDA_SKINNY_MAX_M, float32, float16 or bfloat16 with
- * float32 accumulation; no transposes; y is contiguous (row pitch N). */
+ * float32 accumulation; no transposes; y is contiguous (row pitch N). With ws, a product too
+ * narrow to fill the GPU splits K over blocks, their float32 sums in ws->partial; ws belongs to
+ * the stream (one launch at a time uses it) and its counters start at 0, as each launch leaves
+ * them. NULL ws: no split. */
 #define ONYX_CUDA_SKINNY_MAX_M 8
+typedef struct onyx_cuda_skinny_ws {
+    float *partial;        /* device, partial_floats floats */
+    size_t partial_floats;
+    unsigned *counters;    /* device, n_counters, zero between launches */
+    int64_t n_counters;
+    int sm_count;
+} onyx_cuda_skinny_ws;
 cudaError_t onyx_cuda_gemm_skinny(onyx_cuda_elem type, int64_t M, int64_t N, int64_t K, float alpha, const void *a,
                                   int64_t lda, int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b,
-                                  const void *bias, void *y, int64_t stride_y, int64_t batch, cudaStream_t stream);
+                                  const void *bias, void *y, int64_t stride_y, int64_t batch,
+                                  const onyx_cuda_skinny_ws *ws, cudaStream_t stream);
 
 /* MatMulInteger: y (batch, M, N) int32 = (a - a_zero) (b - b_zero), accumulated in int32.
  * a is (batch, M, K) of a_type, b is (batch, K, N) of b_type (each int8 or uint8). a_zero is
