@@ -29,8 +29,11 @@
 /* A caching allocator over cudaMalloc (arena.c). Freed blocks are kept in size classes and
  * reused; cudaMalloc is called only when no cached block fits. reserved_bytes (blocks obtained
  * from the driver) never exceeds limit_bytes (gpu_mem_limit; 0 = no limit): before failing, the
- * arena returns its cached blocks to the driver and tries once more. */
+ * arena returns its cached blocks to the driver and tries once more. Allocation and free take
+ * constant time in the number of blocks (a recording run of a decoder makes hundreds of each,
+ * with hundreds of weights and cached blocks around). */
 typedef struct onyx_cuda_block onyx_cuda_block;
+#define ONYX_CUDA_ARENA_BUCKETS 432 /* 16 below 4 KiB, then 8 per power of two up to 2^63 */
 typedef struct onyx_cuda_arena {
     int device_id;
     size_t limit_bytes;          /* gpu_mem_limit; 0 = unlimited */
@@ -44,8 +47,13 @@ typedef struct onyx_cuda_arena {
     /* Fault injection for tests: when > 0, the fail_at-th driver allocation from now fails as
      * if the device were out of memory (1 = the next one). */
     uint64_t fail_at;
-    onyx_cuda_block *free_blocks; /* cached, sorted by size */
-    onyx_cuda_block *used_blocks; /* handed out */
+    /* The driver: cudaMalloc and cudaFree, unless a test puts its own here after init. */
+    cudaError_t (*driver_malloc)(void **ptr, size_t bytes);
+    cudaError_t (*driver_free)(void *ptr);
+    onyx_cuda_block *cached[ONYX_CUDA_ARENA_BUCKETS]; /* free blocks by size class, each list by size */
+    size_t n_cached;
+    onyx_cuda_block **used; /* blocks handed out: a hash table by pointer (open addressing) */
+    size_t used_slots, n_used;
 } onyx_cuda_arena;
 
 void onyx_cuda_arena_init(onyx_cuda_arena *a, int device_id, size_t limit_bytes, int same_as_requested);
