@@ -57,6 +57,7 @@ struct onyx_kernel_ctx {
     onyx_status (*run_subgraph)(onyx_kernel_ctx *ctx, const onyx_graph *subgraph,
                                 onyx_tensor *const **results);
     void *runtime; /* the runtime's state for run_subgraph */
+    int view_output; /* set by prepare of ONYX_KERNEL_MAY_ALIAS_OUTPUT kernels: output 0 is a view */
 };
 
 typedef struct onyx_kernel_def {
@@ -78,6 +79,11 @@ typedef struct onyx_kernel_def {
  * runtime may give output 0 input 0's memory and skip run (a view; input 0 then lives as long
  * as output 0 is read). run must still work when it is called (it copies). */
 #define ONYX_KERNEL_ALIAS_OUTPUT 1u
+/* Output 0 holds input 0's bytes unchanged for some shapes only, which prepare tells by setting
+ * ctx->view_output (Transpose moving only dims of size 1, as a decode step's attention heads
+ * do): the runtime keeps input 0 alive as for ONYX_KERNEL_ALIAS_OUTPUT, and makes the view only
+ * when prepare said so. run must still work when it is called. */
+#define ONYX_KERNEL_MAY_ALIAS_OUTPUT 2u
 
 /* Helpers for kernels. */
 static inline const onyx_tensor *onyx_input(const onyx_kernel_ctx *ctx, int i) {

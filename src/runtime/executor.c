@@ -199,7 +199,8 @@ static onyx_status exec_analyse(onyx_exec *e) {
      * is read; backwards, so chains of views (Reshape -> Unsqueeze) carry the last use through. */
     for (int i = nn - 1; i >= 0; i--) {
         const onyx_node *n = &g->nodes[i];
-        if (!n->kernel || !(n->kernel->flags & ONYX_KERNEL_ALIAS_OUTPUT) || n->n_inputs < 1 || n->n_outputs < 1 ||
+        if (!n->kernel || !(n->kernel->flags & (ONYX_KERNEL_ALIAS_OUTPUT | ONYX_KERNEL_MAY_ALIAS_OUTPUT)) ||
+            n->n_inputs < 1 || n->n_outputs < 1 ||
             n->inputs[0] < 0 || n->outputs[0] < 0)
             continue;
         if (e->last_use[n->outputs[0]] > e->last_use[n->inputs[0]]) e->last_use[n->inputs[0]] = e->last_use[n->outputs[0]];
@@ -964,7 +965,9 @@ onyx_status onyx_exec_run(onyx_exec *e) {
         st = n->kernel->prepare(&ctx);
         /* A view: output 0 takes input 0's memory and the kernel does not run. Not for outputs
          * the plan keeps (signature-static), which must own their data. */
-        int aliased = st == ONYX_OK && (n->kernel->flags & ONYX_KERNEL_ALIAS_OUTPUT) && n->n_outputs >= 1 &&
+        int view = (n->kernel->flags & ONYX_KERNEL_ALIAS_OUTPUT) ||
+                   ((n->kernel->flags & ONYX_KERNEL_MAY_ALIAS_OUTPUT) && ctx.view_output);
+        int aliased = st == ONYX_OK && view && n->n_outputs >= 1 &&
                       n->outputs[0] >= 0 && e->in_buf[0] && e->in_buf[0]->device == dev && !e->node_static[i] &&
                       !e->out_dst[n->outputs[0]] && e->vals[n->outputs[0]].nbytes == e->in_buf[0]->nbytes;
         if (aliased) {

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "harness.h"
+#include "model/onnx_writer.h"
 #include "onnx/loader.h"
 #include "runtime/dim_expr.h"
 
@@ -495,6 +496,73 @@ static void test_opt_levels_agree(void) {
 
 /* SQLite's loop: fail allocation N (and all after it) for N = 1, 2, ... during session creation
  * and two runs; every attempt must fail with OUT_OF_MEMORY or succeed, and leak nothing. */
+/* A Transpose that moves only dims of size 1 (a decode step's (batch, 1, heads, head) to
+ * (batch, heads, 1, head)) is a view: no copy and no buffer of its own; its input must then
+ * live as long as the view is read. Graph: t = Transpose(Relu(x)), z = Transpose(Neg(x)),
+ * y = t + z = relu(x) - x, with the perm (0, 2, 1, 3) on x (1, S, 4, 6). With S = 1 both
+ * transposes are views, and Neg's output is made after Relu's output had its last direct
+ * reader: freed too early, it would be overwritten (y = -2x). With S = 3 both copy. Each shape
+ * runs three times (recording, then planned runs that reuse the arena layout). */
+static void test_transpose_views(void) {
+    onyx_graph_writer w;
+    onyx_graph_writer_init(&w, "transpose_views");
+    onyx_graph_writer_input(&w, "x", ONYX_DTYPE_FLOAT32, 4);
+    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT32, 4);
+    int64_t perm_values[4] = {0, 2, 1, 3};
+    onyx_node_attr_value perm = {"perm", 0, 0.0f, 0, perm_values, 4};
+    onyx_graph_writer_node(&w, "Relu", "x", "a", NULL, 0);
+    onyx_graph_writer_node(&w, "Transpose", "a", "t", &perm, 1);
+    onyx_graph_writer_node(&w, "Neg", "x", "n", NULL, 0);
+    onyx_graph_writer_node(&w, "Transpose", "n", "z", &perm, 1);
+    onyx_graph_writer_node(&w, "Add", "t,z", "y", NULL, 0);
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    ONYX_CHECK_OK(onyx_graph_writer_finish(&w, 17, &bytes, &size));
+    onyx_graph_writer_release(&w);
+    onyx_session *s = NULL;
+    if (bytes) ONYX_CHECK_OK(onyx_session_create_from_memory(bytes, size, NULL, &s));
+    onyx_free(bytes);
+    if (!s) return;
+    uint64_t recorded_allocations[2] = {0, 0};
+    for (int shape = 0; shape < 2; shape++) {
+        const int64_t S = shape == 0 ? 1 : 3, H = 4, D = 6;
+        int64_t dims[4] = {1, S, H, D};
+        onyx_tensor *x = NULL;
+        ONYX_CHECK_OK(onyx_tensor_create(ONYX_DTYPE_FLOAT32, dims, 4, &x));
+        if (!x) break;
+        float *xv = onyx_tensor_data(x);
+        for (int64_t i = 0; i < S * H * D; i++) xv[i] = (float)((i * 7) % 11) - 5.0f;
+        for (int round = 0; round < 3; round++) {
+            const char *in_names[1] = {"x"}, *out_names[1] = {"y"};
+            const onyx_tensor *ins[1] = {x};
+            onyx_tensor *y = NULL;
+            ONYX_CHECK_OK(onyx_session_run(s, in_names, ins, 1, out_names, 1, &y));
+            onyx_run_stats stats;
+            onyx_run_stats_init(&stats);
+            ONYX_CHECK_OK(onyx_session_last_run_stats(s, &stats));
+            if (round == 0) recorded_allocations[shape] = stats.host_allocations;
+            if (!y) continue;
+            ONYX_CHECK_INT(onyx_tensor_dims(y)[1], H);
+            ONYX_CHECK_INT(onyx_tensor_dims(y)[2], S);
+            const float *yv = onyx_tensor_data(y);
+            int bad = 0;
+            for (int64_t si = 0; si < S; si++)
+                for (int64_t h = 0; h < H; h++)
+                    for (int64_t d = 0; d < D; d++) {
+                        float v = xv[(si * H + h) * D + d];
+                        float want = (v > 0 ? v : 0.0f) - v;
+                        if (yv[(h * S + si) * D + d] != want) bad++;
+                    }
+            ONYX_CHECK_INT(bad, 0);
+            onyx_tensor_destroy(y);
+        }
+        onyx_tensor_destroy(x);
+    }
+    /* the two transposes at S = 3 needed a buffer each; the views at S = 1 none */
+    ONYX_CHECK_INT(recorded_allocations[1], recorded_allocations[0] + 2);
+    onyx_session_destroy(s);
+}
+
 static void test_allocation_failures(void) {
     case_data c = {0};
     ONYX_CHECK(load_case(1, &c) == 0);
@@ -542,6 +610,7 @@ int main(void) {
     ONYX_TEST_RUN(test_opt_levels_agree);
     ONYX_TEST_RUN(test_fusions);
     ONYX_TEST_RUN(test_fusions_tanh_gelu_and_rms_norm);
+    ONYX_TEST_RUN(test_transpose_views);
     ONYX_TEST_RUN(test_allocation_failures);
     return onyx_test_finish();
 }

@@ -444,6 +444,14 @@ onyx_status layout_transpose_prepare(onyx_kernel_ctx *ctx) {
     int64_t dims[ONYX_MAX_RANK];
     ONYX_TRY(layout_transpose_perm(ctx, x->rank, perm));
     for (int d = 0; d < x->rank; d++) dims[d] = x->dims[perm[d]];
+    /* A view when the dims longer than 1 keep their order: the bytes do not move. */
+    int last = -1, in_order = 1;
+    for (int d = 0; d < x->rank; d++) {
+        if (x->dims[perm[d]] == 1) continue;
+        if (perm[d] < last) in_order = 0;
+        last = perm[d];
+    }
+    ctx->view_output = in_order;
     return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, dims, x->rank, "Transpose output");
 }
 

@@ -47,8 +47,8 @@ const onyx_kernel_def onyx_cpu_layout_kernels[] = {
     {"Size", "", 1, 12, 0, ALL15, 0, layout_size_prepare, layout_size_run, IN(0)},
     {"Size", "", 13, MAX, 0, ALL16, 0, layout_size_prepare, layout_size_run, IN(0)},
 
-    {"Transpose", "", 1, 12, 0, ALL15, 0, layout_transpose_prepare, layout_transpose_run},
-    {"Transpose", "", 13, MAX, 0, ALL16, 0, layout_transpose_prepare, layout_transpose_run},
+    {"Transpose", "", 1, 12, 0, ALL15, 0, layout_transpose_prepare, layout_transpose_run, 0, ONYX_KERNEL_MAY_ALIAS_OUTPUT},
+    {"Transpose", "", 13, MAX, 0, ALL16, 0, layout_transpose_prepare, layout_transpose_run, 0, ONYX_KERNEL_MAY_ALIAS_OUTPUT},
     {"Expand", "", 8, 12, 0, ALL15, IN(1), layout_expand_prepare, layout_expand_run},
     {"Expand", "", 13, MAX, 0, ALL16, IN(1), layout_expand_prepare, layout_expand_run},
     {"Tile", "", 6, 12, 0, ALL15, IN(1), layout_tile_prepare, layout_tile_run},

@@ -415,8 +415,8 @@ const onyx_kernel_def onyx_cuda_layout_kernels[] = {
     {"Dropout", "", 12, 12, 0, F3, IN(1) | IN(2), layout_dropout_prepare, cuda_dropout_run, 0},
     {"Dropout", "", 13, MAX, 0, F4, IN(1) | IN(2), layout_dropout_prepare, cuda_dropout_run, 0},
 
-    {"Transpose", "", 1, 12, 0, DEV15, 0, layout_transpose_prepare, cuda_transpose_run, 0},
-    {"Transpose", "", 13, MAX, 0, DEV16, 0, layout_transpose_prepare, cuda_transpose_run, 0},
+    {"Transpose", "", 1, 12, 0, DEV15, 0, layout_transpose_prepare, cuda_transpose_run, 0, ONYX_KERNEL_MAY_ALIAS_OUTPUT},
+    {"Transpose", "", 13, MAX, 0, DEV16, 0, layout_transpose_prepare, cuda_transpose_run, 0, ONYX_KERNEL_MAY_ALIAS_OUTPUT},
     {"Expand", "", 8, 12, 0, DEV15, IN(1), layout_expand_prepare, cuda_expand_run, 0},
     {"Expand", "", 13, MAX, 0, DEV16, IN(1), layout_expand_prepare, cuda_expand_run, 0},
     {"Tile", "", 6, 12, 0, DEV15, IN(1), layout_tile_prepare, cuda_tile_run, 0},
