@@ -57,6 +57,9 @@ struct onyx_exec {
     onyx_tensor *vals;          /* per value: the tensor of the current run */
     const onyx_tensor **bound;  /* per value: caller-bound input, or NULL */
     unsigned char *owned;       /* per buffer: allocated on its own this run */
+    int *acquired;              /* buffers given memory of their own this run, in order (finish
+                                   releases these instead of looking at every buffer) */
+    int n_acquired, acquired_overflow;
     void **workspace;           /* per node: this run's workspace */
     int *last_use;              /* per value: last node reading it; n_nodes for graph outputs */
     unsigned char *sig_static;  /* per value: determined by the signature alone */
@@ -244,6 +247,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->vals = onyx_calloc((size_t)nv + 1, sizeof *e->vals);
     e->bound = onyx_calloc((size_t)nv + 1, sizeof *e->bound);
     e->owned = onyx_calloc(nb, 1);
+    e->acquired = onyx_calloc(nb, sizeof *e->acquired);
     e->workspace = onyx_calloc((size_t)nn + 1, sizeof *e->workspace);
     e->last_use = onyx_calloc((size_t)nv + 1, sizeof *e->last_use);
     e->sig_static = onyx_calloc((size_t)nv + 1, 1);
@@ -269,7 +273,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->memo_cap = onyx_calloc((size_t)nv + 1, sizeof *e->memo_cap);
     e->memo_run = onyx_calloc((size_t)nv + 1, sizeof *e->memo_run);
     onyx_status st = ONYX_OK;
-    if (!e->vals || !e->bound || !e->owned || !e->workspace || !e->last_use || !e->sig_static || !e->node_static ||
+    if (!e->vals || !e->bound || !e->owned || !e->acquired || !e->workspace || !e->last_use || !e->sig_static || !e->node_static ||
         !e->outer_id || !e->outer_exec || !e->sig_values || !e->rec_size || !e->rec_device || !e->buf_device ||
         !e->mirror || !e->mirror_live || !e->const_mirror || !e->const_mirror_ready || !e->out_dst || !e->detach ||
         !e->results || !e->prof_ns || !e->prof_calls || !e->memo_node || !e->memo_ran || !e->memo_val || !e->memo_cap ||
@@ -380,6 +384,7 @@ void onyx_exec_destroy(onyx_exec *e) {
     onyx_free(e->vals);
     onyx_free(e->bound);
     onyx_free(e->owned);
+    onyx_free(e->acquired);
     onyx_free(e->workspace);
     onyx_free(e->last_use);
     onyx_free(e->sig_static);
@@ -573,8 +578,14 @@ static void buffer_release(onyx_exec *e, int b) {
 }
 
 void onyx_exec_finish(onyx_exec *e) {
-    for (int b = 0; b < e->n_buffers; b++) buffer_release(e, b);
-    for (int v = 0; v < e->g->n_values; v++) e->mirror_live[v] = 0;
+    if (e->acquired_overflow) {
+        for (int b = 0; b < e->n_buffers; b++) buffer_release(e, b);
+    } else {
+        for (int i = 0; i < e->n_acquired; i++) buffer_release(e, e->acquired[i]);
+    }
+    e->n_acquired = 0;
+    e->acquired_overflow = 0;
+    memset(e->mirror_live, 0, (size_t)e->g->n_values);
     for (int i = 0; i < e->n_children; i++) onyx_exec_finish(e->children[i].exec);
 }
 
@@ -603,6 +614,8 @@ static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, si
     /* Strings need their element slots zeroed so release can free them. */
     if (b < nv && e->vals[b].dtype == ONYX_DTYPE_STRING) memset(p, 0, bytes);
     e->owned[b] = 1;
+    if (e->n_acquired < e->n_buffers) e->acquired[e->n_acquired++] = b;
+    else e->acquired_overflow = 1; /* a buffer acquired again (a mirror moved): finish looks at all */
     e->buf_device[b] = (unsigned char)dev;
     if (dev == ONYX_DEVICE_CPU) e->stats.host_allocations++;
     if (!plan) {
