@@ -414,6 +414,10 @@ static int bias_of(const fusion_ctx *f, const onyx_node *n, int in[2]) {
     return 1;
 }
 
+static onyx_status fuse_graph(onyx_graph *g, int *fused);
+
+static onyx_status fuse_subgraph(onyx_graph *sub, void *fused) { return fuse_graph(sub, fused); }
+
 static onyx_status fuse_graph(onyx_graph *g, int *fused) {
     fusion_ctx f = {g, onyx_calloc((size_t)g->n_values + 1, sizeof(int))};
     if (!f.readers) return ONYX_ERR_OUT_OF_MEMORY;
@@ -470,10 +474,7 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
     onyx_free(f.readers);
     *fused += casts + chains + linears;
     /* If branches (the merged decoders of Optimum) hold whole models: fuse inside them too. */
-    for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++)
-        for (int a = 0; a < g->nodes[i].n_attrs && st == ONYX_OK; a++)
-            if (g->nodes[i].attrs[a].type == ONYX_ATTR_GRAPH && g->nodes[i].attrs[a].g)
-                st = fuse_graph(g->nodes[i].attrs[a].g, fused);
+    if (st == ONYX_OK) st = onyx_graph_each_subgraph(g, fuse_subgraph, fused);
     return st;
 }
 

@@ -242,6 +242,17 @@ int onyx_node_has_subgraph(const onyx_node *n) {
     return 0;
 }
 
+onyx_status onyx_graph_each_subgraph(onyx_graph *g, onyx_status (*fn)(onyx_graph *sub, void *ctx), void *ctx) {
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int a = 0; a < g->nodes[i].n_attrs; a++) {
+            onyx_attr *attr = &g->nodes[i].attrs[a];
+            if (attr->type == ONYX_ATTR_GRAPH && attr->g) ONYX_TRY(fn(attr->g, ctx));
+            for (size_t k = 0; attr->type == ONYX_ATTR_GRAPHS && k < attr->count; k++)
+                if (attr->graphs[k]) ONYX_TRY(fn(attr->graphs[k], ctx));
+        }
+    return ONYX_OK;
+}
+
 const char *onyx_node_describe(const onyx_graph *g, const onyx_node *node, char *buf, size_t size) {
     if (node->name && node->name[0])
         snprintf(buf, size, "node '%s' (%s)", node->name, node->op_type);
@@ -254,6 +265,11 @@ const char *onyx_node_describe(const onyx_graph *g, const onyx_node *node, char 
 
 /* A value id is available to a node when it is an input, a constant, an outer value, or has
  * been produced by an already-placed node. */
+static onyx_status sort_subgraph(onyx_graph *sub, void *ctx) {
+    (void)ctx;
+    return onyx_graph_sort(sub);
+}
+
 onyx_status onyx_graph_sort(onyx_graph *g) {
     int n = g->n_nodes;
     const char *model_name = g->model->display_name;
@@ -403,16 +419,5 @@ onyx_status onyx_graph_sort(onyx_graph *g) {
     onyx_free(cons_start);
     onyx_free(cons);
     if (st != ONYX_OK) return st;
-    /* subgraphs */
-    for (int i = 0; i < n; i++) {
-        onyx_node *node = &g->nodes[i];
-        for (int a = 0; a < node->n_attrs; a++) {
-            onyx_attr *attr = &node->attrs[a];
-            if (attr->type == ONYX_ATTR_GRAPH && attr->g) ONYX_TRY(onyx_graph_sort(attr->g));
-            if (attr->type == ONYX_ATTR_GRAPHS)
-                for (size_t k = 0; k < attr->count; k++)
-                    if (attr->graphs[k]) ONYX_TRY(onyx_graph_sort(attr->graphs[k]));
-        }
-    }
-    return ONYX_OK;
+    return onyx_graph_each_subgraph(g, sort_subgraph, NULL);
 }

@@ -192,6 +192,10 @@ const struct onyx_graph *onyx_node_attr_graph(const onyx_node *node, const char 
 
 /* 1 when the node has a graph-valued attribute (If's branches, Loop's body). */
 int onyx_node_has_subgraph(const onyx_node *node);
+/* fn(sub, ctx) for every graph-valued attribute of g's nodes (GRAPH and each of GRAPHS), one
+ * level down (fn recurses when it wants deeper), stopping at the first status that is not OK. */
+onyx_status onyx_graph_each_subgraph(struct onyx_graph *g, onyx_status (*fn)(struct onyx_graph *sub, void *ctx),
+                                     void *ctx);
 
 /* "node 'name' (OpType)" or "node #index (OpType)" into buf, for messages. */
 const char *onyx_node_describe(const onyx_graph *g, const onyx_node *node, char *buf, size_t size);

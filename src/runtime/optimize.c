@@ -77,6 +77,20 @@ static onyx_status fold_node(onyx_graph *g, onyx_node *n, const onyx_kernel_def 
     return ONYX_OK;
 }
 
+typedef struct fold_job {
+    const onyx_kernel_def *const *tables;
+    int threads;
+    int *folded; /* summed over the subgraphs */
+} fold_job;
+
+static onyx_status fold_subgraph(onyx_graph *sub, void *ctx) {
+    fold_job *job = ctx;
+    int n = 0;
+    onyx_status st = onyx_fold_constants(sub, job->tables, job->threads, &n);
+    *job->folded += n;
+    return st;
+}
+
 onyx_status onyx_fold_constants(onyx_graph *g, const onyx_kernel_def *const *tables, int threads, int *folded) {
     *folded = 0;
     int w = 0;
@@ -112,17 +126,6 @@ onyx_status onyx_fold_constants(onyx_graph *g, const onyx_kernel_def *const *tab
      * Constant nodes and shape arithmetic on them would otherwise run at every step. Values of
      * enclosing graphs stay OUTER there, so only what a branch computes from its own constants
      * folds. */
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int a = 0; a < g->nodes[i].n_attrs; a++) {
-            onyx_attr *at = &g->nodes[i].attrs[a];
-            int sub = 0;
-            if (at->type == ONYX_ATTR_GRAPH && at->g) ONYX_TRY(onyx_fold_constants(at->g, tables, threads, &sub));
-            *folded += sub;
-            for (size_t k = 0; at->type == ONYX_ATTR_GRAPHS && k < at->count; k++) {
-                sub = 0;
-                if (at->graphs[k]) ONYX_TRY(onyx_fold_constants(at->graphs[k], tables, threads, &sub));
-                *folded += sub;
-            }
-        }
-    return ONYX_OK;
+    fold_job job = {tables, threads, folded};
+    return onyx_graph_each_subgraph(g, fold_subgraph, &job);
 }
