@@ -54,25 +54,28 @@ void onyx_cuda_arena_init(onyx_cuda_arena *a, int device_id, size_t limit_bytes,
 #define ARENA_CLASSES_PER_DOUBLING 8
 #define ARENA_SMALL_BUCKETS (ARENA_CLASS_MIN / ARENA_ALIGN) /* 256-byte steps below 4 KiB */
 
+/* log2 of the power of two at or below size (size > 0). */
+static int floor_log2(size_t size) { return 63 - __builtin_clzll((unsigned long long)size); }
+
+/* The size-class step of a size of at least ARENA_CLASS_MIN: an eighth of its power of two. */
+static size_t class_step(size_t size) { return ((size_t)1 << floor_log2(size)) / ARENA_CLASSES_PER_DOUBLING; }
+
 static size_t round_request(const onyx_cuda_arena *a, size_t bytes, int exact) {
     size_t size = (bytes + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (size == 0) size = ARENA_ALIGN;
     if (exact || a->extend_same_as_requested || size < ARENA_CLASS_MIN) return size;
-    size_t floor2 = ARENA_CLASS_MIN;
-    while (floor2 <= size / 2) floor2 <<= 1;
-    size_t step = floor2 / ARENA_CLASSES_PER_DOUBLING;
+    size_t step = class_step(size);
     size_t rounded = (size + step - 1) / step * step;
     return rounded < size ? size : rounded; /* overflow near SIZE_MAX: exact */
 }
 
-/* The bucket of a size: 256-byte steps below ARENA_CLASS_MIN, then eight per power of two (the
- * size classes). Monotonic in size. */
+/* The bucket of a size: 256-byte steps below ARENA_CLASS_MIN, then one per size class (eight per
+ * power of two). Monotonic in size. */
 static int bucket_of(size_t size) {
     if (size < ARENA_CLASS_MIN) return (int)(size / ARENA_ALIGN);
-    int lg = 63 - __builtin_clzll((unsigned long long)size);
-    size_t floor2 = (size_t)1 << lg;
-    int sub = (int)((size - floor2) / (floor2 / ARENA_CLASSES_PER_DOUBLING));
-    return (int)ARENA_SMALL_BUCKETS + (lg - 12) * ARENA_CLASSES_PER_DOUBLING + sub;
+    int lg = floor_log2(size);
+    int sub = (int)((size - ((size_t)1 << lg)) / class_step(size));
+    return (int)ARENA_SMALL_BUCKETS + (lg - floor_log2(ARENA_CLASS_MIN)) * ARENA_CLASSES_PER_DOUBLING + sub;
 }
 
 /* ---- blocks in use: open addressing by pointer, linear probing, deletion by backward shift ---- */
