@@ -102,15 +102,21 @@ static void weight(onyx_graph_writer *w, const char *name, float scale) {
 
 /* y = w * (x * 1 / sqrt(mean(x^2) + eps)). half: x and y float16, the statistics in float32
  * (T5LayerNorm's hidden_states.to(float32)), Casts as the TorchScript exporter writes them. */
-static void rms_norm_graph(onyx_graph_writer *w, int half, int reciprocal, int mul_square, int shared_cast) {
-    onyx_graph_writer_init(w, "rms_norm");
-    onyx_dtype dt = half ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT32;
+/* The start of both RMS-norm graphs: x and y of dtype dt, the constants two, eps, one and the
+ * weight (float32) named weight_name. */
+static void rms_graph_begin(onyx_graph_writer *w, const char *name, onyx_dtype dt, const char *weight_name) {
+    onyx_graph_writer_init(w, name);
     onyx_graph_writer_input(w, "x", dt, 3);
     onyx_graph_writer_output(w, "y", dt, 3);
     scalar(w, "two", 2.0f);
     scalar(w, "eps", 1e-6f);
     scalar(w, "one", 1.0f);
-    weight(w, "w32", 1.0f);
+    weight(w, weight_name, 1.0f);
+}
+
+static void rms_norm_graph(onyx_graph_writer *w, int half, int reciprocal, int mul_square, int shared_cast) {
+    onyx_dtype dt = half ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT32;
+    rms_graph_begin(w, "rms_norm", dt, "w32");
     onyx_node_attr_value to_f32 = ONYX_ATTR_INT("to", ONYX_DTYPE_FLOAT32), to_dt = ONYX_ATTR_INT("to", dt);
     int64_t last[1] = {-1};
     onyx_node_attr_value mean_attrs[2] = {{"axes", 0, 0.0f, 0, last, 1}, ONYX_ATTR_INT("keepdims", 1)};
@@ -146,13 +152,7 @@ static void test_rms_norm_fuses(void) {
 /* y = w * (x / sqrt(mean(x^2 over axis) + eps)) in float32; with read_outside, the variance is
  * also added to y (a reader outside the chain). */
 static void plain_rms_graph(onyx_graph_writer *w, const char *name, int64_t axis, int read_outside) {
-    onyx_graph_writer_init(w, name);
-    onyx_graph_writer_input(w, "x", ONYX_DTYPE_FLOAT32, 3);
-    onyx_graph_writer_output(w, "y", ONYX_DTYPE_FLOAT32, 3);
-    scalar(w, "two", 2.0f);
-    scalar(w, "eps", 1e-6f);
-    scalar(w, "one", 1.0f);
-    weight(w, "w", 1.0f);
+    rms_graph_begin(w, name, ONYX_DTYPE_FLOAT32, "w");
     int64_t axes[1] = {axis};
     onyx_node_attr_value mean_attrs[2] = {{"axes", 0, 0.0f, 0, axes, 1}, ONYX_ATTR_INT("keepdims", 1)};
     onyx_graph_writer_node(w, "Pow", "x,two", "sq", NULL, 0);
