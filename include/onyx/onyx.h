@@ -203,11 +203,16 @@ typedef struct onyx_session_options {
     onyx_log_level log_level;
     /* A name used in error messages instead of the model's path (optional). */
     const char *model_name;
-    /* 1: time every node of every run (ONNX Runtime's enable_profiling). The runtime waits for
-     * the device after each node, so runs get slower; read the times with
-     * onyx_session_node_time. Default 0. */
+    /* Time every node of every run (ONNX Runtime's enable_profiling); read the times with
+     * onyx_session_node_time and onyx_session_op_times. Default 0 (off).
+     * ONYX_PROFILE_NODES (1): the runtime waits for the device after each node, so a node's time
+     * is its work, and runs get slower. ONYX_PROFILE_HOST (2): nothing is waited for, so a
+     * node's time is what the host spent preparing and queueing it (with a GPU, the launch
+     * cost), and runs keep their speed. */
     int enable_profiling;
 } onyx_session_options;
+
+enum { ONYX_PROFILE_OFF = 0, ONYX_PROFILE_NODES = 1, ONYX_PROFILE_HOST = 2 };
 
 ONYX_API void onyx_session_options_init(onyx_session_options *options);
 
@@ -286,6 +291,8 @@ typedef struct onyx_run_stats {
      * where each step has a new past length), only shapes that come back within the plan
      * cache's reach (16 runs) are planned, and the others run as recording runs. */
     int plan_made;
+    uint64_t host_ns; /* the run on the host: every node prepared and run, or queued on its device */
+    uint64_t wait_ns; /* then the wait for the devices to finish, and the copies of outputs to the host */
 } onyx_run_stats;
 
 ONYX_API void onyx_run_stats_init(onyx_run_stats *stats);
@@ -365,6 +372,38 @@ ONYX_API onyx_status onyx_session_node_info(const onyx_session *session, size_t 
  * runs so far, in nanoseconds, and how many runs executed it. An If's time includes its branch. */
 ONYX_API onyx_status onyx_session_node_time(const onyx_session *session, size_t index,
                                             uint64_t *total_ns, uint64_t *calls);
+
+/* With enable_profiling: time per op type and provider over all runs so far, the nodes of
+ * subgraphs (If branches) included, largest first. An If counts only its own time here, not
+ * its branch's nodes. Writes up to capacity entries into out and their number into *count; the
+ * strings live as long as the session. */
+typedef struct onyx_op_time {
+    const char *op_type;
+    const char *provider;
+    uint64_t nodes;    /* nodes of this op type and provider (all graphs) */
+    uint64_t calls;    /* node executions, over all runs */
+    uint64_t total_ns; /* their time, as enable_profiling defines it */
+} onyx_op_time;
+ONYX_API onyx_status onyx_session_op_times(const onyx_session *session, onyx_op_time *out,
+                                           size_t capacity, size_t *count);
+
+/* Counters of every run since the session was created or last reset, whether or not profiling
+ * is on: how many runs reused a plan, and where their time went. The reset also sets the
+ * profile's node times (enable_profiling) back to zero. */
+typedef struct onyx_run_totals {
+    size_t struct_size;
+    uint64_t runs;
+    uint64_t planned_runs;     /* runs that found a plan for their input shapes */
+    uint64_t nodes_run;
+    uint64_t device_copies;
+    uint64_t host_allocations;
+    uint64_t device_allocations;
+    uint64_t host_ns;          /* sum of onyx_run_stats.host_ns */
+    uint64_t wait_ns;          /* sum of onyx_run_stats.wait_ns */
+} onyx_run_totals;
+ONYX_API void onyx_run_totals_init(onyx_run_totals *totals);
+ONYX_API onyx_status onyx_session_run_totals(const onyx_session *session, onyx_run_totals *out);
+ONYX_API void onyx_session_reset_run_totals(onyx_session *session);
 
 #ifdef __cplusplus
 }

@@ -420,6 +420,41 @@ void onyx_exec_node_time(const onyx_exec *e, int node, uint64_t *ns, uint64_t *c
     *calls = e->prof_calls[node];
 }
 
+static int node_owns_graph(const onyx_node *n, const onyx_graph *sub) {
+    for (int a = 0; a < n->n_attrs; a++) {
+        const onyx_attr *attr = &n->attrs[a];
+        if (attr->type == ONYX_ATTR_GRAPH && attr->g == sub) return 1;
+        for (size_t k = 0; attr->type == ONYX_ATTR_GRAPHS && k < attr->count; k++)
+            if (attr->graphs[k] == sub) return 1;
+    }
+    return 0;
+}
+
+static uint64_t exec_total_ns(const onyx_exec *e) {
+    uint64_t sum = 0;
+    for (int i = 0; i < e->g->n_nodes; i++) sum += e->prof_ns[i];
+    return sum;
+}
+
+void onyx_exec_each_node_time(const onyx_exec *e, void (*fn)(void *ctx, const onyx_node *n, uint64_t ns, uint64_t calls),
+                              void *ctx) {
+    for (int i = 0; i < e->g->n_nodes; i++) {
+        const onyx_node *n = &e->g->nodes[i];
+        uint64_t ns = e->prof_ns[i], inner = 0;
+        for (int c = 0; c < e->n_children; c++)
+            if (node_owns_graph(n, e->children[c].graph)) inner += exec_total_ns(e->children[c].exec);
+        fn(ctx, n, ns > inner ? ns - inner : 0, e->prof_calls[i]);
+    }
+    for (int c = 0; c < e->n_children; c++) onyx_exec_each_node_time(e->children[c].exec, fn, ctx);
+}
+
+void onyx_exec_profile_reset(onyx_exec *e) {
+    if (!e) return;
+    memset(e->prof_ns, 0, (size_t)e->g->n_nodes * sizeof *e->prof_ns);
+    memset(e->prof_calls, 0, (size_t)e->g->n_nodes * sizeof *e->prof_calls);
+    for (int c = 0; c < e->n_children; c++) onyx_exec_profile_reset(e->children[c].exec);
+}
+
 static uint64_t clock_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1004,7 +1039,7 @@ onyx_status onyx_exec_run(onyx_exec *e) {
         e->stats.nodes_run++;
         if (!plan && e->memo_node[i]) memo_record(e, i);
         if (e->cfg.profile) {
-            if (prov->ops->sync) st = prov->ops->sync(prov);
+            if (e->cfg.profile == ONYX_PROFILE_NODES && prov->ops->sync) st = prov->ops->sync(prov);
             e->prof_ns[i] += clock_ns() - t0;
             e->prof_calls[i]++;
         }

@@ -31,7 +31,8 @@ typedef struct onyx_exec_config {
     int threads;
     onyx_log_level log_level;
     const char *model_name;
-    int profile; /* time every node (waiting for the device after each): onyx_exec_node_time */
+    int profile; /* time every node: ONYX_PROFILE_NODES waits for the device after each,
+                    ONYX_PROFILE_HOST does not (onyx_exec_node_time) */
 } onyx_exec_config;
 
 /* An executor for g, whose nodes are placed. parent is the executor of the enclosing graph
@@ -62,8 +63,14 @@ onyx_status onyx_exec_take_output(onyx_exec *e, int value_id, onyx_device_type d
 void onyx_exec_finish(onyx_exec *e);
 /* Counters of the last run. */
 void onyx_exec_stats(const onyx_exec *e, onyx_run_stats *out);
-/* With config.profile: nanoseconds spent in node i (prepare, run and the wait for its device)
- * over all runs so far, and how many runs executed it. Subgraph nodes count inside their If. */
+/* With config.profile: nanoseconds spent in node i (prepare and run, and with
+ * ONYX_PROFILE_NODES the wait for its device) over all runs so far, and how many runs executed it. Subgraph nodes count inside their If. */
 void onyx_exec_node_time(const onyx_exec *e, int node, uint64_t *ns, uint64_t *calls);
+/* fn for every node of e and of the subgraph executors under it, with its profiled time over
+ * all runs so far; a node holding subgraphs gets its own time, without its subgraphs' nodes. */
+void onyx_exec_each_node_time(const onyx_exec *e, void (*fn)(void *ctx, const onyx_node *n, uint64_t ns, uint64_t calls),
+                              void *ctx);
+/* Profiled times back to zero, subgraph executors included. */
+void onyx_exec_profile_reset(onyx_exec *e);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -325,7 +326,7 @@ static onyx_status session_build(onyx_session *s) {
     ONYX_TRY(session_collect_io(s));
     onyx_exec_config cfg = {.providers = s->providers, .n_providers = s->n_providers, .threads = s->threads,
                             .log_level = lvl, .model_name = s->model->display_name,
-                            .profile = s->options.enable_profiling != 0};
+                            .profile = s->options.enable_profiling};
     return onyx_exec_create(g, &cfg, NULL, &s->exec);
 }
 
@@ -336,6 +337,11 @@ static onyx_status session_start(const onyx_session_options *options, onyx_sessi
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
                           "onyx_session_options.struct_size is %zu, expected %zu: initialise options with onyx_session_options_init",
                           options->struct_size, sizeof(onyx_session_options));
+    if (options && (options->enable_profiling < ONYX_PROFILE_OFF || options->enable_profiling > ONYX_PROFILE_HOST))
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
+                          "onyx_session_options.enable_profiling is %d: expected 0 (off), 1 (ONYX_PROFILE_NODES) or 2 "
+                          "(ONYX_PROFILE_HOST)",
+                          options->enable_profiling);
     onyx_session *s = onyx_calloc(1, sizeof *s);
     if (!s) return ONYX_ERR_OUT_OF_MEMORY;
     if (options) s->options = *options;
@@ -343,6 +349,7 @@ static onyx_status session_start(const onyx_session_options *options, onyx_sessi
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     s->threads = s->options.intra_op_threads > 0 ? s->options.intra_op_threads : (cores > 0 ? (int)cores : 1);
     onyx_run_stats_init(&s->last_stats);
+    onyx_run_totals_init(&s->totals);
     *s_out = s;
     return session_create_providers(s);
 }
@@ -478,6 +485,49 @@ onyx_status onyx_session_node_time(const onyx_session *s, size_t index, uint64_t
     return ONYX_OK;
 }
 
+typedef struct op_times_acc {
+    const onyx_session *s;
+    onyx_op_time *out;
+    size_t capacity, used;
+} op_times_acc;
+
+static void op_times_add(void *ctx, const onyx_node *n, uint64_t ns, uint64_t calls) {
+    op_times_acc *a = ctx;
+    const char *provider = a->s->providers[n->provider]->ops->name;
+    size_t k = 0;
+    while (k < a->used && (strcmp(a->out[k].op_type, n->op_type) || strcmp(a->out[k].provider, provider))) k++;
+    if (k == a->used) {
+        if (a->used == a->capacity) return;
+        a->out[k] = (onyx_op_time){.op_type = n->op_type, .provider = provider};
+        a->used++;
+    }
+    a->out[k].nodes++;
+    a->out[k].calls += calls;
+    a->out[k].total_ns += ns;
+}
+
+static int op_time_by_ns(const void *x, const void *y) {
+    const onyx_op_time *a = x, *b = y;
+    if (a->total_ns != b->total_ns) return a->total_ns < b->total_ns ? 1 : -1;
+    int c = strcmp(a->op_type, b->op_type);
+    return c ? c : strcmp(a->provider, b->provider);
+}
+
+onyx_status onyx_session_op_times(const onyx_session *s, onyx_op_time *out, size_t capacity, size_t *count) {
+    onyx_error_clear();
+    if (!s || !count || (!out && capacity))
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_op_times: NULL argument");
+    *count = 0;
+    if (!s->options.enable_profiling)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: profiling is off (set enable_profiling in the session options)",
+                          s->model->display_name);
+    op_times_acc acc = {.s = s, .out = out, .capacity = capacity};
+    onyx_exec_each_node_time(s->exec, op_times_add, &acc);
+    qsort(out, acc.used, sizeof *out, op_time_by_ns);
+    *count = acc.used;
+    return ONYX_OK;
+}
+
 onyx_status onyx_session_last_run_stats(const onyx_session *s, onyx_run_stats *out) {
     onyx_error_clear();
     if (!s || !out) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_last_run_stats: NULL argument");
@@ -507,11 +557,51 @@ void session_memory_snapshot(const onyx_session *s, onyx_device_memory_stats *ou
     if (p) p->ops->memory_stats(p, out);
 }
 
-void session_record_stats(onyx_session *s, const onyx_device_memory_stats *before) {
-    onyx_exec_stats(s->exec, &s->last_stats);
+uint64_t session_clock_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void session_record_stats(onyx_session *s, const onyx_device_memory_stats *before, uint64_t host_ns, uint64_t wait_ns) {
+    onyx_run_stats *r = &s->last_stats;
+    onyx_exec_stats(s->exec, r);
     onyx_device_memory_stats after;
     session_memory_snapshot(s, &after);
-    s->last_stats.device_allocations = after.driver_allocations - before->driver_allocations;
+    r->device_allocations = after.driver_allocations - before->driver_allocations;
+    r->host_ns = host_ns;
+    r->wait_ns = wait_ns;
+    onyx_run_totals *t = &s->totals;
+    t->runs++;
+    t->planned_runs += r->plan_reused != 0;
+    t->nodes_run += r->nodes_run;
+    t->device_copies += r->device_copies;
+    t->host_allocations += r->host_allocations;
+    t->device_allocations += r->device_allocations;
+    t->host_ns += host_ns;
+    t->wait_ns += wait_ns;
+}
+
+void onyx_run_totals_init(onyx_run_totals *t) {
+    if (!t) return;
+    memset(t, 0, sizeof *t);
+    t->struct_size = sizeof *t;
+}
+
+onyx_status onyx_session_run_totals(const onyx_session *s, onyx_run_totals *out) {
+    onyx_error_clear();
+    if (!s || !out) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_run_totals: NULL argument");
+    if (out->struct_size != sizeof *out)
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_run_totals.struct_size is %zu, expected %zu", out->struct_size,
+                          sizeof *out);
+    *out = s->totals;
+    return ONYX_OK;
+}
+
+void onyx_session_reset_run_totals(onyx_session *s) {
+    if (!s) return;
+    onyx_run_totals_init(&s->totals);
+    onyx_exec_profile_reset(s->exec);
 }
 
 onyx_status onyx_session_device_memory(const onyx_session *s, onyx_device_memory_stats *out) {
@@ -641,11 +731,13 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
     }
     onyx_device_memory_stats mem_before;
     session_memory_snapshot(s, &mem_before);
+    uint64_t t0 = session_clock_ns();
     if (st == ONYX_OK) st = onyx_exec_run(s->exec);
+    uint64_t t1 = session_clock_ns();
     if (st == ONYX_OK) st = session_sync(s);
     for (size_t k = 0; k < n_outputs && st == ONYX_OK; k++)
         st = onyx_exec_output_to_host(s->exec, out_ids[k], &outputs[k]);
-    session_record_stats(s, &mem_before);
+    session_record_stats(s, &mem_before, t1 - t0, session_clock_ns() - t1);
     onyx_exec_finish(s->exec);
     for (size_t i = 0; i < s->n_inputs; i++) onyx_exec_bind(s->exec, s->inputs[i].value_id, NULL);
     if (out_ids != out_ids_small) onyx_free(out_ids);

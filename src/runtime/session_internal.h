@@ -33,6 +33,7 @@ struct onyx_session {
     session_io *outputs;
     size_t n_outputs;
     onyx_run_stats last_stats;
+    onyx_run_totals totals;
 };
 
 /* Index of the graph input / output called name, or -1. */
@@ -45,8 +46,11 @@ const char *session_list_names(const session_io *ios, size_t n, char *buf, size_
 /* Wait for the queued work of every provider: runs return when the work is done, as ONNX
  * Runtime's Run does, so callers may read device outputs on any stream. */
 onyx_status session_sync(onyx_session *s);
-/* Device arena counters before a run, and the run's stats after it. */
+/* Device arena counters before a run, and the run's stats after it (host_ns and wait_ns as
+ * onyx_run_stats defines them), added to the session's totals. */
 void session_memory_snapshot(const onyx_session *s, onyx_device_memory_stats *out);
-void session_record_stats(onyx_session *s, const onyx_device_memory_stats *before);
+void session_record_stats(onyx_session *s, const onyx_device_memory_stats *before, uint64_t host_ns, uint64_t wait_ns);
+/* Monotonic clock in nanoseconds. */
+uint64_t session_clock_ns(void);
 
 #endif

@@ -21,12 +21,14 @@
 #include "cli.h"
 #include "core/alloc.h"
 #include "core/npy.h"
+#include "model/model_internal.h"
 #include "onyx/model.h"
 
 static const char bench_generate_usage[] =
     "usage: onyx bench --generate --model DIR [--provider P] [--input-ids FILE.npy |\n"
     "                  --batch B --input-len N [--max-id N]] [--new-tokens N] [--num-beams K]\n"
     "                  [--warmup N] [--runs N] [--threads N] [--output-ids FILE.npy] [--csv]\n"
+    "                  [--profile host|nodes]\n"
     "\n"
     "Time generation with the model folder DIR: exactly --new-tokens tokens per run (default 64),\n"
     "greedy or beam search. Prints whole-call p50/p90, the first token's time, the per-token\n"
@@ -38,7 +40,59 @@ static const char bench_generate_usage[] =
     "  --max-id N         random prompts: ids in [0, N) (default 1000, at most vocab_size)\n"
     "  --output-ids FILE  write the last run's sequences as int64 .npy (rows, length)\n"
     "  --csv              one line: model,provider,batch,input_len,new_tokens,num_beams,runs,\n"
-    "                     p50_ms,p90_ms,first_token_ms,per_token_ms,tokens_per_s,peak_device_bytes\n";
+    "                     p50_ms,p90_ms,first_token_ms,per_token_ms,tokens_per_s,peak_device_bytes\n"
+    "  --profile MODE     after the timed calls, per session of the model (encoder, decoders, token\n"
+    "                     chooser, cache reorder): runs per call, the host's time per run and the wait\n"
+    "                     for the device after it, plans reused, and time per op type. host: node\n"
+    "                     times are the host's work (preparing and queueing), the device is not\n"
+    "                     waited for and the loop keeps its speed; nodes: the device is waited for\n"
+    "                     after every node (slower runs). The timed calls run with profiling on.\n";
+
+/* The model's sessions with a name for each, for --profile. */
+static int model_sessions(onyx_model *m, onyx_session **out, const char **names, int cap) {
+    int n = 0;
+    onyx_session *all[4] = {m->encoder, m->decoder, m->decoder_with_past, m->cache_gather};
+    static const char *const all_names[4] = {"encoder", "decoder", "decoder with past", "cache reorder"};
+    for (int i = 0; i < 4 && n < cap; i++)
+        if (all[i]) out[n] = all[i], names[n++] = all_names[i];
+    for (int i = 0; i < ONYX_MODEL_CHOOSERS && n < cap; i++)
+        if (m->choosers[i].session) out[n] = m->choosers[i].session, names[n++] = "token chooser";
+    return n;
+}
+
+static void print_generate_profile(onyx_model *m, long long calls, int mode) {
+    onyx_session *sessions[4 + ONYX_MODEL_CHOOSERS];
+    const char *names[4 + ONYX_MODEL_CHOOSERS];
+    int n = model_sessions(m, sessions, names, 4 + ONYX_MODEL_CHOOSERS);
+    printf("profile      %s times over the %lld timed calls (%s)\n", mode == ONYX_PROFILE_HOST ? "host" : "node",
+           calls, mode == ONYX_PROFILE_HOST ? "the device not waited for per node" : "the device waited for after every node");
+    enum { MAX_OPS = 256 };
+    onyx_op_time *ops = onyx_malloc(MAX_OPS * sizeof *ops);
+    if (!ops) return;
+    for (int i = 0; i < n; i++) {
+        onyx_run_totals t;
+        onyx_run_totals_init(&t);
+        if (onyx_session_run_totals(sessions[i], &t) != ONYX_OK || !t.runs) continue;
+        double runs = (double)t.runs;
+        printf("  %s: %.1f runs per call, %.0f%% planned; per run: host %.3f ms, then device wait %.3f ms, %.0f nodes run, "
+               "%.1f copies between devices, %.1f host allocations\n",
+               names[i], runs / (double)calls, 100.0 * (double)t.planned_runs / runs, t.host_ns / 1e6 / runs,
+               t.wait_ns / 1e6 / runs, (double)t.nodes_run / runs, (double)t.device_copies / runs,
+               (double)t.host_allocations / runs);
+        size_t count = 0;
+        if (onyx_session_op_times(sessions[i], ops, MAX_OPS, &count) != ONYX_OK) continue;
+        uint64_t total = 0;
+        for (size_t k = 0; k < count; k++) total += ops[k].total_ns;
+        for (size_t k = 0; k < count && k < 14; k++) {
+            char key[96];
+            snprintf(key, sizeof key, "%s (%s)", ops[k].op_type, ops[k].provider);
+            printf("    %-34s %4llu nodes %7.1f calls/run %8.1f us/run %5.1f%%\n", key, (unsigned long long)ops[k].nodes,
+                   (double)ops[k].calls / runs, ops[k].total_ns / 1e3 / runs, total ? 100.0 * ops[k].total_ns / total : 0.0);
+        }
+        printf("    %-34s %4s       %7s          %8.1f us/run\n", "all nodes", "", "", total / 1e3 / runs);
+    }
+    onyx_free(ops);
+}
 
 /* Time runs calls of generate; times (runs) receives each in ms, *last the last call's output. */
 static onyx_status time_generate(onyx_model *m, const int64_t *ids, int64_t batch, int64_t len,
@@ -46,6 +100,12 @@ static onyx_status time_generate(onyx_model *m, const int64_t *ids, int64_t batc
                                  int64_t **last, int64_t *rows, int64_t *length) {
     int64_t out_rows = 0, out_length = 0;
     for (int i = 0; i < warmup + runs; i++) {
+        if (i == warmup) { /* the run totals and profiles count the timed calls only */
+            onyx_session *sessions[4 + ONYX_MODEL_CHOOSERS];
+            const char *names[4 + ONYX_MODEL_CHOOSERS];
+            int n = model_sessions(m, sessions, names, 4 + ONYX_MODEL_CHOOSERS);
+            for (int k = 0; k < n; k++) onyx_session_reset_run_totals(sessions[k]);
+        }
         int64_t *out = NULL;
         double t0 = cli_now_ms();
         onyx_status st = onyx_model_generate(m, ids, NULL, batch, len, g, &out, &out_rows, &out_length);
@@ -70,10 +130,16 @@ int cli_bench_generate(int argc, char **argv) {
     }
     const char *dir = NULL, *providers = "cpu", *ids_path = NULL, *out_path = NULL, *value;
     long long batch = 1, input_len = 8, max_id = 1000, new_tokens = 64, beams = 1, warmup = 2, runs = 10, threads = 0;
-    int csv = 0;
+    int csv = 0, profile = ONYX_PROFILE_OFF;
     for (int i = 1; i < argc; i++) {
         int got;
         if (!strcmp(argv[i], "--generate")) continue;
+        if ((got = cli_flag_value(argc, argv, &i, "--profile", &value))) {
+            if (got < 0 || (strcmp(value, "host") && strcmp(value, "nodes")))
+                return cli_usage_error("bench", "--profile wants host or nodes");
+            profile = !strcmp(value, "host") ? ONYX_PROFILE_HOST : ONYX_PROFILE_NODES;
+            continue;
+        }
         if (!strcmp(argv[i], "--csv")) {
             csv = 1;
         } else if ((got = cli_flag_value(argc, argv, &i, "--model", &value))) {
@@ -134,6 +200,7 @@ int cli_bench_generate(int argc, char **argv) {
     onyx_model_options_init(&mo);
     mo.session.providers = providers;
     mo.session.intra_op_threads = (int)threads;
+    mo.session.enable_profiling = profile;
     onyx_model *m = NULL;
     int rc = CLI_EXIT_FAILED;
     double *times = onyx_malloc((size_t)runs * sizeof(double));
@@ -181,6 +248,7 @@ int cli_bench_generate(int argc, char **argv) {
         cli_report_error("bench", "generate", st);
         goto done;
     }
+    if (profile && !csv) print_generate_profile(m, runs, profile);
     qsort(times, (size_t)runs, sizeof *times, cli_compare_doubles);
     double p50 = cli_quantile(times, (int)runs, 0.5), p90 = cli_quantile(times, (int)runs, 0.9);
     /* the first token alone */
