@@ -51,13 +51,25 @@ static const onyx_node *producer(const fusion_ctx *f, int v) {
     return p >= 0 ? &f->g->nodes[p] : NULL;
 }
 
+/* The data of v when it is a constant: an initializer or folded constant of the graph, or in an
+ * If branch a constant of an enclosing graph that v names (Optimum's merged decoders keep both
+ * branches' weights in the main graph). NULL otherwise. */
+static const onyx_tensor *constant_of(const onyx_graph *g, int v) {
+    while (g && v >= 0) {
+        const onyx_value *val = &g->values[v];
+        if (val->kind == ONYX_VALUE_CONSTANT) return val->constant;
+        if (val->kind != ONYX_VALUE_OUTER || !g->parent) return NULL;
+        v = onyx_graph_find_value(g->parent, val->name);
+        g = g->parent;
+    }
+    return NULL;
+}
+
 /* The value of a one-element float constant input, from an initializer or a Constant node. */
 static int const_scalar(const fusion_ctx *f, int v, double *out) {
     if (v < 0) return 0;
-    const onyx_value *val = &f->g->values[v];
-    const onyx_tensor *t = NULL;
-    if (val->kind == ONYX_VALUE_CONSTANT) t = val->constant;
-    else {
+    const onyx_tensor *t = constant_of(f->g, v);
+    if (!t) {
         const onyx_node *p = producer(f, v);
         if (p && is_op(p, "Constant")) t = onyx_node_attr_tensor(p, "value");
     }
@@ -249,13 +261,10 @@ static onyx_status fuse_matmul_bias(fusion_ctx *f, int *count) {
         for (int k = 0; k < 2; k++) {
             int mm_out = add->inputs[k], bias = add->inputs[1 - k];
             const onyx_node *mm = producer(f, mm_out);
-            const onyx_value *bv = &g->values[bias];
             if (!mm || !is_op(mm, "MatMul") || mm->n_inputs != 2 || !sole_reader(f, mm_out)) continue;
-            if (bv->kind != ONYX_VALUE_CONSTANT || !bv->constant || bv->constant->rank != 1) continue;
-            const onyx_value *wv = &g->values[mm->inputs[1]];
-            if (wv->kind != ONYX_VALUE_CONSTANT || !wv->constant || wv->constant->rank != 2 ||
-                wv->constant->dims[1] != bv->constant->dims[0] || wv->dtype != bv->dtype ||
-                g->values[mm->inputs[0]].dtype != bv->dtype || !onyx_dtype_is_float(bv->dtype))
+            const onyx_tensor *b = constant_of(g, bias), *w = constant_of(g, mm->inputs[1]);
+            if (!b || b->rank != 1 || !w || w->rank != 2 || w->dims[1] != b->dims[0] || w->dtype != b->dtype ||
+                g->values[mm->inputs[0]].dtype != b->dtype || !onyx_dtype_is_float(b->dtype))
                 continue;
             int in[3] = {mm->inputs[0], mm->inputs[1], bias};
             ONYX_TRY(rewrite_in(g, add, "onyx", "MatMulBias", in, 3));
@@ -291,10 +300,10 @@ static int reduces_last_axis(const fusion_ctx *f, const onyx_node *m) {
     const int64_t *axes = NULL;
     size_t n = 0;
     if (m->n_inputs >= 2 && m->inputs[1] >= 0) { /* opset 18: axes is an input */
-        const onyx_value *av = &f->g->values[m->inputs[1]];
-        if (av->kind != ONYX_VALUE_CONSTANT || !av->constant || av->constant->dtype != ONYX_DTYPE_INT64) return 0;
-        axes = av->constant->data;
-        n = (size_t)onyx_shape_numel(av->constant->dims, av->constant->rank);
+        const onyx_tensor *a = constant_of(f->g, m->inputs[1]);
+        if (!a || a->dtype != ONYX_DTYPE_INT64) return 0;
+        axes = a->data;
+        n = (size_t)onyx_shape_numel(a->dims, a->rank);
     } else {
         axes = onyx_node_attr_ints(m, "axes", &n);
     }
@@ -344,10 +353,8 @@ static int match_rms_norm(const fusion_ctx *f, const onyx_node *y_node, int *x, 
     if (!onyx_dtype_is_float(dt)) return 0;
     for (int k = 0; k < 2; k++) {
         int wv = y_node->inputs[k], h = y_node->inputs[1 - k];
-        const onyx_value *val = wv >= 0 ? &f->g->values[wv] : NULL;
-        if (!val || val->kind != ONYX_VALUE_CONSTANT || !val->constant || val->constant->rank != 1 || val->dtype != dt ||
-            !sole_reader(f, h))
-            continue;
+        const onyx_tensor *wt = constant_of(f->g, wv);
+        if (!wt || wt->rank != 1 || wt->dtype != dt || !sole_reader(f, h)) continue;
         h = strip_identities(f, h);
         const onyx_node *c = producer(f, h);
         if (c && is_op(c, "Cast") && c->n_inputs == 1 && onyx_node_attr_int(c, "to", 0) == (int64_t)dt &&
@@ -408,10 +415,28 @@ static int bias_of(const fusion_ctx *f, const onyx_node *n, int in[2]) {
     if (!add || !is_op(add, "Add") || add->n_inputs != 2 || add->inputs[0] < 0 || add->inputs[1] < 0 ||
         g->values[add->inputs[0]].dtype != g->values[add->inputs[1]].dtype)
         return 0;
-    int bias = g->values[add->inputs[1]].kind == ONYX_VALUE_CONSTANT ? 1 : 0;
+    int bias = constant_of(g, add->inputs[1]) ? 1 : 0;
     in[0] = add->inputs[1 - bias];
     in[1] = add->inputs[bias];
     return 1;
+}
+
+/* Nodes reading Identity(c), c a constant (of this graph or an enclosing one), read c itself.
+ * Optimum's merged decoders reach the weights the two branches share through such Identities:
+ * each cost a node per run, and hid the weights from the fusions below. Identities still read
+ * (graph outputs, subgraphs) stay. */
+static void bypass_constant_identities(onyx_graph *g, int *count) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        onyx_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_inputs; k++) {
+            int v = n->inputs[k];
+            int p = v >= 0 ? g->values[v].producer : -1;
+            const onyx_node *id = p >= 0 ? &g->nodes[p] : NULL;
+            if (!id || !is_op(id, "Identity") || id->n_inputs != 1 || !constant_of(g, id->inputs[0])) continue;
+            n->inputs[k] = id->inputs[0];
+            (*count)++;
+        }
+    }
 }
 
 static onyx_status fuse_graph(onyx_graph *g, int *fused);
@@ -421,8 +446,10 @@ static onyx_status fuse_subgraph(onyx_graph *sub, void *fused) { return fuse_gra
 static onyx_status fuse_graph(onyx_graph *g, int *fused) {
     fusion_ctx f = {g, onyx_calloc((size_t)g->n_values + 1, sizeof(int))};
     if (!f.readers) return ONYX_ERR_OUT_OF_MEMORY;
-    int casts = 0, chains = 0, removed = 0;
+    int casts = 0, chains = 0, removed = 0, bypassed = 0;
     onyx_status st = drop_noop_casts(g, &casts);
+    if (st == ONYX_OK) bypass_constant_identities(g, &bypassed);
+    if (st == ONYX_OK && bypassed) st = onyx_graph_remove_dead_nodes(g, &removed);
     if (st == ONYX_OK) st = count_readers(&f);
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
         onyx_node *n = &g->nodes[i];
@@ -457,8 +484,8 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
         if (!strcmp(n->op_type, "Gelu")) {
             st = rewrite(g, n, "BiasGelu", in, 2);
         } else if (!strcmp(n->op_type, "FastGelu")) {
-            const onyx_value *b = &g->values[in[1]];
-            if (b->kind != ONYX_VALUE_CONSTANT || !b->constant || b->constant->rank != 1) continue;
+            const onyx_tensor *b = constant_of(g, in[1]);
+            if (!b || b->rank != 1) continue;
             st = rewrite(g, n, "FastGelu", in, 2);
         } else {
             continue;

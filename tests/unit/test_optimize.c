@@ -52,6 +52,96 @@ static void check_merged_decoder(const char *folder) {
     onyx_onnx_model_destroy(m);
 }
 
+/* A value of sub that is a constant there or names one of an enclosing graph (or, with
+ * through_identities, the output of Identity nodes of such a value). */
+static int resolves_to_constant(const onyx_graph *g, int v, int through_identities) {
+    while (g && v >= 0) {
+        int p = g->values[v].producer;
+        if (through_identities && p >= 0 && !strcmp(g->nodes[p].op_type, "Identity") && g->nodes[p].n_inputs == 1) {
+            v = g->nodes[p].inputs[0];
+            continue;
+        }
+        if (g->values[v].kind == ONYX_VALUE_CONSTANT) return 1;
+        if (g->values[v].kind != ONYX_VALUE_OUTER || !g->parent) return 0;
+        v = onyx_graph_find_value(g->parent, g->values[v].name);
+        g = g->parent;
+    }
+    return 0;
+}
+
+typedef struct branch_ops {
+    int reduce_means, pows, norms, matmul_bias, identities_of_constants, biased_matmuls;
+} branch_ops;
+
+/* What the fusions should have left in g's branches (any depth): RMS norms (ReduceMean, Pow)
+ * and Linear layers (Add of a MatMul output and a constant) not fused, and Identity nodes of
+ * constants, against the fused nodes. */
+static void count_branch_ops(const onyx_graph *g, branch_ops *c) {
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int a = 0; a < g->nodes[i].n_attrs; a++) {
+            const onyx_graph *sub = g->nodes[i].attrs[a].type == ONYX_ATTR_GRAPH ? g->nodes[i].attrs[a].g : NULL;
+            if (!sub) continue;
+            for (int k = 0; k < sub->n_nodes; k++) {
+                const onyx_node *n = &sub->nodes[k];
+                c->reduce_means += !strcmp(n->op_type, "ReduceMean");
+                c->pows += !strcmp(n->op_type, "Pow");
+                c->norms += !strcmp(n->op_type, "SimplifiedLayerNormalization");
+                c->matmul_bias += !strcmp(n->op_type, "MatMulBias");
+                if (!strcmp(n->op_type, "Identity") && n->n_inputs == 1 && resolves_to_constant(sub, n->inputs[0], 0))
+                    c->identities_of_constants++;
+                if (!strcmp(n->op_type, "Add") && n->n_inputs == 2)
+                    for (int j = 0; j < 2; j++) {
+                        int p = n->inputs[j] >= 0 ? sub->values[n->inputs[j]].producer : -1;
+                        if (p >= 0 && !strcmp(sub->nodes[p].op_type, "MatMul") && resolves_to_constant(sub, n->inputs[1 - j], 1))
+                            c->biased_matmuls++;
+                    }
+            }
+            count_branch_ops(sub, c);
+        }
+}
+
+/* Fusions reach the weights a merged decoder's branches read from the main graph: every RMS
+ * norm of T5's branches and every Linear layer of M2M100's is fused, and the Identities through
+ * which the branches read shared weights are gone. */
+static void check_fused_branches(const char *folder, int want_norms, int want_linears) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/models/%s/decoder_model_merged.onnx", ONYX_SOURCE_DIR, folder);
+    onyx_onnx_model *m = NULL;
+    ONYX_CHECK_OK(onyx_onnx_load_file(path, &m));
+    if (!m) return;
+    int folded = 0, fused = 0;
+    ONYX_CHECK_OK(onyx_graph_infer_dtypes(m->graph));
+    ONYX_CHECK_OK(onyx_fold_constants(m->graph, onyx_cpu_kernel_tables, 1, &folded));
+    branch_ops before = {0}, after = {0};
+    count_branch_ops(m->graph, &before);
+    ONYX_CHECK_OK(onyx_graph_fuse(m->graph, &fused));
+    count_branch_ops(m->graph, &after);
+    fprintf(stderr, "  %s: ReduceMean %d -> %d, norms %d, Linear %d -> MatMulBias %d, Identity of a constant %d -> %d\n",
+            folder, before.reduce_means, after.reduce_means, after.norms, before.biased_matmuls, after.matmul_bias,
+            before.identities_of_constants, after.identities_of_constants);
+    if (want_norms) {
+        ONYX_CHECK_INT(before.reduce_means, want_norms);
+        ONYX_CHECK_INT(after.norms, want_norms);
+        ONYX_CHECK_INT(after.reduce_means, 0);
+        ONYX_CHECK_INT(after.pows, 0);
+    }
+    if (want_linears) {
+        ONYX_CHECK_INT(before.biased_matmuls, want_linears);
+        ONYX_CHECK_INT(after.matmul_bias, want_linears);
+        ONYX_CHECK_INT(after.biased_matmuls, 0);
+    }
+    ONYX_CHECK(before.identities_of_constants > 0);
+    ONYX_CHECK_INT(after.identities_of_constants, 0);
+    onyx_onnx_model_destroy(m);
+}
+
+static void test_fusion_in_if_branches(void) {
+    check_fused_branches("t5-ts17", 14, 0);          /* 2 blocks x 3 norms + the final one, per branch */
+    /* per layer self q, k, v, out, cross q, out, fc1, fc2, and cross k, v where the branch makes
+     * them (no past): 2 layers, 20 + 16 */
+    check_fused_branches("m2m100-ts14", 0, 36);
+}
+
 static void test_folding_in_if_branches(void) {
     check_merged_decoder("t5-ts17");
     check_merged_decoder("m2m100-ts14");
@@ -59,5 +149,6 @@ static void test_folding_in_if_branches(void) {
 
 int main(void) {
     ONYX_TEST_RUN(test_folding_in_if_branches);
+    ONYX_TEST_RUN(test_fusion_in_if_branches);
     return onyx_test_finish();
 }
