@@ -65,18 +65,23 @@ static const onyx_tensor *constant_of(const onyx_graph *g, int v) {
     return NULL;
 }
 
-/* The value of a one-element float constant input, from an initializer or a Constant node. */
-static int const_scalar(const fusion_ctx *f, int v, double *out) {
+/* The value of a one-element constant input (float, or any number with ints), from an
+ * initializer or a Constant node. */
+static int const_number(const fusion_ctx *f, int v, int ints, double *out) {
     if (v < 0) return 0;
     const onyx_tensor *t = constant_of(f->g, v);
     if (!t) {
         const onyx_node *p = producer(f, v);
         if (p && is_op(p, "Constant")) t = onyx_node_attr_tensor(p, "value");
     }
-    if (!t || !t->data || onyx_shape_numel(t->dims, t->rank) != 1 || !onyx_dtype_is_float(t->dtype)) return 0;
+    if (!t || !t->data || onyx_shape_numel(t->dims, t->rank) != 1) return 0;
+    int integer = onyx_dtype_is_signed_int(t->dtype) || onyx_dtype_is_unsigned_int(t->dtype);
+    if (!onyx_dtype_is_float(t->dtype) && !(ints && integer)) return 0;
     *out = onyx_tensor_get_f64(t, 0);
     return 1;
 }
+
+static int const_scalar(const fusion_ctx *f, int v, double *out) { return const_number(f, v, 0, out); }
 
 static int near(double x, double want) { return fabs(x - want) <= 1e-3 * fabs(want); }
 
@@ -375,6 +380,73 @@ static int match_rms_norm(const fusion_ctx *f, const onyx_node *y_node, int *x, 
     return 0;
 }
 
+/* v, or the input of the Cast to dtype dt that produces it (Identities skipped). */
+static int strip_cast_to(const fusion_ctx *f, int v, onyx_dtype dt) {
+    v = strip_identities(f, v);
+    const onyx_node *c = producer(f, v);
+    if (c && is_op(c, "Cast") && c->n_inputs == 1 && onyx_node_attr_int(c, "to", 0) == (int64_t)dt)
+        return strip_identities(f, c->inputs[0]);
+    return v;
+}
+
+/* The fp16 overflow guard of T5 blocks (transformers' T5 in float16):
+ *     b = Where(ReduceSum(Cast(IsInf(Cast(x, wider)))) > 0, bound_if_inf, bound)
+ *     y = Clip(x, Cast(-b, x's dtype), Cast(b, x's dtype))
+ * If Clip node n is that, set *x and the two bounds. Nine nodes after each residual Add, only
+ * the Clip rewritten (to onyx ClampInf); the others die when nothing else reads them. */
+static int match_clamp_inf(const fusion_ctx *f, const onyx_node *n, int *x, double *bound, double *inf_bound) {
+    if (!is_op(n, "Clip") || n->n_inputs != 3 || n->inputs[0] < 0 || n->inputs[1] < 0 || n->inputs[2] < 0) return 0;
+    onyx_dtype dt = f->g->values[n->inputs[0]].dtype;
+    if (!onyx_dtype_is_float(dt)) return 0;
+    int b = strip_cast_to(f, n->inputs[2], dt);
+    const onyx_node *neg = producer(f, strip_cast_to(f, n->inputs[1], dt));
+    if (!neg || !is_op(neg, "Neg") || neg->n_inputs != 1 || strip_cast_to(f, neg->inputs[0], dt) != b) return 0;
+    const onyx_node *where = producer(f, b);
+    if (!where || !is_op(where, "Where") || where->n_inputs != 3 || !const_scalar(f, where->inputs[1], inf_bound) ||
+        !const_scalar(f, where->inputs[2], bound))
+        return 0;
+    const onyx_node *gt = producer(f, where->inputs[0]);
+    double zero;
+    if (!gt || !is_op(gt, "Greater") || gt->n_inputs != 2 || !const_number(f, gt->inputs[1], 1, &zero) || zero != 0.0)
+        return 0;
+    const onyx_node *sum = producer(f, gt->inputs[0]);
+    if (!sum || !is_op(sum, "ReduceSum") || (sum->n_inputs > 1 && sum->inputs[1] >= 0) ||
+        onyx_node_attr_int(sum, "noop_with_empty_axes", 0) != 0 || onyx_node_attr(sum, "axes"))
+        return 0;
+    const onyx_node *p = producer(f, sum->inputs[0]);
+    if (p && is_op(p, "Cast") && p->n_inputs == 1) p = producer(f, p->inputs[0]); /* the count's type */
+    if (!p || !is_op(p, "IsInf") || p->n_inputs != 1 || onyx_node_attr_int(p, "detect_negative", 1) != 1 ||
+        onyx_node_attr_int(p, "detect_positive", 1) != 1)
+        return 0;
+    int src = strip_identities(f, p->inputs[0]);
+    const onyx_node *widen = producer(f, src);
+    if (widen && is_op(widen, "Cast") && widen->n_inputs == 1) {
+        int64_t to = onyx_node_attr_int(widen, "to", 0);
+        int wider = to == ONYX_DTYPE_FLOAT64 || (to == ONYX_DTYPE_FLOAT32 && dt != ONYX_DTYPE_FLOAT64) || to == (int64_t)dt;
+        if (!wider) return 0; /* a narrowing Cast can overflow to inf where x has none */
+        src = strip_identities(f, widen->inputs[0]);
+    }
+    if (src != strip_identities(f, n->inputs[0])) return 0;
+    *x = n->inputs[0];
+    return 1;
+}
+
+/* Give node n (rewritten) the float attributes bound and bound_if_inf. */
+static onyx_status set_clamp_attrs(onyx_graph *g, onyx_node *n, double bound, double inf_bound) {
+    onyx_attr *a = onyx_region_alloc(&g->model->region, 2 * sizeof *a);
+    if (!a) return ONYX_ERR_OUT_OF_MEMORY;
+    memset(a, 0, 2 * sizeof *a);
+    a[0].name = "bound";
+    a[0].type = ONYX_ATTR_FLOAT;
+    a[0].f = (float)bound;
+    a[1].name = "bound_if_inf";
+    a[1].type = ONYX_ATTR_FLOAT;
+    a[1].f = (float)inf_bound;
+    n->attrs = a;
+    n->n_attrs = 2;
+    return ONYX_OK;
+}
+
 /* Give node n (rewritten) the attributes axis = -1 and epsilon = eps. */
 static onyx_status set_norm_attrs(onyx_graph *g, onyx_node *n, double eps) {
     onyx_attr *a = onyx_region_alloc(&g->model->region, 2 * sizeof *a);
@@ -454,7 +526,7 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
         onyx_node *n = &g->nodes[i];
         int x, w;
-        double eps;
+        double eps, bound, inf_bound;
         if (match_gelu(&f, n, one_plus_erf, &x)) {
             int in[1] = {x};
             st = rewrite(g, n, "Gelu", in, 1);
@@ -465,6 +537,10 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
             int in[2] = {x, w};
             st = rewrite(g, n, "SimplifiedLayerNormalization", in, 2);
             if (st == ONYX_OK) st = set_norm_attrs(g, n, eps);
+        } else if (match_clamp_inf(&f, n, &x, &bound, &inf_bound)) {
+            int in[1] = {x};
+            st = rewrite_in(g, n, "onyx", "ClampInf", in, 1);
+            if (st == ONYX_OK) st = set_clamp_attrs(g, n, bound, inf_bound);
         } else {
             continue;
         }

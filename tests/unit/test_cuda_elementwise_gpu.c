@@ -408,6 +408,33 @@ static void test_clip(void) {
         }
 }
 
+/* ---- ClampInf (onyx) ---- */
+
+/* Sizes on both sides of the one-block path; inputs without and with an infinity (anywhere, so
+ * the flag of the block that finds it decides), values between the two bounds, and NaN. */
+static void test_clamp_inf(void) {
+    onyx_dtype types[] = {ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT32, ONYX_DTYPE_BFLOAT16, ONYX_DTYPE_FLOAT64};
+    int64_t sizes[] = {6, 1000, 32768, 32769, 300000};
+    for (int d = 0; d < 4; d++)
+        for (int z = 0; z < 5; z++)
+            for (int k = 0; k < 3; k++) {
+                opc_case c;
+                opc_init(&c, "ClampInf", 1, 1);
+                c.node.domain = "onyx";
+                opc_attr_float(&c, "bound", 65504.0f);
+                opc_attr_float(&c, "bound_if_inf", 64504.0f);
+                int64_t n = sizes[z];
+                opc_input(&c, 0, types[d], (int64_t[]){n}, 1, NULL);
+                onyx_tensor *t = &c.inputs[0];
+                ew_store_f64(t->data, n / 3, types[d], 65000.0);
+                ew_store_f64(t->data, n / 2, types[d], -64900.0);
+                ew_store_f64(t->data, n - 1, types[d], NAN);
+                if (k == 1) ew_store_f64(t->data, n - 2, types[d], INFINITY);
+                if (k == 2) ew_store_f64(t->data, 0, types[d], -INFINITY);
+                opc_run(&c, 0, 0);
+            }
+}
+
 /* ---- Cast ---- */
 
 /* Values that exercise Cast's rules: fractions, halves, negatives into unsigned, saturation and
@@ -509,6 +536,7 @@ int main(void) {
     ONYX_TEST_RUN(test_variadic);
     ONYX_TEST_RUN(test_where);
     ONYX_TEST_RUN(test_clip);
+    ONYX_TEST_RUN(test_clamp_inf);
     ONYX_TEST_RUN(test_cast);
     ONYX_TEST_RUN(test_errors);
     return onyx_test_finish();

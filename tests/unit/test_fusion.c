@@ -283,11 +283,117 @@ static void test_noop_cast_becomes_identity(void) {
     check_case(&w, &(fused_case){"Cast to float16 and back", ONYX_DTYPE_FLOAT32, NULL, 0, "Cast", 0});
 }
 
+/* ---- T5's fp16 overflow guard ---- */
+
+typedef struct clamp_variant {
+    const char *name;
+    onyx_dtype dtype;  /* of x and y */
+    int widen_to;      /* the Cast before IsInf: a dtype, or 0 for none */
+    int64_t threshold; /* Greater(count, threshold): 0 is the guard */
+} clamp_variant;
+
+/* y = Clip(x, -b, b), b = Where(ReduceSum(Cast(IsInf(Cast(x)))) > threshold, 64504, 65504), in
+ * the nodes transformers' T5 exports after every residual Add in float16. */
+static void clamp_inf_graph(onyx_graph_writer *w, const clamp_variant *v) {
+    onyx_graph_writer_init(w, v->name);
+    onyx_graph_writer_input(w, "x", v->dtype, 3);
+    onyx_graph_writer_output(w, "y", v->dtype, 3);
+    onyx_node_attr_value to_wide = ONYX_ATTR_INT("to", v->widen_to), to_i64 = ONYX_ATTR_INT("to", ONYX_DTYPE_INT64),
+                         to_dt = ONYX_ATTR_INT("to", v->dtype), keep0 = ONYX_ATTR_INT("keepdims", 0);
+    onyx_graph_writer_int64s(w, "threshold", &v->threshold, NULL, 0);
+    scalar(w, "if_inf", 64504.0f);
+    scalar(w, "finite", 65504.0f);
+    onyx_graph_writer_node(w, "Add", "x,x", "s", NULL, 0); /* the residual Add */
+    if (v->widen_to) onyx_graph_writer_node(w, "Cast", "s", "wide", &to_wide, 1);
+    onyx_graph_writer_node(w, "IsInf", v->widen_to ? "wide" : "s", "inf", NULL, 0);
+    onyx_graph_writer_node(w, "Cast", "inf", "count", &to_i64, 1);
+    onyx_graph_writer_node(w, "ReduceSum", "count", "total", &keep0, 1);
+    onyx_graph_writer_node(w, "Greater", "total,threshold", "any", NULL, 0);
+    onyx_graph_writer_node(w, "Where", "any,if_inf,finite", "b", NULL, 0);
+    onyx_graph_writer_node(w, "Neg", "b", "nb", NULL, 0);
+    onyx_graph_writer_node(w, "Cast", "nb", "lo", &to_dt, 1);
+    onyx_graph_writer_node(w, "Cast", "b", "hi", &to_dt, 1);
+    onyx_graph_writer_node(w, "Clip", "s,lo,hi", "y", NULL, 0);
+}
+
+/* Run s on x (n values of dtype dt given as float32, inf and NaN included) into y's raw bits. */
+static int run_bits(onyx_session *s, onyx_dtype dt, const float *xv, int n, uint64_t *bits) {
+    int64_t dims[3] = {1, 1, n};
+    onyx_tensor *x = NULL, *out = NULL;
+    if (onyx_tensor_create(dt, dims, 3, &x) != ONYX_OK) return 0;
+    for (int i = 0; i < n; i++) {
+        if (dt == ONYX_DTYPE_FLOAT16) ((uint16_t *)onyx_tensor_data(x))[i] = onyx_f32_to_f16(xv[i]);
+        else if (dt == ONYX_DTYPE_FLOAT64) ((double *)onyx_tensor_data(x))[i] = xv[i] * 1e300; /* far beyond float32 */
+        else ((float *)onyx_tensor_data(x))[i] = xv[i];
+    }
+    const char *in_names[1] = {"x"}, *out_names[1] = {"y"};
+    const onyx_tensor *ins[1] = {x};
+    onyx_status st = onyx_session_run(s, in_names, ins, 1, out_names, 1, &out);
+    ONYX_CHECK_OK(st);
+    int ok = st == ONYX_OK && onyx_tensor_numel(out) == n;
+    for (int i = 0; ok && i < n; i++) {
+        bits[i] = 0;
+        size_t size = onyx_dtype_size(dt);
+        memcpy(&bits[i], (const char *)onyx_tensor_data(out) + (size_t)i * size, size);
+    }
+    onyx_tensor_destroy(x);
+    onyx_tensor_destroy(out);
+    return ok;
+}
+
+static void check_clamp_variant(const clamp_variant *v, int fuses) {
+    onyx_graph_writer w;
+    clamp_inf_graph(&w, v);
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    ONYX_CHECK_OK(onyx_graph_writer_finish(&w, 17, &bytes, &size));
+    onyx_graph_writer_release(&w);
+    if (!bytes) return;
+    onyx_session *basic = open_level(bytes, size, ONYX_OPT_BASIC), *all = open_level(bytes, size, ONYX_OPT_ALL);
+    onyx_free(bytes);
+    if (basic && all) {
+        fprintf(stderr, "  %s\n", v->name);
+        ONYX_CHECK_INT(onyx_test_count_op(all, "ClampInf"), fuses ? 1 : 0);
+        ONYX_CHECK_INT(onyx_test_count_op(all, "IsInf"), fuses ? 0 : 1);
+        ONYX_CHECK_INT(onyx_test_count_op(basic, "IsInf"), 1);
+        /* x + x: finite values, one overflowing to inf (so everything is clipped to 64504, which
+         * float16 rounds to 64512), values between the two bounds, NaN, -0 */
+        const float inputs[4][6] = {
+            {1.5f, -2.25f, 30000.0f, -100.0f, 0.0f, 7.0f},
+            {1.5f, 40000.0f, 32400.0f, -32300.0f, -0.0f, 7.0f},
+            {-40000.0f, 32400.0f, 1.0f, NAN, 2.0f, -32600.0f},
+            {NAN, 32700.0f, -32700.0f, 1.0f, 1e-3f, 32751.0f},
+        };
+        for (int k = 0; k < 4; k++) {
+            uint64_t want[6], got[6];
+            if (run_bits(basic, v->dtype, inputs[k], 6, want) && run_bits(all, v->dtype, inputs[k], 6, got))
+                for (int i = 0; i < 6; i++) ONYX_CHECK_INT(got[i], want[i]);
+        }
+    }
+    onyx_session_destroy(basic);
+    onyx_session_destroy(all);
+}
+
+static void test_clamp_inf_fuses(void) {
+    check_clamp_variant(&(clamp_variant){"guard in float16, counted in float64", ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT64, 0}, 1);
+    check_clamp_variant(&(clamp_variant){"guard in float16, counted in float32", ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT32, 0}, 1);
+    check_clamp_variant(&(clamp_variant){"guard in float64, no Cast", ONYX_DTYPE_FLOAT64, 0, 0}, 1);
+    check_clamp_variant(&(clamp_variant){"guard in float32", ONYX_DTYPE_FLOAT32, ONYX_DTYPE_FLOAT64, 0}, 1);
+}
+
+static void test_clamp_inf_lookalikes_stay(void) {
+    check_clamp_variant(&(clamp_variant){"more than one inf", ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT64, 1}, 0);
+    /* float64 x counted after a Cast to float32, which overflows to inf where x has none */
+    check_clamp_variant(&(clamp_variant){"counted after a narrowing Cast", ONYX_DTYPE_FLOAT64, ONYX_DTYPE_FLOAT32, 0}, 0);
+}
+
 int main(void) {
     ONYX_TEST_RUN(test_rms_norm_fuses);
     ONYX_TEST_RUN(test_rms_norm_lookalikes_stay);
     ONYX_TEST_RUN(test_tanh_gelu_fuses);
     ONYX_TEST_RUN(test_tanh_gelu_lookalike_stays);
     ONYX_TEST_RUN(test_noop_cast_becomes_identity);
+    ONYX_TEST_RUN(test_clamp_inf_fuses);
+    ONYX_TEST_RUN(test_clamp_inf_lookalikes_stay);
     return onyx_test_finish();
 }

@@ -803,6 +803,54 @@ static onyx_status k_bias_gelu_prepare(onyx_kernel_ctx *ctx) {
 }
 static onyx_status k_bias_gelu_run(onyx_kernel_ctx *ctx) { return ew_binary_run(ctx, k_gelu_erf_bias_rows); }
 
+/* onyx ClampInf(X) (fused from the fp16 overflow guard of T5 blocks): Y = Clip(X, -b, b) with
+ * b = bound_if_inf when any element of X is infinite, else bound; both bounds rounded to X's
+ * dtype. NaN passes through, as in Clip. */
+static onyx_status k_clamp_inf_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    ONYX_TRY(ew_require_output(ctx));
+    const onyx_tensor *x = onyx_input(ctx, 0);
+    return onyx_tensor_set_shape(onyx_output(ctx, 0), x->dtype, x->dims, x->rank, "output 0");
+}
+
+#define CLAMP_INF_LOOP(T, to_f, from_f)                                                           \
+    do {                                                                                          \
+        const T *in = x->data;                                                                    \
+        T *out = y->data;                                                                         \
+        int any = 0;                                                                              \
+        for (int64_t i = 0; i < n && !any; i++) any = isinf(to_f(in[i]));                        \
+        double hi = to_f(from_f(any ? inf_bound : bound)), lo = -hi;                              \
+        for (int64_t i = 0; i < n; i++) {                                                         \
+            double v = to_f(in[i]);                                                               \
+            out[i] = v < lo ? from_f(lo) : v > hi ? from_f(hi) : in[i];                           \
+        }                                                                                         \
+    } while (0)
+#define CLAMP_ID(v) (v)
+static double clamp_f16_in(uint16_t h) { return onyx_f16_to_f32(h); }
+static uint16_t clamp_f16_out(double v) { return onyx_f32_to_f16((float)v); }
+static double clamp_bf16_in(uint16_t h) { return onyx_bf16_to_f32(h); }
+static uint16_t clamp_bf16_out(double v) { return onyx_f32_to_bf16((float)v); }
+static double clamp_f32_in(float v) { return v; }
+static float clamp_f32_out(double v) { return (float)v; }
+
+static onyx_status k_clamp_inf_run(onyx_kernel_ctx *ctx) {
+    const onyx_tensor *x = onyx_input(ctx, 0);
+    onyx_tensor *y = onyx_output(ctx, 0);
+    int64_t n = onyx_shape_numel(x->dims, x->rank);
+    double bound = onyx_node_attr_float(ctx->node, "bound", 65504.0f);
+    double inf_bound = onyx_node_attr_float(ctx->node, "bound_if_inf", 64504.0f);
+    switch (x->dtype) {
+    case ONYX_DTYPE_FLOAT16: CLAMP_INF_LOOP(uint16_t, clamp_f16_in, clamp_f16_out); break;
+    case ONYX_DTYPE_BFLOAT16: CLAMP_INF_LOOP(uint16_t, clamp_bf16_in, clamp_bf16_out); break;
+    case ONYX_DTYPE_FLOAT32: CLAMP_INF_LOOP(float, clamp_f32_in, clamp_f32_out); break;
+    case ONYX_DTYPE_FLOAT64: CLAMP_INF_LOOP(double, CLAMP_ID, CLAMP_ID); break;
+    default:
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "ClampInf: input 0 has dtype %s; expected a float type",
+                          onyx_dtype_name(x->dtype));
+    }
+    return ONYX_OK;
+}
+
 #define EW_MAX_VARIADIC 64
 /* Variadic Max/Min/Sum/Mean over inputs 0..n-1 (at least one), all broadcast together: the
  * output starts as op(in0, in1) and folds each further input into itself. */
@@ -1121,5 +1169,6 @@ const onyx_kernel_def onyx_cpu_elementwise_kernels[] = {
     {"FastGelu", "com.microsoft", 1, ONYX_OPSET_MAX, 0, ALL_FLOATS, 0, k_gelu_prepare, k_gelu_run},
     {"QuickGelu", "com.microsoft", 1, ONYX_OPSET_MAX, 0, ALL_FLOATS, 0, k_quick_gelu_prepare, k_quick_gelu_run},
     {"BiasGelu", "com.microsoft", 1, ONYX_OPSET_MAX, 0, ALL_FLOATS, 0, k_bias_gelu_prepare, k_bias_gelu_run},
+    {"ClampInf", "onyx", 1, ONYX_OPSET_MAX, 0, ALL_FLOATS, 0, k_clamp_inf_prepare, k_clamp_inf_run},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };

@@ -540,6 +540,23 @@ static onyx_status k_cast_run(onyx_kernel_ctx *ctx) {
 #define WHERE_TYPES (ONYX_DT_NUMERIC | ONYX_DT(BOOL))
 #define CAST_TYPES (ONYX_DT_NUMERIC | ONYX_DT(BOOL))
 
+/* onyx ClampInf (fused from T5's float16 overflow guard): Clip(X, -b, b), b = bound_if_inf when
+ * X holds an infinity, else bound. */
+static onyx_status k_clamp_inf_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(ewc_unary_prepare(ctx, ONYX_CUDA_EW_F, 0));
+    if (ewc_numel(onyx_input(ctx, 0)) > ONYX_CUDA_CLAMP_INF_ONE_BLOCK)
+        ctx->workspace_bytes = ONYX_CUDA_CLAMP_INF_MAX_BLOCKS * sizeof(int);
+    return ONYX_OK;
+}
+
+static onyx_status k_clamp_inf_run(onyx_kernel_ctx *ctx) {
+    const onyx_tensor *x = onyx_input(ctx, 0);
+    float bound = onyx_node_attr_float(ctx->node, "bound", 65504.0f);
+    float inf_bound = onyx_node_attr_float(ctx->node, "bound_if_inf", 64504.0f);
+    return ewc_launched(ctx, onyx_cuda_clamp_inf(x->dtype, onyx_output(ctx, 0)->data, x->data, ewc_numel(x), bound,
+                                                 inf_bound, ctx->workspace, ewc_stream(ctx)));
+}
+
 #define ROW(op, since, until, dtypes, OP, fn)                                                     \
     {op, "", since, until, 0, (dtypes) & ONYX_CUDA_EW_DT_##OP, 0, fn##_prepare, fn##_run, 0}
 #define MS_ROW(op, dtypes, OP, fn)                                                                \
@@ -674,5 +691,6 @@ const onyx_kernel_def onyx_cuda_elementwise_kernels[] = {
     MS_ROW("FastGelu", ALL_FLOATS, GELU_TANH, k_gelu),
     MS_ROW("QuickGelu", ALL_FLOATS, QUICK_GELU, k_quick_gelu),
     MS_ROW("BiasGelu", ALL_FLOATS, GELU_ERF_BIAS, k_bias_gelu),
+    {"ClampInf", "onyx", 1, ONYX_OPSET_MAX, 0, ALL_FLOATS, 0, k_clamp_inf_prepare, k_clamp_inf_run, 0},
     {0},
 };

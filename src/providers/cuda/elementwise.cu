@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <algorithm>
 #include <type_traits>
 
 #include "providers/cuda/elementwise_launch.h"
@@ -854,6 +855,76 @@ extern "C" cudaError_t onyx_cuda_ew_cast(int from, int to, void *out, const void
     case code: return dispatch_cast_to<code>(to, out, in, n, stream);
         EWC_CAST_CODES(EWC_CAST_FROM_CASE, _)
 #undef EWC_CAST_FROM_CASE
+    default: return cudaErrorNotSupported;
+    }
+}
+
+// ----------------------------------------------------------------------------
+// ClampInf (onyx): T5's float16 overflow guard in one or two launches instead of nine.
+
+template <typename T> __device__ __forceinline__ int any_inf_in(const T *in, int64_t n, int64_t first, int64_t step) {
+    int any = 0;
+    for (int64_t i = first; i < n && !any; i += step) any = isinf(Elem<T>::to_c(in[i]));
+    return any;
+}
+
+template <typename T>
+__device__ __forceinline__ void clamp_range(T *out, const T *in, int64_t n, int64_t first, int64_t step, int any,
+                                            float bound, float inf_bound) {
+    typedef typename Elem<T>::C C;
+    const T hi_t = Elem<T>::from(any ? inf_bound : bound);
+    const C hi = Elem<T>::to_c(hi_t), lo = -hi;
+    const T lo_t = Elem<T>::from(lo);
+    for (int64_t i = first; i < n; i += step) {
+        C v = Elem<T>::to_c(in[i]);
+        out[i] = v < lo ? lo_t : v > hi ? hi_t : in[i];
+    }
+}
+
+template <typename T> __global__ void clamp_inf_block_kernel(T *out, const T *in, int64_t n, float bound, float inf_bound) {
+    int any = __syncthreads_or(any_inf_in(in, n, threadIdx.x, blockDim.x));
+    clamp_range(out, in, n, threadIdx.x, blockDim.x, any, bound, inf_bound);
+}
+
+template <typename T> __global__ void clamp_inf_flags_kernel(int *flags, const T *in, int64_t n) {
+    int64_t step = (int64_t)gridDim.x * blockDim.x;
+    int any = __syncthreads_or(any_inf_in(in, n, (int64_t)blockIdx.x * blockDim.x + threadIdx.x, step));
+    if (threadIdx.x == 0) flags[blockIdx.x] = any;
+}
+
+template <typename T>
+__global__ void clamp_inf_apply_kernel(T *out, const T *in, int64_t n, const int *flags, int n_flags, float bound,
+                                       float inf_bound) {
+    int any = 0;
+    for (int i = threadIdx.x; i < n_flags; i += blockDim.x) any |= flags[i];
+    any = __syncthreads_or(any);
+    int64_t step = (int64_t)gridDim.x * blockDim.x;
+    clamp_range(out, in, n, (int64_t)blockIdx.x * blockDim.x + threadIdx.x, step, any, bound, inf_bound);
+}
+
+template <typename T>
+static cudaError_t clamp_inf_typed(T *out, const T *in, int64_t n, float bound, float inf_bound, int *flags,
+                                   cudaStream_t stream) {
+    if (n <= ONYX_CUDA_CLAMP_INF_ONE_BLOCK) {
+        clamp_inf_block_kernel<T><<<1, 1024, 0, stream>>>(out, in, n, bound, inf_bound);
+        return cudaGetLastError();
+    }
+    if (!flags) return cudaErrorInvalidValue;
+    int blocks = (int)std::min<int64_t>((n + kThreads - 1) / kThreads, ONYX_CUDA_CLAMP_INF_MAX_BLOCKS);
+    clamp_inf_flags_kernel<T><<<blocks, kThreads, 0, stream>>>(flags, in, n);
+    clamp_inf_apply_kernel<T><<<blocks, kThreads, 0, stream>>>(out, in, n, flags, blocks, bound, inf_bound);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t onyx_cuda_clamp_inf(int dtype, void *out, const void *in, int64_t n, float bound,
+                                           float inf_bound, int *flags, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    switch (dtype) {
+    case ONYX_CUDA_EW_FLOAT32: return clamp_inf_typed((float *)out, (const float *)in, n, bound, inf_bound, flags, stream);
+    case ONYX_CUDA_EW_FLOAT64: return clamp_inf_typed((double *)out, (const double *)in, n, bound, inf_bound, flags, stream);
+    case ONYX_CUDA_EW_FLOAT16: return clamp_inf_typed((__half *)out, (const __half *)in, n, bound, inf_bound, flags, stream);
+    case ONYX_CUDA_EW_BFLOAT16:
+        return clamp_inf_typed((__nv_bfloat16 *)out, (const __nv_bfloat16 *)in, n, bound, inf_bound, flags, stream);
     default: return cudaErrorNotSupported;
     }
 }

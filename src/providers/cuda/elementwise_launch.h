@@ -250,6 +250,15 @@ cudaError_t onyx_cuda_ew_where(size_t elem_size, void *out, const uint8_t *cond,
 cudaError_t onyx_cuda_ew_cast(int from, int to, void *out, const void *in, int64_t n,
                               cudaStream_t stream);
 
+// onyx ClampInf: out = Clip(in, -b, b), b = inf_bound when any of the n elements is infinite,
+// else bound, both rounded to dtype (FLOAT32, FLOAT16, BFLOAT16, FLOAT64). Up to
+// ONYX_CUDA_CLAMP_INF_ONE_BLOCK elements take one launch of one block; more take two launches and
+// flags: ONYX_CUDA_CLAMP_INF_MAX_BLOCKS ints of device workspace. out may be in.
+#define ONYX_CUDA_CLAMP_INF_ONE_BLOCK 32768
+#define ONYX_CUDA_CLAMP_INF_MAX_BLOCKS 1024
+cudaError_t onyx_cuda_clamp_inf(int dtype, void *out, const void *in, int64_t n, float bound, float inf_bound,
+                                int *flags, cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif
