@@ -1,0 +1,115 @@
+/*
+ * launch_cost.cu - what the CUDA runtime costs the host per call on this machine, for reading
+ * `onyx bench --generate --profile host`: a decode step is bound by the host when its few hundred
+ * nodes each cost more to queue than the GPU takes to run them. Prints microseconds per call
+ * (median of 7 rounds) for:
+ *   - an empty kernel launch, and one with 256 bytes of parameters (onyx's elementwise kernels
+ *     pass their shape and strides by value);
+ *   - cudaMemcpyAsync of 8 bytes host to device from pageable and from pinned memory;
+ *   - a device-to-host copy of 8 bytes and the stream synchronisation after it (a round trip);
+ *   - cudaStreamSynchronize of an idle stream, cudaGetLastError, cudaEventRecord.
+ * Launches are queued back to back without waiting, as onyx queues a run.
+ *   launch_cost [CALLS]   (default 20000)
+ */
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+struct big_params {
+    long long v[32];
+};
+
+__global__ void empty_kernel() {}
+
+__global__ void params_kernel(big_params p, float *out) {
+    if (threadIdx.x == 0 && blockIdx.x == 0 && p.v[31] == -1) out[0] = 1.0f;
+}
+
+static double now_us() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+#define CHECK(call)                                                                            \
+    do {                                                                                       \
+        cudaError_t err_ = (call);                                                             \
+        if (err_ != cudaSuccess) {                                                             \
+            fprintf(stderr, "launch_cost: %s: %s\n", #call, cudaGetErrorString(err_));          \
+            exit(1);                                                                           \
+        }                                                                                      \
+    } while (0)
+
+template <typename F> static double per_call(int calls, cudaStream_t s, F f) {
+    double rounds[7];
+    for (int r = 0; r < 7; r++) {
+        CHECK(cudaStreamSynchronize(s));
+        double t0 = now_us();
+        for (int i = 0; i < calls; i++) f();
+        double t1 = now_us();
+        CHECK(cudaStreamSynchronize(s));
+        rounds[r] = (t1 - t0) / calls;
+    }
+    std::sort(rounds, rounds + 7);
+    return rounds[3];
+}
+
+int main(int argc, char **argv) {
+    int calls = argc > 1 ? atoi(argv[1]) : 20000;
+    if (calls <= 0) {
+        fprintf(stderr, "usage: launch_cost [CALLS]\n");
+        return 2;
+    }
+    cudaStream_t s;
+    CHECK(cudaStreamCreate(&s));
+    float *dev = nullptr, *pinned = nullptr;
+    CHECK(cudaMalloc(&dev, 4096));
+    CHECK(cudaMallocHost(&pinned, 4096));
+    static float pageable[1024];
+    big_params p = {};
+    cudaEvent_t ev;
+    CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
+    empty_kernel<<<1, 32, 0, s>>>();
+    CHECK(cudaStreamSynchronize(s));
+    cudaDeviceProp prop;
+    CHECK(cudaGetDeviceProperties(&prop, 0));
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    printf("device %s, driver API %d, runtime %d, %d calls per round\n", prop.name, driver, runtime, calls);
+    printf("%-48s %8.2f us\n", "empty kernel launch",
+           per_call(calls, s, [&] { empty_kernel<<<1, 32, 0, s>>>(); }));
+    printf("%-48s %8.2f us\n", "kernel launch, 256 bytes of parameters",
+           per_call(calls, s, [&] { params_kernel<<<4, 128, 0, s>>>(p, dev); }));
+    printf("%-48s %8.2f us\n", "cudaMemcpyAsync 8 B host->device, pageable",
+           per_call(calls / 10, s, [&] { cudaMemcpyAsync(dev, pageable, 8, cudaMemcpyHostToDevice, s); }));
+    printf("%-48s %8.2f us\n", "cudaMemcpyAsync 8 B host->device, pinned",
+           per_call(calls / 10, s, [&] { cudaMemcpyAsync(dev, pinned, 8, cudaMemcpyHostToDevice, s); }));
+    printf("%-48s %8.2f us\n", "8 B device->host (pageable) + stream sync",
+           per_call(calls / 10, s, [&] {
+               cudaMemcpyAsync(pageable, dev, 8, cudaMemcpyDeviceToHost, s);
+               cudaStreamSynchronize(s);
+           }));
+    printf("%-48s %8.2f us\n", "8 B device->host (pinned) + stream sync",
+           per_call(calls / 10, s, [&] {
+               cudaMemcpyAsync(pinned, dev, 8, cudaMemcpyDeviceToHost, s);
+               cudaStreamSynchronize(s);
+           }));
+    printf("%-48s %8.2f us\n", "kernel launch + stream sync (round trip)",
+           per_call(calls / 10, s, [&] {
+               empty_kernel<<<1, 32, 0, s>>>();
+               cudaStreamSynchronize(s);
+           }));
+    printf("%-48s %8.2f us\n", "cudaStreamSynchronize, idle stream",
+           per_call(calls, s, [&] { cudaStreamSynchronize(s); }));
+    printf("%-48s %8.2f us\n", "cudaGetLastError", per_call(calls, s, [&] { (void)cudaGetLastError(); }));
+    printf("%-48s %8.2f us\n", "cudaEventRecord", per_call(calls, s, [&] { cudaEventRecord(ev, s); }));
+    CHECK(cudaEventDestroy(ev));
+    CHECK(cudaFreeHost(pinned));
+    CHECK(cudaFree(dev));
+    CHECK(cudaStreamDestroy(s));
+    return 0;
+}
