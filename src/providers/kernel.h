@@ -84,6 +84,10 @@ typedef struct onyx_kernel_def {
  * do): the runtime keeps input 0 alive as for ONYX_KERNEL_ALIAS_OUTPUT, and makes the view only
  * when prepare said so. run must still work when it is called. */
 #define ONYX_KERNEL_MAY_ALIAS_OUTPUT 2u
+/* The outputs are the results of the subgraph prepare ran (If): the runtime may hand the branch's
+ * result buffers to the outputs instead of having run copy them. run then finds an output's data
+ * already at its result's address, and must leave it as it is. */
+#define ONYX_KERNEL_SUBGRAPH_OUTPUTS 4u
 
 /* Helpers for kernels. */
 static inline const onyx_tensor *onyx_input(const onyx_kernel_ctx *ctx, int i) {

@@ -917,6 +917,32 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
 
 static onyx_status run_subgraph(onyx_kernel_ctx *ctx, const onyx_graph *sub, onyx_tensor *const **results);
 
+/* Node n (ONYX_KERNEL_SUBGRAPH_OUTPUTS) ran a subgraph in prepare: hand each result buffer the
+ * child owns (its own allocation, on dev, of the output's size) to the output instead of a
+ * copy. The child forgets it, so its finish keeps it. Results in the child's plan arena, views
+ * and outputs the caller preallocated are left to the kernel's copy. */
+static void take_subgraph_results(onyx_exec *e, const onyx_node *n, onyx_device_type dev) {
+    onyx_exec *c = NULL;
+    for (int k = 0; k < e->n_children && !c; k++)
+        if (e->children[k].exec->child_gen == e->run_gen && node_owns_graph(n, e->children[k].graph)) c = e->children[k].exec;
+    if (!c || c->g->n_outputs != n->n_outputs) return;
+    for (int o = 0; o < n->n_outputs; o++) {
+        int v = n->outputs[o], cv = c->g->outputs[o];
+        if (v < 0 || cv < 0 || e->out_dst[v] || e->vals[v].dtype == ONYX_DTYPE_STRING) continue;
+        const onyx_tensor *r = &c->vals[cv];
+        if (!c->owned[cv] || c->buf_device[cv] != dev || r->device != dev || !r->data || r->nbytes != e->vals[v].nbytes)
+            continue;
+        c->owned[cv] = 0;
+        e->vals[v].device = dev;
+        e->vals[v].data = r->data;
+        e->owned[v] = 1;
+        e->buf_device[v] = (unsigned char)dev;
+        if (e->n_acquired < e->n_buffers) e->acquired[e->n_acquired++] = v;
+        else e->acquired_overflow = 1;
+        if (!e->cur_plan) e->rec_size[v] = NOT_PLANNED;
+    }
+}
+
 static onyx_status kernel_failure(onyx_exec *e, const onyx_node *n, onyx_status st) {
     char desc[300], shapes[600] = "";
     size_t used = 0;
@@ -1022,9 +1048,10 @@ onyx_status onyx_exec_run(onyx_exec *e) {
             e->vals[n->outputs[0]].device = dev;
             e->vals[n->outputs[0]].data = e->in_buf[0]->data;
         }
+        if (st == ONYX_OK && (n->kernel->flags & ONYX_KERNEL_SUBGRAPH_OUTPUTS)) take_subgraph_results(e, n, dev);
         for (int o = aliased ? 1 : 0; o < n->n_outputs && st == ONYX_OK; o++) {
             int v = n->outputs[o];
-            if (v < 0) continue;
+            if (v < 0 || e->owned[v]) continue; /* owned already: a subgraph's result handed over */
             e->vals[v].device = dev;
             st = buffer_acquire(e, plan, v, e->vals[v].nbytes, dev, &e->vals[v].data);
         }

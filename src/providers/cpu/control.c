@@ -1,7 +1,7 @@
 /*
  * control.c - control flow on the CPU: If. The chosen branch runs through the runtime
  * (ctx->run_subgraph) during prepare, which fixes the output shapes; run copies the branch's
- * results into the outputs.
+ * results into the outputs, except those the runtime handed over (ONYX_KERNEL_SUBGRAPH_OUTPUTS).
  */
 #include <string.h>
 
@@ -43,14 +43,15 @@ static onyx_status if_run(onyx_kernel_ctx *ctx) {
     onyx_tensor *const *results;
     ONYX_TRY(ctx->run_subgraph(ctx, branch, &results)); /* returns the results of prepare's run */
     for (int i = 0; i < ctx->n_outputs; i++)
-        if (ctx->outputs[i]) ONYX_TRY(onyx_tensor_copy_data(ctx->outputs[i], results[i]));
+        if (ctx->outputs[i] && ctx->outputs[i]->data != results[i]->data) /* else handed over */
+            ONYX_TRY(onyx_tensor_copy_data(ctx->outputs[i], results[i]));
     return ONYX_OK;
 }
 
 const onyx_kernel_def onyx_cpu_control_kernels[] = {
-    {"If", "", 1, 10, -1, 0, 1u << 0, control_if_prepare, if_run},
-    {"If", "", 11, 12, -1, 0, 1u << 0, control_if_prepare, if_run},
-    {"If", "", 13, 15, -1, 0, 1u << 0, control_if_prepare, if_run},
-    {"If", "", 16, ONYX_OPSET_MAX, -1, 0, 1u << 0, control_if_prepare, if_run},
+    {"If", "", 1, 10, -1, 0, 1u << 0, control_if_prepare, if_run, 0, ONYX_KERNEL_SUBGRAPH_OUTPUTS},
+    {"If", "", 11, 12, -1, 0, 1u << 0, control_if_prepare, if_run, 0, ONYX_KERNEL_SUBGRAPH_OUTPUTS},
+    {"If", "", 13, 15, -1, 0, 1u << 0, control_if_prepare, if_run, 0, ONYX_KERNEL_SUBGRAPH_OUTPUTS},
+    {"If", "", 16, ONYX_OPSET_MAX, -1, 0, 1u << 0, control_if_prepare, if_run, 0, ONYX_KERNEL_SUBGRAPH_OUTPUTS},
     {0},
 };
