@@ -66,6 +66,9 @@ struct onyx_exec {
     unsigned char *node_static; /* per node: all outputs signature-static */
     int *outer_id;              /* per value: for OUTER values, the id in outer_exec */
     onyx_exec **outer_exec;
+    int *bind_values;           /* values each run binds before the nodes: inputs, constants,
+                                   outer values (node outputs are set by their nodes) */
+    int n_bind_values;
     int *sig_values;            /* values whose dtype and shape make up the signature */
     int n_sig_values;
     int64_t *sig_scratch;       /* n_sig_values * (2 + ONYX_MAX_RANK) */
@@ -153,6 +156,7 @@ static onyx_status exec_analyse(onyx_exec *e) {
     for (int v = 0; v < nv; v++) {
         e->last_use[v] = -1;
         onyx_value_kind kind = g->values[v].kind;
+        if (kind != ONYX_VALUE_INTERMEDIATE) e->bind_values[e->n_bind_values++] = v;
         int over = value_is_overridable(g, v);
         if (kind == ONYX_VALUE_OUTER && outer_is_constant(e, v)) {
             /* an enclosing graph's weight (Optimum's merged decoders keep the branches' weights
@@ -255,6 +259,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->outer_id = onyx_calloc((size_t)nv + 1, sizeof *e->outer_id);
     e->outer_exec = onyx_calloc((size_t)nv + 1, sizeof *e->outer_exec);
     e->sig_values = onyx_calloc((size_t)nv + 1, sizeof *e->sig_values);
+    e->bind_values = onyx_calloc((size_t)nv + 1, sizeof *e->bind_values);
     e->rec_size = onyx_calloc(nb, sizeof *e->rec_size);
     e->rec_device = onyx_calloc(nb, 1);
     e->buf_device = onyx_calloc(nb, 1);
@@ -274,7 +279,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->memo_run = onyx_calloc((size_t)nv + 1, sizeof *e->memo_run);
     onyx_status st = ONYX_OK;
     if (!e->vals || !e->bound || !e->owned || !e->acquired || !e->workspace || !e->last_use || !e->sig_static || !e->node_static ||
-        !e->outer_id || !e->outer_exec || !e->sig_values || !e->rec_size || !e->rec_device || !e->buf_device ||
+        !e->outer_id || !e->outer_exec || !e->sig_values || !e->bind_values || !e->rec_size || !e->rec_device || !e->buf_device ||
         !e->mirror || !e->mirror_live || !e->const_mirror || !e->const_mirror_ready || !e->out_dst || !e->detach ||
         !e->results || !e->prof_ns || !e->prof_calls || !e->memo_node || !e->memo_ran || !e->memo_val || !e->memo_cap ||
         !e->memo_run)
@@ -392,6 +397,7 @@ void onyx_exec_destroy(onyx_exec *e) {
     onyx_free(e->outer_id);
     onyx_free(e->outer_exec);
     onyx_free(e->sig_values);
+    onyx_free(e->bind_values);
     onyx_free(e->sig_scratch);
     onyx_free(e->in_buf);
     onyx_free(e->out_buf);
@@ -973,16 +979,15 @@ onyx_status onyx_exec_run(onyx_exec *e) {
     memset(&e->stats, 0, sizeof e->stats);
     e->stats.struct_size = stats_size;
     onyx_exec_finish(e);
-    /* Bind inputs, constants and outer values. */
-    for (int v = 0; v < g->n_values; v++) {
+    /* Bind inputs, constants and outer values; every other value is set by its node. */
+    for (int k = 0; k < e->n_bind_values; k++) {
+        int v = e->bind_values[k];
         const onyx_value *val = &g->values[v];
         onyx_tensor *t = &e->vals[v];
         if (e->bound[v]) tensor_view(t, e->bound[v]);
         else if (val->kind == ONYX_VALUE_CONSTANT) tensor_view(t, val->constant);
         else if (val->kind == ONYX_VALUE_OUTER) tensor_view(t, &e->outer_exec[v]->vals[e->outer_id[v]]);
-        else if (val->kind == ONYX_VALUE_INPUT)
-            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' is not bound", e->cfg.model_name, val->name);
-        else onyx_tensor_init(t);
+        else return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' is not bound", e->cfg.model_name, val->name);
     }
     int sig_len = signature_build(e);
     exec_plan *plan = plan_find(e, sig_len);
