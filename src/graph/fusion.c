@@ -493,6 +493,49 @@ static int bias_of(const fusion_ctx *f, const onyx_node *n, int in[2]) {
     return 1;
 }
 
+/* LayerNormalization (or our SimplifiedLayerNormalization) over the last axis of an Add of two
+ * tensors of its dtype becomes com.microsoft SkipLayerNormalization (SkipSimplified...) of the
+ * Add's operands: the residual sum and its norm in one pass. The sum stays an output (3) when
+ * something else reads it, as the next residual Add of a pre-norm block does; the Add goes.
+ * The graph needs sorting afterwards (the sum's readers may precede the norm). */
+static onyx_status fuse_skip_norms(fusion_ctx *f, int *count) {
+    onyx_graph *g = f->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        onyx_node *n = &g->nodes[i];
+        int simplified = !strcmp(n->domain, "com.microsoft") && !strcmp(n->op_type, "SimplifiedLayerNormalization");
+        if (!(is_op(n, "LayerNormalization") || simplified) || n->n_inputs < 2 || n->inputs[0] < 0 || n->inputs[1] < 0 ||
+            n->n_outputs < 1 || n->outputs[0] < 0)
+            continue;
+        int sum = n->inputs[0];
+        onyx_dtype dt = g->values[sum].dtype;
+        int rank = g->values[sum].rank;
+        int64_t axis = onyx_node_attr_int(n, "axis", -1);
+        if (!onyx_dtype_is_float(dt) || !(axis == -1 || (rank > 0 && axis == rank - 1))) continue;
+        int p = g->values[sum].producer;
+        onyx_node *add = p >= 0 ? &g->nodes[p] : NULL;
+        if (!add || !is_op(add, "Add") || add->n_inputs != 2 || add->n_outputs != 1 || add->inputs[0] < 0 ||
+            add->inputs[1] < 0 || g->values[add->inputs[0]].dtype != dt || g->values[add->inputs[1]].dtype != dt)
+            continue;
+        int *outs = onyx_region_alloc(&g->model->region, 4 * sizeof *outs);
+        if (!outs) return ONYX_ERR_OUT_OF_MEMORY;
+        /* LayerNormalization: Y, Mean, InvStdDev; SimplifiedLayerNormalization: Y, InvStdDev */
+        outs[0] = n->outputs[0];
+        outs[1] = !simplified && n->n_outputs > 1 ? n->outputs[1] : -1;
+        outs[2] = n->n_outputs > (simplified ? 1 : 2) ? n->outputs[simplified ? 1 : 2] : -1;
+        outs[3] = f->readers[sum] > 1 ? sum : -1;
+        int in[4] = {add->inputs[0], add->inputs[1], n->inputs[1], !simplified && n->n_inputs > 2 ? n->inputs[2] : -1};
+        double eps = onyx_node_attr_float(n, "epsilon", 1e-5f);
+        ONYX_TRY(rewrite(g, n, simplified ? "SkipSimplifiedLayerNormalization" : "SkipLayerNormalization", in,
+                         in[3] >= 0 ? 4 : 3));
+        ONYX_TRY(set_norm_attrs(g, n, eps));
+        n->outputs = outs;
+        n->n_outputs = 4;
+        add->outputs[0] = -1; /* dead: the norm writes the sum now, if anything reads it */
+        (*count)++;
+    }
+    return ONYX_OK;
+}
+
 /* Nodes reading Identity(c), c a constant (of this graph or an enclosing one), read c itself.
  * Optimum's merged decoders reach the weights the two branches share through such Identities:
  * each cost a node per run, and hid the weights from the fusions below. Identities still read
@@ -574,8 +617,14 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
     if (st == ONYX_OK) st = count_readers(&f);
     if (st == ONYX_OK) st = fuse_matmul_bias(&f, &linears);
     if (st == ONYX_OK && linears) st = onyx_graph_remove_dead_nodes(g, &removed);
+    /* Last, residual Adds into the norms after them (the norm fusions above made theirs). */
+    int skips = 0;
+    if (st == ONYX_OK) st = count_readers(&f);
+    if (st == ONYX_OK) st = fuse_skip_norms(&f, &skips);
+    if (st == ONYX_OK && skips) st = onyx_graph_sort(g);
+    if (st == ONYX_OK && skips) st = onyx_graph_remove_dead_nodes(g, &removed);
     onyx_free(f.readers);
-    *fused += casts + chains + linears;
+    *fused += casts + chains + linears + skips;
     /* If branches (the merged decoders of Optimum) hold whole models: fuse inside them too. */
     if (st == ONYX_OK) st = onyx_graph_each_subgraph(g, fuse_subgraph, fused);
     return st;

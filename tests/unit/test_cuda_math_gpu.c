@@ -375,6 +375,44 @@ static void test_layer_norm(void) {
     }
 }
 
+/* ---- SkipLayerNormalization / SkipSimplifiedLayerNormalization ---- */
+
+/* input (dims), skip (the last skip_rank dims of dims: a broadcast when shorter), gamma (and
+ * beta), an optional bias; n_outputs 1 leaves the sum unwritten, 4 asks for all. */
+static void skip_norm_case(onyx_dtype dt, const int64_t *dims, int rank, int skip_rank, int simplified, int bias,
+                           int n_outputs) {
+    opc_case c;
+    opc_init(&c, simplified ? "SkipSimplifiedLayerNormalization" : "SkipLayerNormalization", 1, n_outputs);
+    c.node.domain = "com.microsoft";
+    opc_input(&c, 0, dt, dims, rank, NULL);
+    opc_input(&c, 1, dt, dims + rank - skip_rank, skip_rank, NULL);
+    opc_input(&c, 2, dt, dims + rank - 1, 1, NULL);
+    int next = 3;
+    if (!simplified) opc_input(&c, next++, dt, dims + rank - 1, 1, NULL);
+    if (bias) opc_input(&c, next, dt, dims + rank - 1, 1, NULL);
+    opc_attr_float(&c, "epsilon", 1e-5f);
+    tolerance t = tol_for(dt);
+    if (dt == ONYX_DTYPE_FLOAT32) t = (tolerance){5e-5, 5e-5};
+    opc_run(&c, t.atol, t.rtol);
+}
+
+static void test_skip_norm(void) {
+    for (size_t d = 0; d < sizeof float_types / sizeof float_types[0]; d++) {
+        onyx_dtype dt = float_types[d];
+        for (int simplified = 0; simplified < 2; simplified++) {
+            skip_norm_case(dt, DIMS(2, 7, 768), 3, simplified, 0, 4);  /* fused, the sum written */
+            skip_norm_case(dt, DIMS(2, 7, 768), 3, simplified, 0, 1);  /* fused, no sum */
+            skip_norm_case(dt, DIMS(2, 7, 768), 3, simplified, 1, 4);  /* with a bias */
+            skip_norm_case(dt, DIMS(1, 1, 1024), 3, simplified, 0, 4); /* a decode step */
+            skip_norm_case(dt, DIMS(3, 33), 2, simplified, 0, 4);      /* unpacked */
+            skip_norm_case(dt, DIMS(2, 7, 768), 2, simplified, 1, 4);  /* skip broadcast: Add, then the norm */
+            skip_norm_case(dt, DIMS(2, 7, 768), 1, simplified, 0, 1);  /* the same, the sum in the workspace */
+            skip_norm_case(dt, DIMS(2, 20000), 2, simplified, 0, 4);   /* long rows, fused */
+            skip_norm_case(dt, DIMS(2, 20000), 2, simplified, 1, 1);   /* long rows without a sum output */
+        }
+    }
+}
+
 /* ---- GlobalAveragePool / GlobalMaxPool, Hardmax ---- */
 
 static void test_global_pool(void) {
@@ -633,6 +671,7 @@ int main(void) {
     ONYX_TEST_RUN(test_softmax);
     ONYX_TEST_RUN(test_softmax_masks);
     ONYX_TEST_RUN(test_layer_norm);
+    ONYX_TEST_RUN(test_skip_norm);
     ONYX_TEST_RUN(test_global_pool);
     ONYX_TEST_RUN(test_hardmax);
     ONYX_TEST_RUN(test_channel_norm);

@@ -283,6 +283,47 @@ static void test_noop_cast_becomes_identity(void) {
     check_case(&w, &(fused_case){"Cast to float16 and back", ONYX_DTYPE_FLOAT32, NULL, 0, "Cast", 0});
 }
 
+/* ---- residual Add + LayerNormalization ---- */
+
+/* r = x + x * 0.5 (or x + a 1-D constant: a broadcast skip); y = LayerNormalization(r), plus r
+ * again when keep_sum (a pre-norm block's next residual reads the sum). */
+static void skip_norm_graph(onyx_graph_writer *w, onyx_dtype dt, int broadcast, int keep_sum) {
+    onyx_graph_writer_init(w, "skip_norm");
+    onyx_graph_writer_input(w, "x", dt, 3);
+    onyx_graph_writer_output(w, "y", dt, 3);
+    onyx_node_attr_value to_dt = ONYX_ATTR_INT("to", dt), eps = ONYX_ATTR_FLOAT("epsilon", 1e-5f);
+    weight(w, "g32", 1.0f);
+    weight(w, "b32", 0.25f);
+    scalar(w, "half32", 0.5f);
+    onyx_graph_writer_node(w, "Cast", "g32", "g", &to_dt, 1);
+    onyx_graph_writer_node(w, "Cast", "b32", "b", &to_dt, 1);
+    onyx_graph_writer_node(w, "Cast", "half32", "half", &to_dt, 1);
+    if (broadcast) onyx_graph_writer_node(w, "Add", "x,b", "r", NULL, 0);
+    else {
+        onyx_graph_writer_node(w, "Mul", "x,half", "h", NULL, 0);
+        onyx_graph_writer_node(w, "Add", "x,h", "r", NULL, 0);
+    }
+    onyx_graph_writer_node(w, "LayerNormalization", "r,g,b", keep_sum ? "n" : "y", &eps, 1);
+    if (keep_sum) onyx_graph_writer_node(w, "Add", "n,r", "y", NULL, 0);
+}
+
+static void test_skip_norm_fuses(void) {
+    onyx_graph_writer w;
+    for (int half = 0; half < 2; half++) {
+        onyx_dtype dt = half ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT32;
+        double atol = half ? 1e-2 : 1e-5;
+        skip_norm_graph(&w, dt, 0, 1);
+        check_case(&w, &(fused_case){half ? "Add + LayerNormalization, sum read again, float16"
+                                          : "Add + LayerNormalization, sum read again",
+                                     dt, "SkipLayerNormalization", 1, "LayerNormalization", atol});
+        skip_norm_graph(&w, dt, 0, 0);
+        check_case(&w, &(fused_case){"Add + LayerNormalization", dt, "SkipLayerNormalization", 1, "LayerNormalization", atol});
+        skip_norm_graph(&w, dt, 1, 1);
+        check_case(&w, &(fused_case){"a broadcast Add + LayerNormalization", dt, "SkipLayerNormalization", 1,
+                                     "LayerNormalization", atol});
+    }
+}
+
 /* ---- T5's fp16 overflow guard ---- */
 
 typedef struct clamp_variant {
@@ -393,6 +434,7 @@ int main(void) {
     ONYX_TEST_RUN(test_tanh_gelu_fuses);
     ONYX_TEST_RUN(test_tanh_gelu_lookalike_stays);
     ONYX_TEST_RUN(test_noop_cast_becomes_identity);
+    ONYX_TEST_RUN(test_skip_norm_fuses);
     ONYX_TEST_RUN(test_clamp_inf_fuses);
     ONYX_TEST_RUN(test_clamp_inf_lookalikes_stay);
     return onyx_test_finish();

@@ -85,7 +85,8 @@ static void count_branch_ops(const onyx_graph *g, branch_ops *c) {
                 const onyx_node *n = &sub->nodes[k];
                 c->reduce_means += !strcmp(n->op_type, "ReduceMean");
                 c->pows += !strcmp(n->op_type, "Pow");
-                c->norms += !strcmp(n->op_type, "SimplifiedLayerNormalization");
+                c->norms += !strcmp(n->op_type, "SimplifiedLayerNormalization") ||
+                            !strcmp(n->op_type, "SkipSimplifiedLayerNormalization");
                 c->matmul_bias += !strcmp(n->op_type, "MatMulBias");
                 if (!strcmp(n->op_type, "Identity") && n->n_inputs == 1 && resolves_to_constant(sub, n->inputs[0], 0))
                     c->identities_of_constants++;

@@ -425,10 +425,14 @@ static void test_fusions(void) {
                 ONYX_CHECK_INT(onyx_test_count_op(s, "BiasGelu"), 2);
                 ONYX_CHECK_INT(onyx_test_count_op(s, "Erf"), 0);
                 ONYX_CHECK(onyx_test_count_op(s, "MatMulBias") >= 2 * 5); /* q, k, v, attention output, FFN output */
+                /* post-norm: the embeddings' norm and both of each of the 2 layers read an Add */
+                ONYX_CHECK_INT(onyx_test_count_op(s, "SkipLayerNormalization"), 5);
+                ONYX_CHECK_INT(onyx_test_count_op(s, "LayerNormalization"), 0);
             } else {
                 ONYX_CHECK_INT(onyx_test_count_op(s, "Erf"), 2);
                 ONYX_CHECK_INT(onyx_test_count_op(s, "BiasGelu"), 0);
                 ONYX_CHECK_INT(onyx_test_count_op(s, "MatMulBias"), 0);
+                ONYX_CHECK_INT(onyx_test_count_op(s, "SkipLayerNormalization"), 0);
             }
             onyx_session_destroy(s);
         }
@@ -436,20 +440,22 @@ static void test_fusions(void) {
 }
 
 /* Opt level all fuses GPT-2's tanh GELU (3 layers) into FastGelu and T5's RMS norms (2 encoder
- * and 2 decoder layers of gated-gelu T5) into SimplifiedLayerNormalization, in both exporters'
- * graphs; basic leaves them. test_model checks the fused graphs against transformers. */
+ * and 2 decoder layers of gated-gelu T5) into SimplifiedLayerNormalization, and norms reading a
+ * residual Add into the Skip norms, in both exporters' graphs; basic leaves them. test_model checks the fused graphs against transformers. */
 static void test_fusions_tanh_gelu_and_rms_norm(void) {
     struct {
         const char *file;
-        size_t fast_gelus, rms_norms;
+        size_t fast_gelus, rms_norms, skip_norms;
     } cases[] = {
-        {"gpt2-ts17/model.onnx", 3, 0},
-        {"gpt2-dynamo18/model.onnx", 3, 0},
-        {"gpt2-fp16-ts17/model.onnx", 3, 0},
-        {"t5-ts17/encoder_model.onnx", 2, 5},
-        {"t5-ts17/decoder_model.onnx", 2, 7},
-        {"t5-dynamo18/encoder_model.onnx", 2, 5},
-        {"t5-dynamo18/decoder_with_past_model.onnx", 2, 7},
+        /* GPT-2: ln_1 and ln_2 of 3 layers and ln_f all read a residual (or embedding) Add */
+        {"gpt2-ts17/model.onnx", 3, 0, 7},
+        {"gpt2-dynamo18/model.onnx", 3, 0, 7},
+        {"gpt2-fp16-ts17/model.onnx", 3, 0, 7},
+        /* T5: every norm but the first reads a residual Add */
+        {"t5-ts17/encoder_model.onnx", 2, 5, 4},
+        {"t5-ts17/decoder_model.onnx", 2, 7, 6},
+        {"t5-dynamo18/encoder_model.onnx", 2, 5, 4},
+        {"t5-dynamo18/decoder_with_past_model.onnx", 2, 7, 6},
     };
     for (size_t m = 0; m < sizeof cases / sizeof cases[0]; m++) {
         char path[512];
@@ -465,7 +471,11 @@ static void test_fusions_tanh_gelu_and_rms_norm(void) {
             fprintf(stderr, "  %s, level %d\n", cases[m].file, level);
             ONYX_CHECK_INT(onyx_test_count_op(s, "FastGelu"), all ? cases[m].fast_gelus : 0);
             ONYX_CHECK_INT(onyx_test_count_op(s, "Tanh"), all ? 0 : cases[m].fast_gelus);
-            ONYX_CHECK_INT(onyx_test_count_op(s, "SimplifiedLayerNormalization"), all ? cases[m].rms_norms : 0);
+            size_t skips = onyx_test_count_op(s, "SkipLayerNormalization") + onyx_test_count_op(s, "SkipSimplifiedLayerNormalization");
+            ONYX_CHECK_INT(skips, all ? cases[m].skip_norms : 0);
+            ONYX_CHECK_INT(onyx_test_count_op(s, "SimplifiedLayerNormalization") +
+                               onyx_test_count_op(s, "SkipSimplifiedLayerNormalization"),
+                           all ? cases[m].rms_norms : 0);
             if (all) ONYX_CHECK_INT(onyx_test_count_op(s, "Sqrt"), 0);
             else ONYX_CHECK_INT(onyx_test_count_op(s, "Sqrt"), cases[m].rms_norms);
             onyx_session_destroy(s);

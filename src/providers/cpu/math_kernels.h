@@ -136,6 +136,25 @@ onyx_status math_loss_run(onyx_kernel_ctx *ctx);
 /* LayerNormalization, and the RMS norms (RMSNormalization, com.microsoft
  * SimplifiedLayerNormalization: math_norm_is_rms) without mean or bias. */
 int math_norm_is_rms(const onyx_node *node);
+/* com.microsoft SkipLayerNormalization / SkipSimplifiedLayerNormalization (normalize.c): the
+ * checked view of a node, its output shapes, the plain norm of the sum as a context of its own
+ * (the CUDA provider shares these), and the CPU kernel. */
+typedef struct math_skip_norm {
+    int rms;
+    const onyx_tensor *input, *skip, *gamma, *beta, *bias;
+    onyx_tensor *mean, *inv_std, *sum; /* optional outputs */
+    int64_t dims[ONYX_MAX_RANK];       /* input and skip broadcast */
+    int rank;
+    int64_t rows, cols;
+    int same_shape;                    /* skip has input's shape and the result's */
+    size_t sum_bytes;                  /* the sum's bytes, rounded up to 256 */
+} math_skip_norm;
+onyx_status math_skip_norm_view(const onyx_kernel_ctx *ctx, math_skip_norm *v);
+onyx_status math_skip_norm_set_outputs(onyx_kernel_ctx *ctx, const math_skip_norm *v);
+onyx_kernel_ctx math_skip_norm_inner(const onyx_kernel_ctx *ctx, const math_skip_norm *v, const onyx_tensor *sum,
+                                     const onyx_tensor **ins, onyx_tensor **outs);
+onyx_status math_skip_norm_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_skip_norm_run(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx);
 

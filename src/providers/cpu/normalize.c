@@ -196,7 +196,9 @@ typedef struct layer_norm_view {
     onyx_tensor *mean_out, *inv_std_out;
 } layer_norm_view;
 
-int math_norm_is_rms(const onyx_node *node) { return strcmp(node->op_type, "LayerNormalization") != 0; }
+int math_norm_is_rms(const onyx_node *node) {
+    return strcmp(node->op_type, "LayerNormalization") != 0 && strcmp(node->op_type, "SkipLayerNormalization") != 0;
+}
 
 static onyx_status layer_norm_view_of(const onyx_kernel_ctx *ctx, layer_norm_view *v) {
     ONYX_TRY(onyx_kernel_require(ctx, 0));
@@ -655,5 +657,144 @@ onyx_status math_loss_run(onyx_kernel_ctx *ctx) {
     }
     if (v.reduction == 1) math_store(dt, loss->data, 0, total);
     if (v.reduction == 2) math_store(dt, loss->data, 0, total / weight_total);
+    return ONYX_OK;
+}
+
+/* ---- SkipLayerNormalization / SkipSimplifiedLayerNormalization (com.microsoft) ----
+ * Inputs input, skip, gamma, beta (not Simplified), bias; outputs output, mean, inv_std_var,
+ * input_skip_bias_sum. The last axis of sum = input + skip (+ bias) is normalised; the sum is
+ * rounded to the dtype as an Add rounds it (made by the fusions from a residual Add and the
+ * norm reading it). */
+
+onyx_status math_skip_norm_view(const onyx_kernel_ctx *ctx, math_skip_norm *v) {
+    memset(v, 0, sizeof *v);
+    const char *op = ctx->node->op_type;
+    for (int i = 0; i < 3; i++) ONYX_TRY(onyx_kernel_require(ctx, i));
+    v->rms = math_norm_is_rms(ctx->node);
+    v->input = ctx->inputs[0];
+    v->skip = ctx->inputs[1];
+    v->gamma = ctx->inputs[2];
+    v->beta = v->rms ? NULL : onyx_input(ctx, 3);
+    v->bias = onyx_input(ctx, v->rms ? 3 : 4);
+    v->mean = onyx_output(ctx, 1);
+    v->inv_std = onyx_output(ctx, 2);
+    v->sum = onyx_output(ctx, 3);
+    const onyx_tensor *x = v->input;
+    if (x->rank < 1) return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input 0 (input) is a scalar; rank >= 1 is needed", op);
+    if (v->skip->dtype != x->dtype || (v->bias && v->bias->dtype != x->dtype))
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: skip and bias must have input's dtype %s", op,
+                          onyx_dtype_name(x->dtype));
+    if (onyx_broadcast_shape(x->dims, x->rank, v->skip->dims, v->skip->rank, v->dims, &v->rank) != 0) {
+        char a[128], b[128];
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input %s and skip %s do not broadcast", op,
+                          onyx_shape_describe(x->dims, x->rank, a, sizeof a),
+                          onyx_shape_describe(v->skip->dims, v->skip->rank, b, sizeof b));
+    }
+    v->cols = v->dims[v->rank - 1];
+    v->rows = onyx_shape_numel(v->dims, v->rank - 1);
+    if (v->bias && (v->bias->rank != 1 || v->bias->dims[0] != v->cols))
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: bias must be 1-D of the last dim (%lld)", op, (long long)v->cols);
+    v->same_shape = x->rank == v->skip->rank && !memcmp(x->dims, v->skip->dims, (size_t)x->rank * sizeof *x->dims) &&
+                    x->rank == v->rank && !memcmp(x->dims, v->dims, (size_t)x->rank * sizeof *x->dims);
+    size_t elem = onyx_dtype_size(x->dtype);
+    v->sum_bytes = ((size_t)(v->rows * v->cols) * elem + 255) / 256 * 256;
+    return ONYX_OK;
+}
+
+onyx_status math_skip_norm_set_outputs(onyx_kernel_ctx *ctx, const math_skip_norm *v) {
+    onyx_dtype dt = v->input->dtype;
+    ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], dt, v->dims, v->rank, "output 0 (output)"));
+    int64_t stat_dims[ONYX_MAX_RANK];
+    memcpy(stat_dims, v->dims, (size_t)v->rank * sizeof *stat_dims);
+    stat_dims[v->rank - 1] = 1;
+    if (v->mean) ONYX_TRY(onyx_tensor_set_shape(v->mean, ONYX_DTYPE_FLOAT32, stat_dims, v->rank, "output 1 (mean)"));
+    if (v->inv_std)
+        ONYX_TRY(onyx_tensor_set_shape(v->inv_std, ONYX_DTYPE_FLOAT32, stat_dims, v->rank, "output 2 (inv_std_var)"));
+    if (v->sum) ONYX_TRY(onyx_tensor_set_shape(v->sum, dt, v->dims, v->rank, "output 3 (input_skip_bias_sum)"));
+    return ONYX_OK;
+}
+
+/* The plain norm of sum (host or device, the kernel's provider) through a LayerNormalization-
+ * shaped context: inputs sum, gamma (and beta), outputs output, (mean,) inv_std. */
+onyx_kernel_ctx math_skip_norm_inner(const onyx_kernel_ctx *ctx, const math_skip_norm *v, const onyx_tensor *sum,
+                                     const onyx_tensor **ins, onyx_tensor **outs) {
+    onyx_kernel_ctx sub = *ctx;
+    ins[0] = sum;
+    ins[1] = v->gamma;
+    ins[2] = v->beta;
+    outs[0] = ctx->outputs[0];
+    outs[1] = v->rms ? v->inv_std : v->mean;
+    outs[2] = v->rms ? NULL : v->inv_std;
+    sub.inputs = ins;
+    sub.n_inputs = v->rms ? 2 : 3;
+    sub.outputs = outs;
+    sub.n_outputs = v->rms ? 2 : 3;
+    return sub;
+}
+
+onyx_status math_skip_norm_prepare(onyx_kernel_ctx *ctx) {
+    math_skip_norm v;
+    ONYX_TRY(math_skip_norm_view(ctx, &v));
+    ONYX_TRY(math_skip_norm_set_outputs(ctx, &v));
+    /* the sum (when output 3 is absent), then the plain norm's workspace */
+    onyx_tensor sum;
+    onyx_tensor_init(&sum);
+    ONYX_TRY(onyx_tensor_set_shape(&sum, v.input->dtype, v.dims, v.rank, "the sum"));
+    const onyx_tensor *ins[3];
+    onyx_tensor *outs[3];
+    onyx_kernel_ctx sub = math_skip_norm_inner(ctx, &v, &sum, ins, outs);
+    onyx_tensor y = *ctx->outputs[0], m, s;
+    if (outs[1]) m = *outs[1], outs[1] = &m;
+    if (outs[2]) s = *outs[2], outs[2] = &s;
+    outs[0] = &y;
+    ONYX_TRY(math_layer_norm_prepare(&sub));
+    ctx->workspace_bytes = (v.sum ? 0 : v.sum_bytes) + sub.workspace_bytes;
+    return ONYX_OK;
+}
+
+onyx_status math_skip_norm_run(onyx_kernel_ctx *ctx) {
+    math_skip_norm v;
+    ONYX_TRY(math_skip_norm_view(ctx, &v));
+    onyx_tensor sum;
+    onyx_tensor_init(&sum);
+    ONYX_TRY(onyx_tensor_set_shape(&sum, v.input->dtype, v.dims, v.rank, "the sum"));
+    sum.device = v.input->device;
+    sum.data = v.sum ? v.sum->data : ctx->workspace;
+    onyx_dtype dt = v.input->dtype;
+    int64_t n = v.rows * v.cols;
+    int64_t xs[ONYX_MAX_RANK], ks[ONYX_MAX_RANK];
+    if (!v.same_shape) {
+        onyx_broadcast_strides(v.input->dims, v.input->rank, v.dims, v.rank, xs);
+        onyx_broadcast_strides(v.skip->dims, v.skip->rank, v.dims, v.rank, ks);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int64_t xi = i, ki = i;
+        if (!v.same_shape) {
+            xi = ki = 0;
+            for (int64_t d = v.rank - 1, rest = i; d >= 0; d--) {
+                int64_t c = rest % v.dims[d];
+                rest /= v.dims[d];
+                xi += c * xs[d];
+                ki += c * ks[d];
+            }
+        }
+        if (dt == ONYX_DTYPE_FLOAT32) { /* the Add kernel's float sum */
+            float a = ((const float *)v.input->data)[xi] + ((const float *)v.skip->data)[ki];
+            if (v.bias) a += ((const float *)v.bias->data)[i % v.cols];
+            ((float *)sum.data)[i] = a;
+        } else { /* exact in double for the narrower types, rounded once */
+            double a = math_load(dt, v.input->data, xi) + math_load(dt, v.skip->data, ki);
+            if (v.bias) a += math_load(dt, v.bias->data, i % v.cols);
+            math_store(dt, sum.data, i, a);
+        }
+    }
+    const onyx_tensor *ins[3];
+    onyx_tensor *outs[3];
+    onyx_kernel_ctx sub = math_skip_norm_inner(ctx, &v, &sum, ins, outs);
+    size_t used = v.sum ? 0 : v.sum_bytes;
+    sub.workspace = (char *)ctx->workspace + used;
+    sub.workspace_bytes = ctx->workspace_bytes - used;
+    ONYX_TRY(math_layer_norm_run(&sub));
+    if (v.rms && v.mean) memset(v.mean->data, 0, v.mean->nbytes); /* an RMS norm's mean is 0 */
     return ONYX_OK;
 }

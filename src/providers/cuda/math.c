@@ -299,8 +299,72 @@ static onyx_status cuda_layer_norm_run(onyx_kernel_ctx *ctx) {
     double epsilon = onyx_node_attr_float(ctx->node, "epsilon", 1e-5f);
     return onyx_cuda_status(onyx_cuda_layer_norm((int)x->dtype, x->data, scale->data, bias ? bias->data : NULL,
                                                  ctx->outputs[0]->data, mean ? mean->data : NULL,
-                                                 inv_std ? inv_std->data : NULL, rows, cols, epsilon, rms,
-                                                 stream_of(ctx)),
+                                                 inv_std ? inv_std->data : NULL, rows, cols, epsilon, rms, NULL, NULL,
+                                                 NULL, stream_of(ctx)),
+                            "normalization kernel");
+}
+
+/* ---- SkipLayerNormalization / SkipSimplifiedLayerNormalization: the residual Add and the norm
+ * in one kernel when skip has input's shape (normalize.c's view); else the Add kernel into the
+ * sum, then the norm ---- */
+
+static int cuda_skip_norm_fused(const math_skip_norm *v) {
+    return v->same_shape && (v->sum || v->cols <= 16384);
+}
+
+static onyx_status cuda_skip_norm_prepare(onyx_kernel_ctx *ctx) {
+    math_skip_norm v;
+    ONYX_TRY(math_skip_norm_view(ctx, &v));
+    ONYX_TRY(math_skip_norm_set_outputs(ctx, &v));
+    ctx->workspace_bytes = v.sum || cuda_skip_norm_fused(&v) ? 0 : v.sum_bytes;
+    return ONYX_OK;
+}
+
+/* out = a + b through the provider's own Add kernel (NumPy broadcasting). */
+static onyx_status cuda_add_into(onyx_kernel_ctx *ctx, onyx_tensor *out, const onyx_tensor *a, const onyx_tensor *b) {
+    char why[128];
+    const onyx_kernel_def *add = onyx_kernel_lookup(onyx_cuda_kernel_tables, "Add", "", 14, a->dtype, why, sizeof why);
+    if (!add) return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: %s", ctx->node->op_type, why);
+    static const onyx_node add_node = {.op_type = "Add", .domain = "", .opset = 14};
+    const onyx_tensor *ins[2] = {a, b};
+    onyx_tensor *outs[1] = {out};
+    onyx_kernel_ctx sub = *ctx;
+    sub.node = &add_node;
+    sub.inputs = ins;
+    sub.n_inputs = 2;
+    sub.outputs = outs;
+    sub.n_outputs = 1;
+    sub.workspace = NULL;
+    sub.workspace_bytes = 0;
+    void *data = out->data;
+    ONYX_TRY(add->prepare(&sub));
+    out->data = data;
+    return add->run(&sub);
+}
+
+static onyx_status cuda_skip_norm_run(onyx_kernel_ctx *ctx) {
+    math_skip_norm v;
+    ONYX_TRY(math_skip_norm_view(ctx, &v));
+    double epsilon = onyx_node_attr_float(ctx->node, "epsilon", 1e-5f);
+    if (cuda_skip_norm_fused(&v))
+        return onyx_cuda_status(onyx_cuda_layer_norm((int)v.input->dtype, v.input->data, v.gamma->data,
+                                                     v.beta ? v.beta->data : NULL, ctx->outputs[0]->data,
+                                                     v.mean ? v.mean->data : NULL, v.inv_std ? v.inv_std->data : NULL,
+                                                     v.rows, v.cols, epsilon, v.rms, v.skip->data,
+                                                     v.bias ? v.bias->data : NULL, v.sum ? v.sum->data : NULL,
+                                                     stream_of(ctx)),
+                                "skip normalization kernel");
+    onyx_tensor sum;
+    onyx_tensor_init(&sum);
+    ONYX_TRY(onyx_tensor_set_shape(&sum, v.input->dtype, v.dims, v.rank, "the sum"));
+    sum.device = ONYX_DEVICE_CUDA;
+    sum.data = v.sum ? v.sum->data : ctx->workspace;
+    ONYX_TRY(cuda_add_into(ctx, &sum, v.input, v.skip));
+    if (v.bias) ONYX_TRY(cuda_add_into(ctx, &sum, &sum, v.bias));
+    return onyx_cuda_status(onyx_cuda_layer_norm((int)v.input->dtype, sum.data, v.gamma->data,
+                                                 v.beta ? v.beta->data : NULL, ctx->outputs[0]->data,
+                                                 v.mean ? v.mean->data : NULL, v.inv_std ? v.inv_std->data : NULL,
+                                                 v.rows, v.cols, epsilon, v.rms, NULL, NULL, NULL, stream_of(ctx)),
                             "normalization kernel");
 }
 
@@ -501,6 +565,8 @@ const onyx_kernel_def onyx_cuda_math_kernels[] = {
     {"LayerNormalization", "", 17, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
     {"RMSNormalization", "", 23, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
     {"SimplifiedLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
+    {"SkipLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_skip_norm_prepare, cuda_skip_norm_run},
+    {"SkipSimplifiedLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_skip_norm_prepare, cuda_skip_norm_run},
 
     {"QuantizeLinear", "", 10, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(INT32), 0, math_quantize_prepare, cuda_quantize_run},
     {"DequantizeLinear", "", 10, MAX, 0, BYTE_INTS | ONYX_DT(INT32), 0, math_dequantize_prepare, cuda_dequantize_run},

@@ -902,10 +902,25 @@ __global__ void softmax_cols_kernel(T *y, const T *x, int64_t outer, int64_t n, 
  * thread keeping ITEMS packets of VEC elements in registers: packets t, t + blockDim.x, ...
  * (cols <= blockDim.x * ITEMS * VEC; cols is a multiple of VEC; blockDim.x a multiple of 32 and
  * at most LN_BLOCK_BOUND(ITEMS, VEC)). */
+/* The residual sum of the Skip norms, rounded to T as an Add kernel rounds it: a + b (+ c). */
+template <typename T> __device__ __forceinline__ T skip_sum(T a, T b, const T *c) {
+    typedef typename wide_type<T>::type A;
+    A s = to_acc<A>(a) + to_acc<A>(b);
+    if (c) s += to_acc<A>(*c);
+    return store_as<T, A>::go(s);
+}
+
+/* The Skip norms' operands: x + skip (+ skip_bias, (cols)) is normalised, and written to
+ * sum_out when it is not NULL. All NULL: a plain norm of x. */
+template <typename T> struct ln_skip {
+    const T *skip, *skip_bias;
+    T *sum_out;
+};
+
 template <typename T, int ITEMS, int VEC>
 __global__ void __launch_bounds__(LN_BLOCK_BOUND(ITEMS, VEC))
     layer_norm_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale, const T *bias,
-                           int64_t rows, int cols, double epsilon, bool rms) {
+                           int64_t rows, int cols, double epsilon, bool rms, ln_skip<T> sk) {
     typedef typename wide_type<T>::type A;
     typedef packet<T, VEC> P;
     __shared__ A scratch[32];
@@ -920,6 +935,13 @@ __global__ void __launch_bounds__(LN_BLOCK_BOUND(ITEMS, VEC))
             int p = threadIdx.x + j * blockDim.x;
             if (p < packets) {
                 P in = xr[p];
+                if (sk.skip) {
+                    P other = ((const P *)(sk.skip + row * cols))[p], b;
+                    if (sk.skip_bias) b = ((const P *)sk.skip_bias)[p];
+#pragma unroll
+                    for (int q = 0; q < VEC; q++) in.v[q] = skip_sum(in.v[q], other.v[q], sk.skip_bias ? &b.v[q] : NULL);
+                    if (sk.sum_out) ((P *)(sk.sum_out + row * cols))[p] = in;
+                }
 #pragma unroll
                 for (int q = 0; q < VEC; q++) v[j][q] = to_acc<A>(in.v[q]);
             } else {
@@ -967,12 +989,18 @@ __global__ void __launch_bounds__(LN_BLOCK_BOUND(ITEMS, VEC))
 template <typename T>
 __global__ void __launch_bounds__(LN_MAX_THREADS)
     layer_norm_long_rows_kernel(T *y, float *mean_out, float *inv_std_out, const T *x, const T *scale, const T *bias,
-                                int64_t rows, int64_t cols, double epsilon, bool rms) {
+                                int64_t rows, int64_t cols, double epsilon, bool rms, ln_skip<T> sk) {
     typedef typename wide_type<T>::type A;
     __shared__ A scratch[32];
     for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
         const T *xr = x + row * cols;
         T *yr = y + row * cols;
+        if (sk.skip) { /* the sum first (into sum_out, which the launch makes non-NULL), then its norm */
+            for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
+                sk.sum_out[row * cols + c] = skip_sum(xr[c], sk.skip[row * cols + c], sk.skip_bias ? sk.skip_bias + c : NULL);
+            __syncthreads();
+            xr = sk.sum_out + row * cols;
+        }
         A sum = 0;
         if (!rms)
             for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += to_acc<A>(xr[c]);
@@ -1707,13 +1735,18 @@ struct layer_norm_launch {
     double epsilon;
     bool rms;
     cudaStream_t stream;
+    const void *skip, *skip_bias;
+    void *sum_out;
+
+    template <typename T> ln_skip<T> skip_of() const { return {(const T *)skip, (const T *)skip_bias, (T *)sum_out}; }
 
     template <typename T, int ITEMS, int VEC> cudaError_t in_registers() {
         int64_t threads = (cols / VEC + ITEMS - 1) / ITEMS;
         threads = threads < 32 ? 32 : (threads + 31) / 32 * 32;
         if (threads > LN_BLOCK_BOUND(ITEMS, VEC)) return long_rows<T>(); /* not reached: rows_of picks ITEMS */
         layer_norm_rows_kernel<T, ITEMS, VEC><<<grid_for(rows, 1, 1 << 20), (unsigned)threads, 0, stream>>>(
-            (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, (int)cols, epsilon, rms);
+            (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, (int)cols, epsilon, rms,
+            skip_of<T>());
         return cudaGetLastError();
     }
 
@@ -1742,14 +1775,16 @@ struct layer_norm_launch {
 
     template <typename T> cudaError_t long_rows() {
         layer_norm_long_rows_kernel<T><<<grid_for(rows, 1, 1 << 20), 1024, 0, stream>>>(
-            (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, cols, epsilon, rms);
+            (T *)y, mean, inv_std, (const T *)x, (const T *)scale, (const T *)bias, rows, cols, epsilon, rms,
+            skip_of<T>());
         return cudaGetLastError();
     }
 
     template <typename T> cudaError_t run() {
         if (rows == 0) return cudaSuccess;
         if (cols > LN_REGISTER_COLS) return long_rows<T>();
-        if (rows_vectorizable<T>(cols, x, y, scale, bias)) return rows_of<T, 16 / (int)sizeof(T)>();
+        if (rows_vectorizable<T>(cols, x, y, scale, bias) && rows_vectorizable<T>(cols, skip, skip_bias, sum_out))
+            return rows_of<T, 16 / (int)sizeof(T)>();
         return rows_of<T, 1>();
     }
 };
@@ -1758,8 +1793,11 @@ struct layer_norm_launch {
 
 extern "C" cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void *scale, const void *bias, void *y,
                                             float *mean, float *inv_std, int64_t rows, int64_t cols, double epsilon,
-                                            int rms, cudaStream_t stream) {
-    layer_norm_launch launch = {x, scale, bias, y, mean, inv_std, rows, cols, epsilon, rms != 0, stream};
+                                            int rms, const void *skip, const void *skip_bias, void *sum_out,
+                                            cudaStream_t stream) {
+    if (skip && !sum_out && cols > LN_REGISTER_COLS) return cudaErrorInvalidValue; /* long rows keep the sum */
+    layer_norm_launch launch = {x, scale, bias, y, mean, inv_std, rows, cols, epsilon, rms != 0, stream,
+                                skip, skip_bias, sum_out};
     switch (dtype) {
     case ONYX_CUDA_DT_FLOAT32: return launch.run<float>();
     case ONYX_CUDA_DT_FLOAT16: return launch.run<__half>();

@@ -83,10 +83,12 @@ cudaError_t onyx_cuda_softmax(int dtype, int log_output, const void *x, void *y,
 
 /* LayerNormalization of rows: x and y are (rows, cols), scale and bias (may be NULL) are (cols)
  * of x's dtype; mean and inv_std (float32, may be NULL) are (rows). rms: the RMS norm (the mean
- * taken as 0; bias and mean NULL). */
+ * taken as 0; bias and mean NULL). With skip (rows, cols): the rows normalised are x + skip
+ * (+ skip_bias, (cols), may be NULL), rounded to the dtype as an Add rounds them, and written to
+ * sum_out (rows, cols) unless it is NULL; rows longer than 16,384 need sum_out. */
 cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void *scale, const void *bias, void *y,
                                  float *mean, float *inv_std, int64_t rows, int64_t cols, double epsilon, int rms,
-                                 cudaStream_t stream);
+                                 const void *skip, const void *skip_bias, void *sum_out, cudaStream_t stream);
 
 /* Hardmax along n: y (x's shape, (outer, n, inner)) is 1 at the first maximum of each row, 0
  * elsewhere. The workspace (onyx_cuda_hardmax_workspace bytes) holds each row's argmax. */
