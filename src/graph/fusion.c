@@ -431,6 +431,59 @@ static int match_clamp_inf(const fusion_ctx *f, const onyx_node *n, int *x, doub
     return 1;
 }
 
+/* Softmax(Add(Mul(S, c), M)) over the last axis (either operand order; the Mul optional when
+ * S comes from a MatMul): attention's scores, their scale and the mask or position bias. Sets
+ * *x = S, *b = M and *scale (1 without the Mul). */
+static int match_scale_add_softmax(const fusion_ctx *f, const onyx_node *n, int *x, int *b, double *scale) {
+    if (!is_op(n, "Softmax") || n->opset < 13 || n->n_inputs != 1 || n->n_outputs != 1 || n->inputs[0] < 0) return 0;
+    int in = n->inputs[0];
+    onyx_dtype dt = f->g->values[in].dtype;
+    int rank = f->g->values[in].rank;
+    int64_t axis = onyx_node_attr_int(n, "axis", -1);
+    if (!onyx_dtype_is_float(dt) || !(axis == -1 || (rank > 0 && axis == rank - 1)) || !sole_reader(f, in)) return 0;
+    const onyx_node *add = producer(f, in);
+    if (!add || !is_op(add, "Add") || add->n_inputs != 2 || add->inputs[0] < 0 || add->inputs[1] < 0 ||
+        f->g->values[add->inputs[0]].dtype != dt || f->g->values[add->inputs[1]].dtype != dt)
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        const onyx_node *m = producer(f, add->inputs[k]);
+        if (!m || !is_op(m, "Mul") || m->n_inputs != 2 || !sole_reader(f, add->inputs[k])) continue;
+        for (int j = 0; j < 2; j++) {
+            double c;
+            if (m->inputs[1 - j] < 0 || !const_scalar(f, m->inputs[j], &c) || (double)(float)c != c ||
+                f->g->values[m->inputs[1 - j]].dtype != dt)
+                continue;
+            *x = m->inputs[1 - j];
+            *b = add->inputs[1 - k];
+            *scale = c;
+            return 1;
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        const onyx_node *p = producer(f, add->inputs[k]);
+        if (p && (is_op(p, "MatMul") || (!strcmp(p->domain, "onyx") && !strcmp(p->op_type, "MatMulBias")))) {
+            *x = add->inputs[k];
+            *b = add->inputs[1 - k];
+            *scale = 1.0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Give node n (rewritten) the float attribute scale. */
+static onyx_status set_scale_attr(onyx_graph *g, onyx_node *n, double scale) {
+    onyx_attr *a = onyx_region_alloc(&g->model->region, sizeof *a);
+    if (!a) return ONYX_ERR_OUT_OF_MEMORY;
+    memset(a, 0, sizeof *a);
+    a->name = "scale";
+    a->type = ONYX_ATTR_FLOAT;
+    a->f = (float)scale;
+    n->attrs = a;
+    n->n_attrs = 1;
+    return ONYX_OK;
+}
+
 /* Give node n (rewritten) the float attributes bound and bound_if_inf. */
 static onyx_status set_clamp_attrs(onyx_graph *g, onyx_node *n, double bound, double inf_bound) {
     onyx_attr *a = onyx_region_alloc(&g->model->region, 2 * sizeof *a);
@@ -580,6 +633,10 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
             int in[2] = {x, w};
             st = rewrite(g, n, "SimplifiedLayerNormalization", in, 2);
             if (st == ONYX_OK) st = set_norm_attrs(g, n, eps);
+        } else if (match_scale_add_softmax(&f, n, &x, &w, &bound)) {
+            int in[2] = {x, w};
+            st = rewrite_in(g, n, "onyx", "ScaleAddSoftmax", in, 2);
+            if (st == ONYX_OK) st = set_scale_attr(g, n, bound);
         } else if (match_clamp_inf(&f, n, &x, &bound, &inf_bound)) {
             int in[1] = {x};
             st = rewrite_in(g, n, "onyx", "ClampInf", in, 1);

@@ -375,6 +375,34 @@ static void test_layer_norm(void) {
     }
 }
 
+/* ---- ScaleAddSoftmax ---- */
+
+static void scale_add_softmax_case(onyx_dtype dt, const int64_t *xd, int xr, const int64_t *bd, int br, float scale) {
+    opc_case c;
+    opc_init(&c, "ScaleAddSoftmax", 1, 1);
+    c.node.domain = "onyx";
+    opc_input(&c, 0, dt, xd, xr, NULL);
+    opc_input(&c, 1, dt, bd, br, NULL);
+    if (scale != 1.0f) opc_attr_float(&c, "scale", scale);
+    tolerance t = tol_for(dt);
+    opc_run(&c, t.atol, t.rtol);
+}
+
+static void test_scale_add_softmax(void) {
+    for (size_t d = 0; d < sizeof float_types / sizeof float_types[0]; d++) {
+        onyx_dtype dt = float_types[d];
+        scale_add_softmax_case(dt, DIMS(1, 12, 1, 129), DIMS(1, 1, 1, 129), 0.125f); /* a decode step's mask */
+        scale_add_softmax_case(dt, DIMS(2, 8, 7, 7), DIMS(2, 1, 7, 7), 1.0f);        /* position bias, no scale */
+        scale_add_softmax_case(dt, DIMS(2, 8, 7, 7), DIMS(2, 8, 7, 7), 0.5f);        /* full bias */
+        scale_add_softmax_case(dt, DIMS(2, 4, 3, 1), DIMS(2, 4, 3, 1), 1.0f);        /* rows of one */
+        scale_add_softmax_case(dt, DIMS(1, 2, 3, 2000), DIMS(1, 1, 1, 2000), 0.25f); /* past a warp's row */
+        scale_add_softmax_case(dt, DIMS(1, 1, 3, 5), DIMS(2, 4, 3, 5), 2.0f);        /* x broadcast too */
+        scale_add_softmax_case(dt, DIMS(2, 4, 3, 6), DIMS(2, 4, 3, 1), 1.0f);        /* bias along the row */
+        scale_add_softmax_case(dt, DIMS(5, 300), DIMS(300), 0.125f);                 /* 1-D bias */
+        scale_add_softmax_case(dt, DIMS(2, 13000), DIMS(13000), 0.5f);               /* rows past shared memory */
+    }
+}
+
 /* ---- SkipLayerNormalization / SkipSimplifiedLayerNormalization ---- */
 
 /* input (dims), skip (the last skip_rank dims of dims: a broadcast when shorter), gamma (and
@@ -672,6 +700,7 @@ int main(void) {
     ONYX_TEST_RUN(test_softmax_masks);
     ONYX_TEST_RUN(test_layer_norm);
     ONYX_TEST_RUN(test_skip_norm);
+    ONYX_TEST_RUN(test_scale_add_softmax);
     ONYX_TEST_RUN(test_global_pool);
     ONYX_TEST_RUN(test_hardmax);
     ONYX_TEST_RUN(test_channel_norm);

@@ -324,6 +324,48 @@ static void test_skip_norm_fuses(void) {
     }
 }
 
+/* ---- attention scores: scale, mask, Softmax ---- */
+
+/* y = Softmax(x * 0.125 + m) over the last axis (scale 0: no Mul, x from a MatMul; mul_first:
+ * the constant is Mul's first operand), m a broadcast mask (1, 1, C) or a full (2, 3, C) one. */
+static void softmax_graph(onyx_graph_writer *w, onyx_dtype dt, int scaled, int mul_first, int full_mask) {
+    onyx_graph_writer_init(w, "scale_add_softmax");
+    onyx_graph_writer_input(w, "x", dt, 3);
+    onyx_graph_writer_output(w, "y", dt, 3);
+    onyx_node_attr_value to_dt = ONYX_ATTR_INT("to", dt);
+    scalar(w, "scale32", 0.125f);
+    onyx_graph_writer_node(w, "Cast", "scale32", "scale", &to_dt, 1);
+    float mask[C], eye[C * C];
+    for (int i = 0; i < C; i++) mask[i] = i % 4 == 3 ? -30000.0f : 0.05f * (float)i;
+    for (int i = 0; i < C * C; i++) eye[i] = i % (C + 1) == 0 ? 1.0f : 0.0f;
+    int64_t mask_dims[3] = {1, 1, C}, eye_dims[2] = {C, C};
+    onyx_graph_writer_floats(w, "mask32", mask, mask_dims, 3);
+    onyx_graph_writer_floats(w, "eye32", eye, eye_dims, 2);
+    onyx_graph_writer_node(w, "Cast", "mask32", "mask", &to_dt, 1);
+    onyx_graph_writer_node(w, "Cast", "eye32", "eye", &to_dt, 1);
+    if (full_mask) onyx_graph_writer_node(w, "Mul", "x,mask", "m", NULL, 0); /* (2, 3, C) */
+    onyx_graph_writer_node(w, "MatMul", "x,eye", "s", NULL, 0);            /* the scores */
+    if (scaled) onyx_graph_writer_node(w, "Mul", mul_first ? "scale,s" : "s,scale", "ss", NULL, 0);
+    onyx_graph_writer_node(w, "Add", full_mask ? "m,ss" : (scaled ? "ss,mask" : "s,mask"), "t", NULL, 0);
+    onyx_graph_writer_node(w, "Softmax", "t", "y", NULL, 0);
+}
+
+static void test_scale_add_softmax_fuses(void) {
+    onyx_graph_writer w;
+    for (int half = 0; half < 2; half++) {
+        onyx_dtype dt = half ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT32;
+        double atol = half ? 2e-3 : 1e-6;
+        softmax_graph(&w, dt, 1, 0, 0);
+        check_case(&w, &(fused_case){"scores * scale + mask", dt, "ScaleAddSoftmax", 1, "Softmax", atol});
+        softmax_graph(&w, dt, 1, 1, 0);
+        check_case(&w, &(fused_case){"scale * scores + mask", dt, "ScaleAddSoftmax", 1, "Softmax", atol});
+        softmax_graph(&w, dt, 0, 0, 0);
+        check_case(&w, &(fused_case){"scores + position bias", dt, "ScaleAddSoftmax", 1, "Softmax", atol});
+        softmax_graph(&w, dt, 1, 0, 1);
+        check_case(&w, &(fused_case){"a full mask first", dt, "ScaleAddSoftmax", 1, "Softmax", atol});
+    }
+}
+
 /* ---- T5's fp16 overflow guard ---- */
 
 typedef struct clamp_variant {
@@ -435,6 +477,7 @@ int main(void) {
     ONYX_TEST_RUN(test_tanh_gelu_lookalike_stays);
     ONYX_TEST_RUN(test_noop_cast_becomes_identity);
     ONYX_TEST_RUN(test_skip_norm_fuses);
+    ONYX_TEST_RUN(test_scale_add_softmax_fuses);
     ONYX_TEST_RUN(test_clamp_inf_fuses);
     ONYX_TEST_RUN(test_clamp_inf_lookalikes_stay);
     return onyx_test_finish();

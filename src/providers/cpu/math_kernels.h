@@ -153,6 +153,20 @@ onyx_status math_skip_norm_view(const onyx_kernel_ctx *ctx, math_skip_norm *v);
 onyx_status math_skip_norm_set_outputs(onyx_kernel_ctx *ctx, const math_skip_norm *v);
 onyx_kernel_ctx math_skip_norm_inner(const onyx_kernel_ctx *ctx, const math_skip_norm *v, const onyx_tensor *sum,
                                      const onyx_tensor **ins, onyx_tensor **outs);
+/* onyx ScaleAddSoftmax (normalize.c): Y = Softmax(X * scale + B) along the last axis of the
+ * broadcast shape; the view of a node (shared with the CUDA provider) and the CPU kernel. */
+typedef struct math_scale_add_softmax {
+    int64_t dims[ONYX_MAX_RANK]; /* Y's shape */
+    int rank;
+    int64_t rows, n;
+    float scale;
+    int lead_rank;               /* Y's leading dims collapsed, with X's and B's strides */
+    int64_t lead_dims[ONYX_MAX_RANK], x_strides[ONYX_MAX_RANK], b_strides[ONYX_MAX_RANK];
+    int64_t x_last, b_last;      /* strides along the last axis (0 or 1) */
+} math_scale_add_softmax;
+onyx_status math_scale_add_softmax_view(const onyx_kernel_ctx *ctx, math_scale_add_softmax *v);
+onyx_status math_scale_add_softmax_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_scale_add_softmax_run(onyx_kernel_ctx *ctx);
 onyx_status math_skip_norm_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_skip_norm_run(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx);

@@ -798,3 +798,111 @@ onyx_status math_skip_norm_run(onyx_kernel_ctx *ctx) {
     if (v.rms && v.mean) memset(v.mean->data, 0, v.mean->nbytes); /* an RMS norm's mean is 0 */
     return ONYX_OK;
 }
+
+/* ---- ScaleAddSoftmax (onyx): Softmax(X * scale + B) along the last axis, X and B broadcast
+ * (fused from attention's scores: the scale Mul, the mask or position-bias Add, the Softmax).
+ * Each step rounds to the dtype as the unfused Mul and Add do. ---- */
+
+onyx_status math_scale_add_softmax_view(const onyx_kernel_ctx *ctx, math_scale_add_softmax *v) {
+    memset(v, 0, sizeof *v);
+    ONYX_TRY(onyx_kernel_require(ctx, 0));
+    ONYX_TRY(onyx_kernel_require(ctx, 1));
+    const onyx_tensor *x = ctx->inputs[0], *b = ctx->inputs[1];
+    if (b->dtype != x->dtype)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "ScaleAddSoftmax: input 1 (B) is %s but X is %s",
+                          onyx_dtype_name(b->dtype), onyx_dtype_name(x->dtype));
+    if (onyx_broadcast_shape(x->dims, x->rank, b->dims, b->rank, v->dims, &v->rank) != 0 || v->rank < 1) {
+        char xs[128], bs[128];
+        return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "ScaleAddSoftmax: X %s and B %s do not broadcast to rank >= 1",
+                          onyx_shape_describe(x->dims, x->rank, xs, sizeof xs),
+                          onyx_shape_describe(b->dims, b->rank, bs, sizeof bs));
+    }
+    v->scale = onyx_node_attr_float(ctx->node, "scale", 1.0f);
+    v->n = v->dims[v->rank - 1];
+    v->rows = onyx_shape_numel(v->dims, v->rank - 1);
+    int64_t xs[ONYX_MAX_RANK], bs[ONYX_MAX_RANK];
+    onyx_broadcast_strides(x->dims, x->rank, v->dims, v->rank, xs);
+    onyx_broadcast_strides(b->dims, b->rank, v->dims, v->rank, bs);
+    v->x_last = xs[v->rank - 1];
+    v->b_last = bs[v->rank - 1];
+    /* the leading dims, size-1 dims dropped and neighbours merged where both operands step evenly */
+    for (int d = 0; d < v->rank - 1; d++) {
+        if (v->dims[d] == 1) continue;
+        int k = v->lead_rank - 1;
+        if (k >= 0 && v->x_strides[k] == xs[d] * v->dims[d] && v->b_strides[k] == bs[d] * v->dims[d]) {
+            v->lead_dims[k] *= v->dims[d];
+            v->x_strides[k] = xs[d];
+            v->b_strides[k] = bs[d];
+            continue;
+        }
+        v->lead_dims[v->lead_rank] = v->dims[d];
+        v->x_strides[v->lead_rank] = xs[d];
+        v->b_strides[v->lead_rank] = bs[d];
+        v->lead_rank++;
+    }
+    return ONYX_OK;
+}
+
+static const onyx_node softmax_13 = {.op_type = "Softmax", .domain = "", .opset = 13};
+
+onyx_status math_scale_add_softmax_prepare(onyx_kernel_ctx *ctx) {
+    math_scale_add_softmax v;
+    ONYX_TRY(math_scale_add_softmax_view(ctx, &v));
+    ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], ctx->inputs[0]->dtype, v.dims, v.rank, "output 0 (Y)"));
+    /* the softmax of the output in place: its workspace */
+    const onyx_tensor *ins[1] = {ctx->outputs[0]};
+    onyx_tensor y = *ctx->outputs[0];
+    onyx_tensor *outs[1] = {&y};
+    onyx_kernel_ctx sub = *ctx;
+    sub.node = &softmax_13;
+    sub.inputs = ins;
+    sub.n_inputs = 1;
+    sub.outputs = outs;
+    sub.n_outputs = 1;
+    ONYX_TRY(math_softmax_prepare(&sub));
+    ctx->workspace_bytes = sub.workspace_bytes;
+    return ONYX_OK;
+}
+
+onyx_status math_scale_add_softmax_run(onyx_kernel_ctx *ctx) {
+    math_scale_add_softmax v;
+    ONYX_TRY(math_scale_add_softmax_view(ctx, &v));
+    const onyx_tensor *x = ctx->inputs[0], *b = ctx->inputs[1];
+    onyx_tensor *y = ctx->outputs[0];
+    onyx_dtype dt = x->dtype;
+    int use_scale = v.scale != 1.0f;
+    for (int64_t r = 0; r < v.rows; r++) {
+        int64_t xo = 0, bo = 0;
+        int64_t row = r;
+        for (int d = v.lead_rank - 1; d >= 0; d--) {
+            int64_t i = row % v.lead_dims[d];
+            row /= v.lead_dims[d];
+            xo += i * v.x_strides[d];
+            bo += i * v.b_strides[d];
+        }
+        for (int64_t c = 0; c < v.n; c++) {
+            int64_t at = r * v.n + c;
+            if (dt == ONYX_DTYPE_FLOAT32) { /* the Mul and Add kernels' float arithmetic */
+                float t = ((const float *)x->data)[xo + c * v.x_last];
+                if (use_scale) t *= v.scale;
+                ((float *)y->data)[at] = t + ((const float *)b->data)[bo + c * v.b_last];
+            } else { /* exact in double for the narrower types; rounded after each step */
+                double t = math_load(dt, x->data, xo + c * v.x_last);
+                if (use_scale) {
+                    math_store(dt, y->data, at, t * v.scale);
+                    t = math_load(dt, y->data, at);
+                }
+                math_store(dt, y->data, at, t + math_load(dt, b->data, bo + c * v.b_last));
+            }
+        }
+    }
+    const onyx_tensor *ins[1] = {y};
+    onyx_tensor *outs[1] = {y};
+    onyx_kernel_ctx sub = *ctx;
+    sub.node = &softmax_13;
+    sub.inputs = ins;
+    sub.n_inputs = 1;
+    sub.outputs = outs;
+    sub.n_outputs = 1;
+    return math_softmax_run(&sub);
+}

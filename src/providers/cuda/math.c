@@ -262,6 +262,27 @@ static onyx_status cuda_softmax_run(onyx_kernel_ctx *ctx) {
                             "softmax kernel");
 }
 
+/* ---- ScaleAddSoftmax (onyx): normalize.c's view, one kernel ---- */
+
+static onyx_status cuda_scale_add_softmax_prepare(onyx_kernel_ctx *ctx) {
+    math_scale_add_softmax v;
+    ONYX_TRY(math_scale_add_softmax_view(ctx, &v));
+    ctx->workspace_bytes = 0;
+    return onyx_tensor_set_shape(ctx->outputs[0], ctx->inputs[0]->dtype, v.dims, v.rank, "output 0 (Y)");
+}
+
+static onyx_status cuda_scale_add_softmax_run(onyx_kernel_ctx *ctx) {
+    math_scale_add_softmax v;
+    ONYX_TRY(math_scale_add_softmax_view(ctx, &v));
+    if (v.rows * v.n == 0) return ONYX_OK;
+    const onyx_tensor *x = ctx->inputs[0];
+    return onyx_cuda_status(onyx_cuda_scale_add_softmax((int)x->dtype, x->data, ctx->inputs[1]->data,
+                                                        ctx->outputs[0]->data, v.rows, v.n, v.scale, v.scale != 1.0f,
+                                                        v.lead_rank, v.lead_dims, v.x_strides, v.b_strides, v.x_last,
+                                                        v.b_last, stream_of(ctx)),
+                            "ScaleAddSoftmax kernel");
+}
+
 /* ---- Hardmax: the softmax view ---- */
 
 static onyx_status cuda_hardmax_prepare(onyx_kernel_ctx *ctx) {
@@ -566,6 +587,7 @@ const onyx_kernel_def onyx_cuda_math_kernels[] = {
     {"RMSNormalization", "", 23, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
     {"SimplifiedLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
     {"SkipLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_skip_norm_prepare, cuda_skip_norm_run},
+    {"ScaleAddSoftmax", "onyx", 1, MAX, 0, F4, 0, cuda_scale_add_softmax_prepare, cuda_scale_add_softmax_run},
     {"SkipSimplifiedLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_skip_norm_prepare, cuda_skip_norm_run},
 
     {"QuantizeLinear", "", 10, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(INT32), 0, math_quantize_prepare, cuda_quantize_run},

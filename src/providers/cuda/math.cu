@@ -767,11 +767,45 @@ template <typename T> static bool rows_vectorizable(int64_t cols, const void *a,
     return true;
 }
 
+/* ScaleAddSoftmax's operands: the softmax rows are round(round(x * scale) + bias), x and bias
+ * broadcast to y (rows, cols): the leading dims (collapsed) with each operand's element strides,
+ * and their strides along the row (0 or 1). bias NULL: plain Softmax of contiguous x. */
+#define SOFTMAX_PRE_RANK 12
+struct softmax_pre {
+    const void *bias;
+    float scale;
+    int use_scale;
+    int rank;
+    int64_t dims[SOFTMAX_PRE_RANK], x_strides[SOFTMAX_PRE_RANK], b_strides[SOFTMAX_PRE_RANK];
+    int64_t x_last, b_last;
+};
+
+/* Offsets of row r's first elements in x and bias. */
+__device__ __forceinline__ void softmax_pre_offsets(const softmax_pre &pre, int64_t row, int64_t *xo, int64_t *bo) {
+    int64_t x = 0, b = 0;
+    for (int d = pre.rank - 1; d >= 0; d--) {
+        int64_t i = row % pre.dims[d];
+        row /= pre.dims[d];
+        x += i * pre.x_strides[d];
+        b += i * pre.b_strides[d];
+    }
+    *xo = x;
+    *bo = b;
+}
+
+/* Element c of row (offsets xo, bo) as the unfused Mul and Add kernels leave it. */
+template <typename T, typename A>
+__device__ __forceinline__ A softmax_pre_value(const softmax_pre &pre, const T *x, int64_t xo, int64_t bo, int64_t c) {
+    A v = to_acc<A>(x[xo + c * pre.x_last]);
+    if (pre.use_scale) v = to_acc<A>(store_as<T, A>::go(v * (A)pre.scale));
+    return to_acc<A>(store_as<T, A>::go(v + to_acc<A>(((const T *)pre.bias)[bo + c * pre.b_last])));
+}
+
 /* y (rows, cols) = softmax of x (rows, cols); one warp per row, the row in registers: lane l holds
  * packets l, l + 32, ... of VEC elements, ITEMS of them (cols <= 32 * ITEMS * VEC; cols is a
  * multiple of VEC). */
 template <typename T, int ITEMS, int VEC>
-__global__ void softmax_rows_warp_kernel(T *y, const T *x, int64_t rows, int cols, bool log_output) {
+__global__ void softmax_rows_warp_kernel(T *y, const T *x, int64_t rows, int cols, bool log_output, softmax_pre pre) {
     typedef typename wide_type<T>::type A;
     typedef packet<T, VEC> P;
     int lane = threadIdx.x & 31;
@@ -779,13 +813,18 @@ __global__ void softmax_rows_warp_kernel(T *y, const T *x, int64_t rows, int col
     if (row >= rows) return;
     const P *xr = (const P *)(x + row * cols);
     P *yr = (P *)(y + row * cols);
+    int64_t xo = 0, bo = 0;
+    if (pre.bias) softmax_pre_offsets(pre, row, &xo, &bo);
     int packets = cols / VEC;
     A v[ITEMS][VEC];
     A max = -infinity_of<A>();
 #pragma unroll
     for (int j = 0; j < ITEMS; j++) {
         int p = lane + j * 32;
-        if (p < packets) {
+        if (p < packets && pre.bias) { /* VEC is 1 here */
+#pragma unroll
+            for (int q = 0; q < VEC; q++) v[j][q] = softmax_pre_value<T, A>(pre, x, xo, bo, (int64_t)p * VEC + q);
+        } else if (p < packets) {
             P in = xr[p];
 #pragma unroll
             for (int q = 0; q < VEC; q++) v[j][q] = to_acc<A>(in.v[q]);
@@ -826,7 +865,8 @@ __global__ void softmax_rows_warp_kernel(T *y, const T *x, int64_t rows, int col
 /* y (rows, cols) = softmax of x (rows, cols); one block per row. With cached, the row is kept in
  * dynamic shared memory (cols * sizeof(A) bytes); otherwise it is read three times. */
 template <typename T, bool CACHED>
-__global__ void softmax_rows_block_kernel(T *y, const T *x, int64_t rows, int64_t cols, bool log_output) {
+__global__ void softmax_rows_block_kernel(T *y, const T *x, int64_t rows, int64_t cols, bool log_output,
+                                          softmax_pre pre) {
     typedef typename wide_type<T>::type A;
     extern __shared__ double softmax_shared[];
     A *row_cache = (A *)softmax_shared;
@@ -834,9 +874,12 @@ __global__ void softmax_rows_block_kernel(T *y, const T *x, int64_t rows, int64_
     for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
         const T *xr = x + row * cols;
         T *yr = y + row * cols;
+        int64_t xo = 0, bo = 0;
+        if (pre.bias) softmax_pre_offsets(pre, row, &xo, &bo);
+#define SOFTMAX_IN(c) (pre.bias ? softmax_pre_value<T, A>(pre, x, xo, bo, (c)) : to_acc<A>(xr[c]))
         A max = -infinity_of<A>();
         for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-            A v = to_acc<A>(xr[c]);
+            A v = SOFTMAX_IN(c);
             if (CACHED) row_cache[c] = v;
             max = v > max ? v : max;
         }
@@ -844,11 +887,12 @@ __global__ void softmax_rows_block_kernel(T *y, const T *x, int64_t rows, int64_
         if (max == -infinity_of<A>()) max = (A)0;
         A sum = 0;
         for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
-            sum += exp_of((CACHED ? row_cache[c] : to_acc<A>(xr[c])) - max);
+            sum += exp_of((CACHED ? row_cache[c] : SOFTMAX_IN(c)) - max);
         sum = block_sum(sum, scratch);
         A shift = max + log_of(sum);
         for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-            A v = CACHED ? row_cache[c] : to_acc<A>(xr[c]);
+            A v = CACHED ? row_cache[c] : SOFTMAX_IN(c);
+#undef SOFTMAX_IN
             yr[c] = store_as<T, A>::go(log_output ? v - shift : softmax_scale(exp_of(v - max), sum));
         }
         __syncthreads(); /* row_cache is reused by the next row */
@@ -1658,10 +1702,11 @@ struct softmax_launch {
     void *y;
     int64_t outer, n, inner;
     cudaStream_t stream;
+    softmax_pre pre;
 
     template <typename T, int ITEMS, int VEC> cudaError_t warp_rows() {
         softmax_rows_warp_kernel<T, ITEMS, VEC><<<grid_for(outer, 4, INT32_MAX), 128, 0, stream>>>(
-            (T *)y, (const T *)x, outer, (int)n, log_output);
+            (T *)y, (const T *)x, outer, (int)n, log_output, pre);
         return cudaGetLastError();
     }
 
@@ -1687,7 +1732,7 @@ struct softmax_launch {
         typedef typename wide_type<T>::type A;
         if (outer * n * inner == 0) return cudaSuccess;
         if (inner == 1 && n <= 1024) {
-            if (rows_vectorizable<T>(n, x, y)) return warp_rows_of<T, 16 / (int)sizeof(T)>();
+            if (!pre.bias && rows_vectorizable<T>(n, x, y)) return warp_rows_of<T, 16 / (int)sizeof(T)>();
             return warp_rows_of<T, 1>();
         }
         if (inner == 1) {
@@ -1695,10 +1740,10 @@ struct softmax_launch {
             unsigned blocks = grid_for(outer, 1, 1 << 20);
             if (shared <= SOFTMAX_SHARED_MAX)
                 softmax_rows_block_kernel<T, true><<<blocks, 512, shared, stream>>>((T *)y, (const T *)x, outer, n,
-                                                                                    log_output);
+                                                                                    log_output, pre);
             else
                 softmax_rows_block_kernel<T, false><<<blocks, 1024, 0, stream>>>((T *)y, (const T *)x, outer, n,
-                                                                                 log_output);
+                                                                                 log_output, pre);
             return cudaGetLastError();
         }
         softmax_cols_kernel<T><<<grid_for(outer * inner, 256), 256, 0, stream>>>((T *)y, (const T *)x, outer, n, inner,
@@ -1709,18 +1754,47 @@ struct softmax_launch {
 
 } // namespace
 
-extern "C" cudaError_t onyx_cuda_softmax(int dtype, int log_output, const void *x, void *y, int64_t outer,
-                                         int64_t n, int64_t inner, cudaStream_t stream) {
-    if (dtype != ONYX_CUDA_DT_FLOAT32 && dtype != ONYX_CUDA_DT_FLOAT16 && dtype != ONYX_CUDA_DT_BFLOAT16 &&
-        dtype != ONYX_CUDA_DT_FLOAT64)
-        return cudaErrorInvalidValue;
-    softmax_launch launch = {log_output, x, y, outer, n, inner, stream};
+static cudaError_t softmax_dispatch(int dtype, const softmax_launch &launch_in) {
+    softmax_launch launch = launch_in;
     switch (dtype) {
     case ONYX_CUDA_DT_FLOAT32: return launch.run<float>();
     case ONYX_CUDA_DT_FLOAT16: return launch.run<__half>();
     case ONYX_CUDA_DT_BFLOAT16: return launch.run<__nv_bfloat16>();
     default: return launch.run<double>();
     }
+}
+
+extern "C" cudaError_t onyx_cuda_softmax(int dtype, int log_output, const void *x, void *y, int64_t outer,
+                                         int64_t n, int64_t inner, cudaStream_t stream) {
+    if (dtype != ONYX_CUDA_DT_FLOAT32 && dtype != ONYX_CUDA_DT_FLOAT16 && dtype != ONYX_CUDA_DT_BFLOAT16 &&
+        dtype != ONYX_CUDA_DT_FLOAT64)
+        return cudaErrorInvalidValue;
+    softmax_launch launch = {log_output, x, y, outer, n, inner, stream, {}};
+    return softmax_dispatch(dtype, launch);
+}
+
+extern "C" cudaError_t onyx_cuda_scale_add_softmax(int dtype, const void *x, const void *bias, void *y, int64_t rows,
+                                                   int64_t n, float scale, int use_scale, int rank,
+                                                   const int64_t *dims, const int64_t *x_strides,
+                                                   const int64_t *b_strides, int64_t x_last, int64_t b_last,
+                                                   cudaStream_t stream) {
+    if ((dtype != ONYX_CUDA_DT_FLOAT32 && dtype != ONYX_CUDA_DT_FLOAT16 && dtype != ONYX_CUDA_DT_BFLOAT16 &&
+         dtype != ONYX_CUDA_DT_FLOAT64) ||
+        rank < 0 || rank > SOFTMAX_PRE_RANK || !bias)
+        return cudaErrorInvalidValue;
+    softmax_launch launch = {0, x, y, rows, n, 1, stream, {}};
+    launch.pre.bias = bias;
+    launch.pre.scale = scale;
+    launch.pre.use_scale = use_scale;
+    launch.pre.rank = rank;
+    for (int d = 0; d < rank; d++) {
+        launch.pre.dims[d] = dims[d];
+        launch.pre.x_strides[d] = x_strides[d];
+        launch.pre.b_strides[d] = b_strides[d];
+    }
+    launch.pre.x_last = x_last;
+    launch.pre.b_last = b_last;
+    return softmax_dispatch(dtype, launch);
 }
 
 namespace {

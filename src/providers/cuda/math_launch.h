@@ -81,6 +81,15 @@ cudaError_t onyx_cuda_topk(int dtype, int largest, const void *x, void *values, 
 cudaError_t onyx_cuda_softmax(int dtype, int log_output, const void *x, void *y, int64_t outer, int64_t n,
                               int64_t inner, cudaStream_t stream);
 
+/* onyx ScaleAddSoftmax: y (rows, n) = softmax of round(round(x * scale) + bias) along n (the
+ * scale only with use_scale), each rounding to the dtype as the Mul and Add kernels round. x and
+ * bias are broadcast to y: rank (<= 12) leading dims with each operand's element strides, and
+ * their strides along n (x_last, b_last: 0 or 1). */
+cudaError_t onyx_cuda_scale_add_softmax(int dtype, const void *x, const void *bias, void *y, int64_t rows,
+                                        int64_t n, float scale, int use_scale, int rank, const int64_t *dims,
+                                        const int64_t *x_strides, const int64_t *b_strides, int64_t x_last,
+                                        int64_t b_last, cudaStream_t stream);
+
 /* LayerNormalization of rows: x and y are (rows, cols), scale and bias (may be NULL) are (cols)
  * of x's dtype; mean and inv_std (float32, may be NULL) are (rows). rms: the RMS norm (the mean
  * taken as 0; bias and mean NULL). With skip (rows, cols): the rows normalised are x + skip
