@@ -169,13 +169,20 @@ static kv_slot *find_slot(decoder_run *r, const char *past_name) {
     return NULL;
 }
 
+static int is_cross_present(const char *name) {
+    return strncmp(name, "present.", 8) == 0 && strstr(name, ".encoder.") != NULL;
+}
+
 /* A binding for session with every output on the cache device (the logits too: the token
- * chooser reads them there). */
-static onyx_status binding_for(decoder_run *r, onyx_session *session, onyx_io_binding **out) {
+ * chooser reads them there), the cross-attention presents only with cross: after the first
+ * step the cache keeps the first step's, and a merged decoder's with-past branch passes its
+ * inputs through, which unbound are not copied. */
+static onyx_status binding_for(decoder_run *r, onyx_session *session, int cross, onyx_io_binding **out) {
     ONYX_TRY(onyx_io_binding_create(session, out));
     for (size_t i = 0; i < onyx_session_output_count(session); i++) {
         onyx_value_info info;
         ONYX_TRY(onyx_session_output_info(session, i, &info));
+        if (!cross && is_cross_present(info.name)) continue;
         ONYX_TRY(onyx_io_binding_bind_output_to_device(*out, info.name, r->model->cache_device));
     }
     return ONYX_OK;
@@ -222,6 +229,7 @@ static onyx_status take_outputs(decoder_run *r, onyx_session *session, onyx_io_b
     for (size_t i = 0; i < onyx_session_output_count(session); i++) {
         onyx_value_info info;
         ONYX_TRY(onyx_session_output_info(session, i, &info));
+        if (r->steps > 0 && is_cross_present(info.name)) continue; /* not bound: the first step's stay */
         onyx_tensor *value = NULL;
         ONYX_TRY(onyx_io_binding_get_output(binding, info.name, &value));
         if (strcmp(info.name, "logits") == 0) {
@@ -239,10 +247,6 @@ static onyx_status take_outputs(decoder_run *r, onyx_session *session, onyx_io_b
         }
         int cross = strstr(info.name, ".encoder.") != NULL;
         kv_slot *slot = find_slot(r, past_name);
-        if (cross && r->steps > 0) { /* the first step's cross-attention cache stays */
-            onyx_tensor_destroy(value);
-            continue;
-        }
         if (!slot) {
             if (r->n_slots == MAX_KV_SLOTS) {
                 onyx_tensor_destroy(value);
@@ -267,8 +271,8 @@ static onyx_status decoder_step(decoder_run *r, const int64_t *ids, int64_t fed,
     onyx_model *m = r->model;
     *logits = NULL;
     onyx_session *session = r->steps > 0 && m->decoder_with_past ? m->decoder_with_past : m->decoder;
-    onyx_io_binding **binding = session == m->decoder ? &r->first_binding : &r->past_binding;
-    if (!*binding) ONYX_TRY(binding_for(r, session, binding));
+    onyx_io_binding **binding = r->steps == 0 ? &r->first_binding : &r->past_binding;
+    if (!*binding) ONYX_TRY(binding_for(r, session, r->steps == 0, binding));
     onyx_tensor *temps[MAX_STEP_TEMPS];
     int n_temps = 0;
     onyx_status st = ONYX_OK;

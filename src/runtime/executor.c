@@ -923,10 +923,26 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
 
 static onyx_status run_subgraph(onyx_kernel_ctx *ctx, const onyx_graph *sub, onyx_tensor *const **results);
 
+/* The value among e's inputs and constants whose data is t's (a caller's or the model's memory,
+ * which outlives e's run), or -1. */
+static int bound_value_holding(const onyx_exec *e, const onyx_tensor *t) {
+    for (int k = 0; k < e->n_bind_values; k++) {
+        int p = e->bind_values[k];
+        const onyx_tensor *b = &e->vals[p];
+        onyx_value_kind kind = e->g->values[p].kind;
+        if (b->data == t->data && b->device == t->device && b->nbytes == t->nbytes &&
+            (e->bound[p] || kind == ONYX_VALUE_CONSTANT))
+            return p;
+    }
+    return -1;
+}
+
 /* Node n (ONYX_KERNEL_SUBGRAPH_OUTPUTS) ran a subgraph in prepare: hand each result buffer the
  * child owns (its own allocation, on dev, of the output's size) to the output instead of a
- * copy. The child forgets it, so its finish keeps it. Results in the child's plan arena, views
- * and outputs the caller preallocated are left to the kernel's copy. */
+ * copy. The child forgets it, so its finish keeps it. A result that is one of e's inputs or
+ * constants passed through (a with-past branch's cross-attention presents) becomes a view of it.
+ * Results in the child's plan arena, other views and outputs the caller preallocated are left to
+ * the kernel's copy. */
 static void take_subgraph_results(onyx_exec *e, const onyx_node *n, onyx_device_type dev) {
     onyx_exec *c = NULL;
     for (int k = 0; k < e->n_children && !c; k++)
@@ -936,8 +952,15 @@ static void take_subgraph_results(onyx_exec *e, const onyx_node *n, onyx_device_
         int v = n->outputs[o], cv = c->g->outputs[o];
         if (v < 0 || cv < 0 || e->out_dst[v] || e->vals[v].dtype == ONYX_DTYPE_STRING) continue;
         const onyx_tensor *r = &c->vals[cv];
-        if (!c->owned[cv] || c->buf_device[cv] != dev || r->device != dev || !r->data || r->nbytes != e->vals[v].nbytes)
+        if (r->device != dev || !r->data || r->nbytes != e->vals[v].nbytes) continue;
+        if (!c->owned[cv]) {
+            if (bound_value_holding(e, r) < 0) continue;
+            e->vals[v].device = dev;
+            e->vals[v].data = r->data; /* a view: e's input or constant lives past this run */
+            if (!e->cur_plan) e->rec_size[v] = NOT_PLANNED;
             continue;
+        }
+        if (c->buf_device[cv] != dev) continue;
         c->owned[cv] = 0;
         e->vals[v].device = dev;
         e->vals[v].data = r->data;
@@ -1056,7 +1079,7 @@ onyx_status onyx_exec_run(onyx_exec *e) {
         if (st == ONYX_OK && (n->kernel->flags & ONYX_KERNEL_SUBGRAPH_OUTPUTS)) take_subgraph_results(e, n, dev);
         for (int o = aliased ? 1 : 0; o < n->n_outputs && st == ONYX_OK; o++) {
             int v = n->outputs[o];
-            if (v < 0 || e->owned[v]) continue; /* owned already: a subgraph's result handed over */
+            if (v < 0 || e->vals[v].data) continue; /* a subgraph's result handed over, or viewed */
             e->vals[v].device = dev;
             st = buffer_acquire(e, plan, v, e->vals[v].nbytes, dev, &e->vals[v].data);
         }
