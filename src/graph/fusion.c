@@ -471,49 +471,42 @@ static int match_scale_add_softmax(const fusion_ctx *f, const onyx_node *n, int 
     return 0;
 }
 
+/* Replace the attributes of node n (rewritten) with float attributes names[i] = values[i], or
+ * (int_first) the first one an int. */
+static onyx_status set_attrs(onyx_graph *g, onyx_node *n, const char *const *names, const double *values, int count,
+                             int int_first) {
+    onyx_attr *a = onyx_region_alloc(&g->model->region, (size_t)count * sizeof *a);
+    if (!a) return ONYX_ERR_OUT_OF_MEMORY;
+    memset(a, 0, (size_t)count * sizeof *a);
+    for (int i = 0; i < count; i++) {
+        a[i].name = names[i];
+        a[i].type = i == 0 && int_first ? ONYX_ATTR_INT : ONYX_ATTR_FLOAT;
+        if (a[i].type == ONYX_ATTR_INT) a[i].i = (int64_t)values[i];
+        else a[i].f = (float)values[i];
+    }
+    n->attrs = a;
+    n->n_attrs = count;
+    return ONYX_OK;
+}
+
 /* Give node n (rewritten) the float attribute scale. */
 static onyx_status set_scale_attr(onyx_graph *g, onyx_node *n, double scale) {
-    onyx_attr *a = onyx_region_alloc(&g->model->region, sizeof *a);
-    if (!a) return ONYX_ERR_OUT_OF_MEMORY;
-    memset(a, 0, sizeof *a);
-    a->name = "scale";
-    a->type = ONYX_ATTR_FLOAT;
-    a->f = (float)scale;
-    n->attrs = a;
-    n->n_attrs = 1;
-    return ONYX_OK;
+    static const char *const names[1] = {"scale"};
+    return set_attrs(g, n, names, &scale, 1, 0);
 }
 
 /* Give node n (rewritten) the float attributes bound and bound_if_inf. */
 static onyx_status set_clamp_attrs(onyx_graph *g, onyx_node *n, double bound, double inf_bound) {
-    onyx_attr *a = onyx_region_alloc(&g->model->region, 2 * sizeof *a);
-    if (!a) return ONYX_ERR_OUT_OF_MEMORY;
-    memset(a, 0, 2 * sizeof *a);
-    a[0].name = "bound";
-    a[0].type = ONYX_ATTR_FLOAT;
-    a[0].f = (float)bound;
-    a[1].name = "bound_if_inf";
-    a[1].type = ONYX_ATTR_FLOAT;
-    a[1].f = (float)inf_bound;
-    n->attrs = a;
-    n->n_attrs = 2;
-    return ONYX_OK;
+    static const char *const names[2] = {"bound", "bound_if_inf"};
+    double values[2] = {bound, inf_bound};
+    return set_attrs(g, n, names, values, 2, 0);
 }
 
 /* Give node n (rewritten) the attributes axis = -1 and epsilon = eps. */
 static onyx_status set_norm_attrs(onyx_graph *g, onyx_node *n, double eps) {
-    onyx_attr *a = onyx_region_alloc(&g->model->region, 2 * sizeof *a);
-    if (!a) return ONYX_ERR_OUT_OF_MEMORY;
-    memset(a, 0, 2 * sizeof *a);
-    a[0].name = "axis";
-    a[0].type = ONYX_ATTR_INT;
-    a[0].i = -1;
-    a[1].name = "epsilon";
-    a[1].type = ONYX_ATTR_FLOAT;
-    a[1].f = (float)eps;
-    n->attrs = a;
-    n->n_attrs = 2;
-    return ONYX_OK;
+    static const char *const names[2] = {"axis", "epsilon"};
+    double values[2] = {-1, eps};
+    return set_attrs(g, n, names, values, 2, 1);
 }
 
 /* Cast to the dtype its input has becomes Identity (a view). */

@@ -96,6 +96,22 @@ static inline const onyx_tensor *onyx_input(const onyx_kernel_ctx *ctx, int i) {
 static inline onyx_tensor *onyx_output(const onyx_kernel_ctx *ctx, int i) {
     return i < ctx->n_outputs ? ctx->outputs[i] : NULL;
 }
+/* A context for running another op's kernel (node) on ctx's provider, threads and runtime, with
+ * its own inputs and outputs and no workspace: composed kernels call rows of their table. */
+static inline onyx_kernel_ctx onyx_kernel_sub_ctx(const onyx_kernel_ctx *ctx, const onyx_node *node,
+                                                  const onyx_tensor **inputs, int n_inputs, onyx_tensor **outputs,
+                                                  int n_outputs) {
+    onyx_kernel_ctx sub = *ctx;
+    sub.node = node;
+    sub.inputs = inputs;
+    sub.n_inputs = n_inputs;
+    sub.outputs = outputs;
+    sub.n_outputs = n_outputs;
+    sub.workspace = NULL;
+    sub.workspace_bytes = 0;
+    sub.view_output = 0;
+    return sub;
+}
 /* Checks that input i is present; the message names the input by position and op. */
 onyx_status onyx_kernel_require(const onyx_kernel_ctx *ctx, int i);
 /* Checks input i's dtype is in mask; the message lists what was expected. */

@@ -14,22 +14,37 @@
 #include "providers/cpu/cpu_tables.h"
 #include "runtime/optimize.h"
 
-/* Nodes of the subgraphs of g's nodes (at any depth), and how many of them are Constant nodes
- * that do not write a branch output. */
-static void count_branch_nodes(const onyx_graph *g, int *nodes, int *constants) {
+/* fn for every node of the subgraphs of g's nodes, at any depth. */
+static void each_branch_node(const onyx_graph *g, void (*fn)(const onyx_graph *sub, const onyx_node *n, void *ctx),
+                             void *ctx) {
     for (int i = 0; i < g->n_nodes; i++)
         for (int a = 0; a < g->nodes[i].n_attrs; a++) {
             const onyx_graph *sub = g->nodes[i].attrs[a].type == ONYX_ATTR_GRAPH ? g->nodes[i].attrs[a].g : NULL;
             if (!sub) continue;
-            *nodes += sub->n_nodes;
-            for (int k = 0; k < sub->n_nodes; k++) {
-                const onyx_node *n = &sub->nodes[k];
-                /* a Constant writing a branch output stays: the branch must produce it */
-                int output = n->n_outputs == 1 && n->outputs[0] >= 0 && sub->values[n->outputs[0]].is_graph_output;
-                *constants += !strcmp(n->op_type, "Constant") && !output;
-            }
-            count_branch_nodes(sub, nodes, constants);
+            for (int k = 0; k < sub->n_nodes; k++) fn(sub, &sub->nodes[k], ctx);
+            each_branch_node(sub, fn, ctx);
         }
+}
+
+typedef struct branch_nodes {
+    int nodes, constants;
+} branch_nodes;
+
+static void count_node(const onyx_graph *sub, const onyx_node *n, void *ctx) {
+    branch_nodes *c = ctx;
+    c->nodes++;
+    /* a Constant writing a branch output stays: the branch must produce it */
+    int output = n->n_outputs == 1 && n->outputs[0] >= 0 && sub->values[n->outputs[0]].is_graph_output;
+    c->constants += !strcmp(n->op_type, "Constant") && !output;
+}
+
+/* Nodes of the subgraphs of g's nodes (at any depth), and how many of them are Constant nodes
+ * that do not write a branch output. */
+static void count_branch_nodes(const onyx_graph *g, int *nodes, int *constants) {
+    branch_nodes c = {0, 0};
+    each_branch_node(g, count_node, &c);
+    *nodes += c.nodes;
+    *constants += c.constants;
 }
 
 static void check_merged_decoder(const char *folder) {
@@ -73,33 +88,27 @@ typedef struct branch_ops {
     int reduce_means, pows, norms, matmul_bias, identities_of_constants, biased_matmuls;
 } branch_ops;
 
+static void count_op(const onyx_graph *sub, const onyx_node *n, void *ctx) {
+    branch_ops *c = ctx;
+    c->reduce_means += !strcmp(n->op_type, "ReduceMean");
+    c->pows += !strcmp(n->op_type, "Pow");
+    c->norms += !strcmp(n->op_type, "SimplifiedLayerNormalization") ||
+                !strcmp(n->op_type, "SkipSimplifiedLayerNormalization");
+    c->matmul_bias += !strcmp(n->op_type, "MatMulBias");
+    if (!strcmp(n->op_type, "Identity") && n->n_inputs == 1 && resolves_to_constant(sub, n->inputs[0], 0))
+        c->identities_of_constants++;
+    if (!strcmp(n->op_type, "Add") && n->n_inputs == 2)
+        for (int j = 0; j < 2; j++) {
+            int p = n->inputs[j] >= 0 ? sub->values[n->inputs[j]].producer : -1;
+            if (p >= 0 && !strcmp(sub->nodes[p].op_type, "MatMul") && resolves_to_constant(sub, n->inputs[1 - j], 1))
+                c->biased_matmuls++;
+        }
+}
+
 /* What the fusions should have left in g's branches (any depth): RMS norms (ReduceMean, Pow)
  * and Linear layers (Add of a MatMul output and a constant) not fused, and Identity nodes of
  * constants, against the fused nodes. */
-static void count_branch_ops(const onyx_graph *g, branch_ops *c) {
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int a = 0; a < g->nodes[i].n_attrs; a++) {
-            const onyx_graph *sub = g->nodes[i].attrs[a].type == ONYX_ATTR_GRAPH ? g->nodes[i].attrs[a].g : NULL;
-            if (!sub) continue;
-            for (int k = 0; k < sub->n_nodes; k++) {
-                const onyx_node *n = &sub->nodes[k];
-                c->reduce_means += !strcmp(n->op_type, "ReduceMean");
-                c->pows += !strcmp(n->op_type, "Pow");
-                c->norms += !strcmp(n->op_type, "SimplifiedLayerNormalization") ||
-                            !strcmp(n->op_type, "SkipSimplifiedLayerNormalization");
-                c->matmul_bias += !strcmp(n->op_type, "MatMulBias");
-                if (!strcmp(n->op_type, "Identity") && n->n_inputs == 1 && resolves_to_constant(sub, n->inputs[0], 0))
-                    c->identities_of_constants++;
-                if (!strcmp(n->op_type, "Add") && n->n_inputs == 2)
-                    for (int j = 0; j < 2; j++) {
-                        int p = n->inputs[j] >= 0 ? sub->values[n->inputs[j]].producer : -1;
-                        if (p >= 0 && !strcmp(sub->nodes[p].op_type, "MatMul") && resolves_to_constant(sub, n->inputs[1 - j], 1))
-                            c->biased_matmuls++;
-                    }
-            }
-            count_branch_ops(sub, c);
-        }
-}
+static void count_branch_ops(const onyx_graph *g, branch_ops *c) { each_branch_node(g, count_op, c); }
 
 /* Fusions reach the weights a merged decoder's branches read from the main graph: every RMS
  * norm of T5's branches and every Linear layer of M2M100's is fused, and the Identities through

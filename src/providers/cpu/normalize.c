@@ -718,18 +718,13 @@ onyx_status math_skip_norm_set_outputs(onyx_kernel_ctx *ctx, const math_skip_nor
  * shaped context: inputs sum, gamma (and beta), outputs output, (mean,) inv_std. */
 onyx_kernel_ctx math_skip_norm_inner(const onyx_kernel_ctx *ctx, const math_skip_norm *v, const onyx_tensor *sum,
                                      const onyx_tensor **ins, onyx_tensor **outs) {
-    onyx_kernel_ctx sub = *ctx;
     ins[0] = sum;
     ins[1] = v->gamma;
     ins[2] = v->beta;
     outs[0] = ctx->outputs[0];
     outs[1] = v->rms ? v->inv_std : v->mean;
     outs[2] = v->rms ? NULL : v->inv_std;
-    sub.inputs = ins;
-    sub.n_inputs = v->rms ? 2 : 3;
-    sub.outputs = outs;
-    sub.n_outputs = v->rms ? 2 : 3;
-    return sub;
+    return onyx_kernel_sub_ctx(ctx, ctx->node, ins, v->rms ? 2 : 3, outs, v->rms ? 2 : 3);
 }
 
 onyx_status math_skip_norm_prepare(onyx_kernel_ctx *ctx) {
@@ -853,12 +848,7 @@ onyx_status math_scale_add_softmax_prepare(onyx_kernel_ctx *ctx) {
     const onyx_tensor *ins[1] = {ctx->outputs[0]};
     onyx_tensor y = *ctx->outputs[0];
     onyx_tensor *outs[1] = {&y};
-    onyx_kernel_ctx sub = *ctx;
-    sub.node = &softmax_13;
-    sub.inputs = ins;
-    sub.n_inputs = 1;
-    sub.outputs = outs;
-    sub.n_outputs = 1;
+    onyx_kernel_ctx sub = onyx_kernel_sub_ctx(ctx, &softmax_13, ins, 1, outs, 1);
     ONYX_TRY(math_softmax_prepare(&sub));
     ctx->workspace_bytes = sub.workspace_bytes;
     return ONYX_OK;
@@ -898,11 +888,8 @@ onyx_status math_scale_add_softmax_run(onyx_kernel_ctx *ctx) {
     }
     const onyx_tensor *ins[1] = {y};
     onyx_tensor *outs[1] = {y};
-    onyx_kernel_ctx sub = *ctx;
-    sub.node = &softmax_13;
-    sub.inputs = ins;
-    sub.n_inputs = 1;
-    sub.outputs = outs;
-    sub.n_outputs = 1;
+    onyx_kernel_ctx sub = onyx_kernel_sub_ctx(ctx, &softmax_13, ins, 1, outs, 1);
+    sub.workspace = ctx->workspace;
+    sub.workspace_bytes = ctx->workspace_bytes;
     return math_softmax_run(&sub);
 }

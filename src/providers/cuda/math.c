@@ -349,14 +349,7 @@ static onyx_status cuda_add_into(onyx_kernel_ctx *ctx, onyx_tensor *out, const o
     static const onyx_node add_node = {.op_type = "Add", .domain = "", .opset = 14};
     const onyx_tensor *ins[2] = {a, b};
     onyx_tensor *outs[1] = {out};
-    onyx_kernel_ctx sub = *ctx;
-    sub.node = &add_node;
-    sub.inputs = ins;
-    sub.n_inputs = 2;
-    sub.outputs = outs;
-    sub.n_outputs = 1;
-    sub.workspace = NULL;
-    sub.workspace_bytes = 0;
+    onyx_kernel_ctx sub = onyx_kernel_sub_ctx(ctx, &add_node, ins, 2, outs, 1);
     void *data = out->data;
     ONYX_TRY(add->prepare(&sub));
     out->data = data;
