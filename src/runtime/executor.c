@@ -109,7 +109,10 @@ struct onyx_exec {
     /* Static memo (recording runs): a copy of each signature-static value a host node computed,
      * and the run its content last changed in. A static node whose inputs did not change this
      * run is not run again; its outputs are views of the copies. */
-    unsigned char *memo_node;   /* per node: 1 may be skipped this way, 2 tracked (always runs), 0 neither */
+    unsigned char *memo_node;   /* per node: 1 may be skipped this way, 2 a Shape/Size tracked by its
+                                   input's shape, 0 neither */
+    int64_t *memo_in_shape;     /* per node (1 + ONYX_MAX_RANK): for memo_node 2, the rank and dims of
+                                   input 0 when it last ran (rank -1: none) */
     uint64_t *memo_ran;         /* per node: the run it last ran in (0: never) */
     onyx_tensor *memo_val;      /* per value: the copy (its buffer owned, memo_cap bytes), or empty */
     size_t *memo_cap;
@@ -273,6 +276,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->prof_ns = onyx_calloc((size_t)nn + 1, sizeof *e->prof_ns);
     e->prof_calls = onyx_calloc((size_t)nn + 1, sizeof *e->prof_calls);
     e->memo_node = onyx_calloc((size_t)nn + 1, 1);
+    e->memo_in_shape = onyx_calloc(((size_t)nn + 1) * (1 + ONYX_MAX_RANK), sizeof *e->memo_in_shape);
     e->memo_ran = onyx_calloc((size_t)nn + 1, sizeof *e->memo_ran);
     e->memo_val = onyx_calloc((size_t)nv + 1, sizeof *e->memo_val);
     e->memo_cap = onyx_calloc((size_t)nv + 1, sizeof *e->memo_cap);
@@ -281,7 +285,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     if (!e->vals || !e->bound || !e->owned || !e->acquired || !e->workspace || !e->last_use || !e->sig_static || !e->node_static ||
         !e->outer_id || !e->outer_exec || !e->sig_values || !e->bind_values || !e->rec_size || !e->rec_device || !e->buf_device ||
         !e->mirror || !e->mirror_live || !e->const_mirror || !e->const_mirror_ready || !e->out_dst || !e->detach ||
-        !e->results || !e->prof_ns || !e->prof_calls || !e->memo_node || !e->memo_ran || !e->memo_val || !e->memo_cap ||
+        !e->results || !e->prof_ns || !e->prof_calls || !e->memo_node || !e->memo_in_shape || !e->memo_ran || !e->memo_val || !e->memo_cap ||
         !e->memo_run)
         st = ONYX_ERR_OUT_OF_MEMORY;
     if (st == ONYX_OK) st = exec_resolve_outer(e);
@@ -409,6 +413,7 @@ void onyx_exec_destroy(onyx_exec *e) {
     onyx_free(e->const_mirror);
     onyx_free(e->const_mirror_ready);
     onyx_free(e->memo_node);
+    onyx_free(e->memo_in_shape);
     onyx_free(e->memo_ran);
     onyx_free(e->memo_val);
     onyx_free(e->memo_cap);
@@ -494,8 +499,9 @@ static void tensor_view(onyx_tensor *dst, const onyx_tensor *src) {
  * Most of it does not depend on the past length (the Reshape targets of each layer), so the
  * host nodes that compute static values keep a copy of their outputs, and a node none of whose
  * inputs changed since it last ran takes its copies instead of running. Shape and Size of
- * non-static values always run (they read this run's shapes); a value's change is found by
- * comparing it with its copy. Runs are numbered: a node is skipped only when every input's
+ * non-static values read this run's shapes: they take their copies when their input has the
+ * shape it had when they last ran, and run otherwise; a value's change is found by comparing it
+ * with its copy. Runs are numbered: a node is skipped only when every input's
  * content last changed no later than the run the node last ran in, so a run that failed half
  * way leaves nothing stale (its later nodes run next time). A copy's buffer is reused while it
  * fits and is freed with the executor; when a larger one cannot be had, the copy is marked
@@ -516,8 +522,8 @@ static int is_random_op(const onyx_node *n) {
 }
 
 /* memo_node[i]: 1 for static host nodes that may be skipped, 2 for Shape/Size of non-static
- * values (tracked, always run), 0 for the rest (device nodes, random ops, subgraphs, nodes
- * writing graph outputs or strings). */
+ * values (skipped by their input's shape), 0 for the rest (device nodes, random ops, subgraphs,
+ * nodes writing graph outputs or strings). */
 static void memo_analyse(onyx_exec *e) {
     const onyx_graph *g = e->g;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -538,7 +544,20 @@ static void memo_analyse(onyx_exec *e) {
         for (int k = 0; k < n->n_inputs; k++)
             if (n->inputs[k] >= 0 && !e->sig_static[n->inputs[k]]) inputs_static = 0;
         if (ok) e->memo_node[i] = inputs_static ? 1 : 2;
+        e->memo_in_shape[(size_t)i * (1 + ONYX_MAX_RANK)] = -1;
     }
+}
+
+/* Whether Shape/Size node i (memo_node 2) may take its copies: it ran before, its outputs have
+ * valid copies, and input 0 has the shape it had then. */
+static int memo_shape_reusable(const onyx_exec *e, int i) {
+    const onyx_node *n = &e->g->nodes[i];
+    const int64_t *rec = e->memo_in_shape + (size_t)i * (1 + ONYX_MAX_RANK);
+    if (!e->memo_ran[i] || n->n_inputs < 1 || n->inputs[0] < 0 || rec[0] < 0) return 0;
+    for (int o = 0; o < n->n_outputs; o++)
+        if (n->outputs[o] >= 0 && !e->memo_run[n->outputs[o]]) return 0;
+    const onyx_tensor *t = &e->vals[n->inputs[0]];
+    return t->rank == rec[0] && !memcmp(t->dims, rec + 1, (size_t)t->rank * sizeof *t->dims);
 }
 
 /* Whether node i (memo_node 1) may take its copies in this run: it ran before, each output has
@@ -569,6 +588,12 @@ static int same_tensor(const onyx_tensor *a, const onyx_tensor *b) {
 static void memo_record(onyx_exec *e, int i) {
     const onyx_node *n = &e->g->nodes[i];
     e->memo_ran[i] = e->runs;
+    if (e->memo_node[i] == 2 && n->n_inputs >= 1 && n->inputs[0] >= 0) {
+        const onyx_tensor *t = &e->vals[n->inputs[0]];
+        int64_t *rec = e->memo_in_shape + (size_t)i * (1 + ONYX_MAX_RANK);
+        rec[0] = t->rank;
+        memcpy(rec + 1, t->dims, (size_t)t->rank * sizeof *t->dims);
+    }
     for (int o = 0; o < n->n_outputs; o++) {
         int v = n->outputs[o];
         if (v < 0) continue;
@@ -1035,7 +1060,9 @@ onyx_status onyx_exec_run(onyx_exec *e) {
                 if (n->outputs[o] >= 0) tensor_view(&e->vals[n->outputs[o]], &plan->statics[n->outputs[o]]);
             continue;
         }
-        if (!plan && e->memo_node[i] == 1 && memo_reusable(e, i)) {
+        int memo = !plan && ((e->memo_node[i] == 1 && memo_reusable(e, i)) ||
+                             (e->memo_node[i] == 2 && memo_shape_reusable(e, i)));
+        if (memo) {
             for (int o = 0; o < n->n_outputs; o++)
                 if (n->outputs[o] >= 0) tensor_view(&e->vals[n->outputs[o]], &e->memo_val[n->outputs[o]]);
             continue;

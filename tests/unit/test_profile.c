@@ -3,7 +3,8 @@
  * over the T5 fixture's generate loop, whose merged decoder runs each step inside an If branch:
  * the per-op times reach the branch's nodes, an If counts only its own time, the parts add up
  * to the top-level nodes' times, the totals count the decoder's runs, a reset starts both from
- * zero, and the option's values are checked.
+ * zero, and the option's values are checked. GPT2's loop shows the static memo skipping Shape
+ * nodes whose input kept its shape.
  */
 #include <stdint.h>
 #include <string.h>
@@ -132,6 +133,39 @@ static void test_totals_without_profiling(void) {
     onyx_model_destroy(m);
 }
 
+/* A decode loop's recording runs skip the Shape nodes whose input kept its shape (the static
+ * memo): GPT2's per-token activations are (1, 1, C) at every step; only the Shapes of what grows
+ * with the past run again. */
+static void test_shape_nodes_skipped(void) {
+    onyx_model_options o;
+    onyx_model_options_init(&o);
+    o.session.providers = "cpu";
+    o.session.enable_profiling = ONYX_PROFILE_HOST;
+    onyx_model *m = NULL;
+    ONYX_CHECK_OK(onyx_model_load(ONYX_SOURCE_DIR "/tests/models/gpt2-ts17", ONYX_TASK_AUTO, &o, &m));
+    if (!m) return;
+    ONYX_CHECK_INT(generate(m), 0);
+    onyx_run_totals t;
+    onyx_run_totals_init(&t);
+    ONYX_CHECK_OK(onyx_session_run_totals(m->decoder, &t));
+    onyx_op_time *ops = onyx_malloc(MAX_OPS * sizeof *ops);
+    size_t count = 0;
+    ONYX_CHECK(ops != NULL);
+    if (ops) ONYX_CHECK_OK(onyx_session_op_times(m->decoder, ops, MAX_OPS, &count));
+    uint64_t shape_nodes = 0, shape_calls = 0;
+    for (size_t k = 0; k < count; k++)
+        if (!strcmp(ops[k].op_type, "Shape")) shape_nodes = ops[k].nodes, shape_calls = ops[k].calls;
+    uint64_t recording = t.runs - t.planned_runs;
+    fprintf(stderr, "  %llu Shape nodes, %llu calls over %llu recording runs\n", (unsigned long long)shape_nodes,
+            (unsigned long long)shape_calls, (unsigned long long)recording);
+    ONYX_CHECK(shape_nodes > 20);
+    ONYX_CHECK(recording >= 2);
+    ONYX_CHECK(shape_calls > 0);                                 /* the first run, and what grows */
+    ONYX_CHECK(2 * shape_calls < shape_nodes * recording);       /* most are skipped */
+    onyx_free(ops);
+    onyx_model_destroy(m);
+}
+
 static void test_bad_mode(void) {
     onyx_session_options o;
     onyx_session_options_init(&o);
@@ -147,6 +181,7 @@ int main(void) {
     ONYX_TEST_RUN(test_profile_host);
     ONYX_TEST_RUN(test_profile_nodes);
     ONYX_TEST_RUN(test_totals_without_profiling);
+    ONYX_TEST_RUN(test_shape_nodes_skipped);
     ONYX_TEST_RUN(test_bad_mode);
     ONYX_CHECK_INT(onyx_alloc_live(), blocks);
     return onyx_test_finish();
