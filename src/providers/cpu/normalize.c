@@ -757,6 +757,23 @@ onyx_status math_skip_norm_run(onyx_kernel_ctx *ctx) {
     sum.data = v.sum ? v.sum->data : ctx->workspace;
     onyx_dtype dt = v.input->dtype;
     int64_t n = v.rows * v.cols;
+    if (dt == ONYX_DTYPE_FLOAT32 && v.same_shape) { /* float32: each row summed and normalised in one pass */
+        const float *X = v.input->data, *K = v.skip->data, *B = v.bias ? v.bias->data : NULL;
+        const float *G = v.gamma->data, *Be = v.beta ? v.beta->data : NULL;
+        float *S = sum.data, *Y = ctx->outputs[0]->data;
+        float *mean = v.mean ? v.mean->data : NULL, *inv_std = v.inv_std ? v.inv_std->data : NULL;
+        double epsilon = onyx_node_attr_float(ctx->node, "epsilon", 1e-5f);
+        const int64_t cols = v.cols;
+#pragma omp parallel for num_threads(math_threads(ctx)) if (n > NORMALIZE_PARALLEL_MIN)
+        for (int64_t r = 0; r < v.rows; r++) {
+            float *sr = S + r * cols;
+            for (int64_t c = 0; c < cols; c++) sr[c] = X[r * cols + c] + K[r * cols + c] + (B ? B[c] : 0.0f);
+            layer_norm_row_f32(Y + r * cols, sr, G, Be, cols, epsilon, v.rms, mean ? mean + r : NULL,
+                               inv_std ? inv_std + r : NULL);
+            if (v.rms && mean) mean[r] = 0.0f;
+        }
+        return ONYX_OK;
+    }
     int64_t xs[ONYX_MAX_RANK], ks[ONYX_MAX_RANK];
     if (!v.same_shape) {
         onyx_broadcast_strides(v.input->dims, v.input->rank, v.dims, v.rank, xs);
@@ -773,7 +790,7 @@ onyx_status math_skip_norm_run(onyx_kernel_ctx *ctx) {
                 ki += c * ks[d];
             }
         }
-        if (dt == ONYX_DTYPE_FLOAT32) { /* the Add kernel's float sum */
+        if (dt == ONYX_DTYPE_FLOAT32) { /* the Add kernel's float sum (a broadcast skip) */
             float a = ((const float *)v.input->data)[xi] + ((const float *)v.skip->data)[ki];
             if (v.bias) a += ((const float *)v.bias->data)[i % v.cols];
             ((float *)sum.data)[i] = a;
@@ -861,6 +878,28 @@ onyx_status math_scale_add_softmax_run(onyx_kernel_ctx *ctx) {
     onyx_tensor *y = ctx->outputs[0];
     onyx_dtype dt = x->dtype;
     int use_scale = v.scale != 1.0f;
+    if (dt == ONYX_DTYPE_FLOAT32) { /* each row scaled, added and normalised in one pass */
+        const float *X = x->data, *Bd = b->data;
+        float *Y = y->data;
+#pragma omp parallel for num_threads(math_threads(ctx)) if (v.rows * v.n > NORMALIZE_PARALLEL_MIN)
+        for (int64_t r = 0; r < v.rows; r++) {
+            int64_t xo = 0, bo = 0, row = r;
+            for (int d = v.lead_rank - 1; d >= 0; d--) {
+                int64_t i = row % v.lead_dims[d];
+                row /= v.lead_dims[d];
+                xo += i * v.x_strides[d];
+                bo += i * v.b_strides[d];
+            }
+            float *yr = Y + r * v.n;
+            for (int64_t c = 0; c < v.n; c++) {
+                float t = X[xo + c * v.x_last];
+                if (use_scale) t *= v.scale;
+                yr[c] = t + Bd[bo + c * v.b_last];
+            }
+            softmax_row_f32(yr, yr, v.n, 0);
+        }
+        return ONYX_OK;
+    }
     for (int64_t r = 0; r < v.rows; r++) {
         int64_t xo = 0, bo = 0;
         int64_t row = r;
@@ -872,18 +911,13 @@ onyx_status math_scale_add_softmax_run(onyx_kernel_ctx *ctx) {
         }
         for (int64_t c = 0; c < v.n; c++) {
             int64_t at = r * v.n + c;
-            if (dt == ONYX_DTYPE_FLOAT32) { /* the Mul and Add kernels' float arithmetic */
-                float t = ((const float *)x->data)[xo + c * v.x_last];
-                if (use_scale) t *= v.scale;
-                ((float *)y->data)[at] = t + ((const float *)b->data)[bo + c * v.b_last];
-            } else { /* exact in double for the narrower types; rounded after each step */
-                double t = math_load(dt, x->data, xo + c * v.x_last);
-                if (use_scale) {
-                    math_store(dt, y->data, at, t * v.scale);
-                    t = math_load(dt, y->data, at);
-                }
-                math_store(dt, y->data, at, t + math_load(dt, b->data, bo + c * v.b_last));
+            /* exact in double for the narrower types; rounded after each step as Mul and Add round */
+            double t = math_load(dt, x->data, xo + c * v.x_last);
+            if (use_scale) {
+                math_store(dt, y->data, at, t * v.scale);
+                t = math_load(dt, y->data, at);
             }
+            math_store(dt, y->data, at, t + math_load(dt, b->data, bo + c * v.b_last));
         }
     }
     const onyx_tensor *ins[1] = {y};
