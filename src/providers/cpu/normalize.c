@@ -767,7 +767,10 @@ onyx_status math_skip_norm_run(onyx_kernel_ctx *ctx) {
 #pragma omp parallel for num_threads(math_threads(ctx)) if (n > NORMALIZE_PARALLEL_MIN)
         for (int64_t r = 0; r < v.rows; r++) {
             float *sr = S + r * cols;
-            for (int64_t c = 0; c < cols; c++) sr[c] = X[r * cols + c] + K[r * cols + c] + (B ? B[c] : 0.0f);
+            for (int64_t c = 0; c < cols; c++) {
+                float a = X[r * cols + c] + K[r * cols + c];
+                sr[c] = B ? a + B[c] : a;
+            }
             layer_norm_row_f32(Y + r * cols, sr, G, Be, cols, epsilon, v.rms, mean ? mean + r : NULL,
                                inv_std ? inv_std + r : NULL);
             if (v.rms && mean) mean[r] = 0.0f;
