@@ -7,7 +7,10 @@
  *     pass their shape and strides by value);
  *   - cudaMemcpyAsync of 8 bytes host to device from pageable and from pinned memory;
  *   - a device-to-host copy of 8 bytes and the stream synchronisation after it (a round trip);
- *   - cudaStreamSynchronize of an idle stream, cudaGetLastError, cudaEventRecord.
+ *   - cudaStreamSynchronize of an idle stream, cudaGetLastError, cudaEventRecord;
+ *   - CUDA graphs of GRAPH_KERNELS kernels (a decode step's count), per kernel: stream capture,
+ *     cudaGraphInstantiate, cudaGraphExecUpdate from a new capture of the same launches, and
+ *     cudaGraphLaunch; these decide whether capturing a step anew each time can beat launching it.
  * Launches are queued back to back without waiting, as onyx queues a run.
  *   launch_cost [CALLS]   (default 20000)
  */
@@ -55,6 +58,59 @@ template <typename F> static double per_call(int calls, cudaStream_t s, F f) {
     }
     std::sort(rounds, rounds + 7);
     return rounds[3];
+}
+
+#define GRAPH_KERNELS 400
+
+/* GRAPH_KERNELS launches with 256 bytes of parameters each captured on s into a graph. */
+static cudaGraph_t capture_step(cudaStream_t s, big_params p, float *dev) {
+    cudaGraph_t g = nullptr;
+    CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    for (int k = 0; k < GRAPH_KERNELS; k++) {
+        p.v[0] = k;
+        params_kernel<<<4, 128, 0, s>>>(p, dev);
+    }
+    CHECK(cudaStreamEndCapture(s, &g));
+    return g;
+}
+
+/* Microseconds per kernel of each graph stage, median of 7 rounds. */
+static void graph_costs(cudaStream_t s, float *dev) {
+    big_params p = {};
+    double capture[7], instantiate[7], update[7], launch[7];
+    for (int r = 0; r < 7; r++) {
+        CHECK(cudaStreamSynchronize(s));
+        double t0 = now_us();
+        cudaGraph_t g = capture_step(s, p, dev);
+        double t1 = now_us();
+        cudaGraphExec_t exec = nullptr;
+        CHECK(cudaGraphInstantiate(&exec, g, 0));
+        double t2 = now_us();
+        cudaGraph_t g2 = capture_step(s, p, dev);
+        double t3 = now_us();
+        cudaGraphExecUpdateResultInfo info;
+        CHECK(cudaGraphExecUpdate(exec, g2, &info));
+        double t4 = now_us();
+        CHECK(cudaGraphLaunch(exec, s));
+        double t5 = now_us();
+        CHECK(cudaStreamSynchronize(s));
+        capture[r] = (t1 - t0) / GRAPH_KERNELS;
+        instantiate[r] = (t2 - t1) / GRAPH_KERNELS;
+        update[r] = ((t3 - t2) + (t4 - t3)) / GRAPH_KERNELS; /* a new capture and the update */
+        launch[r] = (t5 - t4) / GRAPH_KERNELS;
+        CHECK(cudaGraphExecDestroy(exec));
+        CHECK(cudaGraphDestroy(g));
+        CHECK(cudaGraphDestroy(g2));
+    }
+    std::sort(capture, capture + 7);
+    std::sort(instantiate, instantiate + 7);
+    std::sort(update, update + 7);
+    std::sort(launch, launch + 7);
+    printf("graph of %d kernels, per kernel:\n", GRAPH_KERNELS);
+    printf("%-48s %8.2f us\n", "  stream capture", capture[3]);
+    printf("%-48s %8.2f us\n", "  cudaGraphInstantiate", instantiate[3]);
+    printf("%-48s %8.2f us\n", "  capture again + cudaGraphExecUpdate", update[3]);
+    printf("%-48s %8.2f us\n", "  cudaGraphLaunch (host side)", launch[3]);
 }
 
 int main(int argc, char **argv) {
@@ -107,6 +163,7 @@ int main(int argc, char **argv) {
            per_call(calls, s, [&] { cudaStreamSynchronize(s); }));
     printf("%-48s %8.2f us\n", "cudaGetLastError", per_call(calls, s, [&] { (void)cudaGetLastError(); }));
     printf("%-48s %8.2f us\n", "cudaEventRecord", per_call(calls, s, [&] { cudaEventRecord(ev, s); }));
+    graph_costs(s, dev);
     CHECK(cudaEventDestroy(ev));
     CHECK(cudaFreeHost(pinned));
     CHECK(cudaFree(dev));
