@@ -529,6 +529,7 @@ static void memo_analyse(onyx_exec *e) {
     for (int i = 0; i < g->n_nodes; i++) {
         const onyx_node *n = &g->nodes[i];
         e->memo_node[i] = 0;
+        e->memo_in_shape[(size_t)i * (1 + ONYX_MAX_RANK)] = -1; /* no input shape recorded yet */
         if (!e->node_static[i] || n->provider < 0 || n->provider >= e->cfg.n_providers ||
             e->cfg.providers[n->provider]->ops->device != ONYX_DEVICE_CPU || is_random_op(n) ||
             onyx_node_has_subgraph(n))
@@ -544,7 +545,6 @@ static void memo_analyse(onyx_exec *e) {
         for (int k = 0; k < n->n_inputs; k++)
             if (n->inputs[k] >= 0 && !e->sig_static[n->inputs[k]]) inputs_static = 0;
         if (ok) e->memo_node[i] = inputs_static ? 1 : 2;
-        e->memo_in_shape[(size_t)i * (1 + ONYX_MAX_RANK)] = -1;
     }
 }
 
