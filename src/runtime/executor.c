@@ -466,7 +466,7 @@ void onyx_exec_profile_reset(onyx_exec *e) {
     for (int c = 0; c < e->n_children; c++) onyx_exec_profile_reset(e->children[c].exec);
 }
 
-static uint64_t clock_ns(void) {
+uint64_t onyx_clock_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -1068,7 +1068,7 @@ onyx_status onyx_exec_run(onyx_exec *e) {
             continue;
         }
         e->run_gen++;
-        uint64_t t0 = e->cfg.profile ? clock_ns() : 0;
+        uint64_t t0 = e->cfg.profile ? onyx_clock_ns() : 0;
         onyx_provider *prov = e->cfg.providers[n->provider];
         onyx_device_type dev = prov->ops->device;
         for (int k = 0; k < n->n_inputs && st == ONYX_OK; k++) {
@@ -1122,7 +1122,7 @@ onyx_status onyx_exec_run(onyx_exec *e) {
         if (!plan && e->memo_node[i]) memo_record(e, i);
         if (e->cfg.profile) {
             if (e->cfg.profile == ONYX_PROFILE_NODES && prov->ops->sync) st = prov->ops->sync(prov);
-            e->prof_ns[i] += clock_ns() - t0;
+            e->prof_ns[i] += onyx_clock_ns() - t0;
             e->prof_calls[i]++;
         }
         buffer_release(e, g->n_values + i);

@@ -64,7 +64,8 @@ void onyx_exec_finish(onyx_exec *e);
 /* Counters of the last run. */
 void onyx_exec_stats(const onyx_exec *e, onyx_run_stats *out);
 /* With config.profile: nanoseconds spent in node i (prepare and run, and with
- * ONYX_PROFILE_NODES the wait for its device) over all runs so far, and how many runs executed it. Subgraph nodes count inside their If. */
+ * ONYX_PROFILE_NODES the wait for its device) over all runs so far, and how many runs executed
+ * it. Subgraph nodes count inside their If. */
 void onyx_exec_node_time(const onyx_exec *e, int node, uint64_t *ns, uint64_t *calls);
 /* fn for every node of e and of the subgraph executors under it, with its profiled time over
  * all runs so far; a node holding subgraphs gets its own time, without its subgraphs' nodes. */
@@ -72,5 +73,7 @@ void onyx_exec_each_node_time(const onyx_exec *e, void (*fn)(void *ctx, const on
                               void *ctx);
 /* Profiled times back to zero, subgraph executors included. */
 void onyx_exec_profile_reset(onyx_exec *e);
+/* The monotonic clock in nanoseconds that node and run times are taken with. */
+uint64_t onyx_clock_ns(void);
 
 #endif

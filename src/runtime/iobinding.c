@@ -172,7 +172,7 @@ onyx_status onyx_session_run_with_binding(onyx_session *s, onyx_io_binding *b) {
     }
     onyx_device_memory_stats before;
     session_memory_snapshot(s, &before);
-    uint64_t t0 = session_clock_ns();
+    uint64_t t0 = onyx_clock_ns();
     onyx_status st = onyx_exec_run(s->exec);
     for (size_t i = 0; i < s->n_outputs && st == ONYX_OK; i++) {
         int id = s->outputs[i].value_id;
@@ -181,9 +181,9 @@ onyx_status onyx_session_run_with_binding(onyx_session *s, onyx_io_binding *b) {
         else if (b->outputs[i].to_device)
             st = onyx_exec_take_output(s->exec, id, b->outputs[i].device, &b->outputs[i].result);
     }
-    uint64_t t1 = session_clock_ns();
+    uint64_t t1 = onyx_clock_ns();
     if (st == ONYX_OK) st = session_sync(s);
-    session_record_stats(s, &before, t1 - t0, session_clock_ns() - t1);
+    session_record_stats(s, &before, t1 - t0, onyx_clock_ns() - t1);
     onyx_exec_finish(s->exec);
     for (size_t i = 0; i < s->n_inputs; i++) onyx_exec_bind(s->exec, s->inputs[i].value_id, NULL);
     for (size_t i = 0; i < s->n_outputs; i++) {

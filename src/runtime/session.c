@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -557,12 +556,6 @@ void session_memory_snapshot(const onyx_session *s, onyx_device_memory_stats *ou
     if (p) p->ops->memory_stats(p, out);
 }
 
-uint64_t session_clock_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void session_record_stats(onyx_session *s, const onyx_device_memory_stats *before, uint64_t host_ns, uint64_t wait_ns) {
     onyx_run_stats *r = &s->last_stats;
     onyx_exec_stats(s->exec, r);
@@ -731,13 +724,13 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
     }
     onyx_device_memory_stats mem_before;
     session_memory_snapshot(s, &mem_before);
-    uint64_t t0 = session_clock_ns();
+    uint64_t t0 = onyx_clock_ns();
     if (st == ONYX_OK) st = onyx_exec_run(s->exec);
-    uint64_t t1 = session_clock_ns();
+    uint64_t t1 = onyx_clock_ns();
     if (st == ONYX_OK) st = session_sync(s);
     for (size_t k = 0; k < n_outputs && st == ONYX_OK; k++)
         st = onyx_exec_output_to_host(s->exec, out_ids[k], &outputs[k]);
-    session_record_stats(s, &mem_before, t1 - t0, session_clock_ns() - t1);
+    session_record_stats(s, &mem_before, t1 - t0, onyx_clock_ns() - t1);
     onyx_exec_finish(s->exec);
     for (size_t i = 0; i < s->n_inputs; i++) onyx_exec_bind(s->exec, s->inputs[i].value_id, NULL);
     if (out_ids != out_ids_small) onyx_free(out_ids);

@@ -50,7 +50,5 @@ onyx_status session_sync(onyx_session *s);
  * onyx_run_stats defines them), added to the session's totals. */
 void session_memory_snapshot(const onyx_session *s, onyx_device_memory_stats *out);
 void session_record_stats(onyx_session *s, const onyx_device_memory_stats *before, uint64_t host_ns, uint64_t wait_ns);
-/* Monotonic clock in nanoseconds. */
-uint64_t session_clock_ns(void);
 
 #endif
