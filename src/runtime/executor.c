@@ -657,6 +657,14 @@ void onyx_exec_finish(onyx_exec *e) {
 
 /* Give buffer b (bytes on dev) memory: the caller's preallocated output, its planned place, or
  * an allocation of its own. */
+/* Buffer b holds memory of its own on dev, for finish (or its last reader) to release. */
+static void mark_owned(onyx_exec *e, int b, onyx_device_type dev) {
+    e->owned[b] = 1;
+    if (e->n_acquired < e->n_buffers) e->acquired[e->n_acquired++] = b;
+    else e->acquired_overflow = 1; /* a buffer acquired again (a mirror moved): finish looks at all */
+    e->buf_device[b] = (unsigned char)dev;
+}
+
 static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, size_t bytes, onyx_device_type dev,
                                   void **out) {
     int nv = e->g->n_values;
@@ -679,10 +687,7 @@ static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, si
     if (!p) return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: ", e->cfg.model_name);
     /* Strings need their element slots zeroed so release can free them. */
     if (b < nv && e->vals[b].dtype == ONYX_DTYPE_STRING) memset(p, 0, bytes);
-    e->owned[b] = 1;
-    if (e->n_acquired < e->n_buffers) e->acquired[e->n_acquired++] = b;
-    else e->acquired_overflow = 1; /* a buffer acquired again (a mirror moved): finish looks at all */
-    e->buf_device[b] = (unsigned char)dev;
+    mark_owned(e, b, dev);
     if (dev == ONYX_DEVICE_CPU) e->stats.host_allocations++;
     if (!plan) {
         e->rec_size[b] = detached ? NOT_PLANNED : bytes;
@@ -948,24 +953,22 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
 
 static onyx_status run_subgraph(onyx_kernel_ctx *ctx, const onyx_graph *sub, onyx_tensor *const **results);
 
-/* The value among e's inputs and constants whose data is t's (a caller's or the model's memory,
- * which outlives e's run), or -1. */
-static int bound_value_holding(const onyx_exec *e, const onyx_tensor *t) {
-    for (int k = 0; k < e->n_bind_values; k++) {
-        int p = e->bind_values[k];
+/* Whether t's data is that of one of e's inputs the caller bound (memory that outlives e's run).
+ * Only the graph inputs are looked at, not the weights: this runs for every pass-through result
+ * of every If run, and a decode step's are its cross-attention caches. */
+static int is_bound_input(const onyx_exec *e, const onyx_tensor *t) {
+    for (int k = 0; k < e->g->n_inputs; k++) {
+        int p = e->g->inputs[k];
         const onyx_tensor *b = &e->vals[p];
-        onyx_value_kind kind = e->g->values[p].kind;
-        if (b->data == t->data && b->device == t->device && b->nbytes == t->nbytes &&
-            (e->bound[p] || kind == ONYX_VALUE_CONSTANT))
-            return p;
+        if (e->bound[p] && b->data == t->data && b->device == t->device && b->nbytes == t->nbytes) return 1;
     }
-    return -1;
+    return 0;
 }
 
 /* Node n (ONYX_KERNEL_SUBGRAPH_OUTPUTS) ran a subgraph in prepare: hand each result buffer the
  * child owns (its own allocation, on dev, of the output's size) to the output instead of a
- * copy. The child forgets it, so its finish keeps it. A result that is one of e's inputs or
- * constants passed through (a with-past branch's cross-attention presents) becomes a view of it.
+ * copy. The child forgets it, so its finish keeps it. A result that is one of e's bound inputs
+ * passed through (a with-past branch's cross-attention presents) becomes a view of it.
  * Results in the child's plan arena, other views and outputs the caller preallocated are left to
  * the kernel's copy. */
 static void take_subgraph_results(onyx_exec *e, const onyx_node *n, onyx_device_type dev) {
@@ -979,9 +982,9 @@ static void take_subgraph_results(onyx_exec *e, const onyx_node *n, onyx_device_
         const onyx_tensor *r = &c->vals[cv];
         if (r->device != dev || !r->data || r->nbytes != e->vals[v].nbytes) continue;
         if (!c->owned[cv]) {
-            if (bound_value_holding(e, r) < 0) continue;
+            if (!is_bound_input(e, r)) continue;
             e->vals[v].device = dev;
-            e->vals[v].data = r->data; /* a view: e's input or constant lives past this run */
+            e->vals[v].data = r->data; /* a view: e's input lives past this run */
             if (!e->cur_plan) e->rec_size[v] = NOT_PLANNED;
             continue;
         }
@@ -989,10 +992,7 @@ static void take_subgraph_results(onyx_exec *e, const onyx_node *n, onyx_device_
         c->owned[cv] = 0;
         e->vals[v].device = dev;
         e->vals[v].data = r->data;
-        e->owned[v] = 1;
-        e->buf_device[v] = (unsigned char)dev;
-        if (e->n_acquired < e->n_buffers) e->acquired[e->n_acquired++] = v;
-        else e->acquired_overflow = 1;
+        mark_owned(e, v, dev);
         if (!e->cur_plan) e->rec_size[v] = NOT_PLANNED;
     }
 }
