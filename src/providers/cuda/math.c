@@ -330,7 +330,7 @@ static onyx_status cuda_layer_norm_run(onyx_kernel_ctx *ctx) {
  * sum, then the norm ---- */
 
 static int cuda_skip_norm_fused(const math_skip_norm *v) {
-    return v->same_shape && (v->sum || v->cols <= 16384);
+    return v->same_shape && (v->sum || v->cols <= ONYX_CUDA_LN_REGISTER_COLS);
 }
 
 static onyx_status cuda_skip_norm_prepare(onyx_kernel_ctx *ctx) {
@@ -580,8 +580,8 @@ const onyx_kernel_def onyx_cuda_math_kernels[] = {
     {"RMSNormalization", "", 23, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
     {"SimplifiedLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_layer_norm_prepare, cuda_layer_norm_run},
     {"SkipLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_skip_norm_prepare, cuda_skip_norm_run},
-    {"ScaleAddSoftmax", "onyx", 1, MAX, 0, F4, 0, cuda_scale_add_softmax_prepare, cuda_scale_add_softmax_run},
     {"SkipSimplifiedLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_skip_norm_prepare, cuda_skip_norm_run},
+    {"ScaleAddSoftmax", "onyx", 1, MAX, 0, F4, 0, cuda_scale_add_softmax_prepare, cuda_scale_add_softmax_run},
 
     {"QuantizeLinear", "", 10, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(INT32), 0, math_quantize_prepare, cuda_quantize_run},
     {"DequantizeLinear", "", 10, MAX, 0, BYTE_INTS | ONYX_DT(INT32), 0, math_dequantize_prepare, cuda_dequantize_run},

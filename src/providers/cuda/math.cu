@@ -940,6 +940,7 @@ __global__ void softmax_cols_kernel(T *y, const T *x, int64_t outer, int64_t n, 
 #define LN_MAX_THREADS 1024
 #define LN_MAX_ELEMS 16
 #define LN_REGISTER_COLS (LN_MAX_THREADS * LN_MAX_ELEMS)
+static_assert(LN_REGISTER_COLS == ONYX_CUDA_LN_REGISTER_COLS, "math_launch.h states the register rows' limit");
 #define LN_BLOCK_BOUND(ITEMS, VEC) ((ITEMS) * (VEC) == LN_MAX_ELEMS ? LN_MAX_THREADS : LN_THREADS)
 
 /* x, y are (rows, cols), scale and bias (cols); mean, inv_std (rows). One block per row, each

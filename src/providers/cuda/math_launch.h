@@ -94,7 +94,9 @@ cudaError_t onyx_cuda_scale_add_softmax(int dtype, const void *x, const void *bi
  * of x's dtype; mean and inv_std (float32, may be NULL) are (rows). rms: the RMS norm (the mean
  * taken as 0; bias and mean NULL). With skip (rows, cols): the rows normalised are x + skip
  * (+ skip_bias, (cols), may be NULL), rounded to the dtype as an Add rounds them, and written to
- * sum_out (rows, cols) unless it is NULL; rows longer than 16,384 need sum_out. */
+ * sum_out (rows, cols) unless it is NULL; rows longer than ONYX_CUDA_LN_REGISTER_COLS (which
+ * are read more than once) need sum_out. */
+#define ONYX_CUDA_LN_REGISTER_COLS 16384 /* the longest rows the norm keeps in registers */
 cudaError_t onyx_cuda_layer_norm(int dtype, const void *x, const void *scale, const void *bias, void *y,
                                  float *mean, float *inv_std, int64_t rows, int64_t cols, double epsilon, int rms,
                                  const void *skip, const void *skip_bias, void *sum_out, cudaStream_t stream);
