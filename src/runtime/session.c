@@ -486,23 +486,33 @@ onyx_status onyx_session_node_time(const onyx_session *s, size_t index, uint64_t
 
 typedef struct op_times_acc {
     const onyx_session *s;
-    onyx_op_time *out;
-    size_t capacity, used;
+    onyx_op_time *all; /* one entry per op type and provider seen, grown as needed */
+    size_t used, cap;
+    int failed;
 } op_times_acc;
 
 static void op_times_add(void *ctx, const onyx_node *n, uint64_t ns, uint64_t calls) {
     op_times_acc *a = ctx;
     const char *provider = a->s->providers[n->provider]->ops->name;
     size_t k = 0;
-    while (k < a->used && (strcmp(a->out[k].op_type, n->op_type) || strcmp(a->out[k].provider, provider))) k++;
+    while (k < a->used && (strcmp(a->all[k].op_type, n->op_type) || strcmp(a->all[k].provider, provider))) k++;
     if (k == a->used) {
-        if (a->used == a->capacity) return;
-        a->out[k] = (onyx_op_time){.op_type = n->op_type, .provider = provider};
+        if (a->used == a->cap) {
+            size_t cap = a->cap ? 2 * a->cap : 32;
+            onyx_op_time *grown = onyx_realloc(a->all, cap * sizeof *grown);
+            if (!grown) {
+                a->failed = 1;
+                return;
+            }
+            a->all = grown;
+            a->cap = cap;
+        }
+        a->all[k] = (onyx_op_time){.op_type = n->op_type, .provider = provider};
         a->used++;
     }
-    a->out[k].nodes++;
-    a->out[k].calls += calls;
-    a->out[k].total_ns += ns;
+    a->all[k].nodes++;
+    a->all[k].calls += calls;
+    a->all[k].total_ns += ns;
 }
 
 static int op_time_by_ns(const void *x, const void *y) {
@@ -520,10 +530,16 @@ onyx_status onyx_session_op_times(const onyx_session *s, onyx_op_time *out, size
     if (!s->options.enable_profiling)
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: profiling is off (set enable_profiling in the session options)",
                           s->model->display_name);
-    op_times_acc acc = {.s = s, .out = out, .capacity = capacity};
+    op_times_acc acc = {.s = s};
     onyx_exec_each_node_time(s->exec, op_times_add, &acc);
-    qsort(out, acc.used, sizeof *out, op_time_by_ns);
-    *count = acc.used;
+    if (acc.failed) {
+        onyx_free(acc.all);
+        return ONYX_ERR_OUT_OF_MEMORY;
+    }
+    if (acc.used) qsort(acc.all, acc.used, sizeof *acc.all, op_time_by_ns);
+    *count = acc.used < capacity ? acc.used : capacity; /* the largest that fit */
+    if (*count) memcpy(out, acc.all, *count * sizeof *out);
+    onyx_free(acc.all);
     return ONYX_OK;
 }
 

@@ -88,9 +88,14 @@ static void check_profile(int mode) {
 
     /* Too small a buffer keeps the largest entries that fit, no more. */
     if (count > 2) {
+        onyx_op_time largest[2] = {ops[0], ops[1]};
         size_t few = 0;
         ONYX_CHECK_OK(onyx_session_op_times(dec, ops, 2, &few));
         ONYX_CHECK_INT(few, 2);
+        for (int k = 0; k < 2; k++) {
+            ONYX_CHECK(!strcmp(ops[k].op_type, largest[k].op_type) && !strcmp(ops[k].provider, largest[k].provider));
+            ONYX_CHECK_INT(ops[k].total_ns, largest[k].total_ns);
+        }
     }
 
     onyx_session_reset_run_totals(dec);
