@@ -120,46 +120,30 @@ static void fill_input(onyx_tensor *t, const char *name, int64_t max_id, int64_t
     }
 }
 
-typedef struct op_time {
-    char key[96]; /* "MatMul (cuda)" */
-    uint64_t ns;
-    int nodes;
-} op_time;
-
-static int by_ns(const void *a, const void *b) {
-    const op_time *x = a, *y = b;
-    return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : 0;
+void cli_print_op_times(const onyx_session *s, double runs, size_t max_lines) {
+    enum { MAX_OPS = 256 };
+    onyx_op_time *ops = onyx_malloc(MAX_OPS * sizeof *ops);
+    size_t count = 0;
+    if (!ops || onyx_session_op_times(s, ops, MAX_OPS, &count) != ONYX_OK) {
+        onyx_free(ops);
+        return;
+    }
+    uint64_t total = 0, nodes = 0;
+    for (size_t k = 0; k < count; k++) total += ops[k].total_ns, nodes += ops[k].nodes;
+    for (size_t k = 0; k < count && k < max_lines; k++) {
+        char key[96];
+        snprintf(key, sizeof key, "%s (%s)", ops[k].op_type, ops[k].provider);
+        printf("    %-40s %4llu nodes %7.1f calls/run %9.3f ms %5.1f%%\n", key, (unsigned long long)ops[k].nodes,
+               (double)ops[k].calls / runs, ops[k].total_ns / 1e6 / runs, total ? 100.0 * ops[k].total_ns / total : 0.0);
+    }
+    printf("    %-40s %4llu nodes %17s %9.3f ms\n", "total", (unsigned long long)nodes, "", total / 1e6 / runs);
+    onyx_free(ops);
 }
 
 /* Time per op type and provider over all runs, per run, largest first. */
 static void print_profile(const onyx_session *s, int runs) {
-    size_t n = onyx_session_node_count(s);
-    op_time *t = onyx_calloc(n + 1, sizeof *t);
-    if (!t) return;
-    size_t used = 0;
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *op, *name, *provider;
-        uint64_t ns, calls;
-        if (onyx_session_node_info(s, i, &op, &name, &provider) != ONYX_OK ||
-            onyx_session_node_time(s, i, &ns, &calls) != ONYX_OK)
-            continue;
-        char key[96];
-        snprintf(key, sizeof key, "%s (%s)", op, provider);
-        size_t k = 0;
-        while (k < used && strcmp(t[k].key, key)) k++;
-        if (k == used) snprintf(t[used++].key, sizeof t[0].key, "%s", key);
-        t[k].ns += ns;
-        t[k].nodes++;
-        total += ns;
-    }
-    qsort(t, used, sizeof *t, by_ns);
-    printf("profile (per run, every node waited for):\n");
-    for (size_t k = 0; k < used && k < 30; k++)
-        printf("  %-40s %4d nodes %9.3f ms %5.1f%%\n", t[k].key, t[k].nodes, t[k].ns / 1e6 / runs,
-               total ? 100.0 * t[k].ns / total : 0.0);
-    printf("  %-40s %4zu nodes %9.3f ms\n", "total", n, total / 1e6 / runs);
-    onyx_free(t);
+    printf("profile (per run, every node waited for; If branches' nodes included, an If by its own time):\n");
+    cli_print_op_times(s, runs, 30);
 }
 
 int cli_bench(int argc, char **argv) {

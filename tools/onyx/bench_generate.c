@@ -66,9 +66,6 @@ static void print_generate_profile(onyx_model *m, long long calls, int mode) {
     int n = model_sessions(m, sessions, names, 4 + ONYX_MODEL_CHOOSERS);
     printf("profile      %s times over the %lld timed calls (%s)\n", mode == ONYX_PROFILE_HOST ? "host" : "node",
            calls, mode == ONYX_PROFILE_HOST ? "the device not waited for per node" : "the device waited for after every node");
-    enum { MAX_OPS = 256 };
-    onyx_op_time *ops = onyx_malloc(MAX_OPS * sizeof *ops);
-    if (!ops) return;
     for (int i = 0; i < n; i++) {
         onyx_run_totals t;
         onyx_run_totals_init(&t);
@@ -79,19 +76,8 @@ static void print_generate_profile(onyx_model *m, long long calls, int mode) {
                names[i], runs / (double)calls, 100.0 * (double)t.planned_runs / runs, t.host_ns / 1e6 / runs,
                t.wait_ns / 1e6 / runs, (double)t.nodes_run / runs, (double)t.device_copies / runs,
                (double)t.host_allocations / runs);
-        size_t count = 0;
-        if (onyx_session_op_times(sessions[i], ops, MAX_OPS, &count) != ONYX_OK) continue;
-        uint64_t total = 0;
-        for (size_t k = 0; k < count; k++) total += ops[k].total_ns;
-        for (size_t k = 0; k < count && k < 14; k++) {
-            char key[96];
-            snprintf(key, sizeof key, "%s (%s)", ops[k].op_type, ops[k].provider);
-            printf("    %-34s %4llu nodes %7.1f calls/run %8.1f us/run %5.1f%%\n", key, (unsigned long long)ops[k].nodes,
-                   (double)ops[k].calls / runs, ops[k].total_ns / 1e3 / runs, total ? 100.0 * ops[k].total_ns / total : 0.0);
-        }
-        printf("    %-34s %4s       %7s          %8.1f us/run\n", "all nodes", "", "", total / 1e3 / runs);
+        cli_print_op_times(sessions[i], runs, 14);
     }
-    onyx_free(ops);
 }
 
 /* Time runs calls of generate; times (runs) receives each in ms, *last the last call's output. */

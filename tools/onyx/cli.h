@@ -55,6 +55,9 @@ int cli_parse_int(const char *verb, const char *flag, const char *text, long lon
 /* A monotonic clock in milliseconds, qsort's comparison of doubles, and the q-quantile of n
  * sorted times (element n * q, the last one past the end) (bench.c). */
 double cli_now_ms(void);
+/* With profiling on: session s's time per op type and provider (onyx_session_op_times), per run
+ * over runs, largest first, at most max_lines, then the total; indented lines for a report. */
+void cli_print_op_times(const onyx_session *s, double runs, size_t max_lines);
 int cli_compare_doubles(const void *a, const void *b);
 double cli_quantile(const double *sorted, int n, double q);
 
