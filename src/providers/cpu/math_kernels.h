@@ -153,6 +153,8 @@ onyx_status math_skip_norm_view(const onyx_kernel_ctx *ctx, math_skip_norm *v);
 onyx_status math_skip_norm_set_outputs(onyx_kernel_ctx *ctx, const math_skip_norm *v);
 onyx_kernel_ctx math_skip_norm_inner(const onyx_kernel_ctx *ctx, const math_skip_norm *v, const onyx_tensor *sum,
                                      const onyx_tensor **ins, onyx_tensor **outs);
+onyx_status math_skip_norm_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_skip_norm_run(onyx_kernel_ctx *ctx);
 /* onyx ScaleAddSoftmax (normalize.c): Y = Softmax(X * scale + B) along the last axis of the
  * broadcast shape; the view of a node (shared with the CUDA provider) and the CPU kernel. */
 typedef struct math_scale_add_softmax {
@@ -167,8 +169,6 @@ typedef struct math_scale_add_softmax {
 onyx_status math_scale_add_softmax_view(const onyx_kernel_ctx *ctx, math_scale_add_softmax *v);
 onyx_status math_scale_add_softmax_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_scale_add_softmax_run(onyx_kernel_ctx *ctx);
-onyx_status math_skip_norm_prepare(onyx_kernel_ctx *ctx);
-onyx_status math_skip_norm_run(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx);
 

@@ -860,6 +860,17 @@ onyx_status math_scale_add_softmax_view(const onyx_kernel_ctx *ctx, math_scale_a
 
 static const onyx_node softmax_13 = {.op_type = "Softmax", .domain = "", .opset = 13};
 
+/* Offsets of row r's first elements in X and B. */
+static void scale_add_softmax_offsets(const math_scale_add_softmax *v, int64_t r, int64_t *xo, int64_t *bo) {
+    *xo = *bo = 0;
+    for (int d = v->lead_rank - 1; d >= 0; d--) {
+        int64_t i = r % v->lead_dims[d];
+        r /= v->lead_dims[d];
+        *xo += i * v->x_strides[d];
+        *bo += i * v->b_strides[d];
+    }
+}
+
 onyx_status math_scale_add_softmax_prepare(onyx_kernel_ctx *ctx) {
     math_scale_add_softmax v;
     ONYX_TRY(math_scale_add_softmax_view(ctx, &v));
@@ -886,13 +897,8 @@ onyx_status math_scale_add_softmax_run(onyx_kernel_ctx *ctx) {
         float *Y = y->data;
 #pragma omp parallel for num_threads(math_threads(ctx)) if (v.rows * v.n > NORMALIZE_PARALLEL_MIN)
         for (int64_t r = 0; r < v.rows; r++) {
-            int64_t xo = 0, bo = 0, row = r;
-            for (int d = v.lead_rank - 1; d >= 0; d--) {
-                int64_t i = row % v.lead_dims[d];
-                row /= v.lead_dims[d];
-                xo += i * v.x_strides[d];
-                bo += i * v.b_strides[d];
-            }
+            int64_t xo, bo;
+            scale_add_softmax_offsets(&v, r, &xo, &bo);
             float *yr = Y + r * v.n;
             for (int64_t c = 0; c < v.n; c++) {
                 float t = X[xo + c * v.x_last];
@@ -904,14 +910,8 @@ onyx_status math_scale_add_softmax_run(onyx_kernel_ctx *ctx) {
         return ONYX_OK;
     }
     for (int64_t r = 0; r < v.rows; r++) {
-        int64_t xo = 0, bo = 0;
-        int64_t row = r;
-        for (int d = v.lead_rank - 1; d >= 0; d--) {
-            int64_t i = row % v.lead_dims[d];
-            row /= v.lead_dims[d];
-            xo += i * v.x_strides[d];
-            bo += i * v.b_strides[d];
-        }
+        int64_t xo, bo;
+        scale_add_softmax_offsets(&v, r, &xo, &bo);
         for (int64_t c = 0; c < v.n; c++) {
             int64_t at = r * v.n + c;
             /* exact in double for the narrower types; rounded after each step as Mul and Add round */
