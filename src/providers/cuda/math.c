@@ -350,9 +350,7 @@ static onyx_status cuda_add_into(onyx_kernel_ctx *ctx, onyx_tensor *out, const o
     const onyx_tensor *ins[2] = {a, b};
     onyx_tensor *outs[1] = {out};
     onyx_kernel_ctx sub = onyx_kernel_sub_ctx(ctx, &add_node, ins, 2, outs, 1);
-    void *data = out->data;
-    ONYX_TRY(add->prepare(&sub));
-    out->data = data;
+    ONYX_TRY(add->prepare(&sub)); /* sets out's shape (prepare leaves data alone) */
     return add->run(&sub);
 }
 
