@@ -10,7 +10,12 @@
  *   - cudaStreamSynchronize of an idle stream, cudaGetLastError, cudaEventRecord;
  *   - CUDA graphs of GRAPH_KERNELS kernels (a decode step's count), per kernel: stream capture,
  *     cudaGraphInstantiate, cudaGraphExecUpdate from a new capture of the same launches, and
- *     cudaGraphLaunch; these decide whether capturing a step anew each time can beat launching it.
+ *     cudaGraphLaunch; these decide whether capturing a step anew each time can beat launching it;
+ *   - one step of GRAPH_KERNELS launches as a decode step queues it, three ways: launched one by one,
+ *     a graph launched again unchanged, and captured anew + cudaGraphExecUpdate + launched. For each,
+ *     the host's time to queue it and the time until the stream is done, per kernel. The first
+ *     sections queue CALLS launches, far more than the launch queue holds, so they can measure the
+ *     GPU's pace instead of the host's; the step section cannot.
  * Launches are queued back to back without waiting, as onyx queues a run.
  *   launch_cost [CALLS]   (default 20000)
  */
@@ -113,6 +118,53 @@ static void graph_costs(cudaStream_t s, float *dev) {
     printf("%-48s %8.2f us\n", "  cudaGraphLaunch (host side)", launch[3]);
 }
 
+/* One step's launches queued three ways; host time and time to completion, per kernel. */
+static void step_costs(cudaStream_t s, float *dev) {
+    big_params p = {};
+    const int rounds = 15;
+    double host[3][rounds], done[3][rounds];
+    cudaGraph_t g = capture_step(s, p, dev);
+    cudaGraphExec_t exec = nullptr;
+    CHECK(cudaGraphInstantiate(&exec, g, 0));
+    CHECK(cudaGraphLaunch(exec, s));
+    for (int r = 0; r < rounds; r++) {
+        for (int way = 0; way < 3; way++) {
+            CHECK(cudaStreamSynchronize(s));
+            double t0 = now_us();
+            cudaGraph_t g2 = nullptr;
+            if (way == 0) {
+                for (int k = 0; k < GRAPH_KERNELS; k++) {
+                    p.v[0] = k;
+                    params_kernel<<<4, 128, 0, s>>>(p, dev);
+                }
+            } else if (way == 1) {
+                CHECK(cudaGraphLaunch(exec, s));
+            } else {
+                p.v[1] = r; /* new parameters, as a new past length gives */
+                g2 = capture_step(s, p, dev);
+                cudaGraphExecUpdateResultInfo info;
+                CHECK(cudaGraphExecUpdate(exec, g2, &info));
+                CHECK(cudaGraphLaunch(exec, s));
+            }
+            double t1 = now_us();
+            CHECK(cudaStreamSynchronize(s));
+            double t2 = now_us();
+            if (g2) CHECK(cudaGraphDestroy(g2));
+            host[way][r] = (t1 - t0) / GRAPH_KERNELS;
+            done[way][r] = (t2 - t0) / GRAPH_KERNELS;
+        }
+    }
+    CHECK(cudaGraphExecDestroy(exec));
+    CHECK(cudaGraphDestroy(g));
+    const char *names[3] = {"launched one by one", "graph launched again", "captured + updated + launched"};
+    printf("a step of %d kernels, per kernel: host queueing / until done\n", GRAPH_KERNELS);
+    for (int way = 0; way < 3; way++) {
+        std::sort(host[way], host[way] + rounds);
+        std::sort(done[way], done[way] + rounds);
+        printf("  %-46s %8.2f / %.2f us\n", names[way], host[way][rounds / 2], done[way][rounds / 2]);
+    }
+}
+
 int main(int argc, char **argv) {
     int calls = argc > 1 ? atoi(argv[1]) : 20000;
     if (calls <= 0) {
@@ -164,6 +216,7 @@ int main(int argc, char **argv) {
     printf("%-48s %8.2f us\n", "cudaGetLastError", per_call(calls, s, [&] { (void)cudaGetLastError(); }));
     printf("%-48s %8.2f us\n", "cudaEventRecord", per_call(calls, s, [&] { cudaEventRecord(ev, s); }));
     graph_costs(s, dev);
+    step_costs(s, dev);
     CHECK(cudaEventDestroy(ev));
     CHECK(cudaFreeHost(pinned));
     CHECK(cudaFree(dev));
