@@ -44,6 +44,13 @@ typedef struct onyx_provider_ops {
     onyx_status (*memory_stats)(onyx_provider *p, onyx_device_memory_stats *out);
     void (*release_cached)(onyx_provider *p);
     void (*fail_allocation)(onyx_provider *p, uint64_t nth);
+    /* Optional (NULL: not supported): record the work queued from now on instead of running it
+     * (CUDA graphs), for one run. capture_begin fails, changing nothing, when recording is off
+     * or not possible now. capture_end stops the recording and, with run != 0, launches it; it
+     * fails, and nothing has run, when the recording is unusable (the run needed something a
+     * recording cannot hold, such as a copy to the host). */
+    onyx_status (*capture_begin)(onyx_provider *p);
+    onyx_status (*capture_end)(onyx_provider *p, int run);
 } onyx_provider_ops;
 
 struct onyx_provider {

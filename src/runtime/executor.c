@@ -31,6 +31,7 @@
 #define NOT_PLANNED SIZE_MAX
 
 #define N_DEVICES 2 /* ONYX_DEVICE_CPU, ONYX_DEVICE_CUDA */
+#define EXEC_RECORD_TRIES 3 /* unusable graph recordings in a row before runs stop being recorded */
 
 typedef struct exec_plan {
     int64_t *signature;
@@ -117,6 +118,12 @@ struct onyx_exec {
     onyx_tensor *memo_val;      /* per value: the copy (its buffer owned, memo_cap bytes), or empty */
     size_t *memo_cap;
     uint64_t *memo_run;         /* per value: the run its copy's content last changed in (0: no valid copy) */
+    /* Graph recording (onyx_exec_run): unusable recordings in a row, and recording given up
+     * (after EXEC_RECORD_TRIES of them, or for a graph with random ops, whose rerun would draw
+     * other numbers). */
+    int record_fails;
+    int record_off;
+    int recording;              /* a run of this (main-graph) executor is being recorded */
 };
 
 /* Values of g that subgraph sub (at any depth) reads from enclosing scopes get last use i. */
@@ -235,6 +242,14 @@ static onyx_status exec_resolve_outer(onyx_exec *e) {
 
 static void memo_analyse(onyx_exec *e);
 static void memo_reset(onyx_exec *e);
+static int is_random_op(const onyx_node *n);
+
+/* *(int *)ctx = 1 when g or a graph under it has a random op. */
+static onyx_status find_random_op(onyx_graph *g, void *ctx) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (is_random_op(&g->nodes[i])) *(int *)ctx = 1;
+    return onyx_graph_each_subgraph(g, find_random_op, ctx);
+}
 
 onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config, onyx_exec *parent, onyx_exec **out) {
     *out = NULL;
@@ -291,6 +306,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     if (st == ONYX_OK) st = exec_resolve_outer(e);
     if (st == ONYX_OK) st = exec_analyse(e);
     if (st == ONYX_OK) memo_analyse(e);
+    if (st == ONYX_OK && !parent) st = find_random_op((onyx_graph *)g, &e->record_off);
     if (st == ONYX_OK) {
         e->sig_scratch = onyx_calloc((size_t)e->n_sig_values * (2 + ONYX_MAX_RANK) + 1, sizeof(int64_t));
         e->in_buf = onyx_calloc((size_t)e->max_io + 1, sizeof *e->in_buf);
@@ -697,9 +713,16 @@ static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, si
     return ONYX_OK;
 }
 
-/* A copy of t on dev in memory of its own (not the arena), for mirrors that outlive a run. */
+/* A copy of t on dev in memory of its own (not the arena), for mirrors that outlive a run. Not
+ * while the run is recorded as a graph: a recording that is then dropped would leave the mirror
+ * marked made but never copied, so the run goes again without a recording (onyx_exec_run). */
 static onyx_status persistent_mirror(onyx_exec *e, const onyx_tensor *t, onyx_device_type dev, const char *name,
                                      onyx_tensor *m) {
+    const onyx_exec *root = e;
+    while (root->parent) root = root->parent;
+    if (root->recording)
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: the first copy of '%s' to the device is not recorded in a graph",
+                          e->cfg.model_name, name);
     tensor_view(m, t);
     m->device = dev;
     m->data = device_alloc_persistent(e, dev, t->nbytes);
@@ -1021,7 +1044,7 @@ static int input_device(const onyx_node *n, int k, onyx_device_type provider_dev
     return provider_device;
 }
 
-onyx_status onyx_exec_run(onyx_exec *e) {
+static onyx_status exec_run_nodes(onyx_exec *e) {
     const onyx_graph *g = e->g;
     size_t stats_size = e->stats.struct_size;
     memset(&e->stats, 0, sizeof e->stats);
@@ -1147,6 +1170,49 @@ onyx_status onyx_exec_run(onyx_exec *e) {
     }
     if (st != ONYX_OK) onyx_exec_finish(e);
     return st;
+}
+
+/* The provider that records the runs of main-graph executor e as CUDA graphs, or NULL: none
+ * when profiling (node times would time the recording), on the first run (it uploads the
+ * weights), once recording is off, or when two providers could record. */
+static onyx_provider *record_provider(const onyx_exec *e) {
+    if (e->parent || e->record_off || e->cfg.profile || e->runs == 0) return NULL;
+    onyx_provider *found = NULL;
+    for (int p = 0; p < e->cfg.n_providers; p++) {
+        onyx_provider *prov = e->cfg.providers[p];
+        if (!prov->ops->capture_begin || prov == found) continue;
+        if (found) return NULL;
+        found = prov;
+    }
+    return found;
+}
+
+/* A run of the main graph is recorded and launched as one graph where its provider can do so
+ * (cuda: enable_cuda_graph). The nodes run as always, and their work is recorded instead of
+ * queued; kernels' shapes may differ from the last run's. When the recording is unusable (the
+ * run copied a value to the host, or failed), nothing has run on the device, and the run goes
+ * again without a recording: its host work is done twice, and its result and error are those
+ * of an unrecorded run. */
+onyx_status onyx_exec_run(onyx_exec *e) {
+    onyx_provider *rec = record_provider(e);
+    if (rec && rec->ops->capture_begin(rec) == ONYX_OK) {
+        e->recording = 1;
+        onyx_status st = exec_run_nodes(e);
+        e->recording = 0;
+        onyx_status end = rec->ops->capture_end(rec, st == ONYX_OK);
+        if (st == ONYX_OK && end == ONYX_OK) {
+            e->record_fails = 0;
+            e->stats.graph_launched = 1;
+            return ONYX_OK;
+        }
+        if (++e->record_fails >= EXEC_RECORD_TRIES) e->record_off = 1;
+        onyx_log(e->cfg.log_level, ONYX_LOG_VERBOSE, "%s: a run could not go out as a graph, it runs again without one%s: %s",
+                 e->cfg.model_name, e->record_off ? " (and so will later runs)" : "", onyx_last_error());
+        onyx_error_clear();
+    } else if (rec) {
+        onyx_error_clear();
+    }
+    return exec_run_nodes(e);
 }
 
 static onyx_status run_subgraph(onyx_kernel_ctx *ctx, const onyx_graph *sub, onyx_tensor *const **results) {

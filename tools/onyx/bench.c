@@ -24,7 +24,8 @@
 #define BENCH_MAX_IO 256
 
 static const char bench_usage[] =
-    "usage: onyx bench MODEL [--provider P] [--dim NAME=VALUE]... [--warmup N] [--runs N]\n"
+    "usage: onyx bench MODEL [--provider P] [--provider-options OPTS] [--dim NAME=VALUE]...\n"
+    "                  [--warmup N] [--runs N]\n"
     "                  [--max-id N] [--io device|host] [--opt-level 0|1|2] [--threads N] [--csv]\n"
     "\n"
     "Time session runs of MODEL with generated inputs; print p50/p90/p99 latency, runs/s,\n"
@@ -32,6 +33,7 @@ static const char bench_usage[] =
     "folder see `onyx bench --generate --help`.\n"
     "\n"
     "  --provider P       providers, e.g. cuda or cpu (default cpu)\n"
+    "  --provider-options OPTS  provider options as in sessions, e.g. cuda.enable_cuda_graph=0\n"
     "  --dim NAME=VALUE   value of a symbolic input dim (default: batch_size=1, sequence_length=8,\n"
     "                     past_sequence_length=0, other symbolic dims 1)\n"
     "  --warmup N         untimed runs first (default 10)\n"
@@ -153,7 +155,7 @@ int cli_bench(int argc, char **argv) {
         fputs(bench_usage, stdout);
         return CLI_EXIT_OK;
     }
-    const char *model = NULL, *providers = "cpu", *io = NULL, *value;
+    const char *model = NULL, *providers = "cpu", *provider_options = NULL, *io = NULL, *value;
     bench_dim dims[BENCH_MAX_DIMS];
     int n_dims = 0, warmup = 10, runs = 100, threads = 0, csv = 0, opt = 2, profile = 0;
     int64_t max_id = 100;
@@ -162,6 +164,9 @@ int cli_bench(int argc, char **argv) {
         if ((got = cli_flag_value(argc, argv, &i, "--provider", &value))) {
             if (got < 0) return cli_usage_error("bench", "--provider needs a value");
             providers = value;
+        } else if ((got = cli_flag_value(argc, argv, &i, "--provider-options", &value))) {
+            if (got < 0) return cli_usage_error("bench", "--provider-options needs a value");
+            provider_options = value;
         } else if ((got = cli_flag_value(argc, argv, &i, "--dim", &value))) {
             const char *eq = got > 0 ? strchr(value, '=') : NULL;
             if (!eq || n_dims == BENCH_MAX_DIMS) return cli_usage_error("bench", "--dim wants NAME=VALUE");
@@ -205,6 +210,7 @@ int cli_bench(int argc, char **argv) {
     onyx_session_options so;
     onyx_session_options_init(&so);
     so.providers = providers;
+    so.provider_options = provider_options;
     so.intra_op_threads = threads;
     so.opt_level = (onyx_opt_level)opt;
     so.enable_profiling = profile;
@@ -317,10 +323,10 @@ int cli_bench(int argc, char **argv) {
             printf("latency    mean %.3f ms  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms\n", mean, p50, p90, p99);
             printf("throughput %.1f runs/s  %.1f items/s (batch %lld)\n", 1e3 / mean, 1e3 * (double)batch / mean,
                    (long long)batch);
-            printf("last run   %llu kernels, %llu device copies (%llu bytes), %llu cudaMalloc, %llu host allocations\n",
-                   (unsigned long long)rs.nodes_run, (unsigned long long)rs.device_copies,
-                   (unsigned long long)rs.device_bytes_copied, (unsigned long long)rs.device_allocations,
-                   (unsigned long long)rs.host_allocations);
+            printf("last run   %llu kernels%s, %llu device copies (%llu bytes), %llu cudaMalloc, %llu host allocations\n",
+                   (unsigned long long)rs.nodes_run, rs.graph_launched ? " (as one CUDA graph)" : "",
+                   (unsigned long long)rs.device_copies, (unsigned long long)rs.device_bytes_copied,
+                   (unsigned long long)rs.device_allocations, (unsigned long long)rs.host_allocations);
             if (have_mem)
                 printf("device mem peak in use %.1f MiB, peak reserved %.1f MiB\n", mem.peak_in_use_bytes / 1048576.0,
                        mem.peak_reserved_bytes / 1048576.0);

@@ -25,7 +25,8 @@
 #include "onyx/model.h"
 
 static const char bench_generate_usage[] =
-    "usage: onyx bench --generate --model DIR [--provider P] [--input-ids FILE.npy |\n"
+    "usage: onyx bench --generate --model DIR [--provider P] [--provider-options OPTS]\n"
+    "                  [--input-ids FILE.npy |\n"
     "                  --batch B --input-len N [--max-id N]] [--new-tokens N] [--num-beams K]\n"
     "                  [--warmup N] [--runs N] [--threads N] [--output-ids FILE.npy] [--csv]\n"
     "                  [--profile host|nodes]\n"
@@ -34,6 +35,7 @@ static const char bench_generate_usage[] =
     "greedy or beam search. Prints whole-call p50/p90, the first token's time, the per-token\n"
     "time after it, tokens/s and peak device memory.\n"
     "\n"
+    "  --provider-options OPTS  provider options as in sessions, e.g. cuda.enable_cuda_graph=0\n"
     "  --input-ids FILE   int64 .npy (batch, length) prompts (default: random ids)\n"
     "  --batch B          random prompts: how many (default 1)\n"
     "  --input-len N      random prompts: their length (default 8)\n"
@@ -114,7 +116,7 @@ int cli_bench_generate(int argc, char **argv) {
         fputs(bench_generate_usage, stdout);
         return CLI_EXIT_OK;
     }
-    const char *dir = NULL, *providers = "cpu", *ids_path = NULL, *out_path = NULL, *value;
+    const char *dir = NULL, *providers = "cpu", *provider_options = NULL, *ids_path = NULL, *out_path = NULL, *value;
     long long batch = 1, input_len = 8, max_id = 1000, new_tokens = 64, beams = 1, warmup = 2, runs = 10, threads = 0;
     int csv = 0, profile = ONYX_PROFILE_OFF;
     for (int i = 1; i < argc; i++) {
@@ -134,6 +136,9 @@ int cli_bench_generate(int argc, char **argv) {
         } else if ((got = cli_flag_value(argc, argv, &i, "--provider", &value))) {
             if (got < 0) return cli_usage_error("bench", "--provider needs a value");
             providers = value;
+        } else if ((got = cli_flag_value(argc, argv, &i, "--provider-options", &value))) {
+            if (got < 0) return cli_usage_error("bench", "--provider-options needs a value");
+            provider_options = value;
         } else if ((got = cli_flag_value(argc, argv, &i, "--input-ids", &value))) {
             if (got < 0) return cli_usage_error("bench", "--input-ids needs a file");
             ids_path = value;
@@ -185,6 +190,7 @@ int cli_bench_generate(int argc, char **argv) {
     onyx_model_options mo;
     onyx_model_options_init(&mo);
     mo.session.providers = providers;
+    mo.session.provider_options = provider_options;
     mo.session.intra_op_threads = (int)threads;
     mo.session.enable_profiling = profile;
     onyx_model *m = NULL;
@@ -235,6 +241,20 @@ int cli_bench_generate(int argc, char **argv) {
         goto done;
     }
     if (profile && !csv) print_generate_profile(m, runs, profile);
+    /* Session runs of the timed calls that went out as one CUDA graph (cuda's enable_cuda_graph). */
+    unsigned long long graph_runs = 0, session_runs = 0;
+    {
+        onyx_session *sessions[4 + ONYX_MODEL_CHOOSERS];
+        const char *names[4 + ONYX_MODEL_CHOOSERS];
+        int n = model_sessions(m, sessions, names, 4 + ONYX_MODEL_CHOOSERS);
+        for (int k = 0; k < n; k++) {
+            onyx_run_totals t;
+            onyx_run_totals_init(&t);
+            if (onyx_session_run_totals(sessions[k], &t) != ONYX_OK) continue;
+            graph_runs += t.graph_runs;
+            session_runs += t.runs;
+        }
+    }
     qsort(times, (size_t)runs, sizeof *times, cli_compare_doubles);
     double p50 = cli_quantile(times, (int)runs, 0.5), p90 = cli_quantile(times, (int)runs, 0.9);
     /* the first token alone */
@@ -280,6 +300,8 @@ int cli_bench_generate(int argc, char **argv) {
         if (have_mem)
             printf("device mem   peak in use %.1f MiB, peak reserved %.1f MiB (sum over the model's sessions)\n",
                    mem.peak_in_use_bytes / 1048576.0, mem.peak_reserved_bytes / 1048576.0);
+        if (graph_runs)
+            printf("cuda graphs  %llu of the %llu session runs in the timed calls\n", graph_runs, session_runs);
         if (have_mem && have_before)
             printf("cudaMalloc   %llu calls during the %lld-token calls (warm-up included), %llu in all\n",
                    (unsigned long long)(mem.driver_allocations - before.driver_allocations), new_tokens,

@@ -247,7 +247,7 @@ void onyx_cuda_arena_free(onyx_cuda_arena *a, void *ptr) {
 }
 
 void onyx_cuda_arena_release_cached(onyx_cuda_arena *a) {
-    if (!a->n_cached) return;
+    if (!a->n_cached || a->keep_blocks) return;
     /* Work queued on the stream may still read freed blocks: cudaFree waits for the device. */
     for (int k = 0; k < ONYX_CUDA_ARENA_BUCKETS; k++) {
         while (a->cached[k]) {
@@ -260,6 +260,7 @@ void onyx_cuda_arena_release_cached(onyx_cuda_arena *a) {
 }
 
 void onyx_cuda_arena_destroy(onyx_cuda_arena *a) {
+    a->keep_blocks = 0;
     onyx_cuda_arena_release_cached(a);
     for (size_t i = 0; i < a->used_slots; i++)
         if (a->used[i]) {

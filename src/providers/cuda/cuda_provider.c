@@ -11,6 +11,9 @@
  *   do_copy_in_default_stream   accepted for compatibility; every copy is ordered on the
  *                               session's stream, which is what the option guarantees
  *   user_compute_stream         a cudaStream_t (as an integer) to run on instead of our own
+ *   enable_cuda_graph           1 (default): each run after the first is recorded and launched
+ *                               as one CUDA graph (graph.c); unlike ONNX Runtime's option, shapes
+ *                               may change between runs. 0: kernels are launched one by one
  */
 #include "providers/cuda/cuda_provider.h"
 
@@ -77,6 +80,12 @@ static onyx_status cuda_copy(onyx_provider *p, void *dst, onyx_device_type dst_d
         memmove(dst, src, bytes);
         return ONYX_OK;
     }
+    if (kind == cudaMemcpyHostToDevice) return onyx_cuda_upload(cs, dst, src, bytes, "copy from host to device");
+    if (kind == cudaMemcpyDeviceToHost && cs->graphs.capturing) {
+        /* The host would read a value the recorded work has not computed. */
+        onyx_cuda_graph_mark_unusable(cs, "the run copies a value to the host");
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuda: a copy to the host cannot be part of a graph");
+    }
     ONYX_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, kind, cs->stream), "copy between host and device");
     /* The host reads what it asked for right away: wait for this stream (never the device). */
     if (kind == cudaMemcpyDeviceToHost) ONYX_CUDA_TRY(cudaStreamSynchronize(cs->stream), "waiting for a copy to the host");
@@ -98,6 +107,10 @@ static onyx_status skinny_workspace(onyx_cuda_state *cs) {
 
 static onyx_status cuda_sync(onyx_provider *p) {
     onyx_cuda_state *cs = p->state;
+    if (cs->graphs.capturing) {
+        onyx_cuda_graph_mark_unusable(cs, "the run waits for the device");
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuda: a wait for the device cannot be part of a graph");
+    }
     ONYX_CUDA_TRY(cudaStreamSynchronize(cs->stream), "stream synchronize");
     return ONYX_OK;
 }
@@ -106,6 +119,8 @@ static void cuda_destroy(onyx_provider *p) {
     if (!p) return;
     onyx_cuda_state *cs = p->state;
     if (cs) {
+        if (cs->graphs.capturing) cs->stream = cs->graphs.real_stream; /* destroyed mid-recording */
+        onyx_cuda_graphs_destroy(&cs->graphs);
         if (cs->stream) cudaStreamSynchronize(cs->stream);
         if (cs->lt) cublasLtDestroy(cs->lt);
         if (cs->lt_workspace) cudaFree(cs->lt_workspace);
@@ -140,6 +155,10 @@ static void cuda_fail_allocation(onyx_provider *p, uint64_t nth) {
     cs->arena.fail_at = nth;
 }
 
+static onyx_status cuda_capture_begin(onyx_provider *p) { return onyx_cuda_graph_begin(p->state); }
+
+static onyx_status cuda_capture_end(onyx_provider *p, int run) { return onyx_cuda_graph_end(p->state, run); }
+
 static const onyx_provider_ops cuda_ops = {
     .name = "cuda",
     .ort_name = "CUDAExecutionProvider",
@@ -155,6 +174,8 @@ static const onyx_provider_ops cuda_ops = {
     .memory_stats = cuda_memory_stats,
     .release_cached = cuda_release_cached,
     .fail_allocation = cuda_fail_allocation,
+    .capture_begin = cuda_capture_begin,
+    .capture_end = cuda_capture_end,
 };
 
 /* ---- options ---- */
@@ -165,6 +186,7 @@ typedef struct cuda_options {
     int same_as_requested;
     int use_tf32;
     uintptr_t user_stream;
+    int no_graphs;
 } cuda_options;
 
 static onyx_status parse_number(const char *key, const char *value, double lo, double hi, double *out) {
@@ -214,6 +236,9 @@ static onyx_status parse_options(const char *options, cuda_options *o) {
             } else if (!strcmp(key, "do_copy_in_default_stream")) {
                 /* Validated only: every copy is already ordered on the session stream (file comment). */
                 ONYX_TRY(parse_number(key, value, 0, 1, &v));
+            } else if (!strcmp(key, "enable_cuda_graph")) {
+                ONYX_TRY(parse_number(key, value, 0, 1, &v));
+                o->no_graphs = v == 0;
             } else if (!strcmp(key, "user_compute_stream")) {
                 char *end = NULL;
                 errno = 0;
@@ -225,7 +250,8 @@ static onyx_status parse_options(const char *options, cuda_options *o) {
             } else {
                 return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
                                   "unknown cuda provider option '%s'; the options are device_id, gpu_mem_limit, "
-                                  "arena_extend_strategy, use_tf32, do_copy_in_default_stream, user_compute_stream",
+                                  "arena_extend_strategy, use_tf32, do_copy_in_default_stream, user_compute_stream, "
+                                  "enable_cuda_graph",
                                   key);
             }
         }
@@ -257,6 +283,7 @@ onyx_status onyx_cuda_provider_create(const char *options, int threads, onyx_pro
     p->state = cs;
     cs->device_id = o.device_id;
     cs->use_tf32 = o.use_tf32;
+    cs->graphs.enabled = !o.no_graphs;
     onyx_cuda_arena_init(&cs->arena, o.device_id, o.gpu_mem_limit, o.same_as_requested);
     onyx_status st = onyx_cuda_status(cudaSetDevice(o.device_id), "selecting the device");
     struct cudaDeviceProp props;

@@ -47,6 +47,9 @@ typedef struct onyx_cuda_arena {
     /* Fault injection for tests: when > 0, the fail_at-th driver allocation from now fails as
      * if the device were out of memory (1 = the next one). */
     uint64_t fail_at;
+    /* While a CUDA graph is being recorded (graph.c): cached blocks are not given back to the
+     * driver, since the recorded work still reads blocks that are free on the host's books. */
+    int keep_blocks;
     /* The driver: cudaMalloc and cudaFree, unless a test puts its own here after init. */
     cudaError_t (*driver_malloc)(void **ptr, size_t bytes);
     cudaError_t (*driver_free)(void *ptr);
@@ -68,6 +71,33 @@ void onyx_cuda_arena_release_cached(onyx_cuda_arena *a);
 /* Free everything, cached and in use (provider teardown). */
 void onyx_cuda_arena_destroy(onyx_cuda_arena *a);
 
+/* CUDA graphs (graph.c; enable_cuda_graph): the recording of a run and the instantiated graphs
+ * kept for updating. */
+#define ONYX_CUDA_GRAPH_SLOTS 4
+typedef struct onyx_cuda_graph_slot {
+    cudaGraphExec_t exec;
+    size_t nodes;   /* node count of the graph it was instantiated from */
+    uint64_t stamp; /* last launch, for replacement */
+} onyx_cuda_graph_slot;
+
+typedef struct onyx_cuda_graphs {
+    int enabled;                 /* enable_cuda_graph (default 1) */
+    int capturing;               /* between onyx_cuda_graph_begin and _end */
+    int unusable;                /* the recording cannot be launched; why says what happened */
+    char why[160];
+    cudaStream_t capture_stream; /* private, non-blocking: the recording goes here */
+    cudaStream_t real_stream;    /* the provider's stream, put back after the recording */
+    unsigned char *staging[2];   /* pinned: uploads a graph copies to the device when it runs */
+    size_t staging_bytes;        /* of each half */
+    size_t staging_used;         /* of the half being recorded into */
+    size_t staging_wanted;       /* what a recording found it needed */
+    int staging_half;
+    cudaEvent_t staging_done[2]; /* after the last launch that read each half */
+    onyx_cuda_graph_slot slots[ONYX_CUDA_GRAPH_SLOTS];
+    uint64_t clock;
+    uint64_t launches, updates, instantiations;
+} onyx_cuda_graphs;
+
 typedef struct onyx_cuda_state {
     int device_id;
     cudaStream_t stream;
@@ -80,6 +110,7 @@ typedef struct onyx_cuda_state {
     int sm_count;
     int cc_major, cc_minor;
     onyx_cuda_arena arena;
+    onyx_cuda_graphs graphs;
 } onyx_cuda_state;
 
 static inline onyx_cuda_state *onyx_cuda_state_of(const onyx_kernel_ctx *ctx) {
@@ -91,6 +122,18 @@ static inline onyx_cuda_state *onyx_cuda_state_of(const onyx_kernel_ctx *ctx) {
 onyx_status onyx_cuda_status(cudaError_t err, const char *what);
 /* The same for cuBLASLt. */
 onyx_status onyx_cublas_status(cublasStatus_t st, const char *what);
+
+/* CUDA graphs (graph.c). begin: the provider's work is recorded from now on (an error, with
+ * nothing changed, when graphs are off or cannot be recorded now). end: the recording stops;
+ * with run, it is launched as one graph. An error, and nothing launched, when the recording is
+ * unusable (onyx_cuda_graph_mark_unusable or an invalidated capture). */
+onyx_status onyx_cuda_graph_begin(onyx_cuda_state *cs);
+onyx_status onyx_cuda_graph_end(onyx_cuda_state *cs, int run);
+void onyx_cuda_graph_mark_unusable(onyx_cuda_state *cs, const char *why);
+void onyx_cuda_graphs_destroy(onyx_cuda_graphs *gr);
+/* Copy bytes from host memory to the device on the provider's stream; while recording, through
+ * pinned staging, so the host's memory may change once this returns. what names the copy. */
+onyx_status onyx_cuda_upload(onyx_cuda_state *cs, void *dst, const void *src, size_t bytes, const char *what);
 
 #define ONYX_CUDA_TRY(call, what) ONYX_TRY(onyx_cuda_status((call), (what)))
 

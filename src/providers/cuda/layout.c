@@ -339,8 +339,7 @@ static onyx_status cuda_constant_run(onyx_kernel_ctx *ctx) {
         return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "Constant: string values cannot live on the GPU");
     if (!y->nbytes || !src.data) return ONYX_OK;
     /* the value is the node's attribute in host memory, alive as long as the model */
-    return onyx_cuda_status(cudaMemcpyAsync(y->data, src.data, y->nbytes, cudaMemcpyHostToDevice, stream_of(ctx)),
-                            "Constant: copy of the value to the device");
+    return onyx_cuda_upload(onyx_cuda_state_of(ctx), y->data, src.data, y->nbytes, "Constant: copy of the value to the device");
 }
 
 static onyx_status cuda_constant_of_shape_run(onyx_kernel_ctx *ctx) {

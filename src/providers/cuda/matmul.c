@@ -358,6 +358,12 @@ static onyx_status lt_gemm(const onyx_cuda_state *state, const gemm_call *g, int
         int f64 = g->dtype == ONYX_DTYPE_FLOAT64;
         const void *alpha = f64 ? (const void *)&g->alpha : (const void *)&alpha32;
         const void *beta = f64 ? (const void *)&g->beta : (const void *)&beta32;
+        if (entry->needs_tuning && state->graphs.capturing) {
+            /* Timing waits for the stream, which a graph recording cannot: the run goes again
+             * without one (executor.c), and tunes then. */
+            pthread_mutex_unlock(&lt_cache_lock);
+            return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuBLASLt: timing a new GEMM shape cannot be part of a graph");
+        }
         if (entry->needs_tuning) {
             entry->needs_tuning = 0;
             lt_entry_tune(state, entry, g, alpha, beta);
