@@ -293,9 +293,12 @@ typedef struct onyx_run_stats {
     int plan_made;
     uint64_t host_ns; /* the run on the host: every node prepared and run, or queued on its device */
     uint64_t wait_ns; /* then the wait for the devices to finish, and the copies of outputs to the host */
-    /* 1 when the run's device work was recorded and launched as one CUDA graph (the cuda
+    /* 1 when the run's device work was recorded and launched as CUDA graphs (the cuda
      * provider's enable_cuda_graph, on by default; see docs/cuda.md). */
     int graph_launched;
+    /* Of those graphs (the run goes out in parts of cuda_graph_part_nodes nodes), how many were
+     * instantiated anew rather than updated from the previous run's. */
+    uint64_t graph_instantiations;
 } onyx_run_stats;
 
 ONYX_API void onyx_run_stats_init(onyx_run_stats *stats);
@@ -403,7 +406,8 @@ typedef struct onyx_run_totals {
     uint64_t device_allocations;
     uint64_t host_ns;          /* sum of onyx_run_stats.host_ns */
     uint64_t wait_ns;          /* sum of onyx_run_stats.wait_ns */
-    uint64_t graph_runs;       /* runs launched as one CUDA graph (onyx_run_stats.graph_launched) */
+    uint64_t graph_runs;       /* runs launched as CUDA graphs (onyx_run_stats.graph_launched) */
+    uint64_t graph_instantiations; /* sum of onyx_run_stats.graph_instantiations */
 } onyx_run_totals;
 ONYX_API void onyx_run_totals_init(onyx_run_totals *totals);
 ONYX_API onyx_status onyx_session_run_totals(const onyx_session *session, onyx_run_totals *out);

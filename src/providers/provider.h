@@ -46,11 +46,15 @@ typedef struct onyx_provider_ops {
     void (*fail_allocation)(onyx_provider *p, uint64_t nth);
     /* Optional (NULL: not supported): record the work queued from now on instead of running it
      * (CUDA graphs), for one run. capture_begin fails, changing nothing, when recording is off
-     * or not possible now. capture_end stops the recording and, with run != 0, launches it; it
-     * fails, and nothing has run, when the recording is unusable (the run needed something a
-     * recording cannot hold, such as a copy to the host). */
+     * or not possible now. capture_node is called after each node the provider ran while
+     * recording; the provider may launch the part recorded so far there, so the device starts
+     * while the host goes on. capture_end stops the recording and, with run != 0, launches the
+     * rest; *instantiations gets how many graphs the run instantiated anew (not updated). Both
+     * fail when the recording is unusable (the run needed something a recording cannot hold,
+     * such as a copy to the host): then what is not launched yet never runs. */
     onyx_status (*capture_begin)(onyx_provider *p);
-    onyx_status (*capture_end)(onyx_provider *p, int run);
+    onyx_status (*capture_node)(onyx_provider *p);
+    onyx_status (*capture_end)(onyx_provider *p, int run, uint64_t *instantiations);
 } onyx_provider_ops;
 
 struct onyx_provider {

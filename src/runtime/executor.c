@@ -124,6 +124,8 @@ struct onyx_exec {
     int record_fails;
     int record_off;
     int recording;              /* a run of this (main-graph) executor is being recorded */
+    onyx_provider *record_prov; /* by it */
+    onyx_exec *root;            /* the main graph's executor */
 };
 
 /* Values of g that subgraph sub (at any depth) reads from enclosing scopes get last use i. */
@@ -258,6 +260,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->g = g;
     e->cfg = *config;
     e->parent = parent;
+    e->root = parent ? parent->root : e;
     for (int p = 0; p < config->n_providers; p++) {
         onyx_provider *prov = config->providers[p];
         if (prov->ops->device != ONYX_DEVICE_CPU && !e->device_provider[prov->ops->device])
@@ -718,9 +721,7 @@ static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, si
  * marked made but never copied, so the run goes again without a recording (onyx_exec_run). */
 static onyx_status persistent_mirror(onyx_exec *e, const onyx_tensor *t, onyx_device_type dev, const char *name,
                                      onyx_tensor *m) {
-    const onyx_exec *root = e;
-    while (root->parent) root = root->parent;
-    if (root->recording)
+    if (e->root->recording)
         return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: the first copy of '%s' to the device is not recorded in a graph",
                           e->cfg.model_name, name);
     tensor_view(m, t);
@@ -1137,6 +1138,7 @@ static onyx_status exec_run_nodes(onyx_exec *e) {
             st = buffer_acquire(e, plan, g->n_values + i, ctx.workspace_bytes, dev, &e->workspace[i]);
         ctx.workspace = e->workspace[i];
         if (st == ONYX_OK && !aliased) st = n->kernel->run(&ctx);
+        if (st == ONYX_OK && e->root->recording && prov == e->root->record_prov) st = prov->ops->capture_node(prov);
         if (st != ONYX_OK) {
             st = kernel_failure(e, n, st);
             break;
@@ -1187,22 +1189,26 @@ static onyx_provider *record_provider(const onyx_exec *e) {
     return found;
 }
 
-/* A run of the main graph is recorded and launched as one graph where its provider can do so
+/* A run of the main graph is recorded and launched as CUDA graphs where its provider can do so
  * (cuda: enable_cuda_graph). The nodes run as always, and their work is recorded instead of
- * queued; kernels' shapes may differ from the last run's. When the recording is unusable (the
- * run copied a value to the host, or failed), nothing has run on the device, and the run goes
- * again without a recording: its host work is done twice, and its result and error are those
- * of an unrecorded run. */
+ * queued; the provider launches it in parts as it goes (capture_node), and kernels' shapes may
+ * differ from the last run's. When the recording is unusable (the run copied a value to the
+ * host, or failed), the rest of it never runs, and the run goes again without a recording: its
+ * host work is done twice, and its result and error are those of an unrecorded run. (Parts
+ * already launched wrote only the run's own buffers and outputs, which the rerun writes again.) */
 onyx_status onyx_exec_run(onyx_exec *e) {
     onyx_provider *rec = record_provider(e);
     if (rec && rec->ops->capture_begin(rec) == ONYX_OK) {
         e->recording = 1;
+        e->record_prov = rec;
         onyx_status st = exec_run_nodes(e);
         e->recording = 0;
-        onyx_status end = rec->ops->capture_end(rec, st == ONYX_OK);
+        uint64_t instantiations = 0;
+        onyx_status end = rec->ops->capture_end(rec, st == ONYX_OK, &instantiations);
         if (st == ONYX_OK && end == ONYX_OK) {
             e->record_fails = 0;
             e->stats.graph_launched = 1;
+            e->stats.graph_instantiations = instantiations;
             return ONYX_OK;
         }
         if (++e->record_fails >= EXEC_RECORD_TRIES) e->record_off = 1;

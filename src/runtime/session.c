@@ -590,6 +590,7 @@ void session_record_stats(onyx_session *s, const onyx_device_memory_stats *befor
     t->host_ns += host_ns;
     t->wait_ns += wait_ns;
     t->graph_runs += r->graph_launched != 0;
+    t->graph_instantiations += r->graph_instantiations;
 }
 
 void onyx_run_totals_init(onyx_run_totals *t) {

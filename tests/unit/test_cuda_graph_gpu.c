@@ -2,13 +2,14 @@
  * test_cuda_graph_gpu.c - runs recorded and launched as CUDA graphs (the cuda provider's
  * enable_cuda_graph, on by default) against the same runs launched kernel by kernel:
  *  - the GPT2 fixture's prefill and 12 greedy decode steps, host inputs and outputs: every
- *    output of every step has the same bits both ways, and every decode step after the first
- *    went out as a graph (each has a new past length, so the graph is updated or instantiated);
+ *    output of every step has the same bits both ways (one graph per run, parts of 64 and of 5
+ *    nodes), every decode step after the first went out as graphs, and from the third on they
+ *    were updated in place (each step has a new past length), not instantiated;
  *  - uploads: a 3 MiB host input outgrows the staging memory once (that run goes again without
  *    a recording), then is staged; three runs queued without waiting, their host input rewritten
  *    after each run returns, each see their own data;
- *  - a run that fails while recording gives the error an unrecorded run gives, and the next run
- *    is recorded;
+ *  - a run that fails while recording, after a part of it was launched, gives the error an
+ *    unrecorded run gives, and the next run is recorded;
  *  - the provider's recording refuses a copy to the host and a wait for the device, and the
  *    option's values are checked.
  * Exits 77 without a GPU.
@@ -70,9 +71,10 @@ static int graph_launched(const onyx_session *s) {
     return stats.graph_launched;
 }
 
-/* GPT2 prefill of 6 tokens and 12 decode steps, graphs on and off, host tensors throughout. */
-static void test_decode_same_bits(void) {
-    onyx_session *on = open_file(GPT2_DIR "/model.onnx", NULL), *off = open_file(GPT2_DIR "/model.onnx", "cuda.enable_cuda_graph=0");
+/* GPT2 prefill of 6 tokens and 12 decode steps, graphs on (with options) and off, host tensors
+ * throughout. */
+static void decode_same_bits(const char *options) {
+    onyx_session *on = open_file(GPT2_DIR "/model.onnx", options), *off = open_file(GPT2_DIR "/model.onnx", "cuda.enable_cuda_graph=0");
     if (!on || !off) goto done;
     char past_buf[N_PRESENT][64], present_buf[N_PRESENT][64];
     const char *names[3 + N_PRESENT] = {"input_ids", "attention_mask", "position_ids"};
@@ -91,6 +93,7 @@ static void test_decode_same_bits(void) {
         onyx_tensor_create(ONYX_DTYPE_FLOAT32, dims, 4, &past[i]);
     }
     int steps_as_graphs = 0;
+    uint64_t late_instantiations = 0;
     for (int step = 0; step <= 12; step++) {
         int64_t seq = step == 0 ? n_tokens : 1, mask[64], pos[64];
         for (int64_t i = 0; i < past_len + seq; i++) mask[i] = 1;
@@ -102,6 +105,10 @@ static void test_decode_same_bits(void) {
         onyx_tensor *got[1 + N_PRESENT] = {0}, *want[1 + N_PRESENT] = {0};
         ONYX_CHECK_OK(onyx_session_run(on, names, inputs, 3 + N_PRESENT, out_names, 1 + N_PRESENT, got));
         int launched = graph_launched(on);
+        onyx_run_stats stats;
+        onyx_run_stats_init(&stats);
+        ONYX_CHECK_OK(onyx_session_last_run_stats(on, &stats));
+        if (step >= 3) late_instantiations += stats.graph_instantiations;
         ONYX_CHECK_OK(onyx_session_run(off, names, inputs, 3 + N_PRESENT, out_names, 1 + N_PRESENT, want));
         ONYX_CHECK_INT(graph_launched(off), 0);
         if (step == 0) ONYX_CHECK_INT(launched, 0); /* the first run uploads the weights */
@@ -110,8 +117,8 @@ static void test_decode_same_bits(void) {
         for (int k = 0; k < 1 + N_PRESENT; k++) {
             if (!same_bits(got[k], want[k])) {
                 onyx_test_failures++;
-                fprintf(stderr, "FAIL %s: %s at step %d differs between graph and kernel-by-kernel runs\n", onyx_test_current,
-                        out_names[k], step);
+                fprintf(stderr, "FAIL %s: %s at step %d differs between graph (%s) and kernel-by-kernel runs\n",
+                        onyx_test_current, out_names[k], step, options ? options : "default");
             }
             onyx_test_checks++;
         }
@@ -143,12 +150,23 @@ static void test_decode_same_bits(void) {
     ONYX_CHECK_OK(onyx_session_run_totals(on, &totals));
     ONYX_CHECK_INT(totals.graph_runs, steps_as_graphs);
     ONYX_CHECK(totals.graph_runs >= 11);
+    /* Steps after the second differ from the one before only in shapes: every graph is updated
+     * in place, none instantiated. */
+    ONYX_CHECK_INT(late_instantiations, 0);
+    printf("%s: %llu graph runs, %llu instantiations in all\n", options ? options : "default options",
+           (unsigned long long)totals.graph_runs, (unsigned long long)totals.graph_instantiations);
     ONYX_CHECK_OK(onyx_session_run_totals(off, &totals));
     ONYX_CHECK_INT(totals.graph_runs, 0);
     for (int i = 0; i < N_PRESENT; i++) onyx_tensor_destroy(past[i]);
 done:
     onyx_session_destroy(on);
     onyx_session_destroy(off);
+}
+
+static void test_decode_same_bits(void) {
+    decode_same_bits(NULL);
+    decode_same_bits("cuda.cuda_graph_part_nodes=0"); /* one graph per run */
+    decode_same_bits("cuda.cuda_graph_part_nodes=5"); /* many parts */
 }
 
 /* y = x + x (float32, any shape). */
@@ -238,7 +256,7 @@ done:
     onyx_session_destroy(s);
 }
 
-/* y = MatMul(a, b) with any shapes: mismatched inner dims fail in the kernel's prepare. */
+/* y = MatMul(Relu(a), b) with any shapes: mismatched inner dims fail in MatMul's prepare. */
 static void test_failed_run(void) {
     onyx_graph_writer w;
     onyx_graph_writer_init(&w, "matmul");
@@ -251,7 +269,8 @@ static void test_failed_run(void) {
     size_t size = 0;
     ONYX_CHECK_OK(onyx_graph_writer_finish(&w, 17, &bytes, &size));
     onyx_graph_writer_release(&w);
-    onyx_session *on = bytes ? open_bytes(bytes, size, NULL) : NULL;
+    /* Parts of one node: Relu's part is launched before MatMul fails. */
+    onyx_session *on = bytes ? open_bytes(bytes, size, "cuda.cuda_graph_part_nodes=1") : NULL;
     onyx_session *off = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=0") : NULL;
     onyx_free(bytes);
     onyx_tensor *a = NULL, *good_b = NULL, *bad_b = NULL;
@@ -309,22 +328,22 @@ static void test_provider_recording(void) {
     ONYX_CHECK_OK(p->ops->capture_begin(p));
     ONYX_CHECK_ERROR(p->ops->copy(p, back, ONYX_DEVICE_CPU, dev, ONYX_DEVICE_CUDA, sizeof back), ONYX_ERR_NOT_IMPLEMENTED,
                      "copy to the host");
-    ONYX_CHECK_ERROR(p->ops->capture_end(p, 1), ONYX_ERR_NOT_IMPLEMENTED, "copies a value to the host");
+    ONYX_CHECK_ERROR(p->ops->capture_end(p, 1, NULL), ONYX_ERR_NOT_IMPLEMENTED, "copies a value to the host");
     ONYX_CHECK_OK(p->ops->capture_begin(p));
     ONYX_CHECK_ERROR(p->ops->sync(p), ONYX_ERR_NOT_IMPLEMENTED, "wait for the device");
-    ONYX_CHECK_ERROR(p->ops->capture_end(p, 1), ONYX_ERR_NOT_IMPLEMENTED, "waits for the device");
+    ONYX_CHECK_ERROR(p->ops->capture_end(p, 1, NULL), ONYX_ERR_NOT_IMPLEMENTED, "waits for the device");
     /* A recorded upload lands when the graph runs, from the host's bytes at the time of the call. */
     ONYX_CHECK_OK(p->ops->capture_begin(p));
     float later[4] = {5, 6, 7, 8};
     ONYX_CHECK_OK(p->ops->copy(p, dev, ONYX_DEVICE_CUDA, later, ONYX_DEVICE_CPU, sizeof later));
     later[0] = -1;
-    ONYX_CHECK_OK(p->ops->capture_end(p, 1));
+    ONYX_CHECK_OK(p->ops->capture_end(p, 1, NULL));
     ONYX_CHECK_OK(p->ops->copy(p, back, ONYX_DEVICE_CPU, dev, ONYX_DEVICE_CUDA, sizeof back));
     ONYX_CHECK(back[0] == 5 && back[3] == 8);
     /* Dropped: nothing runs. */
     ONYX_CHECK_OK(p->ops->capture_begin(p));
     ONYX_CHECK_OK(p->ops->copy(p, dev, ONYX_DEVICE_CUDA, host, ONYX_DEVICE_CPU, sizeof host));
-    ONYX_CHECK_OK(p->ops->capture_end(p, 0));
+    ONYX_CHECK_OK(p->ops->capture_end(p, 0, NULL));
     ONYX_CHECK_OK(p->ops->copy(p, back, ONYX_DEVICE_CPU, dev, ONYX_DEVICE_CUDA, sizeof back));
     ONYX_CHECK(back[0] == 5);
     p->ops->free(p, dev);
@@ -335,6 +354,8 @@ static void test_provider_recording(void) {
     p = NULL;
     ONYX_CHECK_ERROR(onyx_provider_create("cuda", "enable_cuda_graph=2", 1, &p), ONYX_ERR_INVALID_ARGUMENT,
                      "enable_cuda_graph=2");
+    ONYX_CHECK_ERROR(onyx_provider_create("cuda", "cuda_graph_part_nodes=-1", 1, &p), ONYX_ERR_INVALID_ARGUMENT,
+                     "cuda_graph_part_nodes=-1");
 }
 #endif
 

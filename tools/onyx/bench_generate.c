@@ -241,18 +241,27 @@ int cli_bench_generate(int argc, char **argv) {
         goto done;
     }
     if (profile && !csv) print_generate_profile(m, runs, profile);
-    /* Session runs of the timed calls that went out as one CUDA graph (cuda's enable_cuda_graph). */
-    unsigned long long graph_runs = 0, session_runs = 0;
+    /* Per session of the timed calls: host time per run, the wait after it, CUDA graphs. */
+    char sessions_text[1024] = "";
     {
         onyx_session *sessions[4 + ONYX_MODEL_CHOOSERS];
         const char *names[4 + ONYX_MODEL_CHOOSERS];
         int n = model_sessions(m, sessions, names, 4 + ONYX_MODEL_CHOOSERS);
-        for (int k = 0; k < n; k++) {
+        size_t used = 0;
+        for (int k = 0; k < n && used < sizeof sessions_text; k++) {
             onyx_run_totals t;
             onyx_run_totals_init(&t);
-            if (onyx_session_run_totals(sessions[k], &t) != ONYX_OK) continue;
-            graph_runs += t.graph_runs;
-            session_runs += t.runs;
+            if (onyx_session_run_totals(sessions[k], &t) != ONYX_OK || !t.runs) continue;
+            double r = (double)t.runs;
+            char graphs[96] = "";
+            if (t.graph_runs)
+                snprintf(graphs, sizeof graphs, ", %.0f%% as CUDA graphs (%.2f instantiated per run)",
+                         100.0 * (double)t.graph_runs / r, (double)t.graph_instantiations / r);
+            int w = snprintf(sessions_text + used, sizeof sessions_text - used,
+                             "%s %s: %.1f runs per call, host %.3f ms + wait %.3f ms per run%s\n",
+                             used ? "            " : "sessions    ", names[k], r / (double)runs, t.host_ns / 1e6 / r,
+                             t.wait_ns / 1e6 / r, graphs);
+            if (w > 0) used += (size_t)w;
         }
     }
     qsort(times, (size_t)runs, sizeof *times, cli_compare_doubles);
@@ -300,8 +309,7 @@ int cli_bench_generate(int argc, char **argv) {
         if (have_mem)
             printf("device mem   peak in use %.1f MiB, peak reserved %.1f MiB (sum over the model's sessions)\n",
                    mem.peak_in_use_bytes / 1048576.0, mem.peak_reserved_bytes / 1048576.0);
-        if (graph_runs)
-            printf("cuda graphs  %llu of the %llu session runs in the timed calls\n", graph_runs, session_runs);
+        fputs(sessions_text, stdout);
         if (have_mem && have_before)
             printf("cudaMalloc   %llu calls during the %lld-token calls (warm-up included), %llu in all\n",
                    (unsigned long long)(mem.driver_allocations - before.driver_allocations), new_tokens,

@@ -14,6 +14,9 @@
  *   enable_cuda_graph           1 (default): each run after the first is recorded and launched
  *                               as one CUDA graph (graph.c); unlike ONNX Runtime's option, shapes
  *                               may change between runs. 0: kernels are launched one by one
+ *   cuda_graph_part_nodes       with graphs: launch the recording every this many nodes, so the
+ *                               device starts while the host records the rest (default
+ *                               CUDA_GRAPH_PART_NODES; 0: one graph per run)
  */
 #include "providers/cuda/cuda_provider.h"
 
@@ -25,6 +28,8 @@
 #include "core/alloc.h"
 
 #define LT_WORKSPACE_BYTES ((size_t)32 << 20)
+/* Nodes per launched part of a recorded run (graph.c, cuda_graph_part_nodes). */
+#define CUDA_GRAPH_PART_NODES 64
 /* The few-row kernel's split-K workspace (matmul.cu): it splits only products of fewer tiles than
  * 4 per SM, so their sums need well under a megabyte and the counters one per tile. */
 #define SKINNY_PARTIAL_BYTES ((size_t)4 << 20)
@@ -157,7 +162,11 @@ static void cuda_fail_allocation(onyx_provider *p, uint64_t nth) {
 
 static onyx_status cuda_capture_begin(onyx_provider *p) { return onyx_cuda_graph_begin(p->state); }
 
-static onyx_status cuda_capture_end(onyx_provider *p, int run) { return onyx_cuda_graph_end(p->state, run); }
+static onyx_status cuda_capture_node(onyx_provider *p) { return onyx_cuda_graph_node(p->state); }
+
+static onyx_status cuda_capture_end(onyx_provider *p, int run, uint64_t *instantiations) {
+    return onyx_cuda_graph_end(p->state, run, instantiations);
+}
 
 static const onyx_provider_ops cuda_ops = {
     .name = "cuda",
@@ -175,6 +184,7 @@ static const onyx_provider_ops cuda_ops = {
     .release_cached = cuda_release_cached,
     .fail_allocation = cuda_fail_allocation,
     .capture_begin = cuda_capture_begin,
+    .capture_node = cuda_capture_node,
     .capture_end = cuda_capture_end,
 };
 
@@ -187,6 +197,7 @@ typedef struct cuda_options {
     int use_tf32;
     uintptr_t user_stream;
     int no_graphs;
+    int graph_part_nodes;
 } cuda_options;
 
 static onyx_status parse_number(const char *key, const char *value, double lo, double hi, double *out) {
@@ -203,6 +214,7 @@ static onyx_status parse_number(const char *key, const char *value, double lo, d
 
 static onyx_status parse_options(const char *options, cuda_options *o) {
     memset(o, 0, sizeof *o);
+    o->graph_part_nodes = CUDA_GRAPH_PART_NODES;
     const char *p = options ? options : "";
     while (*p) {
         size_t len = strcspn(p, ";\n");
@@ -239,6 +251,9 @@ static onyx_status parse_options(const char *options, cuda_options *o) {
             } else if (!strcmp(key, "enable_cuda_graph")) {
                 ONYX_TRY(parse_number(key, value, 0, 1, &v));
                 o->no_graphs = v == 0;
+            } else if (!strcmp(key, "cuda_graph_part_nodes")) {
+                ONYX_TRY(parse_number(key, value, 0, 1e6, &v));
+                o->graph_part_nodes = (int)v;
             } else if (!strcmp(key, "user_compute_stream")) {
                 char *end = NULL;
                 errno = 0;
@@ -251,7 +266,7 @@ static onyx_status parse_options(const char *options, cuda_options *o) {
                 return onyx_error(ONYX_ERR_INVALID_ARGUMENT,
                                   "unknown cuda provider option '%s'; the options are device_id, gpu_mem_limit, "
                                   "arena_extend_strategy, use_tf32, do_copy_in_default_stream, user_compute_stream, "
-                                  "enable_cuda_graph",
+                                  "enable_cuda_graph, cuda_graph_part_nodes",
                                   key);
             }
         }
@@ -284,6 +299,7 @@ onyx_status onyx_cuda_provider_create(const char *options, int threads, onyx_pro
     cs->device_id = o.device_id;
     cs->use_tf32 = o.use_tf32;
     cs->graphs.enabled = !o.no_graphs;
+    cs->graphs.part_nodes_max = o.graph_part_nodes;
     onyx_cuda_arena_init(&cs->arena, o.device_id, o.gpu_mem_limit, o.same_as_requested);
     onyx_status st = onyx_cuda_status(cudaSetDevice(o.device_id), "selecting the device");
     struct cudaDeviceProp props;

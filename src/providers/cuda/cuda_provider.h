@@ -73,16 +73,22 @@ void onyx_cuda_arena_destroy(onyx_cuda_arena *a);
 
 /* CUDA graphs (graph.c; enable_cuda_graph): the recording of a run and the instantiated graphs
  * kept for updating. */
-#define ONYX_CUDA_GRAPH_SLOTS 4
+#define ONYX_CUDA_GRAPH_SLOTS 2 /* per part: a prefill's and a decode step's topology */
 typedef struct onyx_cuda_graph_slot {
     cudaGraphExec_t exec;
     size_t nodes;   /* node count of the graph it was instantiated from */
     uint64_t stamp; /* last launch, for replacement */
 } onyx_cuda_graph_slot;
 
+typedef struct onyx_cuda_graph_part {
+    onyx_cuda_graph_slot slots[ONYX_CUDA_GRAPH_SLOTS];
+} onyx_cuda_graph_part;
+
 typedef struct onyx_cuda_graphs {
     int enabled;                 /* enable_cuda_graph (default 1) */
+    int part_nodes_max;          /* cuda_graph_part_nodes: nodes per launched part; 0: one per run */
     int capturing;               /* between onyx_cuda_graph_begin and _end */
+    int active;                  /* a capture is in progress on capture_stream */
     int unusable;                /* the recording cannot be launched; why says what happened */
     char why[160];
     cudaStream_t capture_stream; /* private, non-blocking: the recording goes here */
@@ -93,9 +99,11 @@ typedef struct onyx_cuda_graphs {
     size_t staging_wanted;       /* what a recording found it needed */
     int staging_half;
     cudaEvent_t staging_done[2]; /* after the last launch that read each half */
-    onyx_cuda_graph_slot slots[ONYX_CUDA_GRAPH_SLOTS];
+    int part, part_nodes;        /* the part being recorded, and its nodes so far */
+    onyx_cuda_graph_part *parts; /* instantiated graphs by part index */
+    int n_parts;
     uint64_t clock;
-    uint64_t launches, updates, instantiations;
+    uint64_t launches, updates, instantiations, run_instantiations;
 } onyx_cuda_graphs;
 
 typedef struct onyx_cuda_state {
@@ -124,11 +132,14 @@ onyx_status onyx_cuda_status(cudaError_t err, const char *what);
 onyx_status onyx_cublas_status(cublasStatus_t st, const char *what);
 
 /* CUDA graphs (graph.c). begin: the provider's work is recorded from now on (an error, with
- * nothing changed, when graphs are off or cannot be recorded now). end: the recording stops;
- * with run, it is launched as one graph. An error, and nothing launched, when the recording is
- * unusable (onyx_cuda_graph_mark_unusable or an invalidated capture). */
+ * nothing changed, when graphs are off or cannot be recorded now). node: a node's work was
+ * queued; every cuda_graph_part_nodes nodes the part recorded so far is launched. end: the
+ * recording stops; with run, the last part is launched. An error, and that part not launched,
+ * when the recording is unusable (onyx_cuda_graph_mark_unusable or an invalidated capture);
+ * *instantiations gets how many parts of the run were instantiated instead of updated. */
 onyx_status onyx_cuda_graph_begin(onyx_cuda_state *cs);
-onyx_status onyx_cuda_graph_end(onyx_cuda_state *cs, int run);
+onyx_status onyx_cuda_graph_node(onyx_cuda_state *cs);
+onyx_status onyx_cuda_graph_end(onyx_cuda_state *cs, int run, uint64_t *instantiations);
 void onyx_cuda_graph_mark_unusable(onyx_cuda_state *cs, const char *why);
 void onyx_cuda_graphs_destroy(onyx_cuda_graphs *gr);
 /* Copy bytes from host memory to the device on the provider's stream; while recording, through

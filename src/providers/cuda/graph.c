@@ -29,10 +29,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "providers/cuda/cuda_provider.h"
 
 #define STAGING_MIN_BYTES ((size_t)1 << 20)
-#define STAGING_MAX_BYTES ((size_t)1 << 30)
+/* Uploads beyond this (a weight copied on first use) are not staged, and the staging does not
+ * grow for them: the run goes again unrecorded. */
+#define STAGING_MAX_BYTES ((size_t)64 << 20)
 
 static void mark_unusable(onyx_cuda_graphs *gr, const char *why) {
     if (gr->unusable) return;
@@ -69,17 +72,20 @@ onyx_status onyx_cuda_graph_begin(onyx_cuda_state *cs) {
     /* Fault injection counts driver allocations: a failed recording and its rerun would count
      * them twice. */
     if (cs->arena.fail_at) return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuda: allocation fault injection is armed");
-    if (gr->staging_wanted > STAGING_MAX_BYTES) return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuda: uploads too large to stage");
     ONYX_TRY(staging_reserve(gr, gr->staging_wanted));
     if (!gr->capture_stream)
         ONYX_CUDA_TRY(cudaStreamCreateWithFlags(&gr->capture_stream, cudaStreamNonBlocking), "creating the recording stream");
     int k = gr->staging_half ^ 1;
     ONYX_CUDA_TRY(cudaEventSynchronize(gr->staging_done[k]), "waiting for a graph's uploads");
     ONYX_CUDA_TRY(cudaStreamBeginCapture(gr->capture_stream, cudaStreamCaptureModeRelaxed), "starting a graph recording");
+    gr->active = 1;
     gr->staging_half = k;
     gr->staging_used = 0;
     gr->unusable = 0;
     gr->why[0] = '\0';
+    gr->part = 0;
+    gr->part_nodes = 0;
+    gr->run_instantiations = 0;
     gr->real_stream = cs->stream;
     cs->stream = gr->capture_stream;
     gr->capturing = 1;
@@ -87,23 +93,35 @@ onyx_status onyx_cuda_graph_begin(onyx_cuda_state *cs) {
     return ONYX_OK;
 }
 
-/* The slot holding an instantiated graph of nodes nodes, else the empty or least recently used. */
-static onyx_cuda_graph_slot *slot_for(onyx_cuda_graphs *gr, size_t nodes) {
-    onyx_cuda_graph_slot *pick = &gr->slots[0];
+/* The slot of part part for a graph of nodes nodes: the one instantiated from a graph of as
+ * many nodes, else an empty or the least recently launched one. NULL when out of memory. */
+static onyx_cuda_graph_slot *slot_for(onyx_cuda_graphs *gr, int part, size_t nodes) {
+    if (part >= gr->n_parts) {
+        int n = part + 8;
+        onyx_cuda_graph_part *grown = onyx_realloc(gr->parts, (size_t)n * sizeof *grown);
+        if (!grown) return NULL;
+        memset(grown + gr->n_parts, 0, (size_t)(n - gr->n_parts) * sizeof *grown);
+        gr->parts = grown;
+        gr->n_parts = n;
+    }
+    onyx_cuda_graph_slot *slots = gr->parts[part].slots, *pick = &slots[0];
     for (int i = 0; i < ONYX_CUDA_GRAPH_SLOTS; i++) {
-        onyx_cuda_graph_slot *s = &gr->slots[i];
+        onyx_cuda_graph_slot *s = &slots[i];
         if (s->exec && s->nodes == nodes) return s;
         if (!s->exec ? pick->exec != NULL : (pick->exec && s->stamp < pick->stamp)) pick = s;
     }
     return pick;
 }
 
+/* Launch graph as part gr->part of the run on the real stream, updating the instantiated graph
+ * of its slot when cudaGraphExecUpdate accepts it. */
 static onyx_status launch(onyx_cuda_state *cs, cudaGraph_t graph) {
     onyx_cuda_graphs *gr = &cs->graphs;
     size_t nodes = 0;
     ONYX_CUDA_TRY(cudaGraphGetNodes(graph, NULL, &nodes), "counting a graph's nodes");
     if (nodes == 0) return ONYX_OK;
-    onyx_cuda_graph_slot *s = slot_for(gr, nodes);
+    onyx_cuda_graph_slot *s = slot_for(gr, gr->part++, nodes);
+    if (!s) return ONYX_ERR_OUT_OF_MEMORY;
     int updated = 0;
     if (s->exec && s->nodes == nodes) {
         cudaGraphExecUpdateResultInfo info;
@@ -116,24 +134,23 @@ static onyx_status launch(onyx_cuda_state *cs, cudaGraph_t graph) {
         ONYX_CUDA_TRY(cudaGraphInstantiate(&s->exec, graph, 0), "instantiating a graph");
         s->nodes = nodes;
         gr->instantiations++;
+        gr->run_instantiations++;
     } else {
         gr->updates++;
     }
     s->stamp = ++gr->clock;
-    ONYX_CUDA_TRY(cudaGraphLaunch(s->exec, cs->stream), "launching a graph");
-    ONYX_CUDA_TRY(cudaEventRecord(gr->staging_done[gr->staging_half], cs->stream), "recording an event");
+    ONYX_CUDA_TRY(cudaGraphLaunch(s->exec, gr->real_stream), "launching a graph");
+    ONYX_CUDA_TRY(cudaEventRecord(gr->staging_done[gr->staging_half], gr->real_stream), "recording an event");
     gr->launches++;
     return ONYX_OK;
 }
 
-onyx_status onyx_cuda_graph_end(onyx_cuda_state *cs, int run) {
+/* End the capture in progress; with run, launch what it recorded. */
+static onyx_status part_finish(onyx_cuda_state *cs, int run) {
     onyx_cuda_graphs *gr = &cs->graphs;
-    if (!gr->capturing) return onyx_error(ONYX_ERR_RUNTIME, "cuda: no graph is being recorded");
     cudaGraph_t graph = NULL;
     cudaError_t err = cudaStreamEndCapture(gr->capture_stream, &graph);
-    cs->stream = gr->real_stream;
-    gr->capturing = 0;
-    cs->arena.keep_blocks = 0;
+    gr->active = 0;
     if (err != cudaSuccess) {
         (void)cudaGetLastError();
         char why[160];
@@ -147,6 +164,33 @@ onyx_status onyx_cuda_graph_end(onyx_cuda_state *cs, int run) {
     return st;
 }
 
+onyx_status onyx_cuda_graph_node(onyx_cuda_state *cs) {
+    onyx_cuda_graphs *gr = &cs->graphs;
+    if (!gr->capturing || !gr->part_nodes_max || ++gr->part_nodes < gr->part_nodes_max) return ONYX_OK;
+    gr->part_nodes = 0;
+    onyx_status st = gr->active ? part_finish(cs, 1) : ONYX_OK;
+    if (st == ONYX_OK) {
+        cudaError_t err = cudaStreamBeginCapture(gr->capture_stream, cudaStreamCaptureModeRelaxed);
+        if (err == cudaSuccess) gr->active = 1;
+        else st = onyx_cuda_status(err, "starting a graph recording");
+    }
+    return st;
+}
+
+onyx_status onyx_cuda_graph_end(onyx_cuda_state *cs, int run, uint64_t *instantiations) {
+    onyx_cuda_graphs *gr = &cs->graphs;
+    if (instantiations) *instantiations = 0;
+    if (!gr->capturing) return onyx_error(ONYX_ERR_RUNTIME, "cuda: no graph is being recorded");
+    onyx_status st = gr->active ? part_finish(cs, run) : ONYX_OK;
+    if (st == ONYX_OK && gr->unusable)
+        st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuda: the run could not be recorded as a graph: %s", gr->why);
+    cs->stream = gr->real_stream;
+    gr->capturing = 0;
+    cs->arena.keep_blocks = 0;
+    if (instantiations) *instantiations = gr->run_instantiations;
+    return st;
+}
+
 onyx_status onyx_cuda_upload(onyx_cuda_state *cs, void *dst, const void *src, size_t bytes, const char *what) {
     if (!bytes) return ONYX_OK;
     onyx_cuda_graphs *gr = &cs->graphs;
@@ -155,7 +199,7 @@ onyx_status onyx_cuda_upload(onyx_cuda_state *cs, void *dst, const void *src, si
     if (at + bytes > gr->staging_bytes) {
         /* The next recording stages all of this run's uploads, this one included. */
         size_t want = at + bytes;
-        if (want > gr->staging_wanted) gr->staging_wanted = want;
+        if (want > gr->staging_wanted && want <= STAGING_MAX_BYTES) gr->staging_wanted = want;
         mark_unusable(gr, "the run's uploads exceed the staging memory");
         return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuda: %s: %zu bytes to upload while recording a graph exceed the staging",
                           what, bytes);
@@ -167,15 +211,16 @@ onyx_status onyx_cuda_upload(onyx_cuda_state *cs, void *dst, const void *src, si
 }
 
 void onyx_cuda_graphs_destroy(onyx_cuda_graphs *gr) {
-    if (gr->capturing) {
+    if (gr->active) {
         /* A provider destroyed mid-recording: end it so the stream is usable again. */
         cudaGraph_t graph = NULL;
         if (cudaStreamEndCapture(gr->capture_stream, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
         (void)cudaGetLastError();
-        gr->capturing = 0;
     }
-    for (int i = 0; i < ONYX_CUDA_GRAPH_SLOTS; i++)
-        if (gr->slots[i].exec) cudaGraphExecDestroy(gr->slots[i].exec);
+    for (int p = 0; p < gr->n_parts; p++)
+        for (int i = 0; i < ONYX_CUDA_GRAPH_SLOTS; i++)
+            if (gr->parts[p].slots[i].exec) cudaGraphExecDestroy(gr->parts[p].slots[i].exec);
+    onyx_free(gr->parts);
     for (int k = 0; k < 2; k++) {
         if (gr->staging_done[k]) {
             cudaEventSynchronize(gr->staging_done[k]);
