@@ -118,9 +118,9 @@ struct onyx_exec {
     onyx_tensor *memo_val;      /* per value: the copy (its buffer owned, memo_cap bytes), or empty */
     size_t *memo_cap;
     uint64_t *memo_run;         /* per value: the run its copy's content last changed in (0: no valid copy) */
-    /* Graph recording (onyx_exec_run): unusable recordings in a row, and recording given up
-     * (after EXEC_RECORD_TRIES of them, or for a graph with random ops, whose rerun would draw
-     * other numbers). */
+    /* Graph recording (onyx_exec_run): recordings refused or unusable in a row, and recording
+     * given up (after EXEC_RECORD_TRIES of them, or for a graph with random ops, whose rerun
+     * would draw other numbers). */
     int record_fails;
     int record_off;
     int recording;              /* a run of this (main-graph) executor is being recorded */
@@ -1198,7 +1198,11 @@ static onyx_provider *record_provider(const onyx_exec *e) {
  * already launched wrote only the run's own buffers and outputs, which the rerun writes again.) */
 onyx_status onyx_exec_run(onyx_exec *e) {
     onyx_provider *rec = record_provider(e);
-    if (rec && rec->ops->capture_begin(rec) == ONYX_OK) {
+    if (rec && rec->ops->capture_begin(rec) != ONYX_OK) {
+        /* Refused (graphs off, fault injection armed): asked again up to EXEC_RECORD_TRIES times. */
+        onyx_error_clear();
+        if (++e->record_fails >= EXEC_RECORD_TRIES) e->record_off = 1;
+    } else if (rec) {
         e->recording = 1;
         e->record_prov = rec;
         onyx_status st = exec_run_nodes(e);
@@ -1214,8 +1218,6 @@ onyx_status onyx_exec_run(onyx_exec *e) {
         if (++e->record_fails >= EXEC_RECORD_TRIES) e->record_off = 1;
         onyx_log(e->cfg.log_level, ONYX_LOG_VERBOSE, "%s: a run could not go out as a graph, it runs again without one%s: %s",
                  e->cfg.model_name, e->record_off ? " (and so will later runs)" : "", onyx_last_error());
-        onyx_error_clear();
-    } else if (rec) {
         onyx_error_clear();
     }
     return exec_run_nodes(e);
