@@ -1,6 +1,6 @@
 /*
  * test_cuda_graph_gpu.c - runs recorded and launched as CUDA graphs (the cuda provider's
- * enable_cuda_graph, on by default) against the same runs launched kernel by kernel:
+ * enable_cuda_graph=1; off by default) against the same runs launched kernel by kernel:
  *  - the GPT2 fixture's prefill and 12 greedy decode steps, host inputs and outputs: every
  *    output of every step has the same bits both ways (one graph per run, parts of 64 and of 5
  *    nodes), every decode step after the first went out as graphs, and from the third on they
@@ -74,7 +74,7 @@ static int graph_launched(const onyx_session *s) {
 /* GPT2 prefill of 6 tokens and 12 decode steps, graphs on (with options) and off, host tensors
  * throughout. */
 static void decode_same_bits(const char *options) {
-    onyx_session *on = open_file(GPT2_DIR "/model.onnx", options), *off = open_file(GPT2_DIR "/model.onnx", "cuda.enable_cuda_graph=0");
+    onyx_session *on = open_file(GPT2_DIR "/model.onnx", options), *off = open_file(GPT2_DIR "/model.onnx", NULL);
     if (!on || !off) goto done;
     char past_buf[N_PRESENT][64], present_buf[N_PRESENT][64];
     const char *names[3 + N_PRESENT] = {"input_ids", "attention_mask", "position_ids"};
@@ -118,7 +118,7 @@ static void decode_same_bits(const char *options) {
             if (!same_bits(got[k], want[k])) {
                 onyx_test_failures++;
                 fprintf(stderr, "FAIL %s: %s at step %d differs between graph (%s) and kernel-by-kernel runs\n",
-                        onyx_test_current, out_names[k], step, options ? options : "default");
+                        onyx_test_current, out_names[k], step, options);
             }
             onyx_test_checks++;
         }
@@ -153,7 +153,7 @@ static void decode_same_bits(const char *options) {
     /* Steps after the second differ from the one before only in shapes: every graph is updated
      * in place, none instantiated. */
     ONYX_CHECK_INT(late_instantiations, 0);
-    printf("%s: %llu graph runs, %llu instantiations in all\n", options ? options : "default options",
+    printf("%s: %llu graph runs, %llu instantiations in all\n", options,
            (unsigned long long)totals.graph_runs, (unsigned long long)totals.graph_instantiations);
     ONYX_CHECK_OK(onyx_session_run_totals(off, &totals));
     ONYX_CHECK_INT(totals.graph_runs, 0);
@@ -164,9 +164,9 @@ done:
 }
 
 static void test_decode_same_bits(void) {
-    decode_same_bits(NULL);
-    decode_same_bits("cuda.cuda_graph_part_nodes=0"); /* one graph per run */
-    decode_same_bits("cuda.cuda_graph_part_nodes=5"); /* many parts */
+    decode_same_bits("cuda.enable_cuda_graph=1");                               /* parts of 64 nodes */
+    decode_same_bits("cuda.enable_cuda_graph=1;cuda.cuda_graph_part_nodes=0"); /* one graph per run */
+    decode_same_bits("cuda.enable_cuda_graph=1;cuda.cuda_graph_part_nodes=5"); /* many parts */
 }
 
 /* y = x + x (float32, any shape). */
@@ -201,7 +201,7 @@ static void check_doubled(const float *y, int64_t n, int round, const char *what
 static void test_uploads(void) {
     size_t size = 0;
     uint8_t *bytes = doubling_model(&size);
-    onyx_session *s = bytes ? open_bytes(bytes, size, NULL) : NULL;
+    onyx_session *s = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=1") : NULL;
     onyx_free(bytes);
     onyx_io_binding *b = NULL;
     onyx_tensor *x = NULL, *y_dev[3] = {0};
@@ -270,8 +270,8 @@ static void test_failed_run(void) {
     ONYX_CHECK_OK(onyx_graph_writer_finish(&w, 17, &bytes, &size));
     onyx_graph_writer_release(&w);
     /* Parts of one node: Relu's part is launched before MatMul fails. */
-    onyx_session *on = bytes ? open_bytes(bytes, size, "cuda.cuda_graph_part_nodes=1") : NULL;
-    onyx_session *off = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=0") : NULL;
+    onyx_session *on = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=1;cuda.cuda_graph_part_nodes=1") : NULL;
+    onyx_session *off = bytes ? open_bytes(bytes, size, NULL) : NULL; /* graphs are off by default */
     onyx_free(bytes);
     onyx_tensor *a = NULL, *good_b = NULL, *bad_b = NULL;
     int64_t da[2] = {2, 3}, dgood[2] = {3, 4}, dbad[2] = {5, 4};
@@ -320,7 +320,7 @@ done:
  * the provider's stream works afterwards; option values. */
 static void test_provider_recording(void) {
     onyx_provider *p = NULL;
-    ONYX_CHECK_OK(onyx_provider_create("cuda", "", 1, &p));
+    ONYX_CHECK_OK(onyx_provider_create("cuda", "enable_cuda_graph=1", 1, &p));
     if (!p) return;
     float *dev = NULL, host[4] = {1, 2, 3, 4}, back[4] = {0};
     ONYX_CHECK_OK(p->ops->alloc(p, sizeof host, (void **)&dev));
@@ -348,7 +348,7 @@ static void test_provider_recording(void) {
     ONYX_CHECK(back[0] == 5);
     p->ops->free(p, dev);
     onyx_provider_destroy(p);
-    ONYX_CHECK_OK(onyx_provider_create("cuda", "enable_cuda_graph=0", 1, &p));
+    ONYX_CHECK_OK(onyx_provider_create("cuda", "", 1, &p)); /* the default: off */
     if (p) ONYX_CHECK_ERROR(p->ops->capture_begin(p), ONYX_ERR_NOT_IMPLEMENTED, "enable_cuda_graph=0");
     onyx_provider_destroy(p);
     p = NULL;
