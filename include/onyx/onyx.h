@@ -210,6 +210,14 @@ typedef struct onyx_session_options {
      * node's time is what the host spent preparing and queueing it (with a GPU, the launch
      * cost), and runs keep their speed. */
     int enable_profiling;
+    /* Outputs wanted only at the last position of their axis 1, comma-separated (transformers'
+     * logits_to_keep=1 for a generate loop: "logits"). Where such an output (declared with rank
+     * 3 or more) is a MatMul of the
+     * sequence by a 2-D weight (through Casts, elementwise ops with scalar or 1-D constants and
+     * If branches), the product reads only the last row: a prefill of S tokens runs the LM head
+     * once per sequence, and the output has 1 entry on axis 1. Other outputs named are left
+     * whole. A name that is not an output is an error. NULL = none (the default). */
+    const char *last_position_outputs;
 } onyx_session_options;
 
 enum { ONYX_PROFILE_OFF = 0, ONYX_PROFILE_NODES = 1, ONYX_PROFILE_HOST = 2 };

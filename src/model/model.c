@@ -286,8 +286,13 @@ static onyx_status open_encoder_task(onyx_model *m, const onyx_session_options *
     }
 }
 
-/* The decoder files of a causal LM (with_model_onnx: model.onnx counts) or a seq2seq model. */
-static onyx_status open_decoders(onyx_model *m, const onyx_session_options *so, int with_model_onnx) {
+/* The decoder files of a causal LM (with_model_onnx: model.onnx counts) or a seq2seq model.
+ * generate reads the logits of the last position only, so the LM head runs on that row alone
+ * (last_position_outputs, as transformers' generate does with logits_to_keep=1). */
+static onyx_status open_decoders(onyx_model *m, const onyx_session_options *base, int with_model_onnx) {
+    onyx_session_options last_only = *base;
+    last_only.last_position_outputs = "logits";
+    const onyx_session_options *so = &last_only;
     const char *file;
     if (with_model_onnx && file_exists(m->dir, "model.onnx")) {
         file = "model.onnx";

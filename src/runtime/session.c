@@ -295,10 +295,45 @@ static onyx_status session_collect_io(onyx_session *s) {
 
 /* ---- create / destroy ---- */
 
+/* onyx_session_options.last_position_outputs: each named output through
+ * onyx_graph_keep_last_position. */
+static onyx_status keep_last_positions(onyx_session *s, onyx_graph *g) {
+    const char *p = s->options.last_position_outputs;
+    while (p && *p) {
+        size_t len = strcspn(p, ",");
+        char name[256];
+        while (len && *p == ' ') p++, len--;
+        while (len && p[len - 1] == ' ') len--;
+        if (len >= sizeof name)
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: last_position_outputs: a name is too long", s->model->display_name);
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (len) {
+            int done = 0;
+            onyx_status st = onyx_graph_keep_last_position(g, name, &done);
+            if (st != ONYX_OK) {
+                char list[1024];
+                size_t used = 0;
+                list[0] = '\0';
+                for (int i = 0; i < g->n_outputs && used < sizeof list; i++)
+                    used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", g->values[g->outputs[i]].name);
+                return onyx_error(st, "%s: last_position_outputs names '%s', which is not an output; the outputs are [%s]",
+                                  s->model->display_name, name, list);
+            }
+            onyx_log(s->options.log_level, ONYX_LOG_VERBOSE, "%s: output '%s' %s", s->model->display_name, name,
+                     done ? "is computed at the last position only" : "is not a product of the sequence: left whole");
+        }
+        p += strcspn(p, ",");
+        if (*p) p++;
+    }
+    return ONYX_OK;
+}
+
 static onyx_status session_build(onyx_session *s) {
     onyx_graph *g = s->graph;
     onyx_log_level lvl = s->options.log_level;
     ONYX_TRY(onyx_graph_infer_dtypes(g));
+    ONYX_TRY(keep_last_positions(s, g));
     if (s->options.opt_level >= ONYX_OPT_BASIC) {
         int folded = 0, removed = 0, before = g->n_nodes;
         ONYX_TRY(onyx_fold_constants(g, onyx_cpu_kernel_tables, s->threads, &folded));
