@@ -879,6 +879,10 @@ onyx_status layout_slice_prepare(onyx_kernel_ctx *ctx) {
     layout_slice_plan p;
     ONYX_TRY(layout_slice_plan_build(ctx, &p));
     const onyx_tensor *x = ctx->inputs[0];
+    /* Every element, in order (a decode step's last-position Slice of one position): a view. */
+    int whole = 1;
+    for (int d = 0; d < x->rank; d++) whole &= p.count[d] == x->dims[d] && (p.step[d] == 1 || x->dims[d] <= 1) && p.start[d] == 0;
+    ctx->view_output = whole;
     return onyx_tensor_set_shape(ctx->outputs[0], x->dtype, p.count, x->rank, "Slice output");
 }
 
