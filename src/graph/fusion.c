@@ -51,25 +51,11 @@ static const onyx_node *producer(const fusion_ctx *f, int v) {
     return p >= 0 ? &f->g->nodes[p] : NULL;
 }
 
-/* The data of v when it is a constant: an initializer or folded constant of the graph, or in an
- * If branch a constant of an enclosing graph that v names (Optimum's merged decoders keep both
- * branches' weights in the main graph). NULL otherwise. */
-static const onyx_tensor *constant_of(const onyx_graph *g, int v) {
-    while (g && v >= 0) {
-        const onyx_value *val = &g->values[v];
-        if (val->kind == ONYX_VALUE_CONSTANT) return val->constant;
-        if (val->kind != ONYX_VALUE_OUTER || !g->parent) return NULL;
-        v = onyx_graph_find_value(g->parent, val->name);
-        g = g->parent;
-    }
-    return NULL;
-}
-
 /* The value of a one-element constant input (float, or any number with ints), from an
  * initializer or a Constant node. */
 static int const_number(const fusion_ctx *f, int v, int ints, double *out) {
     if (v < 0) return 0;
-    const onyx_tensor *t = constant_of(f->g, v);
+    const onyx_tensor *t = onyx_graph_constant(f->g, v);
     if (!t) {
         const onyx_node *p = producer(f, v);
         if (p && is_op(p, "Constant")) t = onyx_node_attr_tensor(p, "value");
@@ -213,26 +199,6 @@ static int match_gelu(const fusion_ctx *f, const onyx_node *y_node, one_plus_fn 
     return 0;
 }
 
-static onyx_status count_readers(fusion_ctx *f) {
-    onyx_graph *g = f->g;
-    memset(f->readers, 0, (size_t)g->n_values * sizeof *f->readers);
-    unsigned char *outer = onyx_calloc((size_t)g->n_values + 1, 1);
-    if (!outer) return ONYX_ERR_OUT_OF_MEMORY;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const onyx_node *n = &g->nodes[i];
-        for (int k = 0; k < n->n_inputs; k++)
-            if (n->inputs[k] >= 0) f->readers[n->inputs[k]]++;
-        for (int a = 0; a < n->n_attrs; a++)
-            if (n->attrs[a].type == ONYX_ATTR_GRAPH && n->attrs[a].g) onyx_graph_mark_outer_uses(g, n->attrs[a].g, outer);
-    }
-    /* Graph outputs and values a subgraph reads count as readers outside any chain. */
-    for (int v = 0; v < g->n_values; v++)
-        if (outer[v]) f->readers[v] += 2;
-    for (int o = 0; o < g->n_outputs; o++) f->readers[g->outputs[o]] += 2;
-    onyx_free(outer);
-    return ONYX_OK;
-}
-
 /* Turn node n into op (of domain, opset 1) with the given inputs. */
 static onyx_status rewrite_in(onyx_graph *g, onyx_node *n, const char *domain, const char *op, const int *inputs,
                               int n_inputs) {
@@ -267,7 +233,7 @@ static onyx_status fuse_matmul_bias(fusion_ctx *f, int *count) {
             int mm_out = add->inputs[k], bias = add->inputs[1 - k];
             const onyx_node *mm = producer(f, mm_out);
             if (!mm || !is_op(mm, "MatMul") || mm->n_inputs != 2 || !sole_reader(f, mm_out)) continue;
-            const onyx_tensor *b = constant_of(g, bias), *w = constant_of(g, mm->inputs[1]);
+            const onyx_tensor *b = onyx_graph_constant(g, bias), *w = onyx_graph_constant(g, mm->inputs[1]);
             if (!b || b->rank != 1 || !w || w->rank != 2 || w->dims[1] != b->dims[0] || w->dtype != b->dtype ||
                 g->values[mm->inputs[0]].dtype != b->dtype || !onyx_dtype_is_float(b->dtype))
                 continue;
@@ -305,7 +271,7 @@ static int reduces_last_axis(const fusion_ctx *f, const onyx_node *m) {
     const int64_t *axes = NULL;
     size_t n = 0;
     if (m->n_inputs >= 2 && m->inputs[1] >= 0) { /* opset 18: axes is an input */
-        const onyx_tensor *a = constant_of(f->g, m->inputs[1]);
+        const onyx_tensor *a = onyx_graph_constant(f->g, m->inputs[1]);
         if (!a || a->dtype != ONYX_DTYPE_INT64) return 0;
         axes = a->data;
         n = (size_t)onyx_shape_numel(a->dims, a->rank);
@@ -358,7 +324,7 @@ static int match_rms_norm(const fusion_ctx *f, const onyx_node *y_node, int *x, 
     if (!onyx_dtype_is_float(dt)) return 0;
     for (int k = 0; k < 2; k++) {
         int wv = y_node->inputs[k], h = y_node->inputs[1 - k];
-        const onyx_tensor *wt = constant_of(f->g, wv);
+        const onyx_tensor *wt = onyx_graph_constant(f->g, wv);
         if (!wt || wt->rank != 1 || wt->dtype != dt || !sole_reader(f, h)) continue;
         h = strip_identities(f, h);
         const onyx_node *c = producer(f, h);
@@ -533,7 +499,7 @@ static int bias_of(const fusion_ctx *f, const onyx_node *n, int in[2]) {
     if (!add || !is_op(add, "Add") || add->n_inputs != 2 || add->inputs[0] < 0 || add->inputs[1] < 0 ||
         g->values[add->inputs[0]].dtype != g->values[add->inputs[1]].dtype)
         return 0;
-    int bias = constant_of(g, add->inputs[1]) ? 1 : 0;
+    int bias = onyx_graph_constant(g, add->inputs[1]) ? 1 : 0;
     in[0] = add->inputs[1 - bias];
     in[1] = add->inputs[bias];
     return 1;
@@ -593,7 +559,7 @@ static void bypass_constant_identities(onyx_graph *g, int *count) {
             int v = n->inputs[k];
             int p = v >= 0 ? g->values[v].producer : -1;
             const onyx_node *id = p >= 0 ? &g->nodes[p] : NULL;
-            if (!id || !is_op(id, "Identity") || id->n_inputs != 1 || !constant_of(g, id->inputs[0])) continue;
+            if (!id || !is_op(id, "Identity") || id->n_inputs != 1 || !onyx_graph_constant(g, id->inputs[0])) continue;
             n->inputs[k] = id->inputs[0];
             (*count)++;
         }
@@ -611,7 +577,7 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
     onyx_status st = drop_noop_casts(g, &casts);
     if (st == ONYX_OK) bypass_constant_identities(g, &bypassed);
     if (st == ONYX_OK && bypassed) st = onyx_graph_remove_dead_nodes(g, &removed);
-    if (st == ONYX_OK) st = count_readers(&f);
+    if (st == ONYX_OK) st = onyx_graph_count_readers(f.g, f.readers);
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
         onyx_node *n = &g->nodes[i];
         int x, w;
@@ -644,7 +610,7 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
      * Add's broadcasting on both providers, so any Add of two tensors of one dtype folds in
      * (exports give Linear's output and its bias); FastGelu's bias must be a 1-D constant. */
     if (st == ONYX_OK && chains) st = onyx_graph_remove_dead_nodes(g, &removed);
-    if (st == ONYX_OK && chains) st = count_readers(&f);
+    if (st == ONYX_OK && chains) st = onyx_graph_count_readers(f.g, f.readers);
     int biased = 0;
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
         onyx_node *n = &g->nodes[i];
@@ -653,7 +619,7 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
         if (!strcmp(n->op_type, "Gelu")) {
             st = rewrite(g, n, "BiasGelu", in, 2);
         } else if (!strcmp(n->op_type, "FastGelu")) {
-            const onyx_tensor *b = constant_of(g, in[1]);
+            const onyx_tensor *b = onyx_graph_constant(g, in[1]);
             if (!b || b->rank != 1) continue;
             st = rewrite(g, n, "FastGelu", in, 2);
         } else {
@@ -664,12 +630,12 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
     /* Then Linear layers: MatMul + bias Add (the biased GELUs took their Add already). */
     int linears = 0;
     if (st == ONYX_OK && biased) st = onyx_graph_remove_dead_nodes(g, &removed);
-    if (st == ONYX_OK) st = count_readers(&f);
+    if (st == ONYX_OK) st = onyx_graph_count_readers(f.g, f.readers);
     if (st == ONYX_OK) st = fuse_matmul_bias(&f, &linears);
     if (st == ONYX_OK && linears) st = onyx_graph_remove_dead_nodes(g, &removed);
     /* Last, residual Adds into the norms after them (the norm fusions above made theirs). */
     int skips = 0;
-    if (st == ONYX_OK) st = count_readers(&f);
+    if (st == ONYX_OK) st = onyx_graph_count_readers(f.g, f.readers);
     if (st == ONYX_OK) st = fuse_skip_norms(&f, &skips);
     if (st == ONYX_OK && skips) st = onyx_graph_sort(g);
     if (st == ONYX_OK && skips) st = onyx_graph_remove_dead_nodes(g, &removed);

@@ -119,6 +119,17 @@ int onyx_graph_find_value(const onyx_graph *g, const char *name) {
     return onyx_strmap_get(&g->value_index, name);
 }
 
+const onyx_tensor *onyx_graph_constant(const onyx_graph *g, int v) {
+    while (g && v >= 0) {
+        const onyx_value *val = &g->values[v];
+        if (val->kind == ONYX_VALUE_CONSTANT) return val->constant;
+        if (val->kind != ONYX_VALUE_OUTER || !g->parent) return NULL;
+        v = onyx_graph_find_value(g->parent, val->name);
+        g = g->parent;
+    }
+    return NULL;
+}
+
 static onyx_status graph_append_value(onyx_graph *g, const char *copied_name, int *out_id) {
     ONYX_TRY(grow_array((void **)&g->values, &g->cap_values, g->n_values + 1, sizeof *g->values));
     int id = g->n_values;

@@ -169,6 +169,10 @@ int64_t onyx_onnx_model_opset(const onyx_onnx_model *model, const char *domain);
 
 /* The id of the value named name in this graph, or -1 (outer graphs are not searched). */
 int onyx_graph_find_value(const onyx_graph *g, const char *name);
+/* The data of value v of g when it is a constant: an initializer or folded constant of g, or for
+ * an OUTER value of an If branch the constant of an enclosing graph it names (Optimum's merged
+ * decoders keep both branches' weights in the main graph). NULL otherwise. */
+const onyx_tensor *onyx_graph_constant(const onyx_graph *g, int v);
 /* The id of the value named name, adding an INTERMEDIATE one if new. name is copied. */
 onyx_status onyx_graph_value(onyx_graph *g, const char *name, int *out_id);
 /* A new uniquely named value ("<hint>_onyx_<n>"). */

@@ -6,8 +6,9 @@
  *
  * The walk goes back from the output through Identity, Cast, elementwise Add/Sub/Mul/Div with a
  * scalar or 1-D constant (a logit scale, a final bias), and into both branches of an If (merged
- * decoders), to a MatMul whose right operand is a 2-D constant (the LM head). Every value on the
- * way must have no other reader, so nothing else sees the shorter shape. Then
+ * decoders), to a MatMul whose right operand is a 2-D constant (the LM head; onyx_graph_constant
+ * finds a merged decoder's in the main graph). Every value on the way must have no other reader
+ * (onyx_graph_count_readers), so nothing else sees the shorter shape. Then
  * Slice(A, starts=[-1], ends=[INT64_MAX], axes=[1]) is put in front of the MatMul. The output
  * must be declared with rank 3 or more, so that axis 1 is its sequence. With a 2-D
  * right operand the product's rank is A's, so axis 1 of A is the output's axis 1. Anything else
@@ -40,47 +41,34 @@ typedef struct lp_plan {
     int n_outs;
 } lp_plan;
 
-/* The value named like v of g in g or the graphs enclosing it: OUTER values are the enclosing
- * graph's (weights of a merged decoder live in the main graph). */
-static const onyx_value *resolve(const onyx_graph *g, int v) {
-    const onyx_value *val = &g->values[v];
-    while (val->kind == ONYX_VALUE_OUTER && g->parent) {
-        g = g->parent;
-        int id = onyx_graph_find_value(g, val->name);
-        if (id < 0) return val;
-        val = &g->values[id];
-    }
-    return val;
-}
-
-/* Readers of v in g: node inputs, subgraphs that use it by name, and being a graph output. */
-static int readers(const onyx_graph *g, int v) {
-    int n = g->values[v].is_graph_output;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const onyx_node *node = &g->nodes[i];
-        for (int k = 0; k < node->n_inputs; k++) n += node->inputs[k] == v;
-        for (int a = 0; a < node->n_attrs; a++) {
-            const onyx_attr *at = &node->attrs[a];
-            size_t count = at->type == ONYX_ATTR_GRAPH ? 1 : at->type == ONYX_ATTR_GRAPHS ? at->count : 0;
-            for (size_t s = 0; s < count; s++) {
-                const onyx_graph *sub = at->type == ONYX_ATTR_GRAPH ? at->g : at->graphs[s];
-                int id = sub ? onyx_graph_find_value(sub, g->values[v].name) : -1;
-                n += id >= 0 && sub->values[id].kind == ONYX_VALUE_OUTER;
-            }
-        }
-    }
-    return n;
-}
-
 static int is_small_constant(const onyx_graph *g, int v) {
-    if (v < 0) return 0;
-    const onyx_value *val = resolve(g, v);
-    return val->kind == ONYX_VALUE_CONSTANT && val->constant && val->constant->rank <= 1;
+    const onyx_tensor *t = onyx_graph_constant(g, v);
+    return t && t->rank <= 1;
 }
 
-/* Add the MatMul sites behind value v of g (read only by what the walk came from) to plan; 1 when
- * every path ends at one. */
-static int find_sites(onyx_graph *g, int v, lp_plan *plan, int depth) {
+/* Add the MatMul sites behind value v of g to plan; 1 when every path ends at one. Every value on
+ * the way must be read by the walk's node alone (readers: onyx_graph_count_readers of g). */
+static int walk(onyx_graph *g, const int *readers, int v, lp_plan *plan, int depth);
+
+/* The same for output k of If branch sub, read by nothing but the If. */
+static int walk_branch(onyx_graph *sub, int k, lp_plan *plan, int depth) {
+    if (k < 0 || k >= sub->n_outputs || plan->n_outs == LP_MAX_SITES) return 0;
+    int sv = sub->outputs[k];
+    int *readers = onyx_malloc((size_t)(sub->n_values ? sub->n_values : 1) * sizeof *readers);
+    onyx_status st = readers ? onyx_graph_count_readers(sub, readers) : ONYX_ERR_OUT_OF_MEMORY;
+    if (st != ONYX_OK) onyx_error_clear(); /* no memory for the walk: the output stays whole */
+    int ok = st == ONYX_OK && readers[sv] == 2; /* read by nothing but being the output */
+    if (ok) {
+        plan->outs[plan->n_outs].g = sub;
+        plan->outs[plan->n_outs].value = sv;
+        plan->n_outs++;
+        ok = walk(sub, readers, sv, plan, depth + 1);
+    }
+    onyx_free(readers);
+    return ok;
+}
+
+static int walk(onyx_graph *g, const int *readers, int v, lp_plan *plan, int depth) {
     for (; depth < LP_MAX_DEPTH; depth++) {
         int p = g->values[v].producer;
         if (p < 0) return 0;
@@ -96,9 +84,8 @@ static int find_sites(onyx_graph *g, int v, lp_plan *plan, int depth) {
             else if (is_small_constant(g, n->inputs[0])) next = n->inputs[1];
             else return 0;
         } else if (!strcmp(op, "MatMul") && n->n_inputs == 2 && n->inputs[0] >= 0 && n->inputs[1] >= 0) {
-            const onyx_value *b = resolve(g, n->inputs[1]);
-            if (b->kind != ONYX_VALUE_CONSTANT || !b->constant || b->constant->rank != 2) return 0;
-            if (plan->n_sites == LP_MAX_SITES) return 0;
+            const onyx_tensor *b = onyx_graph_constant(g, n->inputs[1]);
+            if (!b || b->rank != 2 || plan->n_sites == LP_MAX_SITES) return 0;
             plan->sites[plan->n_sites].g = g;
             plan->sites[plan->n_sites].node = p;
             plan->n_sites++;
@@ -110,20 +97,13 @@ static int find_sites(onyx_graph *g, int v, lp_plan *plan, int depth) {
             const char *names[2] = {"then_branch", "else_branch"};
             for (int b = 0; b < 2; b++) {
                 const onyx_attr *at = onyx_node_attr(n, names[b]);
-                onyx_graph *sub = at && at->type == ONYX_ATTR_GRAPH ? at->g : NULL;
-                if (k < 0 || !sub || k >= sub->n_outputs) return 0;
-                int sv = sub->outputs[k];
-                if (readers(sub, sv) != 1 || plan->n_outs == LP_MAX_SITES) return 0;
-                plan->outs[plan->n_outs].g = sub;
-                plan->outs[plan->n_outs].value = sv;
-                plan->n_outs++;
-                if (!find_sites(sub, sv, plan, depth + 1)) return 0;
+                if (!at || at->type != ONYX_ATTR_GRAPH || !at->g || !walk_branch(at->g, k, plan, depth)) return 0;
             }
             return 1;
         } else {
             return 0;
         }
-        if (next < 0 || g->values[next].kind != ONYX_VALUE_INTERMEDIATE || readers(g, next) != 1) return 0;
+        if (next < 0 || g->values[next].kind != ONYX_VALUE_INTERMEDIATE || readers[next] != 1) return 0;
         v = next;
     }
     return 0;
@@ -186,7 +166,13 @@ onyx_status onyx_graph_keep_last_position(onyx_graph *g, const char *output, int
     lp_plan plan;
     memset(&plan, 0, sizeof plan);
     /* Axis 1 must be a sequence: (batch, sequence, ...), as declared. */
-    if (g->values[v].rank < 3 || readers(g, v) != 1 || !find_sites(g, v, &plan, 0)) return ONYX_OK;
+    if (g->values[v].rank < 3) return ONYX_OK;
+    int *readers = onyx_malloc((size_t)g->n_values * sizeof *readers);
+    if (!readers) return ONYX_ERR_OUT_OF_MEMORY;
+    onyx_status st = onyx_graph_count_readers(g, readers);
+    int found = st == ONYX_OK && readers[v] == 2 && walk(g, readers, v, &plan, 0); /* the output alone reads it */
+    onyx_free(readers);
+    if (st != ONYX_OK || !found) return st;
     for (int i = 0; i < plan.n_sites; i++) ONYX_TRY(slice_before(plan.sites[i].g, plan.sites[i].node));
     for (int i = 0; i < plan.n_outs; i++) mark_output(plan.outs[i].g, plan.outs[i].value);
     mark_output(g, v);

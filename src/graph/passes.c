@@ -87,6 +87,24 @@ onyx_status onyx_graph_infer_dtypes(onyx_graph *g) {
     return ONYX_OK;
 }
 
+onyx_status onyx_graph_count_readers(const onyx_graph *g, int *readers) {
+    memset(readers, 0, (size_t)g->n_values * sizeof *readers);
+    unsigned char *outer = onyx_calloc((size_t)g->n_values + 1, 1);
+    if (!outer) return ONYX_ERR_OUT_OF_MEMORY;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const onyx_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] >= 0) readers[n->inputs[k]]++;
+        for (int a = 0; a < n->n_attrs; a++)
+            if (n->attrs[a].type == ONYX_ATTR_GRAPH && n->attrs[a].g) onyx_graph_mark_outer_uses(g, n->attrs[a].g, outer);
+    }
+    for (int v = 0; v < g->n_values; v++)
+        if (outer[v]) readers[v] += 2;
+    for (int o = 0; o < g->n_outputs; o++) readers[g->outputs[o]] += 2;
+    onyx_free(outer);
+    return ONYX_OK;
+}
+
 void onyx_graph_mark_outer_uses(const onyx_graph *g, const onyx_graph *sub, unsigned char *live) {
     for (int v = 0; v < sub->n_values; v++) {
         if (sub->values[v].kind != ONYX_VALUE_OUTER) continue;

@@ -22,11 +22,16 @@ onyx_status onyx_graph_remove_dead_nodes(onyx_graph *g, int *removed);
 onyx_status onyx_graph_fuse(onyx_graph *g, int *fused);
 
 /* Output output of g is wanted at the last position of its axis 1 only (last_position.c): when
- * it is declared with rank >= 3 and is a MatMul of a 2-D constant (through Identity, Cast, elementwise ops with scalar or 1-D
- * constants and If branches), a Slice of the last row goes in front of the MatMul and *done is
- * 1; otherwise the graph is unchanged and *done 0. ONYX_ERR_INVALID_ARGUMENT when g has no such
- * output. */
+ * it is declared with rank >= 3 and is a MatMul of a 2-D constant (through Identity, Cast,
+ * elementwise ops with scalar or 1-D constants and If branches), a Slice of the last row goes in
+ * front of the MatMul and *done is 1; otherwise the graph is unchanged and *done 0.
+ * ONYX_ERR_INVALID_ARGUMENT when g has no such output. */
 onyx_status onyx_graph_keep_last_position(onyx_graph *g, const char *output, int *done);
+
+/* Readers of each value of g into readers[] (n_values): one per node input reading it, and 2
+ * more for being a graph output or read by a subgraph (from outside any chain a pass rewrites:
+ * a value with readers[v] == 1 has one node reading it and nothing else). */
+onyx_status onyx_graph_count_readers(const onyx_graph *g, int *readers);
 
 /* Mark in live[] (one per value of g) the values of g that subgraph sub (at any depth) uses
  * from enclosing scopes. */
