@@ -119,12 +119,10 @@ struct onyx_exec {
     size_t *memo_cap;
     uint64_t *memo_run;         /* per value: the run its copy's content last changed in (0: no valid copy) */
     /* Graph recording (onyx_exec_run): recordings refused or unusable in a row, and recording
-     * given up (after EXEC_RECORD_TRIES of them, or for a graph with random ops, whose rerun
-     * would draw other numbers). */
+     * given up (after EXEC_RECORD_TRIES of them). */
     int record_fails;
     int record_off;
-    int recording;              /* a run of this (main-graph) executor is being recorded */
-    onyx_provider *record_prov; /* by it */
+    onyx_provider *recorder;    /* the provider recording this main-graph executor's run, or NULL */
     onyx_exec *root;            /* the main graph's executor */
 };
 
@@ -244,14 +242,6 @@ static onyx_status exec_resolve_outer(onyx_exec *e) {
 
 static void memo_analyse(onyx_exec *e);
 static void memo_reset(onyx_exec *e);
-static int is_random_op(const onyx_node *n);
-
-/* *(int *)ctx = 1 when g or a graph under it has a random op. */
-static onyx_status find_random_op(onyx_graph *g, void *ctx) {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (is_random_op(&g->nodes[i])) *(int *)ctx = 1;
-    return onyx_graph_each_subgraph(g, find_random_op, ctx);
-}
 
 onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config, onyx_exec *parent, onyx_exec **out) {
     *out = NULL;
@@ -309,7 +299,6 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     if (st == ONYX_OK) st = exec_resolve_outer(e);
     if (st == ONYX_OK) st = exec_analyse(e);
     if (st == ONYX_OK) memo_analyse(e);
-    if (st == ONYX_OK && !parent) st = find_random_op((onyx_graph *)g, &e->record_off);
     if (st == ONYX_OK) {
         e->sig_scratch = onyx_calloc((size_t)e->n_sig_values * (2 + ONYX_MAX_RANK) + 1, sizeof(int64_t));
         e->in_buf = onyx_calloc((size_t)e->max_io + 1, sizeof *e->in_buf);
@@ -674,8 +663,6 @@ void onyx_exec_finish(onyx_exec *e) {
     for (int i = 0; i < e->n_children; i++) onyx_exec_finish(e->children[i].exec);
 }
 
-/* Give buffer b (bytes on dev) memory: the caller's preallocated output, its planned place, or
- * an allocation of its own. */
 /* Buffer b holds memory of its own on dev, for finish (or its last reader) to release. */
 static void mark_owned(onyx_exec *e, int b, onyx_device_type dev) {
     e->owned[b] = 1;
@@ -683,6 +670,9 @@ static void mark_owned(onyx_exec *e, int b, onyx_device_type dev) {
     else e->acquired_overflow = 1; /* a buffer acquired again (a mirror moved): finish looks at all */
     e->buf_device[b] = (unsigned char)dev;
 }
+
+/* Give buffer b (bytes on dev) memory: the caller's preallocated output, its planned place, or
+ * an allocation of its own. */
 
 static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, size_t bytes, onyx_device_type dev,
                                   void **out) {
@@ -721,7 +711,7 @@ static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, si
  * marked made but never copied, so the run goes again without a recording (onyx_exec_run). */
 static onyx_status persistent_mirror(onyx_exec *e, const onyx_tensor *t, onyx_device_type dev, const char *name,
                                      onyx_tensor *m) {
-    if (e->root->recording)
+    if (e->root->recorder)
         return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: the first copy of '%s' to the device is not recorded in a graph",
                           e->cfg.model_name, name);
     tensor_view(m, t);
@@ -1138,7 +1128,7 @@ static onyx_status exec_run_nodes(onyx_exec *e) {
             st = buffer_acquire(e, plan, g->n_values + i, ctx.workspace_bytes, dev, &e->workspace[i]);
         ctx.workspace = e->workspace[i];
         if (st == ONYX_OK && !aliased) st = n->kernel->run(&ctx);
-        if (st == ONYX_OK && e->root->recording && prov == e->root->record_prov) st = prov->ops->capture_node(prov);
+        if (st == ONYX_OK && prov == e->root->recorder) st = prov->ops->capture_node(prov);
         if (st != ONYX_OK) {
             st = kernel_failure(e, n, st);
             break;
@@ -1195,7 +1185,8 @@ static onyx_provider *record_provider(const onyx_exec *e) {
  * differ from the last run's. When the recording is unusable (the run copied a value to the
  * host, or failed), the rest of it never runs, and the run goes again without a recording: its
  * host work is done twice, and its result and error are those of an unrecorded run. (Parts
- * already launched wrote only the run's own buffers and outputs, which the rerun writes again.) */
+ * already launched wrote only the run's own buffers and outputs, which the rerun writes again.
+ * A random op would draw other numbers in the rerun; no provider has kernels for them yet.) */
 onyx_status onyx_exec_run(onyx_exec *e) {
     onyx_provider *rec = record_provider(e);
     if (rec && rec->ops->capture_begin(rec) != ONYX_OK) {
@@ -1203,10 +1194,9 @@ onyx_status onyx_exec_run(onyx_exec *e) {
         onyx_error_clear();
         if (++e->record_fails >= EXEC_RECORD_TRIES) e->record_off = 1;
     } else if (rec) {
-        e->recording = 1;
-        e->record_prov = rec;
+        e->recorder = rec;
         onyx_status st = exec_run_nodes(e);
-        e->recording = 0;
+        e->recorder = NULL;
         uint64_t instantiations = 0;
         onyx_status end = rec->ops->capture_end(rec, st == ONYX_OK, &instantiations);
         if (st == ONYX_OK && end == ONYX_OK) {
