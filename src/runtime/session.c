@@ -311,6 +311,7 @@ static onyx_status keep_last_positions(onyx_session *s, onyx_graph *g) {
         if (len) {
             int done = 0;
             onyx_status st = onyx_graph_keep_last_position(g, name, &done);
+            if (st != ONYX_OK && st != ONYX_ERR_INVALID_ARGUMENT) return st; /* no memory */
             if (st != ONYX_OK) {
                 char list[1024];
                 size_t used = 0;
