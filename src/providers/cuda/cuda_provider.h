@@ -102,8 +102,8 @@ typedef struct onyx_cuda_graphs {
     int part, part_nodes;        /* the part being recorded, and its nodes so far */
     onyx_cuda_graph_part *parts; /* instantiated graphs by part index */
     int n_parts;
-    uint64_t clock;
-    uint64_t launches, updates, instantiations, run_instantiations;
+    uint64_t clock;              /* launches so far, for the slots' stamps */
+    uint64_t run_instantiations; /* graphs of this run instantiated rather than updated */
 } onyx_cuda_graphs;
 
 typedef struct onyx_cuda_state {

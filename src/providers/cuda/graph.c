@@ -37,13 +37,16 @@
  * grow for them: the run goes again unrecorded. */
 #define STAGING_MAX_BYTES ((size_t)64 << 20)
 
-static void mark_unusable(onyx_cuda_graphs *gr, const char *why) {
+void onyx_cuda_graph_mark_unusable(onyx_cuda_state *cs, const char *why) {
+    onyx_cuda_graphs *gr = &cs->graphs;
     if (gr->unusable) return;
     gr->unusable = 1;
     snprintf(gr->why, sizeof gr->why, "%s", why);
 }
 
-void onyx_cuda_graph_mark_unusable(onyx_cuda_state *cs, const char *why) { mark_unusable(&cs->graphs, why); }
+static onyx_status unusable_error(const onyx_cuda_graphs *gr) {
+    return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuda: the run could not be recorded as a graph: %s", gr->why);
+}
 
 /* Both halves of at least bytes, once no launch still reads them. */
 static onyx_status staging_reserve(onyx_cuda_graphs *gr, size_t bytes) {
@@ -133,15 +136,11 @@ static onyx_status launch(onyx_cuda_state *cs, cudaGraph_t graph) {
         s->exec = NULL;
         ONYX_CUDA_TRY(cudaGraphInstantiate(&s->exec, graph, 0), "instantiating a graph");
         s->nodes = nodes;
-        gr->instantiations++;
         gr->run_instantiations++;
-    } else {
-        gr->updates++;
     }
     s->stamp = ++gr->clock;
     ONYX_CUDA_TRY(cudaGraphLaunch(s->exec, gr->real_stream), "launching a graph");
     ONYX_CUDA_TRY(cudaEventRecord(gr->staging_done[gr->staging_half], gr->real_stream), "recording an event");
-    gr->launches++;
     return ONYX_OK;
 }
 
@@ -155,10 +154,10 @@ static onyx_status part_finish(onyx_cuda_state *cs, int run) {
         (void)cudaGetLastError();
         char why[160];
         snprintf(why, sizeof why, "the recording was invalidated (%s)", cudaGetErrorName(err));
-        mark_unusable(gr, why);
+        onyx_cuda_graph_mark_unusable(cs, why);
     }
     onyx_status st = ONYX_OK;
-    if (gr->unusable) st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuda: the run could not be recorded as a graph: %s", gr->why);
+    if (gr->unusable) st = unusable_error(gr);
     else if (run) st = launch(cs, graph);
     if (graph) cudaGraphDestroy(graph);
     return st;
@@ -182,8 +181,7 @@ onyx_status onyx_cuda_graph_end(onyx_cuda_state *cs, int run, uint64_t *instanti
     if (instantiations) *instantiations = 0;
     if (!gr->capturing) return onyx_error(ONYX_ERR_RUNTIME, "cuda: no graph is being recorded");
     onyx_status st = gr->active ? part_finish(cs, run) : ONYX_OK;
-    if (st == ONYX_OK && gr->unusable)
-        st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuda: the run could not be recorded as a graph: %s", gr->why);
+    if (st == ONYX_OK && gr->unusable) st = unusable_error(gr);
     cs->stream = gr->real_stream;
     gr->capturing = 0;
     cs->arena.keep_blocks = 0;
@@ -200,7 +198,7 @@ onyx_status onyx_cuda_upload(onyx_cuda_state *cs, void *dst, const void *src, si
         /* The next recording stages all of this run's uploads, this one included. */
         size_t want = at + bytes;
         if (want > gr->staging_wanted && want <= STAGING_MAX_BYTES) gr->staging_wanted = want;
-        mark_unusable(gr, "the run's uploads exceed the staging memory");
+        onyx_cuda_graph_mark_unusable(cs, "the run's uploads exceed the staging memory");
         return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "cuda: %s: %zu bytes to upload while recording a graph exceed the staging",
                           what, bytes);
     }
