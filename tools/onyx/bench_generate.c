@@ -82,6 +82,30 @@ static void print_generate_profile(onyx_model *m, long long calls, int mode) {
     }
 }
 
+/* Per session of the timed calls (calls of them) into buf: runs per call, host time per run and
+ * the wait after it, and with CUDA graphs the share of runs launched so and instantiations. */
+static void session_summary(onyx_model *m, long long calls, char *buf, size_t size) {
+    onyx_session *sessions[4 + ONYX_MODEL_CHOOSERS];
+    const char *names[4 + ONYX_MODEL_CHOOSERS];
+    int n = model_sessions(m, sessions, names, 4 + ONYX_MODEL_CHOOSERS);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < n && used < size; k++) {
+        onyx_run_totals t;
+        onyx_run_totals_init(&t);
+        if (onyx_session_run_totals(sessions[k], &t) != ONYX_OK || !t.runs) continue;
+        double r = (double)t.runs;
+        char graphs[96] = "";
+        if (t.graph_runs)
+            snprintf(graphs, sizeof graphs, ", %.0f%% as CUDA graphs (%.2f instantiated per run)",
+                     100.0 * (double)t.graph_runs / r, (double)t.graph_instantiations / r);
+        int w = snprintf(buf + used, size - used, "%s %s: %.1f runs per call, host %.3f ms + wait %.3f ms per run%s\n",
+                         used ? "            " : "sessions    ", names[k], r / (double)calls, t.host_ns / 1e6 / r,
+                         t.wait_ns / 1e6 / r, graphs);
+        if (w > 0) used += (size_t)w;
+    }
+}
+
 /* Time runs calls of generate; times (runs) receives each in ms, *last the last call's output. */
 static onyx_status time_generate(onyx_model *m, const int64_t *ids, int64_t batch, int64_t len,
                                  const onyx_generation_config *g, int warmup, int runs, double *times,
@@ -241,29 +265,8 @@ int cli_bench_generate(int argc, char **argv) {
         goto done;
     }
     if (profile && !csv) print_generate_profile(m, runs, profile);
-    /* Per session of the timed calls: host time per run, the wait after it, CUDA graphs. */
-    char sessions_text[1024] = "";
-    {
-        onyx_session *sessions[4 + ONYX_MODEL_CHOOSERS];
-        const char *names[4 + ONYX_MODEL_CHOOSERS];
-        int n = model_sessions(m, sessions, names, 4 + ONYX_MODEL_CHOOSERS);
-        size_t used = 0;
-        for (int k = 0; k < n && used < sizeof sessions_text; k++) {
-            onyx_run_totals t;
-            onyx_run_totals_init(&t);
-            if (onyx_session_run_totals(sessions[k], &t) != ONYX_OK || !t.runs) continue;
-            double r = (double)t.runs;
-            char graphs[96] = "";
-            if (t.graph_runs)
-                snprintf(graphs, sizeof graphs, ", %.0f%% as CUDA graphs (%.2f instantiated per run)",
-                         100.0 * (double)t.graph_runs / r, (double)t.graph_instantiations / r);
-            int w = snprintf(sessions_text + used, sizeof sessions_text - used,
-                             "%s %s: %.1f runs per call, host %.3f ms + wait %.3f ms per run%s\n",
-                             used ? "            " : "sessions    ", names[k], r / (double)runs, t.host_ns / 1e6 / r,
-                             t.wait_ns / 1e6 / r, graphs);
-            if (w > 0) used += (size_t)w;
-        }
-    }
+    char sessions_text[1024];
+    session_summary(m, runs, sessions_text, sizeof sessions_text);
     qsort(times, (size_t)runs, sizeof *times, cli_compare_doubles);
     double p50 = cli_quantile(times, (int)runs, 0.5), p90 = cli_quantile(times, (int)runs, 0.9);
     /* the first token alone */
