@@ -26,6 +26,7 @@
 #include "harness.h"
 #include "model/model_internal.h"
 #include "model/onnx_writer.h"
+#include "relu_matmul_case.h"
 #include "runtime/session_internal.h"
 
 #ifdef ONYX_HAVE_CUDA
@@ -261,32 +262,18 @@ done:
     onyx_session_destroy(s);
 }
 
-/* y = MatMul(Relu(a), b) with any shapes: mismatched inner dims fail in MatMul's prepare. */
+/* relu_matmul: a run with bad_b fails in MatMul's prepare. */
 static void test_failed_run(void) {
-    onyx_graph_writer w;
-    onyx_graph_writer_init(&w, "matmul");
-    onyx_graph_writer_input(&w, "a", ONYX_DTYPE_FLOAT32, 2);
-    onyx_graph_writer_input(&w, "b", ONYX_DTYPE_FLOAT32, 2);
-    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT32, 2);
-    onyx_graph_writer_node(&w, "Relu", "a", "r", NULL, 0);
-    onyx_graph_writer_node(&w, "MatMul", "r,b", "y", NULL, 0);
-    uint8_t *bytes = NULL;
     size_t size = 0;
-    ONYX_CHECK_OK(onyx_graph_writer_finish(&w, 17, &bytes, &size));
-    onyx_graph_writer_release(&w);
+    uint8_t *bytes = relu_matmul_model(&size);
     /* Parts of one node: Relu's part is launched before MatMul fails. */
     onyx_session *on = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=1;cuda.cuda_graph_part_nodes=1") : NULL;
     onyx_session *off = bytes ? open_bytes(bytes, size, NULL) : NULL; /* graphs are off by default */
     onyx_free(bytes);
-    onyx_tensor *a = NULL, *good_b = NULL, *bad_b = NULL;
-    int64_t da[2] = {2, 3}, dgood[2] = {3, 4}, dbad[2] = {5, 4};
-    onyx_tensor_create(ONYX_DTYPE_FLOAT32, da, 2, &a);
-    onyx_tensor_create(ONYX_DTYPE_FLOAT32, dgood, 2, &good_b);
-    onyx_tensor_create(ONYX_DTYPE_FLOAT32, dbad, 2, &bad_b);
+    relu_matmul_operands x;
+    relu_matmul_operands_make(&x);
+    onyx_tensor *a = x.a, *good_b = x.b, *bad_b = x.bad_b;
     if (!on || !off || !a || !good_b || !bad_b) goto done;
-    for (int i = 0; i < 6; i++) ((float *)onyx_tensor_data(a))[i] = (float)i - 2.0f;
-    for (int i = 0; i < 12; i++) ((float *)onyx_tensor_data(good_b))[i] = (float)(i % 5) * 0.5f;
-    memset(onyx_tensor_data(bad_b), 0, 20 * sizeof(float));
     const char *in_names[2] = {"a", "b"}, *out_names[1] = {"y"};
     const onyx_tensor *good[2] = {a, good_b}, *bad[2] = {a, bad_b};
     onyx_tensor *y = NULL;
@@ -314,9 +301,7 @@ static void test_failed_run(void) {
     onyx_tensor_destroy(y);
     onyx_tensor_destroy(want);
 done:
-    onyx_tensor_destroy(a);
-    onyx_tensor_destroy(good_b);
-    onyx_tensor_destroy(bad_b);
+    relu_matmul_operands_free(&x);
     onyx_session_destroy(on);
     onyx_session_destroy(off);
 }

@@ -14,7 +14,7 @@
 
 #include "core/alloc.h"
 #include "harness.h"
-#include "model/onnx_writer.h"
+#include "relu_matmul_case.h"
 #include "runtime/session_internal.h"
 
 static struct {
@@ -64,19 +64,10 @@ static const onyx_provider_ops *hook(onyx_session *s) {
     return own;
 }
 
-/* y = MatMul(Relu(a), b). */
+/* The relu_matmul model, with enable_profiling = profile. */
 static onyx_session *open_model(int profile) {
-    onyx_graph_writer w;
-    onyx_graph_writer_init(&w, "record");
-    onyx_graph_writer_input(&w, "a", ONYX_DTYPE_FLOAT32, 2);
-    onyx_graph_writer_input(&w, "b", ONYX_DTYPE_FLOAT32, 2);
-    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT32, 2);
-    onyx_graph_writer_node(&w, "Relu", "a", "r", NULL, 0);
-    onyx_graph_writer_node(&w, "MatMul", "r,b", "y", NULL, 0);
-    uint8_t *bytes = NULL;
     size_t size = 0;
-    ONYX_CHECK_OK(onyx_graph_writer_finish(&w, 17, &bytes, &size));
-    onyx_graph_writer_release(&w);
+    uint8_t *bytes = relu_matmul_model(&size);
     onyx_session_options o;
     onyx_session_options_init(&o);
     o.enable_profiling = profile;
@@ -86,31 +77,9 @@ static onyx_session *open_model(int profile) {
     return s;
 }
 
-typedef struct operands {
-    onyx_tensor *a, *b, *bad_b;
-} operands;
-
-static void operands_make(operands *x) {
-    int64_t da[2] = {2, 3}, db[2] = {3, 4}, dbad[2] = {5, 4};
-    memset(x, 0, sizeof *x);
-    onyx_tensor_create(ONYX_DTYPE_FLOAT32, da, 2, &x->a);
-    onyx_tensor_create(ONYX_DTYPE_FLOAT32, db, 2, &x->b);
-    onyx_tensor_create(ONYX_DTYPE_FLOAT32, dbad, 2, &x->bad_b);
-    if (!x->a || !x->b || !x->bad_b) return;
-    for (int i = 0; i < 6; i++) ((float *)onyx_tensor_data(x->a))[i] = (float)i - 2.0f;
-    for (int i = 0; i < 12; i++) ((float *)onyx_tensor_data(x->b))[i] = (float)(i % 5) - 1.0f;
-    memset(onyx_tensor_data(x->bad_b), 0, 20 * sizeof(float));
-}
-
-static void operands_free(operands *x) {
-    onyx_tensor_destroy(x->a);
-    onyx_tensor_destroy(x->b);
-    onyx_tensor_destroy(x->bad_b);
-}
-
 /* One run of s with b (x->b or x->bad_b); checks y = relu(a) b when it succeeds. Returns the
  * run's status; *launched gets onyx_run_stats.graph_launched. */
-static onyx_status run(onyx_session *s, const operands *x, const onyx_tensor *b, int *launched) {
+static onyx_status run(onyx_session *s, const relu_matmul_operands *x, const onyx_tensor *b, int *launched) {
     const char *in_names[2] = {"a", "b"}, *out_names[1] = {"y"};
     const onyx_tensor *ins[2] = {x->a, b};
     onyx_tensor *y = NULL;
@@ -136,8 +105,8 @@ static onyx_status run(onyx_session *s, const operands *x, const onyx_tensor *b,
 
 static void test_recorded_runs(void) {
     onyx_session *s = open_model(0);
-    operands x;
-    operands_make(&x);
+    relu_matmul_operands x;
+    relu_matmul_operands_make(&x);
     if (!s || !x.bad_b) goto done;
     const onyx_provider_ops *own = hook(s);
     int launched = -1;
@@ -196,14 +165,14 @@ static void test_recorded_runs(void) {
     }
     onyx_session_destroy(plain);
 done:
-    operands_free(&x);
+    relu_matmul_operands_free(&x);
     onyx_session_destroy(s);
 }
 
 static void test_refusals(void) {
     onyx_session *s = open_model(0);
-    operands x;
-    operands_make(&x);
+    relu_matmul_operands x;
+    relu_matmul_operands_make(&x);
     if (!s || !x.b) goto done;
     const onyx_provider_ops *own = hook(s);
     hooks.begin_refusals_left = 3;
@@ -216,15 +185,15 @@ static void test_refusals(void) {
     ONYX_CHECK_INT(hooks.ends, 0);
     s->providers[0]->ops = own;
 done:
-    operands_free(&x);
+    relu_matmul_operands_free(&x);
     onyx_session_destroy(s);
 }
 
 /* Profiled runs are never recorded (node times would time the recording). */
 static void test_profiled_not_recorded(void) {
     onyx_session *s = open_model(ONYX_PROFILE_HOST);
-    operands x;
-    operands_make(&x);
+    relu_matmul_operands x;
+    relu_matmul_operands_make(&x);
     if (s && x.b) {
         const onyx_provider_ops *own = hook(s);
         int launched = -1;
@@ -232,7 +201,7 @@ static void test_profiled_not_recorded(void) {
         ONYX_CHECK_INT(hooks.begins, 0);
         s->providers[0]->ops = own;
     }
-    operands_free(&x);
+    relu_matmul_operands_free(&x);
     onyx_session_destroy(s);
 }
 
