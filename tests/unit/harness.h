@@ -141,6 +141,22 @@ static inline void onyx_test_skip(const char *why) {
     onyx_test_skipped = 1;
 }
 
+/* 1, with the reason printed, when this machine (or build) has no cuda provider: GPU tests then
+ * exit 77 (skipped). The probe is a session on empty bytes, which fails before loading when the
+ * provider is missing. */
+static inline int onyx_test_cuda_missing(void) {
+    onyx_session_options o;
+    onyx_session_options_init(&o);
+    o.providers = "cuda";
+    onyx_session *probe = NULL;
+    if (onyx_session_create_from_memory("", 0, &o, &probe) != ONYX_ERR_NO_PROVIDER) {
+        onyx_session_destroy(probe);
+        return 0;
+    }
+    printf("skipping: %s\n", onyx_last_error());
+    return 1;
+}
+
 static inline int onyx_test_finish(void) {
     fprintf(stderr, "%d checks, %d failed\n", onyx_test_checks, onyx_test_failures);
     if (onyx_test_failures) return 1;

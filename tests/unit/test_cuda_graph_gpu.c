@@ -404,14 +404,7 @@ static void test_provider_recording(void) {
 
 int main(void) {
 #ifdef ONYX_HAVE_CUDA
-    onyx_session_options o;
-    onyx_session_options_init(&o);
-    o.providers = "cuda";
-    onyx_session *probe = NULL;
-    if (onyx_session_create_from_memory("", 0, &o, &probe) == ONYX_ERR_NO_PROVIDER) {
-        printf("skipping: %s\n", onyx_last_error());
-        return 77;
-    }
+    if (onyx_test_cuda_missing()) return 77;
     ONYX_TEST_RUN(test_decode_same_bits);
     ONYX_TEST_RUN(test_uploads);
     ONYX_TEST_RUN(test_failed_run);

@@ -74,15 +74,7 @@ static void test_cuda_matches_cpu(void) {
 
 int main(void) {
     /* a build without CUDA has no cuda provider either: both skip here */
-    onyx_session_options o;
-    onyx_session_options_init(&o);
-    o.providers = "cuda";
-    onyx_session *probe = NULL;
-    if (onyx_session_create_from_memory("", 0, &o, &probe) == ONYX_ERR_NO_PROVIDER) {
-        printf("skipping: %s\n", onyx_last_error());
-        return 77;
-    }
-    onyx_session_destroy(probe);
+    if (onyx_test_cuda_missing()) return 77;
     ONYX_TEST_RUN(test_cuda_matches_cpu);
     return onyx_test_finish();
 }
