@@ -11,7 +11,7 @@
 #include "model/onnx_writer.h"
 
 /* The model's bytes (onyx_malloc'd, *size of them), NULL on failure. */
-static uint8_t *relu_matmul_model(size_t *size) {
+static inline uint8_t *relu_matmul_model(size_t *size) {
     onyx_graph_writer w;
     onyx_graph_writer_init(&w, "relu_matmul");
     onyx_graph_writer_input(&w, "a", ONYX_DTYPE_FLOAT32, 2);
@@ -31,7 +31,7 @@ typedef struct relu_matmul_operands {
 } relu_matmul_operands;
 
 /* All three made and filled, or some NULL when out of memory. */
-static void relu_matmul_operands_make(relu_matmul_operands *x) {
+static inline void relu_matmul_operands_make(relu_matmul_operands *x) {
     int64_t da[2] = {2, 3}, db[2] = {3, 4}, dbad[2] = {5, 4};
     memset(x, 0, sizeof *x);
     onyx_tensor_create(ONYX_DTYPE_FLOAT32, da, 2, &x->a);
@@ -43,7 +43,7 @@ static void relu_matmul_operands_make(relu_matmul_operands *x) {
     memset(onyx_tensor_data(x->bad_b), 0, 20 * sizeof(float));
 }
 
-static void relu_matmul_operands_free(relu_matmul_operands *x) {
+static inline void relu_matmul_operands_free(relu_matmul_operands *x) {
     onyx_tensor_destroy(x->a);
     onyx_tensor_destroy(x->b);
     onyx_tensor_destroy(x->bad_b);
