@@ -77,6 +77,7 @@ void onyx_cuda_arena_destroy(onyx_cuda_arena *a);
 typedef struct onyx_cuda_graph_slot {
     cudaGraphExec_t exec;
     size_t nodes;   /* node count of the graph it was instantiated from */
+    uint64_t sig;   /* and its library kernels (onyx_cuda_graph_note_library) */
     uint64_t stamp; /* last launch, for replacement */
 } onyx_cuda_graph_slot;
 
@@ -100,6 +101,7 @@ typedef struct onyx_cuda_graphs {
     int staging_half;
     cudaEvent_t staging_done[2]; /* after the last launch that read each half */
     int part, part_nodes;        /* the part being recorded, and its nodes so far */
+    uint64_t part_sig;           /* the part's library kernels so far: where and which */
     onyx_cuda_graph_part *parts; /* instantiated graphs by part index */
     int n_parts;
     uint64_t clock;              /* launches so far, for the slots' stamps */
@@ -141,6 +143,10 @@ onyx_status onyx_cuda_graph_begin(onyx_cuda_state *cs);
 onyx_status onyx_cuda_graph_node(onyx_cuda_state *cs);
 onyx_status onyx_cuda_graph_end(onyx_cuda_state *cs, int run, uint64_t *instantiations);
 void onyx_cuda_graph_mark_unusable(onyx_cuda_state *cs, const char *why);
+/* A kernel a library launched (cuBLASLt), described by the n bytes at what (its algorithm):
+ * while recording, a part is only updated from a graph with the same library kernels at the
+ * same nodes, else instantiated anew (graph.c says why). */
+void onyx_cuda_graph_note_library(onyx_cuda_state *cs, const void *what, size_t n);
 void onyx_cuda_graphs_destroy(onyx_cuda_graphs *gr);
 /* Copy bytes from host memory to the device on the provider's stream; while recording, through
  * pinned staging, so the host's memory may change once this returns. what names the copy. */

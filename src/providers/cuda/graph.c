@@ -10,6 +10,16 @@
  * graph of the same topology (same node count, then cudaGraphExecUpdate's own checks) is updated
  * with the new parameters, and a new one is instantiated only when the update is refused.
  *
+ * Except where a library's kernels changed. With the update alone, float16 T5-small and M2M100
+ * decoders in parts of 64 nodes left PyTorch's tokens after five steps (H200, CUDA 13.0, driver
+ * 580): cudaGraphExecUpdate accepted the new graphs, and they computed other values. Keyed also
+ * on which kernel nodes the runtime cannot read back (those a library loads and launches
+ * itself: cuBLASLt's), the tokens were PyTorch's. So cuBLASLt calls note their algorithm and
+ * node (onyx_cuda_graph_note_library), and a part is updated only from a graph with the same
+ * notes; the algorithm is in the key as a precaution. Our own kernels may change freely between
+ * updates: keying on every kernel's function cost five times the instantiations and was not
+ * needed for equal tokens.
+ *
  * The recording goes to a private non-blocking stream, swapped in as the provider's stream for
  * the run, and the graph is launched on the provider's real stream. So the caller's use of the
  * legacy default stream (a cudaMemcpy in another thread) neither breaks the recording nor is
@@ -36,6 +46,17 @@
 /* Uploads beyond this (a weight copied on first use) are not staged, and the staging does not
  * grow for them: the run goes again unrecorded. */
 #define STAGING_MAX_BYTES ((size_t)64 << 20)
+
+static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull; }
+
+void onyx_cuda_graph_note_library(onyx_cuda_state *cs, const void *what, size_t n) {
+    onyx_cuda_graphs *gr = &cs->graphs;
+    if (!gr->capturing) return;
+    uint64_t h = mix(gr->part_sig ? gr->part_sig : 0xcbf29ce484222325ull, (uint64_t)gr->part_nodes + 1);
+    const unsigned char *b = what;
+    for (size_t i = 0; i < n; i++) h = mix(h, b[i]);
+    gr->part_sig = h;
+}
 
 void onyx_cuda_graph_mark_unusable(onyx_cuda_state *cs, const char *why) {
     onyx_cuda_graphs *gr = &cs->graphs;
@@ -88,6 +109,7 @@ onyx_status onyx_cuda_graph_begin(onyx_cuda_state *cs) {
     gr->why[0] = '\0';
     gr->part = 0;
     gr->part_nodes = 0;
+    gr->part_sig = 0;
     gr->run_instantiations = 0;
     gr->real_stream = cs->stream;
     cs->stream = gr->capture_stream;
@@ -96,9 +118,10 @@ onyx_status onyx_cuda_graph_begin(onyx_cuda_state *cs) {
     return ONYX_OK;
 }
 
-/* The slot of part part for a graph of nodes nodes: the one instantiated from a graph of as
- * many nodes, else an empty or the least recently launched one. NULL when out of memory. */
-static onyx_cuda_graph_slot *slot_for(onyx_cuda_graphs *gr, int part, size_t nodes) {
+/* The slot of part part for a graph of nodes nodes and library kernels sig: the one
+ * instantiated from a graph of as many nodes and the same library kernels, else an empty or the
+ * least recently launched one. NULL when out of memory. */
+static onyx_cuda_graph_slot *slot_for(onyx_cuda_graphs *gr, int part, size_t nodes, uint64_t sig) {
     if (part >= gr->n_parts) {
         int n = part + 8;
         onyx_cuda_graph_part *grown = onyx_realloc(gr->parts, (size_t)n * sizeof *grown);
@@ -110,7 +133,7 @@ static onyx_cuda_graph_slot *slot_for(onyx_cuda_graphs *gr, int part, size_t nod
     onyx_cuda_graph_slot *slots = gr->parts[part].slots, *pick = &slots[0];
     for (int i = 0; i < ONYX_CUDA_GRAPH_SLOTS; i++) {
         onyx_cuda_graph_slot *s = &slots[i];
-        if (s->exec && s->nodes == nodes) return s;
+        if (s->exec && s->nodes == nodes && s->sig == sig) return s;
         if (!s->exec ? pick->exec != NULL : (pick->exec && s->stamp < pick->stamp)) pick = s;
     }
     return pick;
@@ -123,10 +146,10 @@ static onyx_status launch(onyx_cuda_state *cs, cudaGraph_t graph) {
     size_t nodes = 0;
     ONYX_CUDA_TRY(cudaGraphGetNodes(graph, NULL, &nodes), "counting a graph's nodes");
     if (nodes == 0) return ONYX_OK;
-    onyx_cuda_graph_slot *s = slot_for(gr, gr->part++, nodes);
+    onyx_cuda_graph_slot *s = slot_for(gr, gr->part++, nodes, gr->part_sig);
     if (!s) return ONYX_ERR_OUT_OF_MEMORY;
     int updated = 0;
-    if (s->exec && s->nodes == nodes) {
+    if (s->exec && s->nodes == nodes && s->sig == gr->part_sig) {
         cudaGraphExecUpdateResultInfo info;
         updated = cudaGraphExecUpdate(s->exec, graph, &info) == cudaSuccess;
         if (!updated) (void)cudaGetLastError();
@@ -136,6 +159,7 @@ static onyx_status launch(onyx_cuda_state *cs, cudaGraph_t graph) {
         s->exec = NULL;
         ONYX_CUDA_TRY(cudaGraphInstantiate(&s->exec, graph, 0), "instantiating a graph");
         s->nodes = nodes;
+        s->sig = gr->part_sig;
         gr->run_instantiations++;
     }
     s->stamp = ++gr->clock;
@@ -160,6 +184,7 @@ static onyx_status part_finish(onyx_cuda_state *cs, int run) {
     if (gr->unusable) st = unusable_error(gr);
     else if (run) st = launch(cs, graph);
     if (graph) cudaGraphDestroy(graph);
+    gr->part_sig = 0;
     return st;
 }
 

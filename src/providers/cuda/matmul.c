@@ -288,7 +288,7 @@ static void lt_entry_tune(const onyx_cuda_state *state, lt_entry *e, const gemm_
 
 /* Runs g through cuBLASLt. *done = 0 when cuBLASLt has no algorithm for it (nothing was
  * launched). */
-static onyx_status lt_gemm(const onyx_cuda_state *state, const gemm_call *g, int *done) {
+static onyx_status lt_gemm(onyx_cuda_state *state, const gemm_call *g, int *done) {
     *done = 0;
     if (g->batch > INT32_MAX) return ONYX_OK;
     size_t elem = onyx_dtype_size(g->dtype);
@@ -371,6 +371,7 @@ static onyx_status lt_gemm(const onyx_cuda_state *state, const gemm_call *g, int
         st = cublasLtMatmul(state->lt, entry->op, alpha, g->b, entry->a_layout, g->a, entry->b_layout, beta, g->y,
                             entry->d_layout, g->y, entry->d_layout, &entry->algo, key.workspace_bytes ? state->lt_workspace : NULL,
                             (size_t)key.workspace_bytes, state->stream);
+        if (st == CUBLAS_STATUS_SUCCESS) onyx_cuda_graph_note_library(state, &entry->algo, sizeof entry->algo);
     }
     if (st == CUBLAS_STATUS_NOT_SUPPORTED) entry->has_algo = 0; /* refused at launch: the tiled kernel from now on */
     pthread_mutex_unlock(&lt_cache_lock);
@@ -389,7 +390,7 @@ static int is_skinny(const gemm_call *g) {
            (g->dtype == ONYX_DTYPE_FLOAT32 || g->dtype == ONYX_DTYPE_FLOAT16 || g->dtype == ONYX_DTYPE_BFLOAT16);
 }
 
-static onyx_status run_gemm(const onyx_cuda_state *state, gemm_call g) {
+static onyx_status run_gemm(onyx_cuda_state *state, gemm_call g) {
     if (g.M == 0 || g.N == 0 || g.batch == 0) return ONYX_OK;
     if (is_skinny(&g)) {
         ONYX_CUDA_TRY(onyx_cuda_gemm_skinny(elem_of(g.dtype), g.M, g.N, g.K, (float)g.alpha, g.a, g.lda, g.stride_a, g.b,
@@ -498,7 +499,7 @@ static onyx_status cuda_matmul_prepare(onyx_kernel_ctx *ctx) {
  * other layout (batched or looped GEMMs, 1-D B whose output's last axis is M) broadcasts the bias
  * into Y first and runs the GEMMs with beta 1. */
 static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bias) {
-    const onyx_cuda_state *state = onyx_cuda_state_of(ctx);
+    onyx_cuda_state *state = onyx_cuda_state_of(ctx);
     const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
     onyx_tensor *y = ctx->outputs[0];
     matmul_layout l;
@@ -561,7 +562,7 @@ static onyx_status cuda_gemm_prepare(onyx_kernel_ctx *ctx) {
 }
 
 static onyx_status cuda_gemm_run(onyx_kernel_ctx *ctx) {
-    const onyx_cuda_state *state = onyx_cuda_state_of(ctx);
+    onyx_cuda_state *state = onyx_cuda_state_of(ctx);
     const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1], *c = onyx_input(ctx, 2);
     onyx_tensor *y = ctx->outputs[0];
     int trans_a = onyx_node_attr_int(ctx->node, "transA", 0) != 0;
@@ -596,7 +597,7 @@ static onyx_status cuda_gemm_run(onyx_kernel_ctx *ctx) {
 /* ---- MatMulInteger ---- */
 
 static onyx_status cuda_matmul_integer_run(onyx_kernel_ctx *ctx) {
-    const onyx_cuda_state *state = onyx_cuda_state_of(ctx);
+    onyx_cuda_state *state = onyx_cuda_state_of(ctx);
     const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
     const onyx_tensor *a_zp = onyx_input(ctx, 2), *b_zp = onyx_input(ctx, 3);
     int32_t *y = ctx->outputs[0]->data;
@@ -871,7 +872,7 @@ static onyx_cuda_strided_view einsum_operand_view(const einsum_plan *p, int op, 
 }
 
 static onyx_status einsum_gemm_run(onyx_kernel_ctx *ctx, const einsum_plan *p, const einsum_gemm *g) {
-    const onyx_cuda_state *state = onyx_cuda_state_of(ctx);
+    onyx_cuda_state *state = onyx_cuda_state_of(ctx);
     const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
     onyx_tensor *y = ctx->outputs[0];
     onyx_dtype dt = a->dtype;
