@@ -1,6 +1,6 @@
 /*
  * test_cuda_graph_gpu.c - runs recorded and launched as CUDA graphs (the cuda provider's
- * enable_cuda_graph=1; off by default) against the same runs launched kernel by kernel:
+ * enable_cuda_graph, on by default) against the same runs launched kernel by kernel:
  *  - the GPT2 fixture's prefill and 12 greedy decode steps, host inputs and outputs: every
  *    output of every step has the same bits both ways (one graph per run, parts of 64 and of 5
  *    nodes), every decode step after the first went out as graphs, and from the third on they
@@ -12,10 +12,12 @@
  *    unrecorded run gives, and the next run is recorded;
  *  - generation through the model API gives the same tokens with and without graphs for merged
  *    decoders (an If) in float32 and float16 and GPT2 in float16, greedy and with beams, and the
- *    decoder's runs went out as graphs (the suite saw float16 merged decoders diverge with
- *    graphs on: tests/data/t5-ts17-fp16 is a float16 merged decoder to look at that with);
+ *    decoder's runs went out as graphs (tests/data/t5-ts17-fp16's tokens differed when parts
+ *    were updated across a change of cuBLASLt kernel, graph.c);
+ *  - a float16 MatMul whose kernel changes between ours and cuBLASLt's from run to run has the
+ *    same bits both ways;
  *  - the provider's recording refuses a copy to the host and a wait for the device, and the
- *    option's values are checked.
+ *    option's values (and its default, on) are checked.
  * Exits 77 without a GPU.
  */
 #include <stdint.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/dtype.h"
 #include "harness.h"
 #include "model/model_internal.h"
 #include "model/onnx_writer.h"
@@ -80,7 +83,7 @@ static int graph_launched(const onyx_session *s) {
 /* GPT2 prefill of 6 tokens and 12 decode steps, graphs on (with options) and off, host tensors
  * throughout. */
 static void decode_same_bits(const char *options) {
-    onyx_session *on = open_file(GPT2_DIR "/model.onnx", options), *off = open_file(GPT2_DIR "/model.onnx", NULL);
+    onyx_session *on = open_file(GPT2_DIR "/model.onnx", options), *off = open_file(GPT2_DIR "/model.onnx", "cuda.enable_cuda_graph=0");
     if (!on || !off) goto done;
     char past_buf[N_PRESENT][64], present_buf[N_PRESENT][64];
     const char *names[3 + N_PRESENT] = {"input_ids", "attention_mask", "position_ids"};
@@ -268,7 +271,7 @@ static void test_failed_run(void) {
     uint8_t *bytes = relu_matmul_model(&size);
     /* Parts of one node: Relu's part is launched before MatMul fails. */
     onyx_session *on = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=1;cuda.cuda_graph_part_nodes=1") : NULL;
-    onyx_session *off = bytes ? open_bytes(bytes, size, NULL) : NULL; /* graphs are off by default */
+    onyx_session *off = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=0") : NULL;
     onyx_free(bytes);
     relu_matmul_operands x;
     relu_matmul_operands_make(&x);
@@ -344,7 +347,7 @@ static void test_generate(void) {
             int64_t n_on = 0, n_off = 0;
             uint64_t runs_on = 0, runs_off = 0;
             int64_t *on = generate_ids(dirs[d], "cuda.enable_cuda_graph=1", beams, &n_on, &runs_on);
-            int64_t *off = generate_ids(dirs[d], NULL, beams, &n_off, &runs_off);
+            int64_t *off = generate_ids(dirs[d], "cuda.enable_cuda_graph=0", beams, &n_off, &runs_off);
             ONYX_CHECK(on && off && n_on == n_off && n_on > 0);
             if (on && off && n_on == n_off && memcmp(on, off, (size_t)n_on * sizeof *on) != 0) {
                 onyx_test_failures++;
@@ -357,6 +360,75 @@ static void test_generate(void) {
             onyx_ids_free(off);
         }
     }
+}
+
+/* A float16 MatMul whose rows change from run to run, so that its kernel changes: up to 8 rows
+ * our few-row kernel, more cuBLASLt's (by its heuristic, one per shape). Graphs on in parts of
+ * one node and off, bits compared at every run. A part is updated only from a graph with the
+ * same cuBLASLt kernels (graph.c): updated across such a change, float16 decoders computed
+ * other values. */
+static uint8_t *matmul_f16_model(size_t *size) {
+    onyx_graph_writer w;
+    onyx_graph_writer_init(&w, "matmul_f16");
+    onyx_graph_writer_input(&w, "a", ONYX_DTYPE_FLOAT16, 2);
+    onyx_graph_writer_input(&w, "b", ONYX_DTYPE_FLOAT16, 2);
+    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT16, 2);
+    onyx_graph_writer_node(&w, "Relu", "a", "r", NULL, 0);
+    onyx_graph_writer_node(&w, "MatMul", "r,b", "y", NULL, 0);
+    uint8_t *bytes = NULL;
+    *size = 0;
+    ONYX_CHECK_OK(onyx_graph_writer_finish(&w, 17, &bytes, size));
+    onyx_graph_writer_release(&w);
+    return bytes;
+}
+
+static onyx_tensor *float16_tensor(int64_t rows, int64_t cols, uint32_t seed) {
+    int64_t dims[2] = {rows, cols};
+    onyx_tensor *t = NULL;
+    onyx_tensor_create(ONYX_DTYPE_FLOAT16, dims, 2, &t);
+    if (!t) return NULL;
+    uint16_t *x = onyx_tensor_data(t);
+    for (int64_t i = 0; i < rows * cols; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = onyx_f32_to_f16((float)(seed >> 8) / 16777216.0f - 0.5f);
+    }
+    return t;
+}
+
+static void test_kernel_changes(void) {
+    size_t size = 0;
+    uint8_t *bytes = matmul_f16_model(&size);
+    onyx_session *on = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=1;cuda.cuda_graph_part_nodes=1") : NULL;
+    onyx_session *off = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=0") : NULL;
+    onyx_free(bytes);
+    const int64_t rows[] = {1, 8, 9, 64, 8, 1, 64, 9, 33, 8, 200, 2, 9, 200, 64, 1};
+    const int n_runs = (int)(sizeof rows / sizeof rows[0]);
+    const char *in_names[2] = {"a", "b"}, *out_names[1] = {"y"};
+    onyx_tensor *b = float16_tensor(256, 384, 7u);
+    int differ = 0, as_graphs = 0;
+    for (int round = 0; on && off && b && round < 3; round++) {
+        for (int r = 0; r < n_runs; r++) {
+            onyx_tensor *a = float16_tensor(rows[r], 256, (uint32_t)(round * 100 + r));
+            const onyx_tensor *ins[2] = {a, b};
+            onyx_tensor *y = NULL, *want = NULL;
+            if (a) {
+                ONYX_CHECK_OK(onyx_session_run(on, in_names, ins, 2, out_names, 1, &y));
+                as_graphs += graph_launched(on) == 1;
+                ONYX_CHECK_OK(onyx_session_run(off, in_names, ins, 2, out_names, 1, &want));
+                if (!same_bits(y, want) && differ++ < 3)
+                    fprintf(stderr, "FAIL %s: round %d, %lld rows: graphs on and off differ\n", onyx_test_current, round,
+                            (long long)rows[r]);
+            }
+            onyx_tensor_destroy(y);
+            onyx_tensor_destroy(want);
+            onyx_tensor_destroy(a);
+        }
+    }
+    ONYX_CHECK_INT(differ, 0);
+    ONYX_CHECK(as_graphs >= 3 * n_runs - 1); /* every run but the first */
+    onyx_tensor_destroy(b);
+    onyx_session_destroy(on);
+    onyx_session_destroy(off);
 }
 
 /* The provider's recording: a copy to the host and a wait for the device make it unusable, and
@@ -391,8 +463,15 @@ static void test_provider_recording(void) {
     ONYX_CHECK(back[0] == 5);
     p->ops->free(p, dev);
     onyx_provider_destroy(p);
-    ONYX_CHECK_OK(onyx_provider_create("cuda", "", 1, &p)); /* the default: off */
+    ONYX_CHECK_OK(onyx_provider_create("cuda", "enable_cuda_graph=0", 1, &p));
     if (p) ONYX_CHECK_ERROR(p->ops->capture_begin(p), ONYX_ERR_NOT_IMPLEMENTED, "enable_cuda_graph=0");
+    onyx_provider_destroy(p);
+    p = NULL;
+    ONYX_CHECK_OK(onyx_provider_create("cuda", "", 1, &p)); /* the default: on */
+    if (p) {
+        ONYX_CHECK_OK(p->ops->capture_begin(p));
+        ONYX_CHECK_OK(p->ops->capture_end(p, 0, NULL));
+    }
     onyx_provider_destroy(p);
     p = NULL;
     ONYX_CHECK_ERROR(onyx_provider_create("cuda", "enable_cuda_graph=2", 1, &p), ONYX_ERR_INVALID_ARGUMENT,
@@ -409,6 +488,7 @@ int main(void) {
     ONYX_TEST_RUN(test_uploads);
     ONYX_TEST_RUN(test_failed_run);
     ONYX_TEST_RUN(test_generate);
+    ONYX_TEST_RUN(test_kernel_changes);
     ONYX_TEST_RUN(test_provider_recording);
     return onyx_test_finish();
 #else
