@@ -43,6 +43,12 @@ extern "C" {
 /* The library's version as "MAJOR.MINOR.PATCH". Static storage. */
 ONYX_API const char *onyx_version(void);
 
+/* What onyx runs on here, one line per provider: for cpu, OpenBLAS's version, build and the CPU
+ * kernels it picked for this machine; for cuda, the CUDA runtime, driver and cuBLASLt versions and
+ * the GPUs seen, or why CUDA cannot be used. Written into buf (size bytes, cut short if need be,
+ * always NUL-terminated); returns buf. `onyx --version` prints it. */
+ONYX_API const char *onyx_runtime_info(char *buf, size_t size);
+
 /* ---------------------------------------------------------------------------------------------
  * Status and errors
  */

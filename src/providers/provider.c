@@ -51,6 +51,19 @@ const char *onyx_providers_available(char *buf, size_t size) {
     return buf;
 }
 
+const char *onyx_runtime_info(char *buf, size_t size) {
+    if (!buf || !size) return buf;
+    char cpu[300], cuda[400];
+    onyx_cpu_describe(cpu, sizeof cpu);
+#ifdef ONYX_HAVE_CUDA
+    onyx_cuda_describe(cuda, sizeof cuda);
+#else
+    snprintf(cuda, sizeof cuda, "not built (onyx was built without the CUDA toolkit)");
+#endif
+    snprintf(buf, size, "cpu: %s\ncuda: %s\n", cpu, cuda);
+    return buf;
+}
+
 onyx_status onyx_provider_create(const char *name, const char *options, int threads, onyx_provider **out) {
     *out = NULL;
     for (size_t i = 0; i < N_PROVIDERS; i++) {

@@ -73,6 +73,11 @@ onyx_status onyx_provider_create(const char *name, const char *options, int thre
 void onyx_provider_destroy(onyx_provider *p);
 /* Comma-separated short names of the providers that can be created on this machine. */
 const char *onyx_providers_available(char *buf, size_t size);
+/* One line (no newline) on what a provider runs on here (onyx_runtime_info). */
+void onyx_cpu_describe(char *buf, size_t size);
+#ifdef ONYX_HAVE_CUDA
+void onyx_cuda_describe(char *buf, size_t size);
+#endif
 
 /* Per-node claiming through a kernel table, shared by cpu and cuda: a node is claimed when a
  * row matches its op, domain, opset and the dtype of the row's type_input (taken from the

@@ -608,6 +608,23 @@ static void test_allocation_failures(void) {
     free_case(&c);
 }
 
+/* onyx_runtime_info: a cpu line naming OpenBLAS and the kernels it picked, a cuda line, and a
+ * short buffer cut off but terminated. */
+static void test_runtime_info(void) {
+    char info[1024];
+    ONYX_CHECK(onyx_runtime_info(info, sizeof info) == info);
+    ONYX_CHECK(strncmp(info, "cpu: OpenBLAS ", 14) == 0);
+    ONYX_CHECK(strstr(info, "; kernels for ") != NULL);
+    ONYX_CHECK(strstr(info, "\ncuda: ") != NULL);
+    ONYX_CHECK(info[strlen(info) - 1] == '\n');
+    char little[12];
+    memset(little, 'x', sizeof little);
+    onyx_runtime_info(little, sizeof little);
+    ONYX_CHECK(memchr(little, '\0', sizeof little) != NULL);
+    ONYX_CHECK(strncmp(little, "cpu: OpenBL", 11) == 0);
+    ONYX_CHECK(onyx_runtime_info(NULL, 0) == NULL);
+}
+
 int main(void) {
     ONYX_TEST_RUN(test_metadata);
     ONYX_TEST_RUN(test_run_matches_reference);
@@ -622,5 +639,6 @@ int main(void) {
     ONYX_TEST_RUN(test_fusions_tanh_gelu_and_rms_norm);
     ONYX_TEST_RUN(test_transpose_views);
     ONYX_TEST_RUN(test_allocation_failures);
+    ONYX_TEST_RUN(test_runtime_info);
     return onyx_test_finish();
 }

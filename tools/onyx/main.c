@@ -168,7 +168,8 @@ int main(int argc, char **argv) {
     }
     const char *verb = argv[1];
     if (strcmp(verb, "--version") == 0 || strcmp(verb, "version") == 0) {
-        printf("onyx %s\n", onyx_version());
+        char info[1024];
+        printf("onyx %s\n%s", onyx_version(), onyx_runtime_info(info, sizeof info));
         return CLI_EXIT_OK;
     }
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {

@@ -2,7 +2,11 @@
  * cpu_provider.c - the CPU execution provider: host memory, synchronous kernels, one kernel
  * table (cpu_tables.h). It accepts no options; intra-op threads come from the session.
  */
+#include <stdio.h>
 #include <string.h>
+
+#include <cblas.h>
+#include <omp.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
@@ -46,6 +50,16 @@ static const onyx_provider_ops cpu_ops = {
     .sync = NULL,
     .destroy = cpu_destroy,
 };
+
+void onyx_cpu_describe(char *buf, size_t size) {
+    static const char *const threading[] = {"sequential", "pthreads", "OpenMP"};
+    int parallel = openblas_get_parallel();
+    /* The core name is the kernel set OpenBLAS picked for this CPU (a DYNAMIC_ARCH build picks at
+     * load time, and falls back to older kernels on a CPU it does not know). */
+    snprintf(buf, size, "%s; kernels for %s; %s threading, %d threads by default", openblas_get_config(),
+             openblas_get_corename(), parallel >= 0 && parallel <= 2 ? threading[parallel] : "unknown",
+             parallel == 2 ? omp_get_max_threads() : openblas_get_num_threads());
+}
 
 onyx_status onyx_cpu_provider_create(const char *options, int threads, onyx_provider **out) {
     *out = NULL;
