@@ -385,6 +385,8 @@ class Suite:
             ["git", "-C", os.path.join(HERE, ".."), "status", "--porcelain", "--untracked-files=no"])
         env["onyx_tree_modified"] = bool(dirty)
         env["onyx_binary"] = os.path.abspath(self.args.onyx)
+        # OpenBLAS's build and the kernels it picked for this CPU; CUDA runtime, driver, cuBLASLt
+        env["onyx_runtime"] = _run_text([self.args.onyx, "--version"])
         name = env.get("gpu", "")
         env["nominal_bandwidth_gbps"] = next((bw for key, bw in NOMINAL_BANDWIDTH if key in name), None)
         env["copy_bandwidth_gbps"] = self.copy_bandwidth() if env.get("cuda_available") else None
