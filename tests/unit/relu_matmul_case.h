@@ -1,7 +1,8 @@
 /*
  * relu_matmul_case.h - a small model for tests of how runs go (graph recording on cpu and cuda):
- * y = MatMul(Relu(a), b), written in memory, with operands a (2, 3), b (3, 4) and bad_b (5, 4),
- * whose inner dims do not match a's, so a run with it fails in MatMul's prepare after Relu ran.
+ * y = MatMul(Relu(a), b), written in memory (float32, or another dtype), with float32 operands
+ * a (2, 3), b (3, 4) and bad_b (5, 4), whose inner dims do not match a's, so a run with it fails
+ * in MatMul's prepare after Relu ran.
  * Included by test_record.c and test_cuda_graph_gpu.c.
  */
 #include <stdint.h>
@@ -10,13 +11,13 @@
 #include "harness.h"
 #include "model/onnx_writer.h"
 
-/* The model's bytes (onyx_malloc'd, *size of them), NULL on failure. */
-static inline uint8_t *relu_matmul_model(size_t *size) {
+/* The model's bytes (onyx_malloc'd, *size of them) with a, b and y of dtype dt, NULL on failure. */
+static inline uint8_t *relu_matmul_model_of(onyx_dtype dt, size_t *size) {
     onyx_graph_writer w;
     onyx_graph_writer_init(&w, "relu_matmul");
-    onyx_graph_writer_input(&w, "a", ONYX_DTYPE_FLOAT32, 2);
-    onyx_graph_writer_input(&w, "b", ONYX_DTYPE_FLOAT32, 2);
-    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT32, 2);
+    onyx_graph_writer_input(&w, "a", dt, 2);
+    onyx_graph_writer_input(&w, "b", dt, 2);
+    onyx_graph_writer_output(&w, "y", dt, 2);
     onyx_graph_writer_node(&w, "Relu", "a", "r", NULL, 0);
     onyx_graph_writer_node(&w, "MatMul", "r,b", "y", NULL, 0);
     uint8_t *bytes = NULL;
@@ -25,6 +26,9 @@ static inline uint8_t *relu_matmul_model(size_t *size) {
     onyx_graph_writer_release(&w);
     return bytes;
 }
+
+/* The float32 model. */
+static inline uint8_t *relu_matmul_model(size_t *size) { return relu_matmul_model_of(ONYX_DTYPE_FLOAT32, size); }
 
 typedef struct relu_matmul_operands {
     onyx_tensor *a, *b, *bad_b;

@@ -362,26 +362,6 @@ static void test_generate(void) {
     }
 }
 
-/* A float16 MatMul whose rows change from run to run, so that its kernel changes: up to 8 rows
- * our few-row kernel, more cuBLASLt's (by its heuristic, one per shape). Graphs on in parts of
- * one node and off, bits compared at every run. A part is updated only from a graph with the
- * same cuBLASLt kernels (graph.c): updated across such a change, float16 decoders computed
- * other values. */
-static uint8_t *matmul_f16_model(size_t *size) {
-    onyx_graph_writer w;
-    onyx_graph_writer_init(&w, "matmul_f16");
-    onyx_graph_writer_input(&w, "a", ONYX_DTYPE_FLOAT16, 2);
-    onyx_graph_writer_input(&w, "b", ONYX_DTYPE_FLOAT16, 2);
-    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT16, 2);
-    onyx_graph_writer_node(&w, "Relu", "a", "r", NULL, 0);
-    onyx_graph_writer_node(&w, "MatMul", "r,b", "y", NULL, 0);
-    uint8_t *bytes = NULL;
-    *size = 0;
-    ONYX_CHECK_OK(onyx_graph_writer_finish(&w, 17, &bytes, size));
-    onyx_graph_writer_release(&w);
-    return bytes;
-}
-
 static onyx_tensor *float16_tensor(int64_t rows, int64_t cols, uint32_t seed) {
     int64_t dims[2] = {rows, cols};
     onyx_tensor *t = NULL;
@@ -395,9 +375,14 @@ static onyx_tensor *float16_tensor(int64_t rows, int64_t cols, uint32_t seed) {
     return t;
 }
 
+/* relu_matmul_case.h's model in float16, with rows that change from run to run so that the
+ * product's kernel changes: up to 8 rows our few-row kernel, more cuBLASLt's (by its heuristic,
+ * one per shape). Graphs on in parts of one node and off, bits compared at every run. A part is
+ * updated only from a graph with the same cuBLASLt kernels (graph.c): updated across such a
+ * change, float16 decoders computed other values. */
 static void test_kernel_changes(void) {
     size_t size = 0;
-    uint8_t *bytes = matmul_f16_model(&size);
+    uint8_t *bytes = relu_matmul_model_of(ONYX_DTYPE_FLOAT16, &size);
     onyx_session *on = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=1;cuda.cuda_graph_part_nodes=1") : NULL;
     onyx_session *off = bytes ? open_bytes(bytes, size, "cuda.enable_cuda_graph=0") : NULL;
     onyx_free(bytes);
