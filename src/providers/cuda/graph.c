@@ -52,7 +52,7 @@ static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull;
 void onyx_cuda_graph_note_library(onyx_cuda_state *cs, const void *what, size_t n) {
     onyx_cuda_graphs *gr = &cs->graphs;
     if (!gr->capturing) return;
-    uint64_t h = mix(gr->part_sig ? gr->part_sig : 0xcbf29ce484222325ull, (uint64_t)gr->part_nodes + 1);
+    uint64_t h = mix(gr->part_sig ? gr->part_sig : 0xcbf29ce484222325ull, (uint64_t)gr->run_nodes + 1);
     const unsigned char *b = what;
     for (size_t i = 0; i < n; i++) h = mix(h, b[i]);
     gr->part_sig = h;
@@ -109,6 +109,7 @@ onyx_status onyx_cuda_graph_begin(onyx_cuda_state *cs) {
     gr->why[0] = '\0';
     gr->part = 0;
     gr->part_nodes = 0;
+    gr->run_nodes = 0;
     gr->part_sig = 0;
     gr->run_instantiations = 0;
     gr->real_stream = cs->stream;
@@ -190,7 +191,9 @@ static onyx_status part_finish(onyx_cuda_state *cs, int run) {
 
 onyx_status onyx_cuda_graph_node(onyx_cuda_state *cs) {
     onyx_cuda_graphs *gr = &cs->graphs;
-    if (!gr->capturing || !gr->part_nodes_max || ++gr->part_nodes < gr->part_nodes_max) return ONYX_OK;
+    if (!gr->capturing) return ONYX_OK;
+    gr->run_nodes++;
+    if (!gr->part_nodes_max || ++gr->part_nodes < gr->part_nodes_max) return ONYX_OK;
     gr->part_nodes = 0;
     onyx_status st = gr->active ? part_finish(cs, 1) : ONYX_OK;
     if (st == ONYX_OK) {
