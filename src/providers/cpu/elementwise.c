@@ -15,7 +15,7 @@
 #include <string.h>
 #include <tgmath.h>
 
-/* Let gcc if-convert float selects (Relu, Max, Clip, comparisons, ew_expf's clamps) into vector
+/* Let gcc if-convert float selects (Relu, Max, Clip, comparisons, onyx_cpu_expf's clamps) into vector
  * blends: with trapping math on it keeps them as branches. onyx never enables FP traps. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
@@ -25,6 +25,7 @@
 #include "core/status.h"
 #include "providers/cpu/cpu_tables.h"
 #include "providers/cpu/elementwise_plan.h"
+#include "providers/cpu/fast_math.h"
 
 /* ---- row templates ----
  * EXPR is a macro of the computed element(s) x (and y) in type ct; it may read params. */
@@ -126,33 +127,8 @@ static inline double ew_py_mod_f64(double x, double y) {
     if (r != 0 && ((r < 0) != (y < 0))) r += y;
     return r;
 }
-/* exp for float32 as straight-line code the compiler vectorizes (Cephes' polynomial, within
- * 1e-7 relative of libm over the finite range, gradual underflow to 0 below -104, inf above
- * 88.72, NaN kept). The scale 2^n is applied as two factors so each stays a normal float. */
-static inline float ew_expf(float x) {
-    float cx = x > -104.0f ? x : -104.0f;
-    cx = cx < 88.8f ? cx : 88.8f;
-    float t = cx * 1.44269504088896341f + 150.5f; /* round(cx * log2(e)) + 150, positive */
-    int32_t n = (int32_t)t - 150;
-    float fn = (float)n;
-    float r = cx - fn * 0.693359375f + fn * 2.12194440e-4f; /* cx - n*ln2 in two parts */
-    float p = 1.9875691500E-4f;
-    p = p * r + 1.3981999507E-3f;
-    p = p * r + 8.3334519073E-3f;
-    p = p * r + 4.1665795894E-2f;
-    p = p * r + 1.6666665459E-1f;
-    p = p * r + 5.0000001201E-1f;
-    float y = p * r * r + r + 1.0f;
-    int32_t n1 = n >> 1, n2 = n - n1;
-    int32_t bits1 = (n1 + 127) << 23, bits2 = (n2 + 127) << 23;
-    float scale1, scale2;
-    memcpy(&scale1, &bits1, sizeof scale1);
-    memcpy(&scale2, &bits2, sizeof scale2);
-    y = y * scale1 * scale2;
-    return x != x ? x : y;
-}
-/* ew_expf for float, libm's exp for double. */
-#define EW_EXPF(x) _Generic((x), float: ew_expf, default: exp)(x)
+/* onyx_cpu_expf (fast_math.h) for float, libm's exp for double. */
+#define EW_EXPF(x) _Generic((x), float: onyx_cpu_expf, default: exp)(x)
 
 /* tanh for float32, vectorizable: Cephes' odd polynomial below |x| = 0.625 (written as
  * x * (1 + ...) so -0 stays -0), 1 - 2 / (exp(2|x|) + 1) above; within 2e-7 relative. */
@@ -164,7 +140,7 @@ static inline float ew_tanhf(float x) {
     p = p * z + 1.33314422036E-1f;
     p = p * z - 3.33332819422E-1f;
     float small = x * (1.0f + p * z);
-    float big = 1.0f - 2.0f / (ew_expf(2.0f * ax) + 1.0f);
+    float big = 1.0f - 2.0f / (onyx_cpu_expf(2.0f * ax) + 1.0f);
     big = x < 0 ? -big : big;
     return ax < 0.625f ? small : big;
 }
