@@ -100,8 +100,8 @@ typedef struct onyx_cuda_graphs {
     size_t staging_wanted;       /* what a recording found it needed */
     int staging_half;
     cudaEvent_t staging_done[2]; /* after the last launch that read each half */
-    int part, part_nodes;        /* the part being recorded, and its nodes so far */
-    uint64_t run_nodes;          /* nodes of the run recorded so far */
+    int part;                    /* the part being recorded */
+    uint64_t run_nodes;          /* nodes of the run recorded so far (a part ends every part_nodes_max) */
     uint64_t part_sig;           /* the part's library kernels so far: at which node, which */
     onyx_cuda_graph_part *parts; /* instantiated graphs by part index */
     int n_parts;

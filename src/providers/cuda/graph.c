@@ -108,7 +108,6 @@ onyx_status onyx_cuda_graph_begin(onyx_cuda_state *cs) {
     gr->unusable = 0;
     gr->why[0] = '\0';
     gr->part = 0;
-    gr->part_nodes = 0;
     gr->run_nodes = 0;
     gr->part_sig = 0;
     gr->run_instantiations = 0;
@@ -193,8 +192,7 @@ onyx_status onyx_cuda_graph_node(onyx_cuda_state *cs) {
     onyx_cuda_graphs *gr = &cs->graphs;
     if (!gr->capturing) return ONYX_OK;
     gr->run_nodes++;
-    if (!gr->part_nodes_max || ++gr->part_nodes < gr->part_nodes_max) return ONYX_OK;
-    gr->part_nodes = 0;
+    if (!gr->part_nodes_max || gr->run_nodes % (uint64_t)gr->part_nodes_max) return ONYX_OK;
     onyx_status st = gr->active ? part_finish(cs, 1) : ONYX_OK;
     if (st == ONYX_OK) {
         cudaError_t err = cudaStreamBeginCapture(gr->capture_stream, cudaStreamCaptureModeRelaxed);
