@@ -97,17 +97,29 @@ static onyx_status check_option_providers(const char *all, const char *list) {
     return ONYX_OK;
 }
 
+/* The next item of the comma-separated list at *p, spaces around it trimmed: its start and length
+ * (0 for an empty item); *p moves past it and the commas and spaces after it. Call while **p. */
+static size_t list_item(const char **p, const char **start) {
+    const char *q = *p;
+    size_t len = strcspn(q, ",");
+    while (len && *q == ' ') q++, len--;
+    while (len && q[len - 1] == ' ') len--;
+    *start = q;
+    *p = q + len;
+    while (**p == ',' || **p == ' ') (*p)++;
+    return len;
+}
+
 static onyx_status session_create_providers(onyx_session *s) {
     const char *list = s->options.providers && s->options.providers[0] ? s->options.providers : "cpu";
     const char *p = list;
     while (*p) {
-        size_t len = strcspn(p, ",");
+        const char *item;
+        size_t len = list_item(&p, &item);
         char name[64];
-        while (len && *p == ' ') p++, len--;
-        while (len && p[len - 1] == ' ') len--;
         if (len == 0 || len >= sizeof name)
             return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "bad provider list '%s'", list);
-        memcpy(name, p, len);
+        memcpy(name, item, len);
         name[len] = '\0';
         if (s->n_providers == SESSION_MAX_PROVIDERS)
             return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "too many providers in '%s'", list);
@@ -122,8 +134,6 @@ static onyx_status session_create_providers(onyx_session *s) {
                 return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "provider '%s' is listed twice in '%s'", name, list);
             }
         s->n_providers++;
-        p += len;
-        while (*p == ',' || *p == ' ') p++;
     }
     /* As in ONNX Runtime, the CPU provider always comes last: it runs what the others cannot
      * (shape computations, ops without a GPU kernel). */
@@ -300,13 +310,12 @@ static onyx_status session_collect_io(onyx_session *s) {
 static onyx_status keep_last_positions(onyx_session *s, onyx_graph *g) {
     const char *p = s->options.last_position_outputs;
     while (p && *p) {
-        size_t len = strcspn(p, ",");
+        const char *item;
+        size_t len = list_item(&p, &item);
         char name[256];
-        while (len && *p == ' ') p++, len--;
-        while (len && p[len - 1] == ' ') len--;
         if (len >= sizeof name)
             return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: last_position_outputs: a name is too long", s->model->display_name);
-        memcpy(name, p, len);
+        memcpy(name, item, len);
         name[len] = '\0';
         if (len) {
             int done = 0;
@@ -324,8 +333,6 @@ static onyx_status keep_last_positions(onyx_session *s, onyx_graph *g) {
             onyx_log(s->options.log_level, ONYX_LOG_VERBOSE, "%s: output '%s' %s", s->model->display_name, name,
                      done ? "is computed at the last position only" : "is not a product of the sequence: left whole");
         }
-        p += strcspn(p, ",");
-        if (*p) p++;
     }
     return ONYX_OK;
 }
