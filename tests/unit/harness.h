@@ -157,6 +157,15 @@ static inline int onyx_test_cuda_missing(void) {
     return 1;
 }
 
+/* A (rows, cols) int64 host tensor holding values, or NULL when out of memory. */
+static inline onyx_tensor *onyx_test_int64_matrix(const int64_t *values, int64_t rows, int64_t cols) {
+    int64_t dims[2] = {rows, cols};
+    onyx_tensor *t = NULL;
+    onyx_tensor_create(ONYX_DTYPE_INT64, dims, 2, &t);
+    if (t) memcpy(onyx_tensor_data(t), values, (size_t)(rows * cols) * sizeof *values);
+    return t;
+}
+
 static inline int onyx_test_finish(void) {
     fprintf(stderr, "%d checks, %d failed\n", onyx_test_checks, onyx_test_failures);
     if (onyx_test_failures) return 1;

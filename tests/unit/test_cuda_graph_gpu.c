@@ -59,14 +59,6 @@ static onyx_session *open_bytes(const uint8_t *bytes, size_t size, const char *p
     return s;
 }
 
-static onyx_tensor *int64_tensor(const int64_t *values, int64_t rows, int64_t cols) {
-    int64_t dims[2] = {rows, cols};
-    onyx_tensor *t = NULL;
-    onyx_tensor_create(ONYX_DTYPE_INT64, dims, 2, &t);
-    if (t) memcpy(onyx_tensor_data(t), values, (size_t)(rows * cols) * sizeof *values);
-    return t;
-}
-
 static int same_bits(const onyx_tensor *a, const onyx_tensor *b) {
     if (!a || !b || onyx_tensor_rank(a) != onyx_tensor_rank(b) || onyx_tensor_nbytes(a) != onyx_tensor_nbytes(b)) return 0;
     if (memcmp(onyx_tensor_dims(a), onyx_tensor_dims(b), (size_t)onyx_tensor_rank(a) * sizeof(int64_t))) return 0;
@@ -107,8 +99,8 @@ static void decode_same_bits(const char *options) {
         int64_t seq = step == 0 ? n_tokens : 1, mask[64], pos[64];
         for (int64_t i = 0; i < past_len + seq; i++) mask[i] = 1;
         for (int64_t i = 0; i < seq; i++) pos[i] = past_len + i;
-        onyx_tensor *in_ids = int64_tensor(ids + (step == 0 ? 0 : past_len), 1, seq);
-        onyx_tensor *in_mask = int64_tensor(mask, 1, past_len + seq), *in_pos = int64_tensor(pos, 1, seq);
+        onyx_tensor *in_ids = onyx_test_int64_matrix(ids + (step == 0 ? 0 : past_len), 1, seq);
+        onyx_tensor *in_mask = onyx_test_int64_matrix(mask, 1, past_len + seq), *in_pos = onyx_test_int64_matrix(pos, 1, seq);
         const onyx_tensor *inputs[3 + N_PRESENT] = {in_ids, in_mask, in_pos};
         for (int i = 0; i < N_PRESENT; i++) inputs[3 + i] = past[i];
         onyx_tensor *got[1 + N_PRESENT] = {0}, *want[1 + N_PRESENT] = {0};

@@ -45,14 +45,6 @@ static onyx_tensor *to_device(const onyx_tensor *host, void **dev_ptr) {
     return t;
 }
 
-static onyx_tensor *int64_tensor(const int64_t *values, int64_t rows, int64_t cols) {
-    int64_t dims[2] = {rows, cols};
-    onyx_tensor *t = NULL;
-    onyx_tensor_create(ONYX_DTYPE_INT64, dims, 2, &t);
-    if (t) memcpy(onyx_tensor_data(t), values, (size_t)(rows * cols) * sizeof *values);
-    return t;
-}
-
 static int64_t argmax_last_row(const onyx_tensor *logits) {
     const int64_t *d = onyx_tensor_dims(logits);
     int64_t vocab = d[2], t = d[1];
@@ -137,9 +129,9 @@ static void test_kv_cache_loop(void) {
         int64_t mask[64], pos[64];
         for (int64_t i = 0; i < past_len + seq; i++) mask[i] = 1;
         for (int64_t i = 0; i < seq; i++) pos[i] = past_len + i;
-        onyx_tensor *in_ids = int64_tensor(ids + (step == 0 ? 0 : past_len), 1, seq);
-        onyx_tensor *in_mask = int64_tensor(mask, 1, past_len + seq);
-        onyx_tensor *in_pos = int64_tensor(pos, 1, seq);
+        onyx_tensor *in_ids = onyx_test_int64_matrix(ids + (step == 0 ? 0 : past_len), 1, seq);
+        onyx_tensor *in_mask = onyx_test_int64_matrix(mask, 1, past_len + seq);
+        onyx_tensor *in_pos = onyx_test_int64_matrix(pos, 1, seq);
         /* CPU reference. */
         const char *names[3 + N_PRESENT] = {"input_ids", "attention_mask", "position_ids"};
         const onyx_tensor *inputs[3 + N_PRESENT] = {in_ids, in_mask, in_pos};
