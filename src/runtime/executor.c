@@ -673,7 +673,6 @@ static void mark_owned(onyx_exec *e, int b, onyx_device_type dev) {
 
 /* Give buffer b (bytes on dev) memory: the caller's preallocated output, its planned place, or
  * an allocation of its own. */
-
 static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, size_t bytes, onyx_device_type dev,
                                   void **out) {
     int nv = e->g->n_values;

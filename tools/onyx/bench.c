@@ -324,7 +324,7 @@ int cli_bench(int argc, char **argv) {
             printf("throughput %.1f runs/s  %.1f items/s (batch %lld)\n", 1e3 / mean, 1e3 * (double)batch / mean,
                    (long long)batch);
             printf("last run   %llu kernels%s, %llu device copies (%llu bytes), %llu cudaMalloc, %llu host allocations\n",
-                   (unsigned long long)rs.nodes_run, rs.graph_launched ? " (as one CUDA graph)" : "",
+                   (unsigned long long)rs.nodes_run, rs.graph_launched ? " (as CUDA graphs)" : "",
                    (unsigned long long)rs.device_copies, (unsigned long long)rs.device_bytes_copied,
                    (unsigned long long)rs.device_allocations, (unsigned long long)rs.host_allocations);
             if (have_mem)
