@@ -3,6 +3,7 @@
  */
 #include "core/alloc.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@ static atomic_uint_fast64_t alloc_attempts;
 static atomic_int_fast64_t alloc_live_blocks;
 static atomic_uint_fast64_t alloc_fail_target; /* attempt number that fails; 0 = never */
 static atomic_int alloc_fail_sticky;
+/* Bytes of aligned blocks (tensor data) live, as malloc_usable_size reports them, and their peak. */
+static atomic_uint_fast64_t aligned_live_bytes;
+static atomic_uint_fast64_t aligned_peak_bytes;
 
 void onyx_alloc_fail_at(uint64_t n, int sticky) {
     atomic_store(&alloc_fail_sticky, sticky);
@@ -21,6 +25,9 @@ void onyx_alloc_fail_at(uint64_t n, int sticky) {
 
 uint64_t onyx_alloc_count(void) { return atomic_load(&alloc_attempts); }
 int64_t onyx_alloc_live(void) { return atomic_load(&alloc_live_blocks); }
+uint64_t onyx_alloc_aligned_live_bytes(void) { return atomic_load(&aligned_live_bytes); }
+uint64_t onyx_alloc_aligned_peak_bytes(void) { return atomic_load(&aligned_peak_bytes); }
+void onyx_alloc_aligned_peak_reset(void) { atomic_store(&aligned_peak_bytes, atomic_load(&aligned_live_bytes)); }
 
 /* Counts the attempt; returns 1 when this attempt must fail. */
 static int alloc_should_fail(size_t bytes) {
@@ -80,10 +87,17 @@ void *onyx_malloc_aligned(size_t bytes) {
         return NULL;
     }
     atomic_fetch_add(&alloc_live_blocks, 1);
+    uint64_t live = atomic_fetch_add(&aligned_live_bytes, malloc_usable_size(p)) + malloc_usable_size(p);
+    uint64_t peak = atomic_load(&aligned_peak_bytes);
+    while (live > peak && !atomic_compare_exchange_weak(&aligned_peak_bytes, &peak, live)) {
+    }
     return p;
 }
 
-void onyx_free_aligned(void *ptr) { onyx_free(ptr); }
+void onyx_free_aligned(void *ptr) {
+    if (ptr) atomic_fetch_sub(&aligned_live_bytes, malloc_usable_size(ptr));
+    onyx_free(ptr);
+}
 
 char *onyx_strndup(const char *s, size_t n) {
     char *p = onyx_malloc(n + 1);

@@ -32,5 +32,11 @@ int onyx_mul_size(size_t count, size_t size, size_t *out);
 void onyx_alloc_fail_at(uint64_t n, int sticky);
 uint64_t onyx_alloc_count(void);      /* allocations attempted since start */
 int64_t onyx_alloc_live(void);        /* blocks allocated and not yet freed */
+/* Bytes of onyx_malloc_aligned blocks (tensor data, the executor's host buffers) not yet freed,
+ * as the C library sized them, and the most there were since the last reset (which sets the
+ * peak to what is live now). */
+uint64_t onyx_alloc_aligned_live_bytes(void);
+uint64_t onyx_alloc_aligned_peak_bytes(void);
+void onyx_alloc_aligned_peak_reset(void);
 
 #endif

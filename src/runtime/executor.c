@@ -63,6 +63,9 @@ struct onyx_exec {
     int n_acquired, acquired_overflow;
     void **workspace;           /* per node: this run's workspace */
     int *last_use;              /* per value: last node reading it; n_nodes for graph outputs */
+    int *release_start;         /* per node (n_nodes + 1): where its entries in release_vals start */
+    int *release_vals;          /* the values each node is the last use of, node by node: its
+                                   inputs, and what views it reads and subgraphs it runs keep */
     unsigned char *sig_static;  /* per value: determined by the signature alone */
     unsigned char *node_static; /* per node: all outputs signature-static */
     int *outer_id;              /* per value: for OUTER values, the id in outer_exec */
@@ -223,6 +226,17 @@ static onyx_status exec_analyse(onyx_exec *e) {
         if (e->last_use[n->outputs[0]] > e->last_use[n->inputs[0]]) e->last_use[n->inputs[0]] = e->last_use[n->outputs[0]];
     }
     onyx_free(shape_known);
+    /* What to release after each node: every value whose last use it is. Not only its inputs:
+     * a view's source (Softmax -> Identity -> MatMul) is last used by the view's reader, and an
+     * outer value by the node whose subgraph reads it. */
+    e->release_start = onyx_calloc((size_t)nn + 2, sizeof *e->release_start);
+    e->release_vals = onyx_calloc((size_t)nv + 1, sizeof *e->release_vals);
+    if (!e->release_start || !e->release_vals) return ONYX_ERR_OUT_OF_MEMORY;
+    for (int v = 0; v < nv; v++)
+        if (e->last_use[v] >= 0 && e->last_use[v] < nn) e->release_start[e->last_use[v] + 2]++;
+    for (int i = 0; i < nn; i++) e->release_start[i + 2] += e->release_start[i + 1];
+    for (int v = 0; v < nv; v++)
+        if (e->last_use[v] >= 0 && e->last_use[v] < nn) e->release_vals[e->release_start[e->last_use[v] + 1]++] = v;
     return ONYX_OK;
 }
 
@@ -404,6 +418,8 @@ void onyx_exec_destroy(onyx_exec *e) {
     onyx_free(e->acquired);
     onyx_free(e->workspace);
     onyx_free(e->last_use);
+    onyx_free(e->release_start);
+    onyx_free(e->release_vals);
     onyx_free(e->sig_static);
     onyx_free(e->node_static);
     onyx_free(e->outer_id);
@@ -924,6 +940,7 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
             p.device[items[i].buffer] = (unsigned char)items[i].device;
         }
         /* Move signature-static results into the plan. */
+        size_t static_bytes[N_DEVICES] = {0};
         for (int v = 0; v < nv && st == ONYX_OK; v++) {
             if (!e->sig_static[v] || g->values[v].kind == ONYX_VALUE_CONSTANT || g->values[v].producer < 0) continue;
             if (!e->owned[v]) {
@@ -933,9 +950,11 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
                 tensor_view(&p.statics[v], m);
                 st = onyx_tensor_alloc_data(&p.statics[v]);
                 if (st == ONYX_OK) st = onyx_tensor_copy_data(&p.statics[v], m);
+                static_bytes[ONYX_DEVICE_CPU] += m->nbytes;
                 continue;
             }
             p.statics[v] = e->vals[v];
+            static_bytes[p.statics[v].device == ONYX_DEVICE_CPU ? ONYX_DEVICE_CPU : ONYX_DEVICE_CUDA] += p.statics[v].nbytes;
             p.statics[v].owns_data = 1;
             p.statics[v].release = NULL;
             e->owned[v] = 0;
@@ -955,8 +974,10 @@ static onyx_status plan_store(onyx_exec *e, int sig_len) {
         for (int d = 0; d < N_DEVICES; d++)
             if (arena_reserve(e, d, p.arena_bytes[d]) != ONYX_OK) onyx_error_clear();
         onyx_log(e->cfg.log_level, ONYX_LOG_VERBOSE,
-                 "%s: planned %d buffers of graph '%s' into arenas of %zu host bytes and %zu device bytes",
-                 e->cfg.model_name, n_items, g->name, p.arena_bytes[ONYX_DEVICE_CPU], p.arena_bytes[ONYX_DEVICE_CUDA]);
+                 "%s: planned %d buffers of graph '%s' into arenas of %zu host bytes and %zu device bytes; "
+                 "signature-static values kept: %zu host bytes, %zu device bytes",
+                 e->cfg.model_name, n_items, g->name, p.arena_bytes[ONYX_DEVICE_CPU], p.arena_bytes[ONYX_DEVICE_CUDA],
+                 static_bytes[ONYX_DEVICE_CPU], static_bytes[ONYX_DEVICE_CUDA]);
     } else {
         plan_free(e, &p);
     }
@@ -1034,6 +1055,16 @@ static int input_device(const onyx_node *n, int k, onyx_device_type provider_dev
     return provider_device;
 }
 
+/* After node i, run or skipped: free what it was the last use of, and the copies of those on
+ * another device, unless a recording run keeps it for the plan (signature-static). */
+static void release_after(onyx_exec *e, int i) {
+    for (int k = e->release_start[i]; k < e->release_start[i + 1]; k++) {
+        int v = e->release_vals[k];
+        buffer_release(e, MIRROR_BUFFER(e, v));
+        if (!(!e->cur_plan && e->sig_static[v])) buffer_release(e, v);
+    }
+}
+
 static onyx_status exec_run_nodes(onyx_exec *e) {
     const onyx_graph *g = e->g;
     size_t stats_size = e->stats.struct_size;
@@ -1071,6 +1102,7 @@ static onyx_status exec_run_nodes(onyx_exec *e) {
         if (plan && e->node_static[i]) {
             for (int o = 0; o < n->n_outputs; o++)
                 if (n->outputs[o] >= 0) tensor_view(&e->vals[n->outputs[o]], &plan->statics[n->outputs[o]]);
+            release_after(e, i);
             continue;
         }
         int memo = !plan && ((e->memo_node[i] == 1 && memo_reusable(e, i)) ||
@@ -1078,6 +1110,7 @@ static onyx_status exec_run_nodes(onyx_exec *e) {
         if (memo) {
             for (int o = 0; o < n->n_outputs; o++)
                 if (n->outputs[o] >= 0) tensor_view(&e->vals[n->outputs[o]], &e->memo_val[n->outputs[o]]);
+            release_after(e, i);
             continue;
         }
         e->run_gen++;
@@ -1142,13 +1175,7 @@ static onyx_status exec_run_nodes(onyx_exec *e) {
         buffer_release(e, g->n_values + i);
         for (int c = 0; c < e->n_children; c++)
             if (e->children[c].exec->child_gen == e->run_gen) onyx_exec_finish(e->children[c].exec);
-        /* Free what this node was the last to read, unless the plan keeps it. */
-        for (int k = 0; k < n->n_inputs; k++) {
-            int v = n->inputs[k];
-            if (v < 0 || e->last_use[v] != i) continue;
-            buffer_release(e, MIRROR_BUFFER(e, v));
-            if (!(!plan && e->sig_static[v])) buffer_release(e, v);
-        }
+        release_after(e, i);
         for (int o = 0; o < n->n_outputs; o++) {
             int v = n->outputs[o];
             if (v >= 0 && e->last_use[v] < i && !(!plan && e->sig_static[v])) buffer_release(e, v);
