@@ -308,7 +308,7 @@ typedef struct onyx_run_stats {
     uint64_t host_ns; /* the run on the host: every node prepared and run, or queued on its device */
     uint64_t wait_ns; /* then the wait for the devices to finish, and the copies of outputs to the host */
     /* 1 when the run's device work was recorded and launched as CUDA graphs (the cuda
-     * provider's enable_cuda_graph=1; see docs/cuda.md). */
+     * provider's enable_cuda_graph, on by default; see docs/cuda.md). */
     int graph_launched;
     /* Of those graphs (the run goes out in parts of cuda_graph_part_nodes nodes), how many were
      * instantiated anew rather than updated from the previous run's. */

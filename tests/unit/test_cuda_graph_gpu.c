@@ -1,6 +1,6 @@
 /*
  * test_cuda_graph_gpu.c - runs recorded and launched as CUDA graphs (the cuda provider's
- * enable_cuda_graph=1; off by default) against the same runs launched kernel by kernel:
+ * enable_cuda_graph, on by default) against the same runs launched kernel by kernel:
  *  - the GPT2 fixture's prefill and 12 greedy decode steps, host inputs and outputs: every
  *    output of every step has the same bits both ways (one graph per run, parts of 64 and of 5
  *    nodes), every decode step after the first went out as graphs, and from the third on they
@@ -17,7 +17,7 @@
  *  - a float16 MatMul whose kernel changes between ours and cuBLASLt's from run to run has the
  *    same bits both ways;
  *  - the provider's recording refuses a copy to the host and a wait for the device, and the
- *    option's values (and its default, off) are checked.
+ *    option's values (and its default, on) are checked.
  * Exits 77 without a GPU.
  */
 #include <stdint.h>
@@ -390,7 +390,7 @@ static void test_kernel_changes(void) {
             onyx_tensor *y = NULL, *want = NULL;
             if (a) {
                 ONYX_CHECK_OK(onyx_session_run(on, in_names, ins, 2, out_names, 1, &y));
-                as_graphs += graph_launched(on) == 1;
+                as_graphs += round > 0 && graph_launched(on) == 1;
                 ONYX_CHECK_OK(onyx_session_run(off, in_names, ins, 2, out_names, 1, &want));
                 if (!same_bits(y, want) && differ++ < 3)
                     fprintf(stderr, "FAIL %s: round %d, %lld rows: graphs on and off differ\n", onyx_test_current, round,
@@ -402,7 +402,10 @@ static void test_kernel_changes(void) {
         }
     }
     ONYX_CHECK_INT(differ, 0);
-    ONYX_CHECK(as_graphs >= 3 * n_runs - 1); /* every run but the first */
+    /* In the first round some runs go again kernel by kernel (the first, and those whose inputs
+     * outgrow the pinned staging of uploads, which then grows: graph.c); from the second, with
+     * every shape seen, all of them go out as graphs, so the bits above compare graphs. */
+    ONYX_CHECK_INT(as_graphs, 2 * n_runs);
     onyx_tensor_destroy(b);
     onyx_session_destroy(on);
     onyx_session_destroy(off);
@@ -444,8 +447,11 @@ static void test_provider_recording(void) {
     if (p) ONYX_CHECK_ERROR(p->ops->capture_begin(p), ONYX_ERR_NOT_IMPLEMENTED, "enable_cuda_graph=0");
     onyx_provider_destroy(p);
     p = NULL;
-    ONYX_CHECK_OK(onyx_provider_create("cuda", "", 1, &p)); /* the default: off */
-    if (p) ONYX_CHECK_ERROR(p->ops->capture_begin(p), ONYX_ERR_NOT_IMPLEMENTED, "enable_cuda_graph=0");
+    ONYX_CHECK_OK(onyx_provider_create("cuda", "", 1, &p)); /* the default: on */
+    if (p) {
+        ONYX_CHECK_OK(p->ops->capture_begin(p));
+        ONYX_CHECK_OK(p->ops->capture_end(p, 0, NULL));
+    }
     onyx_provider_destroy(p);
     p = NULL;
     ONYX_CHECK_ERROR(onyx_provider_create("cuda", "enable_cuda_graph=2", 1, &p), ONYX_ERR_INVALID_ARGUMENT,

@@ -11,11 +11,10 @@
  *   do_copy_in_default_stream   accepted for compatibility; every copy is ordered on the
  *                               session's stream, which is what the option guarantees
  *   user_compute_stream         a cudaStream_t (as an integer) to run on instead of our own
- *   enable_cuda_graph           1: each run after the first is recorded and launched as CUDA
- *                               graphs (graph.c); unlike ONNX Runtime's option, shapes may change
- *                               between runs. 0 (default): kernels are launched one by one. Off
- *                               by default until the GPU tests have run with the update rule
- *                               that mends the float16 divergence (graph.c, docs/cuda.md)
+ *   enable_cuda_graph           1 (default): each run after the first is recorded and launched
+ *                               as CUDA graphs (graph.c); unlike ONNX Runtime's option (off by
+ *                               default there), shapes may change between runs. 0: kernels are
+ *                               launched one by one
  *   cuda_graph_part_nodes       with graphs: launch the recording every this many nodes, so the
  *                               device starts while the host records the rest (default
  *                               CUDA_GRAPH_PART_NODES; 0: one graph per run)
@@ -216,6 +215,7 @@ static onyx_status parse_number(const char *key, const char *value, double lo, d
 
 static onyx_status parse_options(const char *options, cuda_options *o) {
     memset(o, 0, sizeof *o);
+    o->graphs = 1;
     o->graph_part_nodes = CUDA_GRAPH_PART_NODES;
     const char *p = options ? options : "";
     while (*p) {

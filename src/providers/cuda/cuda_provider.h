@@ -86,7 +86,7 @@ typedef struct onyx_cuda_graph_part {
 } onyx_cuda_graph_part;
 
 typedef struct onyx_cuda_graphs {
-    int enabled;                 /* enable_cuda_graph (default 0) */
+    int enabled;                 /* enable_cuda_graph (default 1) */
     int part_nodes_max;          /* cuda_graph_part_nodes: nodes per launched part; 0: one per run */
     int capturing;               /* between onyx_cuda_graph_begin and _end */
     int active;                  /* a capture is in progress on capture_stream */
