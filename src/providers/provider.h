@@ -75,6 +75,10 @@ void onyx_provider_destroy(onyx_provider *p);
 const char *onyx_providers_available(char *buf, size_t size);
 /* One line (no newline) on what a provider runs on here (onyx_runtime_info). */
 void onyx_cpu_describe(char *buf, size_t size);
+/* The OpenBLAS kernel set (an OPENBLAS_CORETYPE value) to suggest where OpenBLAS chose core but
+ * the CPU has AVX2 and FMA (and AVX-512): "Haswell" or "SkylakeX"; NULL when core is as wide as
+ * AVX2 already. */
+const char *onyx_cpu_blas_better_core(const char *core, int cpu_avx2_fma, int cpu_avx512);
 #ifdef ONYX_HAVE_CUDA
 void onyx_cuda_describe(char *buf, size_t size);
 #endif

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "model/onnx_writer.h"
 #include "onnx/loader.h"
+#include "providers/provider.h"
 #include "runtime/dim_expr.h"
 
 #define MODEL_DIR ONYX_SOURCE_DIR "/models/tiny-bert"
@@ -699,6 +700,22 @@ static void test_runtime_info(void) {
     ONYX_CHECK(onyx_runtime_info(NULL, 0) == NULL);
 }
 
+static int same_name(const char *got, const char *want) { return got == want || (got && want && !strcmp(got, want)); }
+
+/* Where OpenBLAS chose kernels narrower than the CPU's instructions (SSE ones on an AVX2 or
+ * AVX-512 CPU it does not know by model), onyx names the OPENBLAS_CORETYPE to set. */
+static void test_blas_core_suggestion(void) {
+    ONYX_CHECK(same_name(onyx_cpu_blas_better_core("Prescott", 1, 1), "SkylakeX"));
+    ONYX_CHECK(same_name(onyx_cpu_blas_better_core("Prescott", 1, 0), "Haswell"));
+    ONYX_CHECK(same_name(onyx_cpu_blas_better_core("NEHALEM", 1, 0), "Haswell"));
+    ONYX_CHECK(same_name(onyx_cpu_blas_better_core("Sandybridge", 1, 1), "SkylakeX"));
+    ONYX_CHECK(same_name(onyx_cpu_blas_better_core("Prescott", 0, 0), NULL)); /* nothing wider to run */
+    ONYX_CHECK(same_name(onyx_cpu_blas_better_core("Haswell", 1, 1), NULL));
+    ONYX_CHECK(same_name(onyx_cpu_blas_better_core("Zen", 1, 0), NULL));
+    ONYX_CHECK(same_name(onyx_cpu_blas_better_core("Cooperlake", 1, 1), NULL));
+    ONYX_CHECK(same_name(onyx_cpu_blas_better_core(NULL, 1, 1), NULL));
+}
+
 int main(void) {
     ONYX_TEST_RUN(test_metadata);
     ONYX_TEST_RUN(test_run_matches_reference);
@@ -715,5 +732,6 @@ int main(void) {
     ONYX_TEST_RUN(test_views_release_their_source);
     ONYX_TEST_RUN(test_allocation_failures);
     ONYX_TEST_RUN(test_runtime_info);
+    ONYX_TEST_RUN(test_blas_core_suggestion);
     return onyx_test_finish();
 }

@@ -2,13 +2,17 @@
  * cpu_provider.c - the CPU execution provider: host memory, synchronous kernels, one kernel
  * table (cpu_tables.h). It accepts no options; intra-op threads come from the session.
  */
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cblas.h>
 #include <omp.h>
 
 #include "core/alloc.h"
+#include "core/log.h"
 #include "core/status.h"
 #include "providers/cpu/cpu_tables.h"
 #include "providers/provider.h"
@@ -51,20 +55,77 @@ static const onyx_provider_ops cpu_ops = {
     .destroy = cpu_destroy,
 };
 
+/* How wide the vector instructions of an OpenBLAS kernel set are: 3 AVX-512, 2 AVX2, 1 AVX, 0 SSE
+ * (Prescott, Core2, Nehalem, ... and names not listed). */
+static int blas_core_level(const char *core) {
+    static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+    static const char *const avx2[] = {"Haswell", "Zen"};
+    static const char *const avx[] = {"Sandybridge", "Bulldozer", "Piledriver", "Steamroller", "Excavator"};
+    for (size_t i = 0; i < sizeof avx512 / sizeof *avx512; i++)
+        if (!strcasecmp(core, avx512[i])) return 3;
+    for (size_t i = 0; i < sizeof avx2 / sizeof *avx2; i++)
+        if (!strcasecmp(core, avx2[i])) return 2;
+    for (size_t i = 0; i < sizeof avx / sizeof *avx; i++)
+        if (!strcasecmp(core, avx[i])) return 1;
+    return 0;
+}
+
+const char *onyx_cpu_blas_better_core(const char *core, int cpu_avx2_fma, int cpu_avx512) {
+    if (!core || !cpu_avx2_fma || blas_core_level(core) >= 2) return NULL;
+    return cpu_avx512 ? "SkylakeX" : "Haswell";
+}
+
+/* The kernel set this process's CPU could run where OpenBLAS chose a narrower one, or NULL (also
+ * when OPENBLAS_CORETYPE chose it: that is the user's choice). */
+static const char *blas_suggested_core(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (getenv("OPENBLAS_CORETYPE")) return NULL;
+    __builtin_cpu_init();
+    int avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    return onyx_cpu_blas_better_core(openblas_get_corename(), avx2_fma, avx512);
+#else
+    return NULL;
+#endif
+}
+
 void onyx_cpu_describe(char *buf, size_t size) {
     static const char *const threading[] = {"sequential", "pthreads", "OpenMP"};
     int parallel = openblas_get_parallel();
     /* The core name is the kernel set OpenBLAS picked for this CPU (a DYNAMIC_ARCH build picks at
      * load time, and falls back to older kernels on a CPU it does not know). */
-    snprintf(buf, size, "%s; kernels for %s; %s threading, %d threads by default", openblas_get_config(),
-             openblas_get_corename(), parallel >= 0 && parallel <= 2 ? threading[parallel] : "unknown",
+    const char *better = blas_suggested_core();
+    char hint[160] = "";
+    if (better)
+        snprintf(hint, sizeof hint, " (this CPU has %s: OPENBLAS_CORETYPE=%s would choose faster kernels)",
+                 strcmp(better, "SkylakeX") ? "AVX2" : "AVX-512", better);
+    snprintf(buf, size, "%s; kernels for %s%s; %s threading, %d threads by default", openblas_get_config(),
+             openblas_get_corename(), hint, parallel >= 0 && parallel <= 2 ? threading[parallel] : "unknown",
              parallel == 2 ? omp_get_max_threads() : openblas_get_num_threads());
+}
+
+/* Once per process, at the first cpu provider: a warning when OpenBLAS runs narrower kernels than
+ * the CPU allows. OpenBLAS chooses by CPU model when it loads, so a model it does not know (a
+ * virtual machine's generic "Intel(R) Xeon(R) Processor") gets SSE kernels from 2004, several
+ * times slower on AVX-512 hardware. Only the environment, before the program starts, changes it. */
+static void warn_blas_core_once(void) {
+    static atomic_int warned;
+    if (atomic_exchange(&warned, 1)) return;
+    const char *better = blas_suggested_core();
+    if (better)
+        onyx_log(ONYX_LOG_FATAL + 1, ONYX_LOG_WARNING,
+                 "cpu: OpenBLAS chose its %s kernels, but this CPU has %s; matrix products may run several times "
+                 "slower than they could. Set OPENBLAS_CORETYPE=%s in the environment before the program starts "
+                 "(docs/cpu.md)",
+                 openblas_get_corename(), strcmp(better, "SkylakeX") ? "AVX2" : "AVX-512", better);
 }
 
 onyx_status onyx_cpu_provider_create(const char *options, int threads, onyx_provider **out) {
     *out = NULL;
     if (options && options[0])
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "the cpu provider takes no options, got '%s'", options);
+    warn_blas_core_once();
     onyx_provider *p = onyx_calloc(1, sizeof *p);
     if (!p) return ONYX_ERR_OUT_OF_MEMORY;
     p->ops = &cpu_ops;
