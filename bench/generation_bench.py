@@ -43,6 +43,7 @@ import os
 import platform
 import shutil
 import signal
+import re
 import subprocess
 import sys
 import time
@@ -387,6 +388,16 @@ class Suite:
         env["onyx_binary"] = os.path.abspath(self.args.onyx)
         # OpenBLAS's build and the kernels it picked for this CPU; CUDA runtime, driver, cuBLASLt
         env["onyx_runtime"] = _run_text([self.args.onyx, "--version"])
+        # Where OpenBLAS chose kernels narrower than this CPU runs (a CPU model it does not know),
+        # onyx names the OPENBLAS_CORETYPE that fixes it; onyx's rows run with it, as a user told
+        # by onyx's warning would (ONNX Runtime's MLAS chooses by the instructions present).
+        env["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE")
+        hint = re.search(r"OPENBLAS_CORETYPE=(\w+) would choose", env["onyx_runtime"] or "")
+        if hint and not env["openblas_coretype"]:
+            os.environ["OPENBLAS_CORETYPE"] = env["openblas_coretype"] = hint.group(1)
+            env["openblas_coretype_set_by"] = "the suite, from onyx --version"
+            env["onyx_runtime"] = _run_text([self.args.onyx, "--version"])
+            log(f"OPENBLAS_CORETYPE={hint.group(1)} for onyx's runs (onyx --version suggests it)")
         name = env.get("gpu", "")
         env["nominal_bandwidth_gbps"] = next((bw for key, bw in NOMINAL_BANDWIDTH if key in name), None)
         env["copy_bandwidth_gbps"] = self.copy_bandwidth() if env.get("cuda_available") else None

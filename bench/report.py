@@ -224,6 +224,10 @@ def environment_section(env):
              ("transformers", g("transformers")), ("onnx", g("onnx")), ("onnxruntime", g("onnxruntime")),
              ("python", g("python")), ("CPU", f"{g('cpu')}, {g('cpu_cores')} cores"),
              ("CPU threads (onyx --threads = ORT intra_op_num_threads)", g("cpu_threads_used")),
+             ("OpenBLAS kernels (onyx cpu)", next((ln.split("; kernels for ")[1].split(";")[0]
+                                                   for ln in (g("onyx_runtime") or "").splitlines()
+                                                   if "; kernels for " in ln), "not recorded")
+              + (f", OPENBLAS_CORETYPE={env['openblas_coretype']}" if env.get("openblas_coretype") else "")),
              ("onyx commit", f"{g('onyx_commit')}" + (" (with uncommitted changes)" if env.get("onyx_tree_modified")
                                                       else "")),
              ("device-to-device copy, measured",
