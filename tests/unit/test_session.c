@@ -505,6 +505,18 @@ static void test_opt_levels_agree(void) {
     free_case(&c);
 }
 
+/* A session (default options) of the graph w holds, at opset 17; w is released. NULL on failure. */
+static onyx_session *open_written(onyx_graph_writer *w) {
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    ONYX_CHECK_OK(onyx_graph_writer_finish(w, 17, &bytes, &size));
+    onyx_graph_writer_release(w);
+    onyx_session *s = NULL;
+    if (bytes) ONYX_CHECK_OK(onyx_session_create_from_memory(bytes, size, NULL, &s));
+    onyx_free(bytes);
+    return s;
+}
+
 /* SQLite's loop: fail allocation N (and all after it) for N = 1, 2, ... during session creation
  * and two runs; every attempt must fail with OUT_OF_MEMORY or succeed, and leak nothing. */
 /* A Transpose that moves only dims of size 1 (a decode step's (batch, 1, heads, head) to
@@ -526,13 +538,7 @@ static void test_transpose_views(void) {
     onyx_graph_writer_node(&w, "Neg", "x", "n", NULL, 0);
     onyx_graph_writer_node(&w, "Transpose", "n", "z", &perm, 1);
     onyx_graph_writer_node(&w, "Add", "t,z", "y", NULL, 0);
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    ONYX_CHECK_OK(onyx_graph_writer_finish(&w, 17, &bytes, &size));
-    onyx_graph_writer_release(&w);
-    onyx_session *s = NULL;
-    if (bytes) ONYX_CHECK_OK(onyx_session_create_from_memory(bytes, size, NULL, &s));
-    onyx_free(bytes);
+    onyx_session *s = open_written(&w);
     if (!s) return;
     uint64_t recorded_allocations[2] = {0, 0};
     for (int shape = 0; shape < 2; shape++) {
@@ -599,13 +605,7 @@ static void test_views_release_their_source(void) {
         snprintf(in, sizeof in, "%s", view_out);
     }
     onyx_graph_writer_node(&w, "Identity", op_out, "y", NULL, 0);
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    ONYX_CHECK_OK(onyx_graph_writer_finish(&w, 17, &bytes, &size));
-    onyx_graph_writer_release(&w);
-    onyx_session *s = NULL;
-    if (bytes) ONYX_CHECK_OK(onyx_session_create_from_memory(bytes, size, NULL, &s));
-    onyx_free(bytes);
+    onyx_session *s = open_written(&w);
     int64_t dims[1] = {N};
     onyx_tensor *x = NULL;
     ONYX_CHECK_OK(onyx_tensor_create(ONYX_DTYPE_FLOAT32, dims, 1, &x));
