@@ -63,7 +63,7 @@ struct onyx_exec {
     int n_acquired, acquired_overflow;
     void **workspace;           /* per node: this run's workspace */
     int *last_use;              /* per value: last node reading it; n_nodes for graph outputs */
-    int *release_start;         /* per node (n_nodes + 1): where its entries in release_vals start */
+    int *release_start;         /* node i's entries in release_vals are [release_start[i], [i + 1]) */
     int *release_vals;          /* the values each node is the last use of, node by node: its
                                    inputs, and what views it reads and subgraphs it runs keep */
     unsigned char *sig_static;  /* per value: determined by the signature alone */
