@@ -76,16 +76,20 @@ const char *onyx_cpu_blas_better_core(const char *core, int cpu_avx2_fma, int cp
 }
 
 /* The kernel set this process's CPU could run where OpenBLAS chose a narrower one, or NULL (also
- * when OPENBLAS_CORETYPE chose it: that is the user's choice). */
-static const char *blas_suggested_core(void) {
+ * when OPENBLAS_CORETYPE chose it: that is the user's choice); *isa names the instructions it
+ * uses. */
+static const char *blas_suggested_core(const char **isa) {
 #if defined(__x86_64__) || defined(__i386__)
     if (getenv("OPENBLAS_CORETYPE")) return NULL;
     __builtin_cpu_init();
     int avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-    return onyx_cpu_blas_better_core(openblas_get_corename(), avx2_fma, avx512);
+    const char *better = onyx_cpu_blas_better_core(openblas_get_corename(), avx2_fma, avx512);
+    *isa = better && !strcmp(better, "SkylakeX") ? "AVX-512" : "AVX2";
+    return better;
 #else
+    (void)isa;
     return NULL;
 #endif
 }
@@ -95,11 +99,11 @@ void onyx_cpu_describe(char *buf, size_t size) {
     int parallel = openblas_get_parallel();
     /* The core name is the kernel set OpenBLAS picked for this CPU (a DYNAMIC_ARCH build picks at
      * load time, and falls back to older kernels on a CPU it does not know). */
-    const char *better = blas_suggested_core();
+    const char *isa = NULL, *better = blas_suggested_core(&isa);
     char hint[160] = "";
     if (better)
-        snprintf(hint, sizeof hint, " (this CPU has %s: OPENBLAS_CORETYPE=%s would choose faster kernels)",
-                 strcmp(better, "SkylakeX") ? "AVX2" : "AVX-512", better);
+        snprintf(hint, sizeof hint, " (this CPU has %s: OPENBLAS_CORETYPE=%s would choose faster kernels)", isa,
+                 better);
     snprintf(buf, size, "%s; kernels for %s%s; %s threading, %d threads by default", openblas_get_config(),
              openblas_get_corename(), hint, parallel >= 0 && parallel <= 2 ? threading[parallel] : "unknown",
              parallel == 2 ? omp_get_max_threads() : openblas_get_num_threads());
@@ -112,13 +116,13 @@ void onyx_cpu_describe(char *buf, size_t size) {
 static void warn_blas_core_once(void) {
     static atomic_int warned;
     if (atomic_exchange(&warned, 1)) return;
-    const char *better = blas_suggested_core();
+    const char *isa = NULL, *better = blas_suggested_core(&isa);
     if (better)
         onyx_log(ONYX_LOG_FATAL + 1, ONYX_LOG_WARNING,
                  "cpu: OpenBLAS chose its %s kernels, but this CPU has %s; matrix products may run several times "
                  "slower than they could. Set OPENBLAS_CORETYPE=%s in the environment before the program starts "
                  "(docs/cpu.md)",
-                 openblas_get_corename(), strcmp(better, "SkylakeX") ? "AVX2" : "AVX-512", better);
+                 openblas_get_corename(), isa, better);
 }
 
 onyx_status onyx_cpu_provider_create(const char *options, int threads, onyx_provider **out) {
