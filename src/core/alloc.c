@@ -87,7 +87,8 @@ void *onyx_malloc_aligned(size_t bytes) {
         return NULL;
     }
     atomic_fetch_add(&alloc_live_blocks, 1);
-    uint64_t live = atomic_fetch_add(&aligned_live_bytes, malloc_usable_size(p)) + malloc_usable_size(p);
+    uint64_t usable = malloc_usable_size(p);
+    uint64_t live = atomic_fetch_add(&aligned_live_bytes, usable) + usable;
     uint64_t peak = atomic_load(&aligned_peak_bytes);
     while (live > peak && !atomic_compare_exchange_weak(&aligned_peak_bytes, &peak, live)) {
     }
