@@ -189,7 +189,11 @@ static const shape_pair binary_shapes[] = {
     {SH(7, 33), SCALAR},              /* scalar operand: flat */
     {SH(1), SH(1000)},                /* one-element operand */
     {SCALAR, SH(2, 5)},
-    {SH(4, 7, 33), SH(33)},           /* last-dim vector: strided rank 2 */
+    {SH(4, 7, 33), SH(33)},           /* last-dim vector, odd row: strided rank 2 */
+    {SH(4, 7, 64), SH(64)},           /* last-dim vector, rows of whole packs: the rows kernel */
+    {SH(64), SH(4, 7, 64)},           /* the same with the repeated row first */
+    {SH(5, 40), SH(1, 40)},           /* rows kernel where 40 is whole packs, strided for 1-byte types */
+    {SH(9, 3072), SH(3072)},          /* a transformer's feed-forward bias */
     {SH(4, 7, 33), SH(7, 1)},         /* middle broadcast */
     {SH(4, 1, 33), SH(1, 7, 1)},      /* both sides broadcast */
     {SH(3, 1, 5, 2), SH(1, 4, 5, 1)}, /* interleaved broadcast dims */

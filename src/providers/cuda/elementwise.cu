@@ -450,6 +450,27 @@ ew_binary_flat_kernel(TO *out, const T *a, const T *b, int64_t n, bool a_scalar,
         out[tail] = Elem<TO>::from(op(Elem<T>::to_c(a[a_scalar ? 0 : tail]), Elem<T>::to_c(b[b_scalar ? 0 : tail]), p));
 }
 
+// out is (rows, cols), cols a multiple of VEC, every pointer 16-byte aligned; a and b are each
+// (rows, cols) or one row (cols) repeated for every row (a_row, b_row): a bias or a scale along
+// the last axis. row_packs divides pack indices by cols / VEC.
+template <typename Op, typename T, typename TO, int VEC>
+__global__ void __launch_bounds__(kThreads)
+ew_binary_rows_kernel(TO *out, const T *a, const T *b, uint32_t packs, FastDiv row_packs, bool a_row,
+                      bool b_row, Params p) {
+    Op op;
+    uint32_t stride = gridDim.x * blockDim.x;
+    for (uint32_t pk = blockIdx.x * blockDim.x + threadIdx.x; pk < packs; pk += stride) {
+        uint32_t in_row = pk - row_packs.div(pk) * row_packs.d;
+        T x[VEC], y[VEC];
+        TO z[VEC];
+        load_pack<T, VEC>(x, a + (int64_t)(a_row ? in_row : pk) * VEC, true);
+        load_pack<T, VEC>(y, b + (int64_t)(b_row ? in_row : pk) * VEC, true);
+#pragma unroll
+        for (int v = 0; v < VEC; v++) z[v] = Elem<TO>::from(op(Elem<T>::to_c(x[v]), Elem<T>::to_c(y[v]), p));
+        store_pack<TO, VEC>(out + (int64_t)pk * VEC, z, true);
+    }
+}
+
 // out is shape.dims; a and b broadcast to it
 template <typename Op, typename T, typename TO>
 __global__ void __launch_bounds__(kThreads)
@@ -679,6 +700,19 @@ cudaError_t launch_unary(void *out, const void *in, int64_t n, const Params &p, 
     return cudaGetLastError();
 }
 
+// Does a rank-2 broadcast fit ew_binary_rows_kernel? Each input is the whole (rows, cols) or one
+// row of it repeated, rows of whole packs, 16-byte aligned, pack indices within FastDiv's range.
+template <typename T, typename TO>
+static bool rows_broadcast(const void *out, const void *a, const void *b, const onyx_cuda_ew_shape *shape) {
+    constexpr int VEC = vec_of<T, TO>();
+    if (shape->rank != 2) return false;
+    int64_t cols = shape->dims[1];
+    if (cols % VEC != 0 || shape->numel / VEC >= (INT64_C(1) << 31)) return false;
+    for (int k = 0; k < 2; k++)
+        if (shape->strides[k][1] != 1 || (shape->strides[k][0] != 0 && shape->strides[k][0] != cols)) return false;
+    return aligned16(out) && aligned16(a) && aligned16(b);
+}
+
 template <typename Op, typename T>
 cudaError_t launch_binary(void *out, const void *a, const void *b, const onyx_cuda_ew_shape *shape,
                           const Params &p, cudaStream_t stream) {
@@ -690,6 +724,13 @@ cudaError_t launch_binary(void *out, const void *a, const void *b, const onyx_cu
         bool vector = aligned16(out) && (a_scalar || aligned16(a)) && (b_scalar || aligned16(b));
         ew_binary_flat_kernel<Op, T, TO, VEC><<<blocks_for(n / VEC + 1), kThreads, 0, stream>>>(
             (TO *)out, (const T *)a, (const T *)b, n, a_scalar, b_scalar, vector, p);
+    } else if (rows_broadcast<T, TO>(out, a, b, shape)) {
+        constexpr int VEC = vec_of<T, TO>();
+        int64_t cols = shape->dims[1];
+        uint32_t packs = (uint32_t)(n / VEC);
+        ew_binary_rows_kernel<Op, T, TO, VEC><<<blocks_for(packs), kThreads, 0, stream>>>(
+            (TO *)out, (const T *)a, (const T *)b, packs, fast_div_make((uint32_t)(cols / VEC)),
+            shape->strides[0][0] == 0, shape->strides[1][0] == 0, p);
     } else {
         ew_binary_strided_kernel<Op, T, TO><<<blocks_for(n), kThreads, 0, stream>>>(
             (TO *)out, (const T *)a, (const T *)b, bcast_make<2>(shape), p);
