@@ -400,6 +400,12 @@ static void test_scale_add_softmax(void) {
         scale_add_softmax_case(dt, DIMS(2, 4, 3, 6), DIMS(2, 4, 3, 1), 1.0f);        /* bias along the row */
         scale_add_softmax_case(dt, DIMS(5, 300), DIMS(300), 0.125f);                 /* 1-D bias */
         scale_add_softmax_case(dt, DIMS(2, 13000), DIMS(13000), 0.5f);               /* rows past shared memory */
+        /* rows of whole 16-byte packets: x and bias read in packets */
+        scale_add_softmax_case(dt, DIMS(2, 12, 16, 128), DIMS(2, 1, 1, 128), 0.125f); /* an encoder's mask */
+        scale_add_softmax_case(dt, DIMS(2, 4, 8, 64), DIMS(2, 4, 8, 64), 1.0f);       /* full bias */
+        scale_add_softmax_case(dt, DIMS(3, 64), DIMS(64), 0.5f);                      /* 1-D bias */
+        scale_add_softmax_case(dt, DIMS(1, 2, 3, 1024), DIMS(1, 1, 1, 1024), 0.25f);  /* a warp's longest row */
+        scale_add_softmax_case(dt, DIMS(2, 3, 4, 16), DIMS(2, 1, 4, 1), 1.0f);        /* bias along the row: by element */
     }
 }
 

@@ -821,9 +821,19 @@ __global__ void softmax_rows_warp_kernel(T *y, const T *x, int64_t rows, int col
 #pragma unroll
     for (int j = 0; j < ITEMS; j++) {
         int p = lane + j * 32;
-        if (p < packets && pre.bias) { /* VEC is 1 here */
+        if (p < packets && pre.bias) {
+            if constexpr (VEC == 1) {
+                v[j][0] = softmax_pre_value<T, A>(pre, x, xo, bo, p);
+            } else { /* x and bias rows contiguous and packet-aligned (softmax_pre_vectorizable) */
+                P in = *(const P *)(x + xo + (int64_t)p * VEC);
+                P add = *(const P *)((const T *)pre.bias + bo + (int64_t)p * VEC);
 #pragma unroll
-            for (int q = 0; q < VEC; q++) v[j][q] = softmax_pre_value<T, A>(pre, x, xo, bo, (int64_t)p * VEC + q);
+                for (int q = 0; q < VEC; q++) {
+                    A t = to_acc<A>(in.v[q]);
+                    if (pre.use_scale) t = to_acc<A>(store_as<T, A>::go(t * (A)pre.scale));
+                    v[j][q] = to_acc<A>(store_as<T, A>::go(t + to_acc<A>(add.v[q])));
+                }
+            }
         } else if (p < packets) {
             P in = xr[p];
 #pragma unroll
@@ -1705,6 +1715,16 @@ struct softmax_launch {
     cudaStream_t stream;
     softmax_pre pre;
 
+    /* ScaleAddSoftmax in packets: x's and the bias's rows are contiguous, and every row starts
+     * on a 16-byte boundary of both (each row dim's stride a whole number of packets). */
+    template <typename T> bool softmax_pre_vectorizable() const {
+        const int64_t vec = 16 / (int64_t)sizeof(T);
+        if (pre.x_last != 1 || pre.b_last != 1 || !rows_vectorizable<T>(n, x, y, pre.bias)) return false;
+        for (int d = 0; d < pre.rank; d++)
+            if (pre.x_strides[d] % vec != 0 || pre.b_strides[d] % vec != 0) return false;
+        return true;
+    }
+
     template <typename T, int ITEMS, int VEC> cudaError_t warp_rows() {
         softmax_rows_warp_kernel<T, ITEMS, VEC><<<grid_for(outer, 4, INT32_MAX), 128, 0, stream>>>(
             (T *)y, (const T *)x, outer, (int)n, log_output, pre);
@@ -1734,6 +1754,7 @@ struct softmax_launch {
         if (outer * n * inner == 0) return cudaSuccess;
         if (inner == 1 && n <= 1024) {
             if (!pre.bias && rows_vectorizable<T>(n, x, y)) return warp_rows_of<T, 16 / (int)sizeof(T)>();
+            if (pre.bias && softmax_pre_vectorizable<T>()) return warp_rows_of<T, 16 / (int)sizeof(T)>();
             return warp_rows_of<T, 1>();
         }
         if (inner == 1) {
