@@ -68,6 +68,9 @@ MEASURED = ("p50_ms", "p90_ms", "first_token_ms", "per_token_ms", "tokens_per_s"
             "peak_device_mib", "notes", "measured_utc", "row_seconds", "threads")
 WEIGHTS_DIFFER = "differ from the ONNX export"
 NOT_REACHED = "not run: not reached (the run stopped before this row)"
+RUNNING = "running"  # written before a row starts: a row still "running" when a later run reads it killed the process
+DIED = ("failed: the suite's process ended during this row (a crash, or it was killed from outside; "
+        "suite.log says which)")
 
 # Nominal memory bandwidth of GPUs by name (vendor data sheets, GB/s); matched by substring, first hit.
 NOMINAL_BANDWIDTH = [("H200", 4800), ("GH200", 4000), ("H100 NVL", 3900), ("H100 PCIe", 2000), ("H100", 3350),
@@ -1023,6 +1026,11 @@ def main(argv=None):
     if args.resume_from:
         resume_from(os.path.abspath(args.resume_from), args.out)
     results = Results(args.out)
+    died = set()
+    for r in results.rows.values():
+        if r["status"] == RUNNING:
+            r["status"] = DIED
+            died.add((r["model"], r["variant"], r["search"]))
     todo = []
     for r in rows:
         k = row_key(r)
@@ -1030,6 +1038,11 @@ def main(argv=None):
             results.rows[k]["priority"] = r["priority"]
             continue
         results.rows[k] = r
+        if (r["model"], r["variant"], r["search"]) in died:
+            r["status"] = (f"not run: a {r['variant']} {r['search']} row of {r['model']} killed the suite's process "
+                           "in an earlier run (--retry-failed runs them)") if not args.retry_failed else r["status"]
+            if not args.retry_failed:
+                continue
         todo.append(r)
     log(f"{len(rows)} rows planned, {len(rows) - len(todo)} already measured, {len(todo)} to run; "
         f"budget {args.time_budget} s")
@@ -1065,6 +1078,8 @@ def main(argv=None):
             break
         log(f"[{i + 1}/{len(todo)} {elapsed:.0f}s] {r['section']} {r['model']} {r['variant']} b{r['batch']} "
             f"l{r['length']} {r['search']}")
+        r["status"] = RUNNING
+        save(results, suite)
         suite.run_row(r)
         log(f"  -> {r['status']} p50 {r.get('p50_ms') or '-'} ms ({r.get('row_seconds')} s)")
         save(results, suite)
