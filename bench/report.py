@@ -215,7 +215,41 @@ def r_len(rows, model):
 
 # ---------------------------------------------------------------------------------------------- markdown
 
-def environment_section(env):
+def commit_of(row, runs):
+    """The onyx commit of the suite run during which a row was measured (its measured_utc inside
+    the run's start and end), or None."""
+    import datetime
+    try:
+        t = datetime.datetime.strptime(row.get("measured_utc", ""), "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+    except ValueError:
+        return None
+    for run in runs:
+        start = run.get("started")
+        if start is not None and start - 1 <= t <= start + (run.get("elapsed_s") or 0) + 60:
+            return run.get("onyx_commit")
+    return None
+
+
+def rows_by_commit(rows, env):
+    """'1f2a63f: 160 rows; ...' for merged runs, in the runs' order; '' for a single commit."""
+    runs = env.get("runs") or []
+    counts = OrderedDict((run.get("onyx_commit"), 0) for run in runs)
+    unknown = 0
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        c = commit_of(r, runs)
+        if c is None:
+            unknown += 1
+        else:
+            counts[c] += 1
+    if len([c for c, n in counts.items() if n]) < 2:
+        return ""
+    return "; ".join(f"{c}: {n}" for c, n in counts.items() if n) + (f"; not placed: {unknown}" if unknown else "")
+
+
+def environment_section(env, rows=()):
     def g(k):
         v = env.get(k)
         return "" if v in (None, "") else v
@@ -245,6 +279,9 @@ def environment_section(env):
         items.append(("suite runs merged",
                       "; ".join(f"{x.get('date_utc', '?')} ({x.get('elapsed_s', '?')} s, onyx {x.get('onyx_commit', '?')})"
                                 for x in runs)))
+    by_commit = rows_by_commit(rows, env)
+    if by_commit:
+        items.append(("rows measured, by onyx commit", by_commit))
     return table(["", ""], [(k, v) for k, v in items], ["---", "---"])
 
 
@@ -462,7 +499,7 @@ def render(rows, env, images, image_dir, title, intro):
     parts = [f"# {title}\n", intro,
              f"Rows: {counts['ok']} measured, {counts['failed']} failed, {counts['not run']} not run "
              f"(listed under [Rows not measured](#rows-not-measured)).\n",
-             "## Environment\n", environment_section(env) + "\n",
+             "## Environment\n", environment_section(env, rows) + "\n",
              "## Method\n", method_section(env) + "\n",
              "## Generation on the GPU\n", generation_section(rows, images, image_dir),
              "## Token agreement\n", agreement_section(rows),
