@@ -998,6 +998,30 @@ def resume_from(src, out):
     mine.write()
 
 
+def pending(rows, results, retry_failed):
+    """The planned rows still to measure, in order; results takes in the planned rows. A row an
+    earlier run left "running" ended that run's process: it is marked failed, and the rows of the
+    same model, variant and search are not run (unless retry_failed)."""
+    died = set()
+    for r in results.rows.values():
+        if r["status"] == RUNNING:
+            r["status"] = DIED
+            died.add((r["model"], r["variant"], r["search"]))
+    todo = []
+    for r in rows:
+        k = row_key(r)
+        if results.done(k, retry_failed):
+            results.rows[k]["priority"] = r["priority"]
+            continue
+        results.rows[k] = r
+        if (r["model"], r["variant"], r["search"]) in died and not retry_failed:
+            r["status"] = (f"not run: a {r['variant']} {r['search']} row of {r['model']} killed the suite's process "
+                           "in an earlier run (--retry-failed runs them)")
+            continue
+        todo.append(r)
+    return todo
+
+
 def save(results, suite):
     """Write results.csv and env.json; a failure to write is logged, and the run goes on."""
     try:
@@ -1026,24 +1050,7 @@ def main(argv=None):
     if args.resume_from:
         resume_from(os.path.abspath(args.resume_from), args.out)
     results = Results(args.out)
-    died = set()
-    for r in results.rows.values():
-        if r["status"] == RUNNING:
-            r["status"] = DIED
-            died.add((r["model"], r["variant"], r["search"]))
-    todo = []
-    for r in rows:
-        k = row_key(r)
-        if results.done(k, args.retry_failed):
-            results.rows[k]["priority"] = r["priority"]
-            continue
-        results.rows[k] = r
-        if (r["model"], r["variant"], r["search"]) in died:
-            r["status"] = (f"not run: a {r['variant']} {r['search']} row of {r['model']} killed the suite's process "
-                           "in an earlier run (--retry-failed runs them)") if not args.retry_failed else r["status"]
-            if not args.retry_failed:
-                continue
-        todo.append(r)
+    todo = pending(rows, results, args.retry_failed)
     log(f"{len(rows)} rows planned, {len(rows) - len(todo)} already measured, {len(todo)} to run; "
         f"budget {args.time_budget} s")
     suite = Suite(args)

@@ -12,7 +12,8 @@ import sys
 
 
 def kernels(path):
-    lines = [ln for ln in open(path, errors="replace") if ln.startswith('"')]
+    with open(path, errors="replace") as f:
+        lines = [ln for ln in f if ln.startswith('"')]
     t, n = collections.defaultdict(float), collections.Counter()
     for r in csv.DictReader(lines):
         if r.get("Metric Name") != "gpu__time_duration.sum":
