@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The bookkeeping of bench/: which pairs the suite calls valid, what a resumed suite runs after a
+crash, which commit the report credits a row to, and Nsight Compute sums. No GPU, torch or onyx
+build is needed; numpy is (exit 77, a skip, without it)."""
+import contextlib
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.join(HERE, "..", "..", "bench")
+sys.path.insert(0, BENCH)
+try:
+    import numpy as np
+except ImportError:
+    print("numpy is not installed: skipped")
+    sys.exit(77)
+import generation_bench as G  # noqa: E402
+import ncu_summary  # noqa: E402
+import report  # noqa: E402
+
+
+def rows_for(out, *extra):
+    args = G.parse_args(["build", out, "--models", "gpt2", "--lengths", "32", "--batches", "1",
+                         "--searches", "greedy,beam5", "--variants", "onyx-fp32,torch-fp32",
+                         "--sections", "generate", *extra])
+    return args, G.plan(args)
+
+
+def find(rows, variant, search):
+    return next(r for r in rows if r["variant"] == variant and r["search"] == search)
+
+
+class Validity(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.out = self.dir.name
+        os.makedirs(os.path.join(self.out, "ids"))
+        _, self.rows = rows_for(self.out)
+        self.results = G.Results(self.out)
+        for r in self.rows:
+            self.results.rows[G.row_key(r)] = r
+        self.onyx, self.torch = find(self.rows, "onyx-fp32", "greedy"), find(self.rows, "torch-fp32", "greedy")
+        for r, ms in ((self.onyx, "50.0"), (self.torch, "200.0")):
+            r.update(status="ok", p50_ms=ms, per_token_ms="1.0")
+        self.ids = np.arange(2 * 96, dtype=np.int64).reshape(2, 96)  # 32 prompt + 64 new tokens, 2 rows
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def write(self, r, ids):
+        np.save(G.ids_path(self.out, r), ids)
+
+    def test_same_tokens_are_valid(self):
+        self.write(self.onyx, self.ids)
+        self.write(self.torch, self.ids)
+        G.derive(self.results, {}, {})
+        self.assertEqual(self.onyx["valid"], "yes")
+        self.assertEqual(self.onyx["matched_tokens"], "64/64")
+        self.assertEqual(self.onyx["savings_pct"], "75.0")
+        self.assertEqual(self.torch["compared_with"], "onyx-fp32")
+
+    def test_a_parting_row_makes_the_pair_invalid(self):
+        other = self.ids.copy()
+        other[1, 32 + 10] += 1
+        self.write(self.onyx, self.ids)
+        self.write(self.torch, other)
+        G.derive(self.results, {}, {})
+        self.assertEqual(self.onyx["valid"], "no")
+        self.assertEqual(self.onyx["matched_tokens"], "10/64")
+        self.assertEqual(self.onyx["rows_matching"], "1/2")
+
+    def test_a_different_prompt_is_invalid_even_with_the_same_new_tokens(self):
+        other = self.ids.copy()
+        other[0, 3] += 1
+        self.write(self.onyx, self.ids)
+        self.write(self.torch, other)
+        G.derive(self.results, {}, {})
+        self.assertEqual(self.onyx["valid"], "no")
+
+    def test_missing_ids_are_unknown_not_valid(self):
+        self.write(self.onyx, self.ids)
+        G.derive(self.results, {}, {})
+        self.assertEqual(self.onyx["valid"], "unknown")
+
+
+class Resume(unittest.TestCase):
+    def test_a_row_that_killed_the_process_is_failed_and_its_kind_skipped(self):
+        with tempfile.TemporaryDirectory() as out:
+            args, rows = rows_for(out, "--lengths", "32,128")
+            results = G.Results(out)
+            todo = G.pending(rows, results, False)
+            self.assertEqual(len(todo), len(rows))
+            first = find(todo, "torch-fp32", "beam5")
+            first["status"] = G.RUNNING  # what the suite writes before it measures a row
+            results.write()
+            # the next run reads it back
+            _, rows = rows_for(out, "--lengths", "32,128")
+            results = G.Results(out)
+            todo = G.pending(rows, results, False)
+            self.assertEqual(results.rows[G.row_key(first)]["status"], G.DIED)
+            kinds = {(r["variant"], r["search"]) for r in todo}
+            self.assertNotIn(("torch-fp32", "beam5"), kinds)
+            self.assertIn(("torch-fp32", "greedy"), kinds)
+            skipped = [r for r in results.rows.values() if r["status"].startswith("not run: a torch-fp32 beam5")]
+            self.assertEqual(len(skipped), 1)  # the same kind at the other length
+            # --retry-failed runs both again
+            _, rows = rows_for(out, "--lengths", "32,128")
+            todo = G.pending(rows, G.Results(out), True)
+            self.assertEqual(sum(1 for r in todo if (r["variant"], r["search"]) == ("torch-fp32", "beam5")), 2)
+
+    def test_measured_rows_are_not_run_again(self):
+        with tempfile.TemporaryDirectory() as out:
+            _, rows = rows_for(out)
+            results = G.Results(out)
+            G.pending(rows, results, False)
+            done = find(rows, "onyx-fp32", "greedy")
+            done["status"] = "ok"
+            results.write()
+            _, rows = rows_for(out)
+            todo = G.pending(rows, G.Results(out), False)
+            self.assertNotIn(G.row_key(done), {G.row_key(r) for r in todo})
+            self.assertEqual(len(todo), len(rows) - 1)
+
+
+class ReportCommits(unittest.TestCase):
+    def test_rows_are_credited_to_the_run_they_were_measured_in(self):
+        t0 = 1796169600.0  # 2026-12-02 00:00:00 UTC
+        env = {"runs": [{"started": t0, "elapsed_s": 100, "onyx_commit": "aaaaaaa"},
+                        {"started": t0 + 3600, "elapsed_s": 50, "onyx_commit": "bbbbbbb"}]}
+        rows = [{"status": "ok", "measured_utc": "2026-12-02T00:01:00Z"},
+                {"status": "ok", "measured_utc": "2026-12-02T01:00:30Z"},
+                {"status": "ok", "measured_utc": "2026-12-02T01:00:40Z"},
+                {"status": "ok", "measured_utc": "2026-12-02T05:00:00Z"},
+                {"status": "not run: time budget", "measured_utc": ""}]
+        self.assertEqual(report.rows_by_commit(rows, env), "aaaaaaa: 1; bbbbbbb: 2; not placed: 1")
+        self.assertEqual(report.rows_by_commit(rows[:1], env), "")  # one commit: nothing to say
+
+
+class NcuSummary(unittest.TestCase):
+    def write(self, path, kernels):
+        with open(path, "w", newline="") as f:
+            f.write("==PROF== Connected to process 1\n")
+            w = csv.writer(f, quoting=csv.QUOTE_ALL)
+            w.writerow(["ID", "Kernel Name", "Metric Name", "Metric Unit", "Metric Value"])
+            for i, (name, us) in enumerate(kernels):
+                w.writerow([i, name, "gpu__time_duration.sum", "usecond", f"{us:,.2f}"])
+
+    def test_the_difference_of_two_profiles_is_one_run(self):
+        with tempfile.TemporaryDirectory() as d:
+            warm = [("tune", 500.0), ("gemm", 10.0), ("softmax", 2.0)]
+            one_run = [("gemm", 10.0), ("softmax", 2.0)]
+            self.write(os.path.join(d, "a.csv"), warm + one_run)
+            self.write(os.path.join(d, "b.csv"), warm + one_run + one_run)
+            text = io.StringIO()
+            with contextlib.redirect_stdout(text):
+                self.assertEqual(ncu_summary.main(["x", os.path.join(d, "b.csv"), os.path.join(d, "a.csv")]), 0)
+            lines = text.getvalue().splitlines()
+            self.assertIn("2 kernels in one run", lines[0])
+            self.assertIn("12.0 us of GPU time", lines[0])
+            self.assertNotIn("tune", text.getvalue())
+
+
+if __name__ == "__main__":
+    sys.exit(0 if unittest.main(exit=False, verbosity=1).result.wasSuccessful() else 1)
