@@ -709,30 +709,6 @@ class Suite:
             self.ort_sessions[path] = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
         return self.ort_sessions[path]
 
-    def ort_feeds(self, sess, dims, seed=0):
-        """Inputs as `onyx bench` makes them: masks ones, position ids from the past length, token type
-        ids zeros, token ids random in [0, 1000), floats (KV caches) zeros."""
-        rng = np.random.default_rng(seed)
-        feeds = {}
-        past = dims.get("past_sequence_length", 0)
-        for i in sess.get_inputs():
-            shape = [_dim_value(d, dims) for d in i.shape]
-            name = i.name
-            if "mask" in name:
-                v = np.ones(shape, np.int64)
-            elif "position_ids" in name:
-                v = np.broadcast_to(np.arange(past, past + shape[-1], dtype=np.int64), shape).copy()
-            elif "token_type" in name:
-                v = np.zeros(shape, np.int64)
-            elif "input_ids" in name:
-                v = rng.integers(0, 1000, size=shape).astype(np.int64)
-            elif "float16" in i.type:
-                v = np.zeros(shape, np.float16)
-            else:
-                v = np.zeros(shape, np.float32)
-            feeds[name] = v
-        return feeds
-
     def ort_time(self, sess, feeds, runs, warmup=5):
         for _ in range(warmup):
             sess.run(None, feeds)
@@ -804,7 +780,7 @@ class Suite:
             self.onyx_session_row(r, path, dims, "cpu", threads=t, runs=self.args.cpu_runs)
             return
         sess = self.ort_session(path)
-        times = self.ort_time(sess, self.ort_feeds(sess, dims), self.args.cpu_runs)
+        times = self.ort_time(sess, ort_feeds(sess, dims), self.args.cpu_runs)
         p50 = float(np.median(times))
         r.update(p50_ms=f"{p50:.3f}", p90_ms=f"{float(np.percentile(times, 90)):.3f}",
                  seq_per_s=f"{1e3 / p50:.1f}", notes="onnxruntime CPUExecutionProvider, ORT_ENABLE_ALL, host tensors")
@@ -885,6 +861,31 @@ class Suite:
 
 def _alarm(signum, frame):
     raise RowTimeout("row took longer than --row-timeout")
+
+
+def ort_feeds(sess, dims, seed=0):
+    """Inputs as `onyx bench` makes them: masks ones, position ids from the past length, token type
+    ids zeros, token ids random in [0, 1000), floats (KV caches) zeros."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    past = dims.get("past_sequence_length", 0)
+    for i in sess.get_inputs():
+        shape = [_dim_value(d, dims) for d in i.shape]
+        name = i.name
+        if "mask" in name:
+            v = np.ones(shape, np.int64)
+        elif "position_ids" in name:
+            v = np.broadcast_to(np.arange(past, past + shape[-1], dtype=np.int64), shape).copy()
+        elif "token_type" in name:
+            v = np.zeros(shape, np.int64)
+        elif "input_ids" in name:
+            v = rng.integers(0, 1000, size=shape).astype(np.int64)
+        elif "float16" in i.type:
+            v = np.zeros(shape, np.float16)
+        else:
+            v = np.zeros(shape, np.float32)
+        feeds[name] = v
+    return feeds
 
 
 def _dim_value(d, dims):
