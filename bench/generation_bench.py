@@ -16,6 +16,9 @@ the CPU comparison, batch 1 beams, one torch.compile row per model and dtype (ba
 length 128), batch 8, the other torch.compile rows at 32/128/512, the other lengths); --plan
 prints the order. --time-budget stops starting rows after that many seconds; the rest stay in
 the CSV as "not run: time budget". A row that fails is recorded with its reason and the run goes on.
+A row is written "running" before it starts: when a crash (a segmentation fault in a library) or a
+kill ends the process, the next run marks that row failed and does not run the rest of its model,
+variant and search (--retry-failed does).
 
 onyx is timed through its CLI (one process per row: `onyx bench --generate` for generation,
 `onyx bench MODEL` for encoders and single steps); PyTorch in this process, every call ended by
@@ -25,7 +28,7 @@ The report (tables, charts) is bench/report.py.
 
 results.csv columns: section (generate, encoder, cpu), model, variant, dtype, batch, length (prompt
 or source length; sequence length for encoders), search (greedy, beam5; the case for cpu rows),
-status (ok, failed, "not run: why"), p50_ms/p90_ms (the whole call), first_token_ms, per_token_ms,
+status (ok, failed, "not run: why"; "running" only while a row is measured), p50_ms/p90_ms (the whole call), first_token_ms, per_token_ms,
 tokens_per_s, seq_per_s, compile_s (torch.compile rows: first call minus a timed call),
 peak_device_mib, compared_with (the other side of the pair: onyx rows against PyTorch eager at the
 same dtype, PyTorch rows against onyx, ort-cpu against onyx-cpu), savings_pct (onyx's time saving
