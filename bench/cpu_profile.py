@@ -18,7 +18,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -42,30 +41,19 @@ def onyx_part(onyx, model, threads, dims, runs):
 
 def ort_part(model, threads, dims, runs):
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401  (only whether it is there)
     except ImportError:
         return None, []
     import generation_bench as G
     with tempfile.TemporaryDirectory() as d:
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+        sess = G.ort_session(model, threads)
         feeds = G.ort_feeds(sess, dims)
-        for _ in range(3):
-            sess.run(None, feeds)
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            sess.run(None, feeds)
-            times.append((time.perf_counter() - t0) * 1e3)
-        times.sort()
+        times = sorted(G.ort_time(sess, feeds, runs, warmup=3))
         p50 = times[len(times) // 2]
+        so = G.ort_session_options(threads)
         so.enable_profiling = True
         so.profile_file_prefix = os.path.join(d, "ort")
-        sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+        sess = G.ort_session(model, threads, so)
         for _ in range(3):
             sess.run(None, feeds)
         path = sess.end_profiling()

@@ -702,25 +702,9 @@ class Suite:
 
     # ---- ONNX Runtime (CPU)
     def ort_session(self, path):
-        import onnxruntime as ort
         if path not in self.ort_sessions:
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = self.args.threads
-            so.inter_op_num_threads = 1
-            so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self.ort_sessions[path] = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+            self.ort_sessions[path] = ort_session(path, self.args.threads)
         return self.ort_sessions[path]
-
-    def ort_time(self, sess, feeds, runs, warmup=5):
-        for _ in range(warmup):
-            sess.run(None, feeds)
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            sess.run(None, feeds)
-            times.append((time.perf_counter() - t0) * 1e3)
-        return times
 
     def ort_greedy(self, sess, prompt, new_tokens, layers, heads, head_dim):
         """Greedy generation over model.onnx with past, in Python: prefill, then one step per token."""
@@ -783,7 +767,7 @@ class Suite:
             self.onyx_session_row(r, path, dims, "cpu", threads=t, runs=self.args.cpu_runs)
             return
         sess = self.ort_session(path)
-        times = self.ort_time(sess, ort_feeds(sess, dims), self.args.cpu_runs)
+        times = ort_time(sess, ort_feeds(sess, dims), self.args.cpu_runs)
         p50 = float(np.median(times))
         r.update(p50_ms=f"{p50:.3f}", p90_ms=f"{float(np.percentile(times, 90)):.3f}",
                  seq_per_s=f"{1e3 / p50:.1f}", notes="onnxruntime CPUExecutionProvider, ORT_ENABLE_ALL, host tensors")
@@ -864,6 +848,35 @@ class Suite:
 
 def _alarm(signum, frame):
     raise RowTimeout("row took longer than --row-timeout")
+
+
+def ort_session_options(threads):
+    """ONNX Runtime's CPU settings for the comparison: threads intra-op, one inter-op, sequential,
+    every graph optimization."""
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return so
+
+
+def ort_session(path, threads, options=None):
+    import onnxruntime as ort
+    return ort.InferenceSession(path, options or ort_session_options(threads), providers=["CPUExecutionProvider"])
+
+
+def ort_time(sess, feeds, runs, warmup=5):
+    """Milliseconds of each of runs sess.run calls after warmup untimed ones."""
+    for _ in range(warmup):
+        sess.run(None, feeds)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sess.run(None, feeds)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times
 
 
 def ort_feeds(sess, dims, seed=0):

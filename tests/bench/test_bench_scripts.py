@@ -127,6 +127,69 @@ class Resume(unittest.TestCase):
             self.assertEqual(len(todo), len(rows) - 1)
 
 
+class FakeOrt:
+    """Enough of onnxruntime's Python API to see what the suite asks of it."""
+    class ExecutionMode:
+        ORT_SEQUENTIAL = "sequential"
+
+    class GraphOptimizationLevel:
+        ORT_ENABLE_ALL = "all"
+
+    class SessionOptions:
+        pass
+
+    class Input:
+        def __init__(self, name, shape, type_):
+            self.name, self.shape, self.type = name, shape, type_
+
+    class InferenceSession:
+        made = []
+
+        def __init__(self, path, options, providers):
+            self.path, self.options, self.providers, self.calls = path, options, providers, 0
+            FakeOrt.InferenceSession.made.append(self)
+
+        def get_inputs(self):
+            return [FakeOrt.Input("input_ids", ["batch_size", "sequence_length"], "tensor(int64)"),
+                    FakeOrt.Input("attention_mask", ["batch_size", "sequence_length"], "tensor(int64)"),
+                    FakeOrt.Input("past_key_values.0.key", ["batch_size", 12, "past_sequence_length", 64],
+                                  "tensor(float16)")]
+
+        def run(self, outputs, feeds):
+            self.calls += 1
+            return []
+
+
+class OrtSide(unittest.TestCase):
+    def setUp(self):
+        self.saved = sys.modules.get("onnxruntime")
+        sys.modules["onnxruntime"] = FakeOrt
+
+    def tearDown(self):
+        if self.saved is None:
+            del sys.modules["onnxruntime"]
+        else:
+            sys.modules["onnxruntime"] = self.saved
+
+    def test_the_session_runs_on_the_cpu_with_the_threads_asked(self):
+        sess = G.ort_session("m.onnx", 16)
+        self.assertEqual(sess.providers, ["CPUExecutionProvider"])
+        o = sess.options
+        self.assertEqual((o.intra_op_num_threads, o.inter_op_num_threads), (16, 1))
+        self.assertEqual((o.execution_mode, o.graph_optimization_level), ("sequential", "all"))
+
+    def test_feeds_and_timing(self):
+        sess = G.ort_session("m.onnx", 2)
+        feeds = G.ort_feeds(sess, {"batch_size": 2, "sequence_length": 5, "past_sequence_length": 3})
+        self.assertEqual(feeds["input_ids"].shape, (2, 5))
+        self.assertTrue((feeds["input_ids"] < 1000).all())
+        self.assertTrue((feeds["attention_mask"] == 1).all())
+        self.assertEqual((feeds["past_key_values.0.key"].shape, str(feeds["past_key_values.0.key"].dtype)),
+                         ((2, 12, 3, 64), "float16"))
+        times = G.ort_time(sess, feeds, 4, warmup=2)
+        self.assertEqual((len(times), sess.calls), (4, 6))
+
+
 class ReportCommits(unittest.TestCase):
     def test_rows_are_credited_to_the_run_they_were_measured_in(self):
         t0 = 1796169600.0  # 2026-12-02 00:00:00 UTC
