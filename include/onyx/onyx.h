@@ -357,6 +357,14 @@ ONYX_API void onyx_io_binding_destroy(onyx_io_binding *binding);
  * again, or destroyed). Wrong names, dtypes and ranks are errors, as in onyx_session_run. */
 ONYX_API onyx_status onyx_io_binding_bind_input(onyx_io_binding *binding, const char *name,
                                                 const onyx_tensor *tensor);
+/* Bind input name to tensor and hand tensor over: the next run destroys it right after the
+ * last node that reads it, or at the end of the run if none does, if the run fails, or if it
+ * is recorded as a CUDA graph (a recording that proves unusable is run again, reading the
+ * inputs again). For a KV cache loop: the past tensors go while the presents are written, so
+ * the cache is not held twice. On an error here the caller keeps tensor; a binding cleared or
+ * destroyed before a run destroys what it was given. Never give one tensor twice. */
+ONYX_API onyx_status onyx_io_binding_give_input(onyx_io_binding *binding, const char *name,
+                                                onyx_tensor *tensor);
 /* Bind output name to a preallocated tensor (borrowed like inputs). */
 ONYX_API onyx_status onyx_io_binding_bind_output(onyx_io_binding *binding, const char *name,
                                                  onyx_tensor *tensor);

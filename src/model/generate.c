@@ -9,8 +9,9 @@
  * The decoder loop: the first step feeds the whole prompt (seq2seq: the decoder start token) with
  * zero-length past inputs (or runs decoder_model.onnx, which has none), later steps feed one
  * token. Every present.* output is bound to the cache device through IOBinding and becomes the
- * next step's past_key_values.* input; the cross-attention presents (.encoder.) of the first
- * step are kept for the whole run. Beam search reorders the self-attention cache rows with the
+ * next step's past_key_values.* input, given to the run (onyx_io_binding_give_input), which
+ * frees each after its last reader, so the cache is not held twice; the cross-attention presents
+ * (.encoder.) of the first step are kept for the whole run. Beam search reorders the self-attention cache rows with the
  * model's Gather graph on the same device; cross-attention rows need no reordering (every beam
  * of a batch item holds the same encoder output).
  *
@@ -285,7 +286,7 @@ static onyx_status decoder_step(decoder_run *r, const int64_t *ids, int64_t fed,
         st = onyx_session_input_info(session, i, &info);
         if (st != ONYX_OK) break;
         const onyx_tensor *bound = NULL;
-        onyx_tensor *made = NULL;
+        onyx_tensor *made = NULL, *given = NULL;
         if (n_temps == MAX_STEP_TEMPS) {
             st = onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: the decoder has too many inputs", m->dir);
             break;
@@ -318,7 +319,11 @@ static onyx_status decoder_step(decoder_run *r, const int64_t *ids, int64_t fed,
             bound = r->encoder_mask;
         } else if (strncmp(info.name, "past_key_values.", 16) == 0) {
             kv_slot *slot = find_slot(r, info.name);
-            if (slot) {
+            if (slot && !slot->cross) {
+                /* the run frees it after its Concat, while the presents are written */
+                given = slot->value;
+                slot->value = NULL;
+            } else if (slot) {
                 bound = slot->value;
             } else if (r->steps == 0 && info.rank == 4 && info.dims[1] >= 0 && info.dims[3] >= 0) {
                 int64_t dims[4] = {rows, info.dims[1], 0, info.dims[3]};
@@ -333,7 +338,12 @@ static onyx_status decoder_step(decoder_run *r, const int64_t *ids, int64_t fed,
                             info.name);
         }
         if (made) temps[n_temps++] = made;
-        if (st == ONYX_OK) st = onyx_io_binding_bind_input(*binding, info.name, made ? made : bound);
+        if (given) {
+            st = onyx_io_binding_give_input(*binding, info.name, given);
+            if (st != ONYX_OK) onyx_tensor_destroy(given); /* kept by us on an error; the step fails */
+        } else if (st == ONYX_OK) {
+            st = onyx_io_binding_bind_input(*binding, info.name, made ? made : bound);
+        }
     }
     if (st == ONYX_OK) st = onyx_session_run_with_binding(session, *binding);
     onyx_io_binding_clear_inputs(*binding);

@@ -57,6 +57,7 @@ struct onyx_exec {
     int n_buffers;              /* n_values + n_nodes */
     onyx_tensor *vals;          /* per value: the tensor of the current run */
     const onyx_tensor **bound;  /* per value: caller-bound input, or NULL */
+    unsigned char *given;       /* per value: the bound tensor is e's to destroy (onyx_exec_give) */
     unsigned char *owned;       /* per buffer: allocated on its own this run */
     int *acquired;              /* buffers given memory of their own this run, in order (finish
                                    releases these instead of looking at every buffer) */
@@ -275,6 +276,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     size_t nb = (size_t)e->n_buffers + 1;
     e->vals = onyx_calloc((size_t)nv + 1, sizeof *e->vals);
     e->bound = onyx_calloc((size_t)nv + 1, sizeof *e->bound);
+    e->given = onyx_calloc((size_t)nv + 1, 1);
     e->owned = onyx_calloc(nb, 1);
     e->acquired = onyx_calloc(nb, sizeof *e->acquired);
     e->workspace = onyx_calloc((size_t)nn + 1, sizeof *e->workspace);
@@ -304,7 +306,7 @@ onyx_status onyx_exec_create(const onyx_graph *g, const onyx_exec_config *config
     e->memo_cap = onyx_calloc((size_t)nv + 1, sizeof *e->memo_cap);
     e->memo_run = onyx_calloc((size_t)nv + 1, sizeof *e->memo_run);
     onyx_status st = ONYX_OK;
-    if (!e->vals || !e->bound || !e->owned || !e->acquired || !e->workspace || !e->last_use || !e->sig_static || !e->node_static ||
+    if (!e->vals || !e->bound || !e->given || !e->owned || !e->acquired || !e->workspace || !e->last_use || !e->sig_static || !e->node_static ||
         !e->outer_id || !e->outer_exec || !e->sig_values || !e->bind_values || !e->rec_size || !e->rec_device || !e->buf_device ||
         !e->mirror || !e->mirror_live || !e->const_mirror || !e->const_mirror_ready || !e->out_dst || !e->detach ||
         !e->results || !e->prof_ns || !e->prof_calls || !e->memo_node || !e->memo_in_shape || !e->memo_ran || !e->memo_val || !e->memo_cap ||
@@ -402,6 +404,7 @@ static void plan_free(const onyx_exec *e, exec_plan *p) {
 
 void onyx_exec_destroy(onyx_exec *e) {
     if (!e) return;
+    if (e->bound && e->given && e->vals) onyx_exec_release_given(e);
     if (e->vals && e->owned && e->workspace && e->mirror && e->mirror_live && e->buf_device)
         onyx_exec_finish(e); /* partial creation: nothing owned yet */
     for (int i = 0; i < e->n_plans; i++) plan_free(e, &e->plans[i]);
@@ -414,6 +417,7 @@ void onyx_exec_destroy(onyx_exec *e) {
     for (int d = 0; d < N_DEVICES; d++) device_free(e, (onyx_device_type)d, e->arena[d]);
     onyx_free(e->vals);
     onyx_free(e->bound);
+    onyx_free(e->given);
     onyx_free(e->owned);
     onyx_free(e->acquired);
     onyx_free(e->workspace);
@@ -497,6 +501,23 @@ uint64_t onyx_clock_ns(void) {
 }
 
 void onyx_exec_bind(onyx_exec *e, int value_id, const onyx_tensor *t) { e->bound[value_id] = t; }
+
+void onyx_exec_give(onyx_exec *e, int value_id) {
+    if (e->bound[value_id]) e->given[value_id] = 1;
+}
+
+/* Destroy given input v's tensor: its last reader is done (or the run is). */
+static void given_destroy(onyx_exec *e, int v) {
+    onyx_tensor_destroy((onyx_tensor *)e->bound[v]);
+    e->bound[v] = NULL;
+    e->given[v] = 0;
+    e->vals[v].data = NULL; /* the run's view of it */
+}
+
+void onyx_exec_release_given(onyx_exec *e) {
+    for (int v = 0; v < e->g->n_values; v++)
+        if (e->given[v]) given_destroy(e, v);
+}
 
 void onyx_exec_bind_output(onyx_exec *e, int value_id, onyx_tensor *dst) { e->out_dst[value_id] = dst; }
 
@@ -1062,6 +1083,9 @@ static void release_after(onyx_exec *e, int i) {
         int v = e->release_vals[k];
         buffer_release(e, MIRROR_BUFFER(e, v));
         if (!(!e->cur_plan && e->sig_static[v])) buffer_release(e, v);
+        /* A run recorded as a CUDA graph may have to go again without a recording (onyx_exec_run),
+         * and that run reads the inputs again: given ones wait for its end then. */
+        if (e->given[v] && !e->root->recorder) given_destroy(e, v);
     }
 }
 

@@ -43,6 +43,14 @@ void onyx_exec_destroy(onyx_exec *e);
 
 /* Bind graph input value id to a tensor on any device (borrowed until the run ends). */
 void onyx_exec_bind(onyx_exec *e, int value_id, const onyx_tensor *t);
+/* The tensor bound to graph input value_id is handed to e: the next run destroys it after its
+ * last reader (a decode step's past key/values, read once by their Concat), and
+ * onyx_exec_release_given destroys it if the run did not (an error, a value nobody reads, an
+ * output that is the input itself, a run recorded as a CUDA graph, which may have to run again).
+ * The caller must not touch it after the run. */
+void onyx_exec_give(onyx_exec *e, int value_id);
+/* Destroy every given tensor the last run left. */
+void onyx_exec_release_given(onyx_exec *e);
 /* Have the run write graph output value_id straight into dst when it has the produced dtype,
  * shape and device (otherwise onyx_exec_output_into copies it there); NULL unbinds. */
 void onyx_exec_bind_output(onyx_exec *e, int value_id, onyx_tensor *dst);

@@ -20,6 +20,8 @@ typedef struct bound_output {
 struct onyx_io_binding {
     onyx_session *session;
     const onyx_tensor **inputs; /* per session input */
+    onyx_tensor **given;        /* per session input: handed over (onyx_io_binding_give_input), owned
+                                   until a run takes it */
     bound_output *outputs;      /* per session output */
 };
 
@@ -32,8 +34,9 @@ onyx_status onyx_io_binding_create(onyx_session *s, onyx_io_binding **out) {
     if (!b) return ONYX_ERR_OUT_OF_MEMORY;
     b->session = s;
     b->inputs = onyx_calloc(s->n_inputs + 1, sizeof *b->inputs);
+    b->given = onyx_calloc(s->n_inputs + 1, sizeof *b->given);
     b->outputs = onyx_calloc(s->n_outputs + 1, sizeof *b->outputs);
-    if (!b->inputs || !b->outputs) {
+    if (!b->inputs || !b->given || !b->outputs) {
         onyx_io_binding_destroy(b);
         return ONYX_ERR_OUT_OF_MEMORY;
     }
@@ -48,9 +51,20 @@ static void drop_results(onyx_io_binding *b) {
     }
 }
 
+/* Input i's given tensor (if any) destroyed, and the input unbound. */
+static void drop_given(onyx_io_binding *b, size_t i) {
+    if (!b->given[i]) return;
+    onyx_tensor_destroy(b->given[i]);
+    b->given[i] = NULL;
+    b->inputs[i] = NULL;
+}
+
 void onyx_io_binding_destroy(onyx_io_binding *b) {
     if (!b) return;
     if (b->outputs) drop_results(b);
+    if (b->inputs && b->given)
+        for (size_t i = 0; i < b->session->n_inputs; i++) drop_given(b, i);
+    onyx_free(b->given);
     onyx_free(b->inputs);
     onyx_free(b->outputs);
     onyx_free(b);
@@ -66,7 +80,21 @@ onyx_status onyx_io_binding_bind_input(onyx_io_binding *b, const char *name, con
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: '%s' is not an input of the model; the inputs are [%s]",
                           s->model->display_name, name, session_list_names(s->inputs, s->n_inputs, names, sizeof names));
     ONYX_TRY(session_check_input(s, &s->inputs[i], t));
+    if (b->given[i] != t) drop_given(b, (size_t)i); /* what was given there before */
     b->inputs[i] = t;
+    return ONYX_OK;
+}
+
+onyx_status onyx_io_binding_give_input(onyx_io_binding *b, const char *name, onyx_tensor *t) {
+    ONYX_TRY(onyx_io_binding_bind_input(b, name, t));
+    int i = session_find_input(b->session, name);
+    for (size_t k = 0; k < b->session->n_inputs; k++)
+        if (b->given[k] == t && (int)k != i) {
+            b->inputs[i] = NULL;
+            return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: input '%s' is given a tensor already given to '%s'",
+                              b->session->model->display_name, name, b->session->inputs[k].info.name);
+        }
+    b->given[i] = t;
     return ONYX_OK;
 }
 
@@ -134,6 +162,7 @@ onyx_status onyx_session_tensor_to_device(onyx_session *s, const onyx_tensor *t,
 
 void onyx_io_binding_clear_inputs(onyx_io_binding *b) {
     if (!b) return;
+    for (size_t i = 0; i < b->session->n_inputs; i++) drop_given(b, i);
     memset(b->inputs, 0, b->session->n_inputs * sizeof *b->inputs);
 }
 
@@ -165,6 +194,14 @@ onyx_status onyx_session_run_with_binding(onyx_session *s, onyx_io_binding *b) {
                               s->inputs[i].info.name, session_list_names(s->inputs, s->n_inputs, names, sizeof names));
         onyx_exec_bind(s->exec, s->inputs[i].value_id, b->inputs[i]);
     }
+    /* Given inputs are the run's from here: it destroys them after their last reader, and
+     * onyx_exec_release_given below whatever it left. */
+    for (size_t i = 0; i < s->n_inputs; i++)
+        if (b->given[i]) {
+            onyx_exec_give(s->exec, s->inputs[i].value_id);
+            b->given[i] = NULL;
+            b->inputs[i] = NULL;
+        }
     for (size_t i = 0; i < s->n_outputs; i++) {
         int id = s->outputs[i].value_id;
         onyx_exec_bind_output(s->exec, id, b->outputs[i].preallocated);
@@ -185,6 +222,7 @@ onyx_status onyx_session_run_with_binding(onyx_session *s, onyx_io_binding *b) {
     if (st == ONYX_OK) st = session_sync(s);
     session_record_stats(s, &before, t1 - t0, onyx_clock_ns() - t1);
     onyx_exec_finish(s->exec);
+    onyx_exec_release_given(s->exec);
     for (size_t i = 0; i < s->n_inputs; i++) onyx_exec_bind(s->exec, s->inputs[i].value_id, NULL);
     for (size_t i = 0; i < s->n_outputs; i++) {
         onyx_exec_bind_output(s->exec, s->outputs[i].value_id, NULL);

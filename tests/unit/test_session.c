@@ -648,6 +648,112 @@ done:
     onyx_session_destroy(s);
 }
 
+/* onyx_io_binding_give_input: a KV-cache step's graph, present = Concat(past, x) (an output),
+ * y = Relu(Neg(present)). A given past is freed after the Concat, so the run peaks one past lower
+ * than with the past bound (and borrowed), in the recording run and in the planned one; the
+ * given tensor is gone after the run. Error paths leave the caller owning what it gave. */
+static onyx_session *kv_step_session(void) {
+    onyx_graph_writer w;
+    onyx_graph_writer_init(&w, "kv_step");
+    onyx_graph_writer_input(&w, "past", ONYX_DTYPE_FLOAT32, 1);
+    onyx_graph_writer_input(&w, "x", ONYX_DTYPE_FLOAT32, 1);
+    onyx_graph_writer_output(&w, "present", ONYX_DTYPE_FLOAT32, 1);
+    onyx_graph_writer_output(&w, "y", ONYX_DTYPE_FLOAT32, 1);
+    onyx_node_attr_value axis = ONYX_ATTR_INT("axis", 0);
+    onyx_graph_writer_node(&w, "Concat", "past,x", "present", &axis, 1);
+    onyx_graph_writer_node(&w, "Neg", "present", "neg", NULL, 0);
+    onyx_graph_writer_node(&w, "Relu", "neg", "y", NULL, 0);
+    return open_written(&w);
+}
+
+static onyx_tensor *filled(int64_t n, float first) {
+    onyx_tensor *t = NULL;
+    ONYX_CHECK_OK(onyx_tensor_create(ONYX_DTYPE_FLOAT32, &n, 1, &t));
+    if (!t) return NULL;
+    float *v = onyx_tensor_data(t);
+    for (int64_t i = 0; i < n; i++) v[i] = first - (float)(i % 5);
+    return t;
+}
+
+static void test_given_inputs_are_freed_after_their_reader(void) {
+    enum { N = 1 << 16 };
+    onyx_session *lent = kv_step_session(), *handed = kv_step_session();
+    onyx_io_binding *bl = NULL, *bh = NULL;
+    if (!lent || !handed) goto done;
+    ONYX_CHECK_OK(onyx_io_binding_create(lent, &bl));
+    ONYX_CHECK_OK(onyx_io_binding_create(handed, &bh));
+    if (!bl || !bh) goto done;
+    onyx_tensor *x = filled(N, 1.0f), *kept = filled(N, 2.0f);
+    uint64_t tensor_bytes = 0;
+    for (int round = 0; round < 2 && x && kept; round++) { /* recording, then planned */
+        uint64_t held[2] = {0, 0}, grown[2] = {0, 0};
+        for (int give = 0; give < 2; give++) {
+            onyx_io_binding *b = give ? bh : bl;
+            uint64_t before_past = onyx_alloc_aligned_live_bytes();
+            onyx_tensor *past = filled(N, 3.0f);
+            if (!past) continue;
+            tensor_bytes = onyx_alloc_aligned_live_bytes() - before_past;
+            ONYX_CHECK_OK(onyx_io_binding_bind_output_to_device(b, "present", ONYX_DEVICE_CPU));
+            ONYX_CHECK_OK(onyx_io_binding_bind_output_to_device(b, "y", ONYX_DEVICE_CPU));
+            ONYX_CHECK_OK(onyx_io_binding_bind_input(b, "x", x));
+            if (give) ONYX_CHECK_OK(onyx_io_binding_give_input(b, "past", past));
+            else ONYX_CHECK_OK(onyx_io_binding_bind_input(b, "past", past));
+            onyx_alloc_aligned_peak_reset();
+            uint64_t start = onyx_alloc_aligned_live_bytes();
+            ONYX_CHECK_OK(onyx_session_run_with_binding(give ? handed : lent, b));
+            held[give] = onyx_alloc_aligned_peak_bytes() - start;
+            onyx_io_binding_clear_inputs(b);
+            onyx_tensor *present = NULL, *y = NULL;
+            ONYX_CHECK_OK(onyx_io_binding_get_output(b, "present", &present));
+            ONYX_CHECK_OK(onyx_io_binding_get_output(b, "y", &y));
+            if (present && y) {
+                const float *pv = onyx_tensor_data(present), *yv = onyx_tensor_data(y);
+                int bad = 0;
+                for (int64_t i = 0; i < 2 * N; i++) {
+                    float want = i < N ? 3.0f - (float)(i % 5) : 1.0f - (float)((i - N) % 5);
+                    float relu = -want > 0 ? -want : 0.0f;
+                    if (pv[i] != want || yv[i] != relu) bad++;
+                }
+                ONYX_CHECK_INT(bad, 0);
+            }
+            onyx_tensor_destroy(present);
+            onyx_tensor_destroy(y);
+            if (!give) onyx_tensor_destroy(past);
+            grown[give] = onyx_alloc_aligned_live_bytes() - before_past; /* the recording run's plan arena */
+        }
+        /* given or destroyed by us, past is gone, and so the sessions grew alike */
+        ONYX_CHECK(grown[1] == grown[0]);
+        if (round == 1) ONYX_CHECK_INT(grown[1], 0);
+        /* the lent run held past to its end; the given one freed it after the Concat */
+        ONYX_CHECK(held[0] == held[1] + tensor_bytes);
+    }
+    /* Errors: a wrong dtype leaves the caller owning the tensor; one tensor given to two inputs
+     * is refused; what a binding was given and never ran is freed by clearing it. */
+    int64_t n = N;
+    onyx_tensor *ints = NULL, *past = filled(N, 4.0f);
+    ONYX_CHECK_OK(onyx_tensor_create(ONYX_DTYPE_INT64, &n, 1, &ints));
+    if (ints) {
+        ONYX_CHECK(onyx_io_binding_give_input(bh, "past", ints) == ONYX_ERR_INVALID_ARGUMENT);
+        onyx_tensor_destroy(ints);
+    }
+    if (past) {
+        uint64_t with_past = onyx_alloc_aligned_live_bytes();
+        ONYX_CHECK_OK(onyx_io_binding_give_input(bh, "past", past));
+        ONYX_CHECK(onyx_io_binding_give_input(bh, "x", past) == ONYX_ERR_INVALID_ARGUMENT);
+        onyx_io_binding_clear_inputs(bh);
+        ONYX_CHECK(onyx_alloc_aligned_live_bytes() + tensor_bytes == with_past);
+    }
+    past = filled(N, 5.0f); /* given, then the binding destroyed: freed with it */
+    if (past) ONYX_CHECK_OK(onyx_io_binding_give_input(bh, "past", past));
+    onyx_tensor_destroy(x);
+    onyx_tensor_destroy(kept);
+done:
+    onyx_io_binding_destroy(bl);
+    onyx_io_binding_destroy(bh);
+    onyx_session_destroy(lent);
+    onyx_session_destroy(handed);
+}
+
 static void test_allocation_failures(void) {
     case_data c = {0};
     ONYX_CHECK(load_case(1, &c) == 0);
@@ -730,6 +836,7 @@ int main(void) {
     ONYX_TEST_RUN(test_fusions_tanh_gelu_and_rms_norm);
     ONYX_TEST_RUN(test_transpose_views);
     ONYX_TEST_RUN(test_views_release_their_source);
+    ONYX_TEST_RUN(test_given_inputs_are_freed_after_their_reader);
     ONYX_TEST_RUN(test_allocation_failures);
     ONYX_TEST_RUN(test_runtime_info);
     ONYX_TEST_RUN(test_blas_core_suggestion);
