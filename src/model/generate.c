@@ -11,9 +11,9 @@
  * token. Every present.* output is bound to the cache device through IOBinding and becomes the
  * next step's past_key_values.* input, given to the run (onyx_io_binding_give_input), which
  * frees each after its last reader, so the cache is not held twice; the cross-attention presents
- * (.encoder.) of the first step are kept for the whole run. Beam search reorders the self-attention cache rows with the
- * model's Gather graph on the same device; cross-attention rows need no reordering (every beam
- * of a batch item holds the same encoder output).
+ * (.encoder.) of the first step are kept for the whole run. Beam search reorders the
+ * self-attention cache rows with the model's Gather graph on the same device; cross-attention
+ * rows need no reordering (every beam of a batch item holds the same encoder output).
  *
  * The logits stay where the decoder made them: the token chooser (chooser.c), a graph on the same
  * providers, applies the processors and picks the tokens, and only its small outputs come to the
