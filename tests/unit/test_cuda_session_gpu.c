@@ -1,7 +1,8 @@
 /*
  * test_cuda_session_gpu.c - the CUDA provider through sessions: placement, IOBinding (the GPT2
  * fixture's prefill and 20 greedy decode steps with the KV cache kept on the GPU, every step's
- * logits checked against the CPU provider on the same inputs), steady-state runs without
+ * logits checked against the CPU provider on the same inputs; again with the past given to each
+ * run, graphs on and off), steady-state runs without
  * cudaMalloc, out-of-memory from fault injection and from a real gpu_mem_limit (the session
  * stays usable), returning cached memory, and DLPack exchange. Exits 77 without a GPU.
  */
@@ -103,8 +104,11 @@ typedef struct step_inputs {
 
 /* Prefill + 20 greedy decode steps through IOBinding on cuda (past bound to the previous
  * step's device presents, no copies) beside plain runs on cpu with the same inputs. */
-static void test_kv_cache_loop(void) {
-    onyx_session *gpu = open_session("cuda", NULL), *cpu = open_session("cpu", NULL);
+/* give: each step's past tensors are given to the run (onyx_io_binding_give_input), which frees
+ * them after their last reader (graphs off) or at its end (a recorded run). */
+static void kv_cache_loop(const char *options, int give) {
+    int graphs = !options || !strstr(options, "enable_cuda_graph=0");
+    onyx_session *gpu = open_session("cuda", options), *cpu = open_session("cpu", NULL);
     onyx_io_binding *b = NULL;
     if (!gpu || !cpu) goto done;
     ONYX_CHECK_OK(onyx_io_binding_create(gpu, &b));
@@ -153,7 +157,12 @@ static void test_kv_cache_loop(void) {
         void *d_empty[N_PRESENT] = {0};
         for (int i = 0; i < N_PRESENT; i++) {
             if (!past_dev[i]) past_dev[i] = to_device(past_host[i], &d_empty[i]);
-            ONYX_CHECK_OK(onyx_io_binding_bind_input(b, past_names[i], past_dev[i]));
+            if (give && past_dev[i]) {
+                ONYX_CHECK_OK(onyx_io_binding_give_input(b, past_names[i], past_dev[i]));
+                past_dev[i] = NULL; /* the run's now */
+            } else {
+                ONYX_CHECK_OK(onyx_io_binding_bind_input(b, past_names[i], past_dev[i]));
+            }
             ONYX_CHECK_OK(onyx_io_binding_bind_output_to_device(b, present_names[i], ONYX_DEVICE_CUDA));
         }
         ONYX_CHECK_OK(onyx_io_binding_bind_output_to_device(b, "logits", ONYX_DEVICE_CUDA));
@@ -166,7 +175,7 @@ static void test_kv_cache_loop(void) {
          * length, hence a new shape signature): far less than one cache row. */
         if (step > 0) ONYX_CHECK(stats.device_bytes_copied < 256);
         /* Runs after the first two go out as CUDA graphs (enable_cuda_graph, the default). */
-        if (step >= 2) ONYX_CHECK_INT(stats.graph_launched, 1);
+        if (step >= 2) ONYX_CHECK_INT(stats.graph_launched, graphs);
         onyx_tensor *logits_dev = NULL, *logits = NULL;
         ONYX_CHECK_OK(onyx_io_binding_get_output(b, "logits", &logits_dev));
         ONYX_CHECK(logits_dev && onyx_tensor_device(logits_dev) == ONYX_DEVICE_CUDA);
@@ -217,6 +226,14 @@ done:
     onyx_io_binding_destroy(b);
     onyx_session_destroy(gpu);
     onyx_session_destroy(cpu);
+}
+
+static void test_kv_cache_loop(void) { kv_cache_loop(NULL, 0); }
+
+/* The same loop with the past given to each run, recorded as graphs and not. */
+static void test_kv_cache_loop_given(void) {
+    kv_cache_loop(NULL, 1);
+    kv_cache_loop("cuda.enable_cuda_graph=0", 1);
 }
 
 /* One prefill run of the fixture's test set 0 with host tensors. */
@@ -370,6 +387,7 @@ int main(void) {
     if (onyx_test_cuda_missing()) return 77;
     ONYX_TEST_RUN(test_placement);
     ONYX_TEST_RUN(test_kv_cache_loop);
+    ONYX_TEST_RUN(test_kv_cache_loop_given);
     ONYX_TEST_RUN(test_steady_state);
     ONYX_TEST_RUN(test_out_of_memory);
     ONYX_TEST_RUN(test_dlpack);
