@@ -999,7 +999,16 @@ def parse_args(argv=None):
 
 
 def resume_from(src, out):
-    """Take a previous OUT folder's results.csv, ids/, inputs/, model_facts.json into out (not models/)."""
+    """Take a previous OUT folder's results.csv, ids/, inputs/, model_facts.json into out (not models/).
+    A committed results folder keeps ids/ and inputs/ as ids-inputs.tgz: it is unpacked into out."""
+    packed = os.path.join(src, "ids-inputs.tgz")
+    if os.path.exists(packed):
+        import tarfile
+        with tarfile.open(packed) as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and m.name.split("/")[0] in ("ids", "inputs")
+                       and ".." not in m.name.split("/")]
+            safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.12 asks for one
+            tar.extractall(out, members=members, **safe)
     for name in ("ids", "inputs", "logs"):
         s = os.path.join(src, name)
         if os.path.isdir(s):

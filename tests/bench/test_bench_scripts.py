@@ -113,6 +113,23 @@ class Resume(unittest.TestCase):
             todo = G.pending(rows, G.Results(out), True)
             self.assertEqual(sum(1 for r in todo if (r["variant"], r["search"]) == ("torch-fp32", "beam5")), 2)
 
+    def test_a_committed_folder_resumes_with_its_packed_ids(self):
+        import tarfile
+        with tempfile.TemporaryDirectory() as src, tempfile.TemporaryDirectory() as out:
+            _, rows = rows_for(src)
+            results = G.Results(src)
+            G.pending(rows, results, False)
+            onyx = find(rows, "onyx-fp32", "greedy")
+            onyx["status"] = "ok"
+            results.write()
+            os.makedirs(os.path.join(src, "pack", "ids"))
+            np.save(os.path.join(src, "pack", "ids", os.path.basename(G.ids_path(src, onyx))), np.zeros((1, 96), np.int64))
+            with tarfile.open(os.path.join(src, "ids-inputs.tgz"), "w:gz") as tar:
+                tar.add(os.path.join(src, "pack", "ids"), arcname="ids")
+            G.resume_from(src, out)
+            self.assertTrue(os.path.exists(G.ids_path(out, onyx)))
+            self.assertEqual(G.Results(out).rows[G.row_key(onyx)]["status"], "ok")
+
     def test_measured_rows_are_not_run_again(self):
         with tempfile.TemporaryDirectory() as out:
             _, rows = rows_for(out)
