@@ -35,6 +35,17 @@ def find(rows, variant, search):
     return next(r for r in rows if r["variant"] == variant and r["search"] == search)
 
 
+def one_row_measured(out):
+    """A results folder whose plan has one row measured (onyx fp32 greedy); that row."""
+    _, rows = rows_for(out)
+    results = G.Results(out)
+    G.pending(rows, results, False)
+    done = find(rows, "onyx-fp32", "greedy")
+    done["status"] = "ok"
+    results.write()
+    return done
+
+
 class Validity(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
@@ -116,12 +127,7 @@ class Resume(unittest.TestCase):
     def test_a_committed_folder_resumes_with_its_packed_ids(self):
         import tarfile
         with tempfile.TemporaryDirectory() as src, tempfile.TemporaryDirectory() as out:
-            _, rows = rows_for(src)
-            results = G.Results(src)
-            G.pending(rows, results, False)
-            onyx = find(rows, "onyx-fp32", "greedy")
-            onyx["status"] = "ok"
-            results.write()
+            onyx = one_row_measured(src)
             os.makedirs(os.path.join(src, "pack", "ids"))
             np.save(os.path.join(src, "pack", "ids", os.path.basename(G.ids_path(src, onyx))), np.zeros((1, 96), np.int64))
             with tarfile.open(os.path.join(src, "ids-inputs.tgz"), "w:gz") as tar:
@@ -132,12 +138,7 @@ class Resume(unittest.TestCase):
 
     def test_measured_rows_are_not_run_again(self):
         with tempfile.TemporaryDirectory() as out:
-            _, rows = rows_for(out)
-            results = G.Results(out)
-            G.pending(rows, results, False)
-            done = find(rows, "onyx-fp32", "greedy")
-            done["status"] = "ok"
-            results.write()
+            done = one_row_measured(out)
             _, rows = rows_for(out)
             todo = G.pending(rows, G.Results(out), False)
             self.assertNotIn(G.row_key(done), {G.row_key(r) for r in todo})
