@@ -743,6 +743,29 @@ static void test_given_inputs_are_freed_after_their_reader(void) {
         onyx_io_binding_clear_inputs(bh);
         ONYX_CHECK(onyx_alloc_aligned_live_bytes() + tensor_bytes == with_past);
     }
+    /* A run that fails part way (allocation k of the run fails) still frees what it was given. */
+    int failed_runs = 0;
+    for (uint64_t k = 1; k < 50 && x; k++) {
+        uint64_t before_past = onyx_alloc_aligned_live_bytes();
+        past = filled(N, 6.0f);
+        if (!past) break;
+        ONYX_CHECK_OK(onyx_io_binding_bind_output_to_device(bh, "present", ONYX_DEVICE_CPU));
+        ONYX_CHECK_OK(onyx_io_binding_bind_input(bh, "x", x));
+        ONYX_CHECK_OK(onyx_io_binding_give_input(bh, "past", past));
+        onyx_alloc_fail_at(k, 1);
+        onyx_status st = onyx_session_run_with_binding(handed, bh);
+        onyx_alloc_fail_at(0, 0);
+        onyx_io_binding_clear_inputs(bh);
+        onyx_tensor *present = NULL;
+        if (st == ONYX_OK) ONYX_CHECK_OK(onyx_io_binding_get_output(bh, "present", &present));
+        else ONYX_CHECK_INT(st, ONYX_ERR_OUT_OF_MEMORY);
+        onyx_tensor_destroy(present);
+        onyx_io_binding_clear_outputs(bh);
+        ONYX_CHECK(onyx_alloc_aligned_live_bytes() == before_past);
+        if (st == ONYX_OK) break;
+        failed_runs++;
+    }
+    ONYX_CHECK(failed_runs > 0);
     past = filled(N, 5.0f); /* given, then the binding destroyed: freed with it */
     if (past) ONYX_CHECK_OK(onyx_io_binding_give_input(bh, "past", past));
     onyx_tensor_destroy(x);
