@@ -18,7 +18,8 @@ prints the order. --time-budget stops starting rows after that many seconds; the
 the CSV as "not run: time budget". A row that fails is recorded with its reason and the run goes on.
 A row is written "running" before it starts: when a crash (a segmentation fault in a library) or a
 kill ends the process, the next run marks that row failed and does not run the rest of its model,
-variant and search (--retry-failed does).
+variant and search (--retry-failed does). The rows run in a child process, which is started again
+(up to MAX_RESTARTS times, within what is left of --time-budget) when a signal ends it.
 
 onyx is timed through its CLI (one process per row: `onyx bench --generate` for generation,
 `onyx bench MODEL` for encoders and single steps); PyTorch in this process, every call ended by
@@ -1125,5 +1126,35 @@ def main(argv=None):
     return 0
 
 
+MAX_RESTARTS = 8
+
+
+def supervise(argv, run=None):
+    """Run main() in a child process and start it again when a signal ends it (a segmentation
+    fault inside PyTorch or a library): the new child resumes the results folder, where the row
+    that died is marked failed and its kind is skipped (pending). --time-budget is shared: each
+    child gets what is left. --plan and --help run directly."""
+    if any(a in ("--plan", "-h", "--help") for a in argv):
+        return main(argv)
+    run = run or (lambda args: subprocess.call([sys.executable, os.path.abspath(__file__), "--child", *args]))
+    budget = None
+    if "--time-budget" in argv:
+        budget = float(argv[argv.index("--time-budget") + 1])
+    start = time.time()
+    for attempt in range(MAX_RESTARTS + 1):
+        args = list(argv)
+        if budget is not None:
+            left = max(0.0, budget - (time.time() - start))
+            args[args.index("--time-budget") + 1] = f"{left:.0f}"
+        rc = run(args)
+        if rc >= 0:
+            return rc
+        log(f"the suite's process ended by signal {-rc}; starting it again to resume "
+            f"({attempt + 1} of {MAX_RESTARTS})")
+    return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] == ["--child"]:
+        sys.exit(main(sys.argv[2:]))
+    sys.exit(supervise(sys.argv[1:]))

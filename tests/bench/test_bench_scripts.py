@@ -208,6 +208,29 @@ class OrtSide(unittest.TestCase):
         self.assertEqual((len(times), sess.calls), (4, 6))
 
 
+class Supervise(unittest.TestCase):
+    def test_a_child_ended_by_a_signal_is_started_again_with_the_budget_left(self):
+        calls = []
+
+        def run(args):
+            calls.append(list(args))
+            return -11 if len(calls) < 3 else 0  # two segmentation faults, then done
+
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(G.supervise(["build", "out", "--time-budget", "300"], run), 0)
+        self.assertEqual(len(calls), 3)
+        budgets = [float(c[c.index("--time-budget") + 1]) for c in calls]
+        self.assertTrue(all(b <= 300 for b in budgets) and budgets == sorted(budgets, reverse=True))
+
+    def test_an_error_exit_is_not_retried_and_restarts_are_bounded(self):
+        calls = []
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(G.supervise(["b", "o"], lambda a: calls.append(a) or 2), 2)
+            self.assertEqual(len(calls), 1)
+            self.assertEqual(G.supervise(["b", "o"], lambda a: calls.append(a) or -9), 1)
+        self.assertEqual(len(calls), 1 + G.MAX_RESTARTS + 1)
+
+
 class ReportCommits(unittest.TestCase):
     def test_rows_are_credited_to_the_run_they_were_measured_in(self):
         t0 = 1796169600.0  # 2026-12-02 00:00:00 UTC
