@@ -18,6 +18,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import generation_bench as G  # noqa: E402
 import suite_models as SM  # noqa: E402
 
 
@@ -38,10 +39,9 @@ def main(argv=None):
           " | fp16 logits gap | ulp of fp16 at |logit|")
     for r in rows:
         name, dtype, batch, length = r["model"], r["dtype"], int(r["batch"]), int(r["length"])
-        stem = f"{name}-b{batch}-l{length}-greedy-n{r['new_tokens']}.npy"
-        onyx = np.load(os.path.join(a.suite, "ids", f"{name}-{r['variant']}-b{batch}-l{length}-greedy-n{r['new_tokens']}.npy"))
-        ref = np.load(os.path.join(a.suite, "ids", f"{name}-torch-{dtype}-{stem[len(name) + 1:]}"))
-        prompt = np.load(os.path.join(a.suite, "inputs", f"{name}-b{batch}-l{length}.npy"))
+        onyx = np.load(G.ids_path(a.suite, r))
+        ref = np.load(G.ids_path(a.suite, dict(r, variant=f"torch-{dtype}")))
+        prompt = np.load(G.input_path(a.suite, name, batch, length))
         if name not in models:
             base = SM.build_model(name).eval()
             models[name] = {"fp32": base.cuda(), "fp16": SM.build_model(name).eval().half().cuda()}
