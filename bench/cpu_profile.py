@@ -8,7 +8,7 @@ For each thread count: onyx's p50 (`onyx bench --provider cpu`) and its time per
 and inputs (intra-op threads as onyx's, inter-op 1, ORT_ENABLE_ALL) and its time per op type from
 its own profiler (the Node events' kernel times). The op names differ where the two fuse
 differently (onyx's MatMulBias is ORT's MatMul + Add, or FusedMatMul / Attention after its
-fusions). OPENBLAS_CORETYPE is passed on as it is: set it as `onyx --version` suggests.
+fusions). Where `onyx --version` suggests an OPENBLAS_CORETYPE and none is set, onyx runs with it.
 """
 import argparse
 import collections
@@ -78,6 +78,8 @@ def main(argv=None):
     for d in a.dim:
         k, _, v = d.partition("=")
         dims[k] = int(v)
+    import generation_bench as G
+    G.apply_blas_core_hint(G._run_text([a.onyx, "--version"]))
     print(f"{a.model}, dims {dims}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     for t in [int(x) for x in a.threads.split(",") if x]:
         onyx_p50, onyx_ops = onyx_part(a.onyx, a.model, t, dims, a.runs)

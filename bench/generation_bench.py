@@ -399,12 +399,11 @@ class Suite:
         # onyx names the OPENBLAS_CORETYPE that fixes it; onyx's rows run with it, as a user told
         # by onyx's warning would (ONNX Runtime's MLAS chooses by the instructions present).
         env["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE")
-        hint = re.search(r"OPENBLAS_CORETYPE=(\w+) would choose", env["onyx_runtime"] or "")
-        if hint and not env["openblas_coretype"]:
-            os.environ["OPENBLAS_CORETYPE"] = env["openblas_coretype"] = hint.group(1)
+        core = apply_blas_core_hint(env["onyx_runtime"])
+        if core:
+            env["openblas_coretype"] = core
             env["openblas_coretype_set_by"] = "the suite, from onyx --version"
             env["onyx_runtime"] = _run_text([self.args.onyx, "--version"])
-            log(f"OPENBLAS_CORETYPE={hint.group(1)} for onyx's runs (onyx --version suggests it)")
         name = env.get("gpu", "")
         env["nominal_bandwidth_gbps"] = next((bw for key, bw in NOMINAL_BANDWIDTH if key in name), None)
         env["copy_bandwidth_gbps"] = self.copy_bandwidth() if env.get("cuda_available") else None
@@ -923,6 +922,19 @@ def _dim_value(d, dims):
         else:
             total += 1
     return total
+
+
+def apply_blas_core_hint(version_text):
+    """Where `onyx --version` (version_text) says OpenBLAS chose kernels narrower than this CPU
+    runs, set the OPENBLAS_CORETYPE it names for the onyx processes started from here, as a user
+    told by onyx's warning would, and return it; None when it names none or OPENBLAS_CORETYPE is
+    set already (ONNX Runtime's MLAS picks by the instructions present and is unaffected)."""
+    hint = re.search(r"OPENBLAS_CORETYPE=(\w+) would choose", version_text or "")
+    if not hint or os.environ.get("OPENBLAS_CORETYPE"):
+        return None
+    os.environ["OPENBLAS_CORETYPE"] = hint.group(1)
+    log(f"OPENBLAS_CORETYPE={hint.group(1)} for onyx's runs (onyx --version suggests it)")
+    return hint.group(1)
 
 
 def _run_text(cmd):

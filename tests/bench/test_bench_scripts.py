@@ -208,6 +208,29 @@ class OrtSide(unittest.TestCase):
         self.assertEqual((len(times), sess.calls), (4, 6))
 
 
+class BlasCoreHint(unittest.TestCase):
+    VERSION = ("onyx 0.1.0\ncpu: OpenBLAS 0.3.21 DYNAMIC_ARCH; kernels for Prescott (this CPU has AVX-512: "
+               "OPENBLAS_CORETYPE=SkylakeX would choose faster kernels); OpenMP threading")
+
+    def setUp(self):
+        self.saved = os.environ.pop("OPENBLAS_CORETYPE", None)
+
+    def tearDown(self):
+        os.environ.pop("OPENBLAS_CORETYPE", None)
+        if self.saved is not None:
+            os.environ["OPENBLAS_CORETYPE"] = self.saved
+
+    def test_the_suggested_kernels_are_set_unless_the_user_chose(self):
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.assertIsNone(G.apply_blas_core_hint("onyx 0.1.0\ncpu: OpenBLAS; kernels for Haswell; OpenMP"))
+            self.assertNotIn("OPENBLAS_CORETYPE", os.environ)
+            self.assertEqual(G.apply_blas_core_hint(self.VERSION), "SkylakeX")
+            self.assertEqual(os.environ["OPENBLAS_CORETYPE"], "SkylakeX")
+            os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+            self.assertIsNone(G.apply_blas_core_hint(self.VERSION))
+            self.assertEqual(os.environ["OPENBLAS_CORETYPE"], "Haswell")
+
+
 class Supervise(unittest.TestCase):
     def test_a_child_ended_by_a_signal_is_started_again_with_the_budget_left(self):
         calls = []
