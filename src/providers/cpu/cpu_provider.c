@@ -55,23 +55,18 @@ static const onyx_provider_ops cpu_ops = {
     .destroy = cpu_destroy,
 };
 
-/* How wide the vector instructions of an OpenBLAS kernel set are: 3 AVX-512, 2 AVX2, 1 AVX, 0 SSE
- * (Prescott, Core2, Nehalem, ... and names not listed). */
-static int blas_core_level(const char *core) {
-    static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
-    static const char *const avx2[] = {"Haswell", "Zen"};
-    static const char *const avx[] = {"Sandybridge", "Bulldozer", "Piledriver", "Steamroller", "Excavator"};
-    for (size_t i = 0; i < sizeof avx512 / sizeof *avx512; i++)
-        if (!strcasecmp(core, avx512[i])) return 3;
-    for (size_t i = 0; i < sizeof avx2 / sizeof *avx2; i++)
-        if (!strcasecmp(core, avx2[i])) return 2;
-    for (size_t i = 0; i < sizeof avx / sizeof *avx; i++)
-        if (!strcasecmp(core, avx[i])) return 1;
+/* Whether an OpenBLAS kernel set uses AVX2 and FMA or wider (AVX-512): the x86 sets from Haswell
+ * and Zen on. Older ones (Prescott, Core2, Nehalem, Sandybridge, Bulldozer, ...) and names not
+ * listed do not. */
+static int blas_core_has_avx2(const char *core) {
+    static const char *const wide[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"};
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++)
+        if (!strcasecmp(core, wide[i])) return 1;
     return 0;
 }
 
 const char *onyx_cpu_blas_better_core(const char *core, int cpu_avx2_fma, int cpu_avx512) {
-    if (!core || !cpu_avx2_fma || blas_core_level(core) >= 2) return NULL;
+    if (!core || !cpu_avx2_fma || blas_core_has_avx2(core)) return NULL;
     return cpu_avx512 ? "SkylakeX" : "Haswell";
 }
 
