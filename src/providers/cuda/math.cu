@@ -793,12 +793,18 @@ __device__ __forceinline__ void softmax_pre_offsets(const softmax_pre &pre, int6
     *bo = b;
 }
 
-/* Element c of row (offsets xo, bo) as the unfused Mul and Add kernels leave it. */
+/* x * scale + bias as the unfused Mul and Add kernels leave it: each rounded to T. */
+template <typename T, typename A>
+__device__ __forceinline__ A softmax_pre_combine(const softmax_pre &pre, T x, T bias) {
+    A v = to_acc<A>(x);
+    if (pre.use_scale) v = to_acc<A>(store_as<T, A>::go(v * (A)pre.scale));
+    return to_acc<A>(store_as<T, A>::go(v + to_acc<A>(bias)));
+}
+
+/* Element c of row (offsets xo, bo). */
 template <typename T, typename A>
 __device__ __forceinline__ A softmax_pre_value(const softmax_pre &pre, const T *x, int64_t xo, int64_t bo, int64_t c) {
-    A v = to_acc<A>(x[xo + c * pre.x_last]);
-    if (pre.use_scale) v = to_acc<A>(store_as<T, A>::go(v * (A)pre.scale));
-    return to_acc<A>(store_as<T, A>::go(v + to_acc<A>(((const T *)pre.bias)[bo + c * pre.b_last])));
+    return softmax_pre_combine<T, A>(pre, x[xo + c * pre.x_last], ((const T *)pre.bias)[bo + c * pre.b_last]);
 }
 
 /* y (rows, cols) = softmax of x (rows, cols); one warp per row, the row in registers: lane l holds
@@ -828,11 +834,7 @@ __global__ void softmax_rows_warp_kernel(T *y, const T *x, int64_t rows, int col
                 P in = *(const P *)(x + xo + (int64_t)p * VEC);
                 P add = *(const P *)((const T *)pre.bias + bo + (int64_t)p * VEC);
 #pragma unroll
-                for (int q = 0; q < VEC; q++) {
-                    A t = to_acc<A>(in.v[q]);
-                    if (pre.use_scale) t = to_acc<A>(store_as<T, A>::go(t * (A)pre.scale));
-                    v[j][q] = to_acc<A>(store_as<T, A>::go(t + to_acc<A>(add.v[q])));
-                }
+                for (int q = 0; q < VEC; q++) v[j][q] = softmax_pre_combine<T, A>(pre, in.v[q], add.v[q]);
             }
         } else if (p < packets) {
             P in = xr[p];
