@@ -515,8 +515,8 @@ static void given_destroy(onyx_exec *e, int v) {
 }
 
 void onyx_exec_release_given(onyx_exec *e) {
-    for (int v = 0; v < e->g->n_values; v++)
-        if (e->given[v]) given_destroy(e, v);
+    for (int k = 0; k < e->n_bind_values; k++) /* given values are bound inputs */
+        if (e->given[e->bind_values[k]]) given_destroy(e, e->bind_values[k]);
 }
 
 void onyx_exec_bind_output(onyx_exec *e, int value_id, onyx_tensor *dst) { e->out_dst[value_id] = dst; }

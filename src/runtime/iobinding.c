@@ -70,7 +70,8 @@ void onyx_io_binding_destroy(onyx_io_binding *b) {
     onyx_free(b);
 }
 
-onyx_status onyx_io_binding_bind_input(onyx_io_binding *b, const char *name, const onyx_tensor *t) {
+/* Bind input name to t; *index gets the input's number. */
+static onyx_status bind_input_at(onyx_io_binding *b, const char *name, const onyx_tensor *t, int *index) {
     onyx_error_clear();
     if (!b || !name || !t) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_io_binding_bind_input: NULL argument");
     const onyx_session *s = b->session;
@@ -82,12 +83,18 @@ onyx_status onyx_io_binding_bind_input(onyx_io_binding *b, const char *name, con
     ONYX_TRY(session_check_input(s, &s->inputs[i], t));
     if (b->given[i] != t) drop_given(b, (size_t)i); /* what was given there before */
     b->inputs[i] = t;
+    *index = i;
     return ONYX_OK;
 }
 
+onyx_status onyx_io_binding_bind_input(onyx_io_binding *b, const char *name, const onyx_tensor *t) {
+    int i;
+    return bind_input_at(b, name, t, &i);
+}
+
 onyx_status onyx_io_binding_give_input(onyx_io_binding *b, const char *name, onyx_tensor *t) {
-    ONYX_TRY(onyx_io_binding_bind_input(b, name, t));
-    int i = session_find_input(b->session, name);
+    int i;
+    ONYX_TRY(bind_input_at(b, name, t, &i));
     for (size_t k = 0; k < b->session->n_inputs; k++)
         if (b->given[k] == t && (int)k != i) {
             b->inputs[i] = NULL;
