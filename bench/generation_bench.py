@@ -1040,11 +1040,13 @@ def resume_from(src, out):
 def pending(rows, results, retry_failed):
     """The planned rows still to measure, in order; results takes in the planned rows. A row an
     earlier run left "running" ended that run's process: it is marked failed, and the rows of the
-    same model, variant and search are not run (unless retry_failed)."""
+    same model, variant and search are not run (unless retry_failed), in that run and every later
+    one that resumes the folder."""
     died = set()
     for r in results.rows.values():
         if r["status"] == RUNNING:
             r["status"] = DIED
+        if r["status"] == DIED:
             died.add((r["model"], r["variant"], r["search"]))
     todo = []
     for r in rows:

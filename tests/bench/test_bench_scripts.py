@@ -119,6 +119,11 @@ class Resume(unittest.TestCase):
             self.assertIn(("torch-fp32", "greedy"), kinds)
             skipped = [r for r in results.rows.values() if r["status"].startswith("not run: a torch-fp32 beam5")]
             self.assertEqual(len(skipped), 1)  # the same kind at the other length
+            # and in every later run that resumes the folder, not only the first
+            results.write()
+            _, rows = rows_for(out, "--lengths", "32,128")
+            todo = G.pending(rows, G.Results(out), False)
+            self.assertNotIn(("torch-fp32", "beam5"), {(r["variant"], r["search"]) for r in todo})
             # --retry-failed runs both again
             _, rows = rows_for(out, "--lengths", "32,128")
             todo = G.pending(rows, G.Results(out), True)
