@@ -25,6 +25,10 @@
  *
  * Linear layers' MatMul + Add(bias) become onyx MatMulBias (the bias in the GEMM's epilogue).
  *
+ * Attention's scale, mask Add and Softmax become onyx ScaleAddSoftmax; in float16 the whole
+ * attention of an encoder (the Q, K and V transposes, both MatMuls, that softmax and the output
+ * transpose) becomes onyx Attention (src/providers/cpu/attention.c says what it computes).
+ *
  * The rewrite turns the chain's last node into the fused node and leaves the rest without
  * readers, for dead-node removal. A chain is fused only when each of its intermediate values has
  * no reader outside the chain and is no graph output.
@@ -437,6 +441,78 @@ static int match_scale_add_softmax(const fusion_ctx *f, const onyx_node *n, int 
     return 0;
 }
 
+/* Is node n a Transpose with permutation perm (4 axes)? */
+static int is_transpose(const onyx_node *n, const int64_t perm[4]) {
+    if (!n || !is_op(n, "Transpose") || n->n_inputs != 1 || n->inputs[0] < 0) return 0;
+    size_t count = 0;
+    const int64_t *p = onyx_node_attr_ints(n, "perm", &count);
+    return p && count == 4 && !memcmp(p, perm, sizeof(int64_t) * 4);
+}
+
+static const int64_t heads_first[4] = {0, 2, 1, 3}; /* (batch, seq, heads, size) <-> (batch, heads, seq, size) */
+static const int64_t keys_last[4] = {0, 2, 3, 1};   /* (batch, seq, heads, size) -> (batch, heads, size, seq) */
+static const int64_t swap_last[4] = {0, 1, 3, 2};
+
+/* v = Transpose(x, heads_first) read only by its reader: sets *x. */
+static int heads_first_of(const fusion_ctx *f, int v, int *x) {
+    const onyx_node *t = producer(f, v);
+    if (!sole_reader(f, v) || !is_transpose(t, heads_first)) return 0;
+    *x = t->inputs[0];
+    return 1;
+}
+
+/* v = K^T per head from K (batch, seq, heads, size): Transpose(K, keys_last), or
+ * Transpose(Transpose(K, heads_first), swap_last). Sets *k. */
+static int keys_transposed_of(const fusion_ctx *f, int v, int *k) {
+    const onyx_node *t = producer(f, v);
+    if (!sole_reader(f, v) || !t) return 0;
+    if (is_transpose(t, keys_last)) {
+        *k = t->inputs[0];
+        return 1;
+    }
+    return is_transpose(t, swap_last) && heads_first_of(f, t->inputs[0], k);
+}
+
+/* Node n = Transpose(MatMul(P, Transpose(V)), heads_first) with P = ScaleAddSoftmax(S, B) (or
+ * Softmax(S) over the last axis) and S = MatMul(Transpose(Q), K^T), every intermediate read only
+ * inside the chain and all of float16: attention over heads as an encoder's export writes it
+ * (transformers' eager attention after the projections' Reshapes). Sets in[] = {Q, K, V, B} (B
+ * -1 without a bias) and *scale.
+ *
+ * Float16 only: there the fused kernel (tensor cores, scores in registers and shared memory)
+ * beats the two batched GEMMs, the softmax and four transposes that it replaces. In float32
+ * without TF32 the GEMMs dominate and cuBLAS's are the faster ones. */
+static int match_attention(const fusion_ctx *f, const onyx_node *n, int in[4], double *scale) {
+    int o, p, s, vt;
+    if (!is_transpose(n, heads_first) || n->n_outputs != 1) return 0;
+    o = n->inputs[0];
+    const onyx_node *pv = producer(f, o);
+    if (!sole_reader(f, o) || !pv || !is_op(pv, "MatMul") || pv->n_inputs != 2) return 0;
+    p = pv->inputs[0];
+    vt = pv->inputs[1];
+    if (!heads_first_of(f, vt, &in[2])) return 0;
+    const onyx_node *sm = producer(f, p);
+    if (!sole_reader(f, p) || !sm || sm->n_inputs < 1) return 0;
+    if (!strcmp(sm->domain, "onyx") && !strcmp(sm->op_type, "ScaleAddSoftmax") && sm->n_inputs == 2 &&
+        sm->inputs[1] >= 0) {
+        in[3] = sm->inputs[1];
+        *scale = onyx_node_attr_float(sm, "scale", 1.0f);
+    } else if (is_op(sm, "Softmax") && sm->opset >= 13 && sm->n_inputs == 1 &&
+               onyx_node_attr_int(sm, "axis", -1) == -1) {
+        in[3] = -1;
+        *scale = 1.0;
+    } else {
+        return 0;
+    }
+    s = sm->inputs[0];
+    const onyx_node *qk = producer(f, s);
+    if (!sole_reader(f, s) || !qk || !is_op(qk, "MatMul") || qk->n_inputs != 2) return 0;
+    if (!heads_first_of(f, qk->inputs[0], &in[0]) || !keys_transposed_of(f, qk->inputs[1], &in[1])) return 0;
+    for (int i = 0; i < 4; i++)
+        if (in[i] >= 0 && f->g->values[in[i]].dtype != ONYX_DTYPE_FLOAT16) return 0;
+    return f->g->values[n->outputs[0]].dtype == ONYX_DTYPE_FLOAT16;
+}
+
 /* Replace the attributes of node n (rewritten) with float attributes names[i] = values[i], or
  * (int_first) the first one an int. */
 static onyx_status set_attrs(onyx_graph *g, onyx_node *n, const char *const *names, const double *values, int count,
@@ -611,6 +687,19 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
      * (exports give Linear's output and its bias); FastGelu's bias must be a 1-D constant. */
     if (st == ONYX_OK && chains) st = onyx_graph_remove_dead_nodes(g, &removed);
     if (st == ONYX_OK && chains) st = onyx_graph_count_readers(f.g, f.readers);
+    /* Attention over heads (its softmax fused above) into onyx Attention. */
+    int attentions = 0;
+    for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
+        onyx_node *n = &g->nodes[i];
+        int in[4];
+        double scale;
+        if (!match_attention(&f, n, in, &scale)) continue;
+        st = rewrite_in(g, n, "onyx", "Attention", in, in[3] >= 0 ? 4 : 3);
+        if (st == ONYX_OK) st = set_scale_attr(g, n, scale);
+        attentions++;
+    }
+    if (st == ONYX_OK && attentions) st = onyx_graph_remove_dead_nodes(g, &removed);
+    if (st == ONYX_OK && attentions) st = onyx_graph_count_readers(f.g, f.readers);
     int biased = 0;
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
         onyx_node *n = &g->nodes[i];
@@ -640,7 +729,7 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
     if (st == ONYX_OK && skips) st = onyx_graph_sort(g);
     if (st == ONYX_OK && skips) st = onyx_graph_remove_dead_nodes(g, &removed);
     onyx_free(f.readers);
-    *fused += casts + chains + linears + skips;
+    *fused += casts + chains + attentions + linears + skips;
     /* If branches (the merged decoders of Optimum) hold whole models: fuse inside them too. */
     if (st == ONYX_OK) st = onyx_graph_each_subgraph(g, fuse_subgraph, fused);
     return st;

@@ -352,7 +352,7 @@ static onyx_status session_build(onyx_session *s) {
     if (s->options.opt_level >= ONYX_OPT_ALL) {
         int fused = 0;
         ONYX_TRY(onyx_graph_fuse(g, &fused));
-        if (fused) onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: %d fusions (no-op Casts, GELU, FastGelu, RMS norm, bias GELU, MatMul + bias)", s->model->display_name, fused);
+        if (fused) onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: %d fusions (no-op Casts, GELU, FastGelu, RMS norm, bias GELU, attention, MatMul + bias)", s->model->display_name, fused);
     }
     ONYX_TRY(place_graph(s, g));
     log_placement(s);

@@ -366,6 +366,82 @@ static void test_scale_add_softmax_fuses(void) {
     }
 }
 
+/* ---- attention over heads ---- */
+
+typedef struct attention_variant {
+    int mask;          /* ScaleAddSoftmax with a mask (1) or a plain Softmax (0) */
+    int keys_two_steps; /* K^T as Transpose(0,2,1,3) then Transpose(0,1,3,2) instead of (0,2,3,1) */
+    int leak;          /* the scores are also a graph output: nothing may fuse */
+} attention_variant;
+
+/* y (2, 3, C) = the attention of x over 2 heads of 12 as transformers' eager attention exports
+ * it: Q = x, K = x * wk, V = x * wv reshaped to (2, 3, 2, 12), Transposes to (batch, heads, ...),
+ * MatMul, scale 0.125, mask Add, Softmax, MatMul, Transpose back and Reshape to (2, 3, C). */
+static void attention_graph(onyx_graph_writer *w, onyx_dtype dt, const attention_variant *v) {
+    onyx_graph_writer_init(w, "attention");
+    onyx_graph_writer_input(w, "x", dt, 3);
+    onyx_graph_writer_output(w, "y", dt, 3);
+    if (v->leak) onyx_graph_writer_output(w, "s", dt, 4);
+    onyx_node_attr_value to_dt = ONYX_ATTR_INT("to", dt);
+    weight(w, "wk32", 0.8f);
+    weight(w, "wv32", 1.1f);
+    scalar(w, "scale32", 0.125f);
+    float mask[3] = {0.0f, 0.5f, -30000.0f};
+    int64_t mask_dims[4] = {1, 1, 1, 3}, heads[4] = {2, 3, 2, 12}, back[3] = {2, 3, C}, four = 4, three = 3;
+    onyx_graph_writer_floats(w, "mask32", mask, mask_dims, 4);
+    onyx_graph_writer_int64s(w, "heads", heads, &four, 1);
+    onyx_graph_writer_int64s(w, "back", back, &three, 1);
+    onyx_graph_writer_node(w, "Cast", "wk32", "wk", &to_dt, 1);
+    onyx_graph_writer_node(w, "Cast", "wv32", "wv", &to_dt, 1);
+    onyx_graph_writer_node(w, "Cast", "scale32", "scale", &to_dt, 1);
+    onyx_graph_writer_node(w, "Cast", "mask32", "mask", &to_dt, 1);
+    onyx_graph_writer_node(w, "Mul", "x,wk", "k3", NULL, 0);
+    onyx_graph_writer_node(w, "Mul", "x,wv", "v3", NULL, 0);
+    onyx_graph_writer_node(w, "Reshape", "x,heads", "q4", NULL, 0);
+    onyx_graph_writer_node(w, "Reshape", "k3,heads", "k4", NULL, 0);
+    onyx_graph_writer_node(w, "Reshape", "v3,heads", "v4", NULL, 0);
+    onyx_node_attr_value heads_first = {"perm", 0, 0.0f, 0, (const int64_t[]){0, 2, 1, 3}, 4};
+    onyx_node_attr_value keys_last = {"perm", 0, 0.0f, 0, (const int64_t[]){0, 2, 3, 1}, 4};
+    onyx_node_attr_value swap_last = {"perm", 0, 0.0f, 0, (const int64_t[]){0, 1, 3, 2}, 4};
+    onyx_graph_writer_node(w, "Transpose", "q4", "qt", &heads_first, 1);
+    if (v->keys_two_steps) {
+        onyx_graph_writer_node(w, "Transpose", "k4", "kh", &heads_first, 1);
+        onyx_graph_writer_node(w, "Transpose", "kh", "kt", &swap_last, 1);
+    } else {
+        onyx_graph_writer_node(w, "Transpose", "k4", "kt", &keys_last, 1);
+    }
+    onyx_graph_writer_node(w, "Transpose", "v4", "vt", &heads_first, 1);
+    onyx_graph_writer_node(w, "MatMul", "qt,kt", "s", NULL, 0);
+    if (v->mask) {
+        onyx_graph_writer_node(w, "Mul", "s,scale", "ss", NULL, 0);
+        onyx_graph_writer_node(w, "Add", "ss,mask", "t", NULL, 0);
+        onyx_graph_writer_node(w, "Softmax", "t", "p", NULL, 0);
+    } else {
+        onyx_graph_writer_node(w, "Softmax", "s", "p", NULL, 0);
+    }
+    onyx_graph_writer_node(w, "MatMul", "p,vt", "o", NULL, 0);
+    onyx_graph_writer_node(w, "Transpose", "o", "ot", &heads_first, 1);
+    onyx_graph_writer_node(w, "Reshape", "ot,back", "y", NULL, 0);
+}
+
+static void test_attention_fuses_in_float16(void) {
+    static const attention_variant masked = {1, 0, 0}, plain = {0, 0, 0}, two_steps = {1, 1, 0}, leak = {1, 0, 1};
+    onyx_graph_writer w;
+    onyx_dtype f16 = ONYX_DTYPE_FLOAT16, f32 = ONYX_DTYPE_FLOAT32;
+    /* float16 against the unfused graph, which rounds the scores and probabilities to float16 */
+    attention_graph(&w, f16, &masked);
+    check_case(&w, &(fused_case){"attention: scale, mask, softmax", f16, "Attention", 1, "Transpose", 1e-2});
+    attention_graph(&w, f16, &plain);
+    check_case(&w, &(fused_case){"attention: softmax only", f16, "Attention", 1, "Transpose", 1e-2});
+    attention_graph(&w, f16, &two_steps);
+    check_case(&w, &(fused_case){"attention: K^T in two Transposes", f16, "Attention", 1, "Transpose", 1e-2});
+    /* float32 keeps the GEMMs; a chain value read outside stays too */
+    attention_graph(&w, f32, &masked);
+    check_case(&w, &(fused_case){"attention in float32 stays", f32, NULL, 0, "Transpose", 1e-6});
+    attention_graph(&w, f16, &leak);
+    check_case(&w, &(fused_case){"attention whose scores are an output stays", f16, NULL, 0, "Transpose", 1e-2});
+}
+
 /* ---- T5's fp16 overflow guard ---- */
 
 typedef struct clamp_variant {
@@ -478,6 +554,7 @@ int main(void) {
     ONYX_TEST_RUN(test_noop_cast_becomes_identity);
     ONYX_TEST_RUN(test_skip_norm_fuses);
     ONYX_TEST_RUN(test_scale_add_softmax_fuses);
+    ONYX_TEST_RUN(test_attention_fuses_in_float16);
     ONYX_TEST_RUN(test_clamp_inf_fuses);
     ONYX_TEST_RUN(test_clamp_inf_lookalikes_stay);
     return onyx_test_finish();

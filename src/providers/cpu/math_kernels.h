@@ -169,6 +169,22 @@ typedef struct math_scale_add_softmax {
 onyx_status math_scale_add_softmax_view(const onyx_kernel_ctx *ctx, math_scale_add_softmax *v);
 onyx_status math_scale_add_softmax_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_scale_add_softmax_run(onyx_kernel_ctx *ctx);
+/* onyx Attention (attention.c): softmax(scale * Q K^T + B) V per head, Q, K, V and the output in
+ * (batch, sequence, heads, size) layout; the view of a node (shared with the CUDA provider) and
+ * the CPU kernel. */
+typedef struct math_attention {
+    int64_t batch, heads, q_len, kv_len, head_dim, v_dim;
+    /* element strides along (batch, sequence, head); a head's vector is contiguous. A batch
+     * stride of 0: K or V of batch 1, shared by every batch. */
+    int64_t q_strides[3], k_strides[3], v_strides[3], o_strides[3];
+    int has_bias;
+    int64_t bias_strides[4]; /* along (batch, head, query, key); 0 where B is broadcast */
+    float scale;
+    int64_t out_dims[4];
+} math_attention;
+onyx_status math_attention_view(const onyx_kernel_ctx *ctx, math_attention *v);
+onyx_status math_attention_prepare(onyx_kernel_ctx *ctx);
+onyx_status math_attention_run(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_layer_norm_run(onyx_kernel_ctx *ctx);
 

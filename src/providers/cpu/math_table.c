@@ -87,6 +87,8 @@ const onyx_kernel_def onyx_cpu_math_kernels[] = {
     {"SimplifiedLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, math_layer_norm_prepare, math_layer_norm_run},
     {"SkipLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, math_skip_norm_prepare, math_skip_norm_run},
     {"ScaleAddSoftmax", "onyx", 1, MAX, 0, F4, 0, math_scale_add_softmax_prepare, math_scale_add_softmax_run},
+    {"Attention", "onyx", 1, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(FLOAT16) | ONYX_DT(BFLOAT16), 0, math_attention_prepare,
+     math_attention_run},
     {"SkipSimplifiedLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, math_skip_norm_prepare, math_skip_norm_run},
 
     {"QuantizeLinear", "", 10, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(INT32), 0, math_quantize_prepare, math_quantize_run},
