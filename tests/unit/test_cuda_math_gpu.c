@@ -1,6 +1,6 @@
 /*
  * test_cuda_math_gpu.c - the CUDA math family (Reduce*, ArgMax/ArgMin, CumSum, TopK,
- * Softmax/LogSoftmax, LayerNormalization, QuantizeLinear, DequantizeLinear,
+ * Softmax/LogSoftmax, LayerNormalization, onyx Attention, QuantizeLinear, DequantizeLinear,
  * DynamicQuantizeLinear) against the CPU kernels on seeded random inputs, through
  * cuda_op_case.h; also GlobalAverage/MaxPool, Hardmax, Instance- and BatchNormalization,
  * MeanVarianceNormalization.
@@ -19,6 +19,11 @@
 #include <stdint.h>
 
 #include "cuda_op_case.h"
+#ifdef ONYX_HAVE_CUDA
+#include <cuda_runtime_api.h>
+
+#include "providers/cuda/math_launch.h"
+#endif
 
 #define DIMS(...) (const int64_t[]){__VA_ARGS__}, (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
 #define AXES(...) DIMS(__VA_ARGS__)
@@ -409,6 +414,71 @@ static void test_scale_add_softmax(void) {
     }
 }
 
+/* ---- Attention (onyx) ---- */
+
+/* Q (b, sq, h, d), K (kb, sk, h, d), V (kb, sk, h, dv), bias of bias_dims (rank 0: none). */
+static void attention_case(onyx_dtype dt, int64_t b, int64_t sq, int64_t sk, int64_t h, int64_t d, int64_t dv,
+                           int64_t kb, const int64_t *bias_dims, int bias_rank, float scale, const void *bias_data) {
+    opc_case c;
+    opc_init(&c, "Attention", 1, 1);
+    c.node.domain = "onyx";
+    opc_input(&c, 0, dt, DIMS(b, sq, h, d), NULL);
+    opc_input(&c, 1, dt, DIMS(kb, sk, h, d), NULL);
+    opc_input(&c, 2, dt, DIMS(kb, sk, h, dv), NULL);
+    if (bias_rank > 0) opc_input(&c, 3, dt, bias_dims, bias_rank, bias_data);
+    if (scale != 1.0f) opc_attr_float(&c, "scale", scale);
+    /* float16 with head size 64: P (the softmax) is rounded to float16 for the tensor cores */
+    tolerance t = tol_for(dt);
+    if (dt == ONYX_DTYPE_FLOAT16) t = (tolerance){4e-3, 4e-3};
+    if (dt == ONYX_DTYPE_FLOAT32) t = (tolerance){5e-5, 5e-5};
+    opc_run(&c, t.atol, t.rtol);
+}
+
+/* A padding mask (b, 1, 1, sk): batch row r's last 7 * r keys masked with dtype's lowest finite
+ * value, as transformers writes it. */
+static void padding_mask(onyx_dtype dt, int64_t b, int64_t sk, void *out) {
+    for (int64_t r = 0; r < b; r++)
+        for (int64_t j = 0; j < sk; j++) {
+            int masked = j >= sk - 7 * r;
+            int64_t i = r * sk + j;
+            if (dt == ONYX_DTYPE_FLOAT16) ((uint16_t *)out)[i] = masked ? 0xFBFFu : onyx_f32_to_f16(0.0f);
+            else if (dt == ONYX_DTYPE_BFLOAT16) ((uint16_t *)out)[i] = masked ? 0xFF7Fu : onyx_f32_to_bf16(0.0f);
+            else ((float *)out)[i] = masked ? -3.4028235e38f : 0.0f;
+        }
+}
+
+static void test_attention(void) {
+    static const onyx_dtype types[] = {ONYX_DTYPE_FLOAT32, ONYX_DTYPE_FLOAT16, ONYX_DTYPE_BFLOAT16};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        onyx_dtype dt = types[k];
+        float mask[3 * 300];
+        padding_mask(dt, 3, 128, mask);
+        attention_case(dt, 3, 128, 128, 4, 64, 64, 3, DIMS(3, 1, 1, 128), 0.125f, mask); /* an encoder */
+        attention_case(dt, 2, 77, 45, 3, 64, 64, 2, DIMS(2, 3, 77, 45), 0.125f, NULL);   /* partial tiles, full bias */
+        attention_case(dt, 2, 65, 33, 2, 64, 64, 2, NULL, 0, 1.0f, NULL);                 /* no bias */
+        attention_case(dt, 2, 20, 20, 8, 64, 64, 2, DIMS(1, 8, 20, 20), 1.0f, NULL);      /* T5's position bias */
+        attention_case(dt, 3, 9, 300, 2, 64, 64, 1, DIMS(300), 0.125f, NULL);             /* K, V of batch 1; 1-D bias */
+        padding_mask(dt, 2, 300, mask);
+        attention_case(dt, 2, 1, 300, 2, 64, 64, 2, DIMS(2, 1, 1, 300), 0.125f, mask); /* one query row */
+        attention_case(dt, 1, 5, 1000, 2, 64, 64, 1, DIMS(1, 1, 5, 1000), 0.125f, NULL); /* many key steps */
+        attention_case(dt, 2, 17, 19, 3, 32, 32, 2, DIMS(2, 1, 1, 19), 0.25f, NULL);     /* head size 32: by row */
+        attention_case(dt, 2, 7, 11, 3, 12, 20, 2, DIMS(2, 3, 7, 11), 0.5f, NULL);       /* V's head size differs */
+        attention_case(dt, 1, 3, 5, 1, 40, 256, 1, NULL, 0, 0.5f, NULL);                 /* V's widest head */
+        attention_case(dt, 2, 4, 0, 3, 64, 64, 2, NULL, 0, 1.0f, NULL);                  /* no keys: zeros */
+        attention_case(dt, 0, 4, 6, 3, 64, 64, 0, NULL, 0, 1.0f, NULL);                  /* empty batch */
+    }
+#ifdef ONYX_HAVE_CUDA
+    /* the float16 cases of head size 64 above are the tensor-core kernel's */
+    onyx_cuda_attention_shape s = {2, 3, 77, 45, 64, 64, {77 * 192, 192, 64}, {45 * 192, 192, 64},
+                                   {45 * 192, 192, 64}, {77 * 192, 192, 64}, {0}, 0.125f};
+    static uint4 aligned[1];
+    ONYX_CHECK(onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT16, aligned, aligned, aligned, aligned, &s));
+    ONYX_CHECK(!onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT32, aligned, aligned, aligned, aligned, &s));
+    s.head_dim = s.v_dim = 32;
+    ONYX_CHECK(!onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT16, aligned, aligned, aligned, aligned, &s));
+#endif
+}
+
 /* ---- SkipLayerNormalization / SkipSimplifiedLayerNormalization ---- */
 
 /* input (dims), skip (the last skip_rank dims of dims: a broadcast when shorter), gamma (and
@@ -679,6 +749,19 @@ static void test_errors(void) {
     opc_input(&c, 0, ONYX_DTYPE_FLOAT32, DIMS(2, 5), NULL);
     opc_input(&c, 1, ONYX_DTYPE_INT64, DIMS(1), &k);
     opc_run_expect_error(&c);
+    opc_init(&c, "Attention", 1, 1); /* Q of rank 3 */
+    c.node.domain = "onyx";
+    opc_input(&c, 0, ONYX_DTYPE_FLOAT16, DIMS(2, 3, 64), NULL);
+    opc_input(&c, 1, ONYX_DTYPE_FLOAT16, DIMS(2, 3, 1, 64), NULL);
+    opc_input(&c, 2, ONYX_DTYPE_FLOAT16, DIMS(2, 3, 1, 64), NULL);
+    opc_run_expect_error(&c);
+    opc_init(&c, "Attention", 1, 1); /* a bias larger than the scores */
+    c.node.domain = "onyx";
+    opc_input(&c, 0, ONYX_DTYPE_FLOAT32, DIMS(1, 3, 2, 8), NULL);
+    opc_input(&c, 1, ONYX_DTYPE_FLOAT32, DIMS(1, 5, 2, 8), NULL);
+    opc_input(&c, 2, ONYX_DTYPE_FLOAT32, DIMS(1, 5, 2, 8), NULL);
+    opc_input(&c, 3, ONYX_DTYPE_FLOAT32, DIMS(4, 2, 3, 5), NULL);
+    opc_run_expect_error(&c);
     opc_init(&c, "ArgMax", 13, 1); /* empty axis */
     opc_input(&c, 0, ONYX_DTYPE_FLOAT32, DIMS(2, 0), NULL);
     opc_attr_int(&c, "axis", 1);
@@ -707,6 +790,7 @@ int main(void) {
     ONYX_TEST_RUN(test_layer_norm);
     ONYX_TEST_RUN(test_skip_norm);
     ONYX_TEST_RUN(test_scale_add_softmax);
+    ONYX_TEST_RUN(test_attention);
     ONYX_TEST_RUN(test_global_pool);
     ONYX_TEST_RUN(test_hardmax);
     ONYX_TEST_RUN(test_channel_norm);

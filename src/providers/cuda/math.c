@@ -1,7 +1,7 @@
 /*
  * math.c - the CUDA provider's math kernel table: Reduce*, GlobalAverage/MaxPool, ArgMax/ArgMin,
  * CumSum, TopK, Softmax/LogSoftmax, Hardmax, Layer-, Instance- and BatchNormalization,
- * MeanVarianceNormalization, QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear.
+ * MeanVarianceNormalization, onyx Attention, QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear.
  *
  * Rows mirror the CPU provider's (src/providers/cpu/math_table.c): same ops, opset ranges and
  * host inputs, with the dtypes the CUDA kernels take. prepare is the CPU's (shape inference and
@@ -281,6 +281,38 @@ static onyx_status cuda_scale_add_softmax_run(onyx_kernel_ctx *ctx) {
                                                         v.lead_rank, v.lead_dims, v.x_strides, v.b_strides, v.x_last,
                                                         v.b_last, stream_of(ctx)),
                             "ScaleAddSoftmax kernel");
+}
+
+/* ---- Attention (onyx): attention.c's view, one kernel ---- */
+
+static onyx_status cuda_attention_prepare(onyx_kernel_ctx *ctx) {
+    math_attention v;
+    ONYX_TRY(math_attention_view(ctx, &v));
+    if (v.v_dim > ONYX_CUDA_ATTENTION_MAX_V_DIM)
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "Attention: V's head size %lld is above the CUDA kernel's %d",
+                          (long long)v.v_dim, ONYX_CUDA_ATTENTION_MAX_V_DIM);
+    ctx->workspace_bytes = 0;
+    return onyx_tensor_set_shape(ctx->outputs[0], ctx->inputs[0]->dtype, v.out_dims, 4, "output 0 (O)");
+}
+
+static onyx_status cuda_attention_run(onyx_kernel_ctx *ctx) {
+    math_attention v;
+    ONYX_TRY(math_attention_view(ctx, &v));
+    onyx_tensor *o = ctx->outputs[0];
+    if (o->nbytes == 0) return ONYX_OK;
+    if (v.kv_len == 0) /* no keys: the weighted sum of nothing */
+        return onyx_cuda_status(cudaMemsetAsync(o->data, 0, o->nbytes, stream_of(ctx)), "Attention output");
+    onyx_cuda_attention_shape s = {v.batch, v.heads, v.q_len, v.kv_len, v.head_dim, v.v_dim};
+    memcpy(s.q_strides, v.q_strides, sizeof s.q_strides);
+    memcpy(s.k_strides, v.k_strides, sizeof s.k_strides);
+    memcpy(s.v_strides, v.v_strides, sizeof s.v_strides);
+    memcpy(s.o_strides, v.o_strides, sizeof s.o_strides);
+    memcpy(s.bias_strides, v.bias_strides, sizeof s.bias_strides);
+    s.scale = v.scale;
+    const void *bias = v.has_bias ? ctx->inputs[3]->data : NULL;
+    return onyx_cuda_status(onyx_cuda_attention((int)o->dtype, ctx->inputs[0]->data, ctx->inputs[1]->data,
+                                                ctx->inputs[2]->data, bias, o->data, &s, stream_of(ctx)),
+                            "Attention kernel");
 }
 
 /* ---- Hardmax: the softmax view ---- */
@@ -580,6 +612,8 @@ const onyx_kernel_def onyx_cuda_math_kernels[] = {
     {"SkipLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_skip_norm_prepare, cuda_skip_norm_run},
     {"SkipSimplifiedLayerNormalization", "com.microsoft", 1, MAX, 0, F4, 0, cuda_skip_norm_prepare, cuda_skip_norm_run},
     {"ScaleAddSoftmax", "onyx", 1, MAX, 0, F4, 0, cuda_scale_add_softmax_prepare, cuda_scale_add_softmax_run},
+    {"Attention", "onyx", 1, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(FLOAT16) | ONYX_DT(BFLOAT16), 0, cuda_attention_prepare,
+     cuda_attention_run},
 
     {"QuantizeLinear", "", 10, MAX, 0, ONYX_DT(FLOAT32) | ONYX_DT(INT32), 0, math_quantize_prepare, cuda_quantize_run},
     {"DequantizeLinear", "", 10, MAX, 0, BYTE_INTS | ONYX_DT(INT32), 0, math_dequantize_prepare, cuda_dequantize_run},

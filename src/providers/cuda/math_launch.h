@@ -90,6 +90,25 @@ cudaError_t onyx_cuda_scale_add_softmax(int dtype, const void *x, const void *bi
                                         const int64_t *x_strides, const int64_t *b_strides, int64_t x_last,
                                         int64_t b_last, cudaStream_t stream);
 
+/* onyx Attention (src/providers/cpu/attention.c): o[b, i, h, :] = softmax_j(scale * q[b, i, h, :] .
+ * k[b, j, h, :] + bias[b, h, i, j]) v[b, j, h, :], float32 scores and softmax. Element strides
+ * along (batch, sequence, head) for q, k, v and o (a head's vector contiguous; a batch stride of
+ * 0 shares one K or V), bias (may be NULL) strides along (batch, head, query, key). float16 with
+ * head size 64 for both K and V takes the tensor-core kernel; other cases (float32, bfloat16,
+ * other sizes up to ONYX_CUDA_ATTENTION_MAX_V_DIM for V) one warp per query row. kv_len > 0. */
+#define ONYX_CUDA_ATTENTION_MAX_V_DIM 256
+typedef struct onyx_cuda_attention_shape {
+    int64_t batch, heads, q_len, kv_len, head_dim, v_dim;
+    int64_t q_strides[3], k_strides[3], v_strides[3], o_strides[3];
+    int64_t bias_strides[4];
+    float scale;
+} onyx_cuda_attention_shape;
+cudaError_t onyx_cuda_attention(int dtype, const void *q, const void *k, const void *v, const void *bias, void *o,
+                                const onyx_cuda_attention_shape *shape, cudaStream_t stream);
+/* Whether onyx_cuda_attention takes the tensor-core kernel for these arguments (for tests). */
+int onyx_cuda_attention_uses_tensor_cores(int dtype, const void *q, const void *k, const void *v, const void *o,
+                                          const onyx_cuda_attention_shape *shape);
+
 /* LayerNormalization of rows: x and y are (rows, cols), scale and bias (may be NULL) are (cols)
  * of x's dtype; mean and inv_std (float32, may be NULL) are (rows). rms: the RMS norm (the mean
  * taken as 0; bias and mean NULL). With skip (rows, cols): the rows normalised are x + skip
