@@ -2,13 +2,10 @@
  * attention.cu - the kernels of onyx Attention (math_launch.h; the op is described in
  * src/providers/cpu/attention.c).
  *
- * attention_mma_kernel: float16, head size 64. A block of 4 warps takes 64 query rows of one
- * (batch, head), 16 per warp, and walks the keys 32 at a time (FlashAttention's online softmax):
- * the warp's scores S = Q K^T by WMMA (16x16x16, float32 accumulators) into shared memory, each
- * row's running max and sum updated by two lanes, P = exp(S - max) as float16, the output
- * accumulator O (float32, shared memory) rescaled and O += P V by WMMA. The (q_len, kv_len)
- * scores never reach global memory and Q, K, V are read in place through their strides. Shared
- * memory is 40 KiB, under the 48 KiB a launch may use without opting in.
+ * attention_mma_kernel: float16, head size 64, on tensor cores through mma.sync (sm_80 and
+ * later), the scores, the softmax and the output accumulator in registers (its comment says
+ * how). The (q_len, kv_len) scores never reach global memory, and Q, K, V are read in place
+ * through their strides.
  *
  * attention_rows_kernel: any float dtype and head size, one warp per query row: each key's dot
  * product across the warp, the online softmax in registers, the lanes holding V's columns.
@@ -16,14 +13,11 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <math_constants.h>
-#include <mma.h>
 #include <stdint.h>
 
 #include "providers/cuda/math_launch.h"
 
 namespace {
-
-using namespace nvcuda;
 
 __device__ __forceinline__ float to_f(float x) { return x; }
 __device__ __forceinline__ float to_f(__half x) { return __half2float(x); }
@@ -87,144 +81,181 @@ __global__ void __launch_bounds__(ROWS_WARPS * 32)
 
 /* ---- float16, head size 64: tensor cores ---- */
 
-constexpr int MMA_D = 64;         /* head size of Q, K and V */
-constexpr int MMA_M = 64;         /* query rows per block */
-constexpr int MMA_N = 32;         /* keys per step */
+constexpr int MMA_D = 64;      /* head size of Q, K and V */
+constexpr int MMA_M = 64;      /* query rows per block, 16 per warp */
+constexpr int MMA_N = 64;      /* keys per step */
 constexpr int MMA_WARPS = MMA_M / 16;
-constexpr int LDH = MMA_D + 8;    /* float16 rows of the K and V tiles and the Q staging */
-constexpr int LDS = MMA_N + 4;    /* float32 score rows */
-constexpr int LDP = MMA_N + 8;    /* float16 probability rows */
-constexpr int LDO = MMA_D + 4;    /* float32 output rows */
-constexpr int K_BYTES = MMA_N * LDH * 2, V_BYTES = K_BYTES;
-constexpr int S_BYTES = MMA_WARPS * 16 * LDS * 4, P_BYTES = MMA_WARPS * 16 * LDP * 2, O_BYTES = MMA_WARPS * 16 * LDO * 4;
-constexpr int MMA_SMEM = K_BYTES + V_BYTES + S_BYTES + P_BYTES + O_BYTES;
-static_assert(MMA_SMEM <= 48 * 1024, "the tensor-core kernel's shared memory must fit a launch without opt-in");
-static_assert(K_BYTES % 32 == 0 && S_BYTES % 32 == 0 && P_BYTES % 32 == 0, "WMMA tiles need 32-byte alignment");
-static_assert(16 * LDH * 2 <= 16 * LDO * 4, "a warp's Q rows are staged in its output rows");
+constexpr int LDT = MMA_D + 8; /* float16 row stride of the shared tiles: fragment loads hit 32 banks */
+static_assert(MMA_N == MMA_D, "the K and transposed V tiles share one shape");
 
+/* D += A B for one m16n8k16 tile: A 16x16 float16 (row), B 16x8 float16 (column), D float32.
+ * PTX's fragment layout, with g = lane / 4 and t = lane % 4: a[0] (row g, cols 2t, 2t+1), a[1] row
+ * g + 8, a[2] and a[3] the same rows at cols 2t + 8; b[0] (rows 2t, 2t+1 of col g), b[1] rows
+ * 2t + 8; d[0], d[1] (row g, cols 2t, 2t+1), d[2], d[3] row g + 8. */
+__device__ __forceinline__ void mma_16816(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%0, %1, %2, %3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+__device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
+    __half2 h = __floats2half2_rn(lo, hi);
+    return *(const uint32_t *)&h;
+}
+
+__device__ __forceinline__ uint32_t load_pair(const __half *p) { return *(const uint32_t *)p; }
+
+/* A block of 4 warps takes 64 query rows of one (batch, head), 16 per warp, and walks the keys 64
+ * at a time (FlashAttention-2's forward pass): S = Q K^T by mma.sync into registers, the running
+ * max and sum of each row across the 4 lanes that hold it, P = exp(S - max) rounded to float16
+ * straight into the A fragments of O += P V (an accumulator tile's layout is an A fragment's),
+ * O rescaled in registers. Shared memory holds the Q tile (read once into fragments), a K tile
+ * and a transposed V tile: 27 KiB. */
 __global__ void __launch_bounds__(MMA_WARPS * 32)
     attention_mma_kernel(const __half *__restrict__ q, const __half *__restrict__ k, const __half *__restrict__ v,
                          const __half *__restrict__ bias, __half *__restrict__ o, onyx_cuda_attention_shape s) {
-    __shared__ __align__(128) unsigned char smem[MMA_SMEM];
-    __half *ks = (__half *)smem;
-    __half *vs = (__half *)(smem + K_BYTES);
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-    float *ss = (float *)(smem + K_BYTES + V_BYTES) + warp * 16 * LDS;
-    __half *ps = (__half *)(smem + K_BYTES + V_BYTES + S_BYTES) + warp * 16 * LDP;
-    float *os = (float *)(smem + K_BYTES + V_BYTES + S_BYTES + P_BYTES) + warp * 16 * LDO;
-    const int64_t b = blockIdx.z, h = blockIdx.y, i0 = (int64_t)blockIdx.x * MMA_M + warp * 16;
+    __shared__ __align__(16) __half qs[MMA_M * LDT];
+    __shared__ __align__(16) __half ks[MMA_N * LDT];  /* [key][dim] */
+    __shared__ __align__(16) __half vts[MMA_D * LDT]; /* [dim][key] */
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+    const int64_t b = blockIdx.z, h = blockIdx.y, i_block = (int64_t)blockIdx.x * MMA_M;
     const __half *qb = q + b * s.q_strides[0] + h * s.q_strides[2];
     const __half *kb = k + b * s.k_strides[0] + h * s.k_strides[2];
     const __half *vb = v + b * s.v_strides[0] + h * s.v_strides[2];
 
-    /* The warp's 16 query rows, staged (zeros past q_len) in its output rows, into fragments. */
-    __half *qs = (__half *)os;
-    for (int c = lane; c < 16 * MMA_D / 8; c += 32) {
+    for (int c = tid; c < MMA_M * MMA_D / 8; c += MMA_WARPS * 32) {
         int r = c / (MMA_D / 8), col = (c % (MMA_D / 8)) * 8;
         uint4 val = make_uint4(0, 0, 0, 0);
-        if (i0 + r < s.q_len) val = *(const uint4 *)(qb + (i0 + r) * s.q_strides[1] + col);
-        *(uint4 *)(qs + r * LDH + col) = val;
+        if (i_block + r < s.q_len) val = *(const uint4 *)(qb + (i_block + r) * s.q_strides[1] + col);
+        *(uint4 *)(qs + r * LDT + col) = val;
     }
-    __syncwarp();
-    wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> qa[MMA_D / 16];
+    __syncthreads();
+    uint32_t qa[MMA_D / 16][4];
+    const __half *qw = qs + warp * 16 * LDT;
 #pragma unroll
-    for (int kk = 0; kk < MMA_D / 16; kk++) wmma::load_matrix_sync(qa[kk], qs + kk * 16, LDH);
-    __syncwarp();
-    for (int c = lane; c < 16 * LDO; c += 32) os[c] = 0.0f;
-
-    /* Two lanes per query row: row r, columns half * 16 .. + 16 of each step's scores and
-     * half * 32 .. + 32 of the output. */
-    const int r = lane >> 1, half = lane & 1;
-    const int64_t i = i0 + r;
-    const __half *br = nullptr;
-    if (bias) {
-        int64_t bi = i < s.q_len ? i : s.q_len - 1;
-        br = bias + b * s.bias_strides[0] + h * s.bias_strides[1] + bi * s.bias_strides[2];
+    for (int kk = 0; kk < MMA_D / 16; kk++) {
+        qa[kk][0] = load_pair(qw + g * LDT + kk * 16 + 2 * t);
+        qa[kk][1] = load_pair(qw + (g + 8) * LDT + kk * 16 + 2 * t);
+        qa[kk][2] = load_pair(qw + g * LDT + kk * 16 + 8 + 2 * t);
+        qa[kk][3] = load_pair(qw + (g + 8) * LDT + kk * 16 + 8 + 2 * t);
     }
-    float m = -CUDART_INF_F, l = 0.0f;
+
+    /* this lane's rows: g and g + 8 of the warp's 16 */
+    const int64_t row0 = i_block + warp * 16 + g, row1 = row0 + 8;
+    const __half *br0 = nullptr, *br1 = nullptr;
+    if (bias) {
+        const __half *bh = bias + b * s.bias_strides[0] + h * s.bias_strides[1];
+        br0 = bh + (row0 < s.q_len ? row0 : s.q_len - 1) * s.bias_strides[2];
+        br1 = bh + (row1 < s.q_len ? row1 : s.q_len - 1) * s.bias_strides[2];
+    }
+    float oacc[MMA_D / 8][4];
+#pragma unroll
+    for (int dt = 0; dt < MMA_D / 8; dt++) oacc[dt][0] = oacc[dt][1] = oacc[dt][2] = oacc[dt][3] = 0.0f;
+    float m0 = -CUDART_INF_F, m1 = -CUDART_INF_F, l0 = 0.0f, l1 = 0.0f;
+
     for (int64_t j0 = 0; j0 < s.kv_len; j0 += MMA_N) {
-        __syncthreads(); /* the last step's K and V reads are done */
+        __syncthreads(); /* the last step's tiles are read */
         for (int c = tid; c < MMA_N * MMA_D / 8; c += MMA_WARPS * 32) {
-            int rr = c / (MMA_D / 8), col = (c % (MMA_D / 8)) * 8;
+            int r = c / (MMA_D / 8), col = (c % (MMA_D / 8)) * 8;
             uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-            if (j0 + rr < s.kv_len) {
-                kv = *(const uint4 *)(kb + (j0 + rr) * s.k_strides[1] + col);
-                vv = *(const uint4 *)(vb + (j0 + rr) * s.v_strides[1] + col);
+            if (j0 + r < s.kv_len) { /* keys past the end: zeros (their weights are 0, and 0 * NaN is not) */
+                kv = *(const uint4 *)(kb + (j0 + r) * s.k_strides[1] + col);
+                vv = *(const uint4 *)(vb + (j0 + r) * s.v_strides[1] + col);
             }
-            *(uint4 *)(ks + rr * LDH + col) = kv;
-            *(uint4 *)(vs + rr * LDH + col) = vv;
+            *(uint4 *)(ks + r * LDT + col) = kv;
+            const __half *ve = (const __half *)&vv;
+#pragma unroll
+            for (int e = 0; e < 8; e++) vts[(col + e) * LDT + r] = ve[e];
         }
         __syncthreads();
-        /* S = Q K^T: K's rows as the columns of a column-major B */
+        float sacc[MMA_N / 8][4];
 #pragma unroll
-        for (int nt = 0; nt < MMA_N / 16; nt++) {
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::fill_fragment(acc, 0.0f);
+        for (int nt = 0; nt < MMA_N / 8; nt++) {
+            sacc[nt][0] = sacc[nt][1] = sacc[nt][2] = sacc[nt][3] = 0.0f;
 #pragma unroll
             for (int kk = 0; kk < MMA_D / 16; kk++) {
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> kf;
-                wmma::load_matrix_sync(kf, ks + nt * 16 * LDH + kk * 16, LDH);
-                wmma::mma_sync(acc, qa[kk], kf, acc);
+                const __half *kr = ks + (nt * 8 + g) * LDT + kk * 16 + 2 * t;
+                uint32_t bf[2] = {load_pair(kr), load_pair(kr + 8)};
+                mma_16816(sacc[nt], qa[kk], bf);
             }
-            wmma::store_matrix_sync(ss + nt * 16, acc, LDS, wmma::mem_row_major);
         }
-        __syncwarp();
-        float x[16], tmax = -CUDART_INF_F;
+        float t0 = -CUDART_INF_F, t1 = -CUDART_INF_F;
 #pragma unroll
-        for (int c = 0; c < 16; c++) {
-            int col = half * 16 + c;
-            int64_t j = j0 + col;
-            float t = -CUDART_INF_F;
-            if (j < s.kv_len) {
-                t = ss[r * LDS + col] * s.scale;
-                if (br) t += __half2float(br[j * s.bias_strides[3]]);
+        for (int nt = 0; nt < MMA_N / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                int64_t j = j0 + nt * 8 + 2 * t + e;
+                float x0 = -CUDART_INF_F, x1 = -CUDART_INF_F;
+                if (j < s.kv_len) {
+                    x0 = sacc[nt][e] * s.scale;
+                    x1 = sacc[nt][2 + e] * s.scale;
+                    if (bias) {
+                        x0 += __half2float(br0[j * s.bias_strides[3]]);
+                        x1 += __half2float(br1[j * s.bias_strides[3]]);
+                    }
+                }
+                sacc[nt][e] = x0;
+                sacc[nt][2 + e] = x1;
+                t0 = fmaxf(t0, x0);
+                t1 = fmaxf(t1, x1);
             }
-            x[c] = t;
-            tmax = fmaxf(tmax, t);
+#pragma unroll
+        for (int off = 1; off < 4; off <<= 1) {
+            t0 = fmaxf(t0, __shfl_xor_sync(0xffffffffu, t0, off));
+            t1 = fmaxf(t1, __shfl_xor_sync(0xffffffffu, t1, off));
         }
-        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 1));
-        float m_new = fmaxf(m, tmax);
+        const float n0 = fmaxf(m0, t0), n1 = fmaxf(m1, t1);
         /* as in the row kernel: no weight while every score so far is -inf */
-        float alpha = m_new == -CUDART_INF_F ? 1.0f : __expf(m - m_new), psum = 0.0f;
+        const bool none0 = n0 == -CUDART_INF_F, none1 = n1 == -CUDART_INF_F;
+        const float a0 = none0 ? 1.0f : __expf(m0 - n0), a1 = none1 ? 1.0f : __expf(m1 - n1);
+        float sum0 = 0.0f, sum1 = 0.0f;
 #pragma unroll
-        for (int c = 0; c < 16; c++) {
-            float p = m_new == -CUDART_INF_F ? 0.0f : __expf(x[c] - m_new);
-            psum += p;
-            ps[r * LDP + half * 16 + c] = __float2half(p);
-        }
-        psum += __shfl_xor_sync(0xffffffffu, psum, 1);
-        l = l * alpha + psum;
-        m = m_new;
+        for (int nt = 0; nt < MMA_N / 8; nt++)
 #pragma unroll
-        for (int c = 0; c < MMA_D / 2; c++) os[r * LDO + half * (MMA_D / 2) + c] *= alpha;
-        __syncwarp();
-        /* O += P V */
-#pragma unroll
-        for (int dt = 0; dt < MMA_D / 16; dt++) {
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::load_matrix_sync(acc, os + dt * 16, LDO, wmma::mem_row_major);
-#pragma unroll
-            for (int kk = 0; kk < MMA_N / 16; kk++) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> pf;
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> vf;
-                wmma::load_matrix_sync(pf, ps + kk * 16, LDP);
-                wmma::load_matrix_sync(vf, vs + kk * 16 * LDH + dt * 16, LDH);
-                wmma::mma_sync(acc, pf, vf, acc);
+            for (int e = 0; e < 2; e++) {
+                float p0 = none0 ? 0.0f : __expf(sacc[nt][e] - n0), p1 = none1 ? 0.0f : __expf(sacc[nt][2 + e] - n1);
+                sacc[nt][e] = p0;
+                sacc[nt][2 + e] = p1;
+                sum0 += p0;
+                sum1 += p1;
             }
-            wmma::store_matrix_sync(os + dt * 16, acc, LDO, wmma::mem_row_major);
+#pragma unroll
+        for (int off = 1; off < 4; off <<= 1) {
+            sum0 += __shfl_xor_sync(0xffffffffu, sum0, off);
+            sum1 += __shfl_xor_sync(0xffffffffu, sum1, off);
         }
-        __syncwarp();
+        l0 = l0 * a0 + sum0;
+        l1 = l1 * a1 + sum1;
+        m0 = n0;
+        m1 = n1;
+#pragma unroll
+        for (int dt = 0; dt < MMA_D / 8; dt++) {
+            oacc[dt][0] *= a0;
+            oacc[dt][1] *= a0;
+            oacc[dt][2] *= a1;
+            oacc[dt][3] *= a1;
+        }
+#pragma unroll
+        for (int kk = 0; kk < MMA_N / 16; kk++) {
+            uint32_t pa[4] = {pack_half2(sacc[2 * kk][0], sacc[2 * kk][1]), pack_half2(sacc[2 * kk][2], sacc[2 * kk][3]),
+                              pack_half2(sacc[2 * kk + 1][0], sacc[2 * kk + 1][1]),
+                              pack_half2(sacc[2 * kk + 1][2], sacc[2 * kk + 1][3])};
+#pragma unroll
+            for (int dt = 0; dt < MMA_D / 8; dt++) {
+                const __half *vr = vts + (dt * 8 + g) * LDT + kk * 16 + 2 * t;
+                uint32_t bf[2] = {load_pair(vr), load_pair(vr + 8)};
+                mma_16816(oacc[dt], pa, bf);
+            }
+        }
     }
-    if (i >= s.q_len) return;
-    float inv = 1.0f / l;
-    __half *orow = o + b * s.o_strides[0] + i * s.o_strides[1] + h * s.o_strides[2] + half * (MMA_D / 2);
-    const float *orow_s = os + r * LDO + half * (MMA_D / 2);
+    __half *o0 = o + b * s.o_strides[0] + row0 * s.o_strides[1] + h * s.o_strides[2] + 2 * t;
+    __half *o1 = o0 + 8 * s.o_strides[1];
+    const float inv0 = 1.0f / l0, inv1 = 1.0f / l1;
 #pragma unroll
-    for (int c = 0; c < MMA_D / 2; c += 8) {
-        __align__(16) __half packed[8];
-#pragma unroll
-        for (int e = 0; e < 8; e++) packed[e] = __float2half(orow_s[c + e] * inv);
-        *(uint4 *)(orow + c) = *(const uint4 *)packed;
+    for (int dt = 0; dt < MMA_D / 8; dt++) {
+        if (row0 < s.q_len) *(__half2 *)(o0 + dt * 8) = __floats2half2_rn(oacc[dt][0] * inv0, oacc[dt][1] * inv0);
+        if (row1 < s.q_len) *(__half2 *)(o1 + dt * 8) = __floats2half2_rn(oacc[dt][2] * inv1, oacc[dt][3] * inv1);
     }
 }
 
