@@ -86,7 +86,7 @@ constexpr int MMA_M = 64;      /* query rows per block, 16 per warp */
 constexpr int MMA_N = 64;      /* keys per step */
 constexpr int MMA_WARPS = MMA_M / 16;
 constexpr int LDT = MMA_D + 8; /* float16 row stride of the shared tiles: fragment loads hit 32 banks */
-static_assert(MMA_N == MMA_D, "the K and transposed V tiles share one shape");
+static_assert(MMA_N == MMA_D, "the K and V tiles share one shape");
 
 /* D += A B for one m16n8k16 tile: A 16x16 float16 (row), B 16x8 float16 (column), D float32.
  * PTX's fragment layout, with g = lane / 4 and t = lane % 4: a[0] (row g, cols 2t, 2t+1), a[1] row
@@ -106,18 +106,35 @@ __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
 
 __device__ __forceinline__ uint32_t load_pair(const __half *p) { return *(const uint32_t *)p; }
 
+/* Four 8x8 float16 matrices from shared memory, lane l giving the address of row l % 8 of matrix
+ * l / 8; r[m] is matrix m's fragment: row lane / 4, cols 2 (lane % 4) and + 1 (trans: the same of
+ * the transposed matrix, i.e. rows 2 (lane % 4), + 1 of column lane / 4: a B fragment of a
+ * row-major tile). */
+__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const __half *row) {
+    unsigned a = (unsigned)__cvta_generic_to_shared(row);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const __half *row) {
+    unsigned a = (unsigned)__cvta_generic_to_shared(row);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
+
 /* A block of 4 warps takes 64 query rows of one (batch, head), 16 per warp, and walks the keys 64
  * at a time (FlashAttention-2's forward pass): S = Q K^T by mma.sync into registers, the running
  * max and sum of each row across the 4 lanes that hold it, P = exp(S - max) rounded to float16
  * straight into the A fragments of O += P V (an accumulator tile's layout is an A fragment's),
- * O rescaled in registers. Shared memory holds the Q tile (read once into fragments), a K tile
- * and a transposed V tile: 27 KiB. */
+ * O rescaled in registers. Shared memory holds the Q tile (read once into fragments), a K and a
+ * V tile (row-major; ldmatrix gives their B fragments, transposed for V): 27 KiB. */
 __global__ void __launch_bounds__(MMA_WARPS * 32)
     attention_mma_kernel(const __half *__restrict__ q, const __half *__restrict__ k, const __half *__restrict__ v,
                          const __half *__restrict__ bias, __half *__restrict__ o, onyx_cuda_attention_shape s) {
     __shared__ __align__(16) __half qs[MMA_M * LDT];
-    __shared__ __align__(16) __half ks[MMA_N * LDT];  /* [key][dim] */
-    __shared__ __align__(16) __half vts[MMA_D * LDT]; /* [dim][key] */
+    __shared__ __align__(16) __half ks[MMA_N * LDT]; /* [key][dim] */
+    __shared__ __align__(16) __half vs[MMA_N * LDT]; /* [key][dim] */
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
     const int64_t b = blockIdx.z, h = blockIdx.y, i_block = (int64_t)blockIdx.x * MMA_M;
     const __half *qb = q + b * s.q_strides[0] + h * s.q_strides[2];
@@ -164,20 +181,21 @@ __global__ void __launch_bounds__(MMA_WARPS * 32)
                 vv = *(const uint4 *)(vb + (j0 + r) * s.v_strides[1] + col);
             }
             *(uint4 *)(ks + r * LDT + col) = kv;
-            const __half *ve = (const __half *)&vv;
-#pragma unroll
-            for (int e = 0; e < 8; e++) vts[(col + e) * LDT + r] = ve[e];
+            *(uint4 *)(vs + r * LDT + col) = vv;
         }
         __syncthreads();
         float sacc[MMA_N / 8][4];
+        /* K's B fragments: matrices (keys nt*8.., dims kk*16 + 0, 8, 16, 24 ..) of two k steps */
+        const __half *k_lane = ks + (lane & 7) * LDT + (lane >> 3) * 8;
 #pragma unroll
         for (int nt = 0; nt < MMA_N / 8; nt++) {
             sacc[nt][0] = sacc[nt][1] = sacc[nt][2] = sacc[nt][3] = 0.0f;
 #pragma unroll
-            for (int kk = 0; kk < MMA_D / 16; kk++) {
-                const __half *kr = ks + (nt * 8 + g) * LDT + kk * 16 + 2 * t;
-                uint32_t bf[2] = {load_pair(kr), load_pair(kr + 8)};
+            for (int kk = 0; kk < MMA_D / 16; kk += 2) {
+                uint32_t bf[4];
+                ldmatrix_x4(bf, k_lane + nt * 8 * LDT + kk * 16);
                 mma_16816(sacc[nt], qa[kk], bf);
+                mma_16816(sacc[nt], qa[kk + 1], bf + 2);
             }
         }
         float t0 = -CUDART_INF_F, t1 = -CUDART_INF_F;
@@ -241,11 +259,14 @@ __global__ void __launch_bounds__(MMA_WARPS * 32)
             uint32_t pa[4] = {pack_half2(sacc[2 * kk][0], sacc[2 * kk][1]), pack_half2(sacc[2 * kk][2], sacc[2 * kk][3]),
                               pack_half2(sacc[2 * kk + 1][0], sacc[2 * kk + 1][1]),
                               pack_half2(sacc[2 * kk + 1][2], sacc[2 * kk + 1][3])};
+            /* V's B fragments, transposed: matrices (keys kk*16 + 0 / 8, dims dt*8) and dt + 1 */
+            const __half *v_lane = vs + (kk * 16 + (lane & 15)) * LDT + (lane >> 4) * 8;
 #pragma unroll
-            for (int dt = 0; dt < MMA_D / 8; dt++) {
-                const __half *vr = vts + (dt * 8 + g) * LDT + kk * 16 + 2 * t;
-                uint32_t bf[2] = {load_pair(vr), load_pair(vr + 8)};
+            for (int dt = 0; dt < MMA_D / 8; dt += 2) {
+                uint32_t bf[4];
+                ldmatrix_x4_trans(bf, v_lane + dt * 8);
                 mma_16816(oacc[dt], pa, bf);
+                mma_16816(oacc[dt + 1], pa, bf + 2);
             }
         }
     }
