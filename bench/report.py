@@ -448,8 +448,10 @@ def missing_section(rows):
     not_run = [r for r in rows if r["status"].startswith("not run")]
     out = []
     if failed:
-        out.append(f"**Failed rows ({len(failed)})**: measured, but the run failed; the reason is the row's note.\n")
-        body = [[r["section"], r["model"], r["variant"], r["batch"], r["length"], r["search"], (r.get("notes") or "")[:200]]
+        out.append(f"**Failed rows ({len(failed)})**: started, but no measurement came of them; the reason is the row's "
+                   "note, or its status when the process died during the row.\n")
+        body = [[r["section"], r["model"], r["variant"], r["batch"], r["length"], r["search"],
+                 (r.get("notes") or r["status"][len("failed: "):] if r["status"].startswith("failed: ") else r.get("notes") or "")[:200]]
                 for r in failed]
         out.append(table(["section", "model", "variant", "batch", "length", "search", "reason"], body, ["---"] * 7) + "\n")
     if not_run:
