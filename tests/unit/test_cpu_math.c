@@ -1,11 +1,13 @@
 /*
  * test_cpu_math.c - unit tests of the CPU math kernels (matmul.c, reduce.c, normalize.c,
- * quantize.c) called through onyx_cpu_math_kernels with hand-built kernel contexts.
+ * quantize.c, attention.c) called through onyx_cpu_math_kernels with hand-built kernel contexts.
  *
  * Each test builds a one-node context (op, opset, attributes, borrowed input data), finds the row
  * with onyx_kernel_lookup, runs prepare and run, and compares with values worked out by hand or
- * computed with NumPy when the test was written (hard-coded here; no Python at test time).
+ * computed with NumPy when the test was written (hard-coded here; no Python at test time);
+ * Attention against its definition, computed in double by the test itself.
  */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -793,6 +795,107 @@ static void test_argmax_cumsum_topk(void) {
 
 /* ---- normalisation ---- */
 
+/* ---- onyx Attention ---- */
+
+/* The definition, in double: o[b,i,h,:] = sum_j softmax_j(scale q[b,i,h,:].k[b,j,h,:] + bias) v[b,j,h,:],
+ * K and V of batch kb (1: shared), bias of dims bd (rank br, broadcast to (b, h, sq, sk); br 0: none). */
+static void attention_reference(const float *q, const float *k, const float *v, const float *bias, const int64_t *bd,
+                                int br, int64_t B, int64_t SQ, int64_t SK, int64_t H, int64_t D, int64_t DV,
+                                int64_t KB, float scale, float *o) {
+    int64_t full[4] = {B, H, SQ, SK}, bdims[4] = {1, 1, 1, 1};
+    for (int d = 0; d < br; d++) bdims[4 - br + d] = bd[d];
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t i = 0; i < SQ; i++)
+            for (int64_t h = 0; h < H; h++) {
+                int64_t kbi = KB == 1 ? 0 : b;
+                double s[64], m = -INFINITY, sum = 0;
+                for (int64_t j = 0; j < SK; j++) {
+                    double dot = 0;
+                    for (int64_t d = 0; d < D; d++)
+                        dot += (double)q[((b * SQ + i) * H + h) * D + d] * k[((kbi * SK + j) * H + h) * D + d];
+                    s[j] = dot * scale;
+                    if (br) {
+                        int64_t at[4] = {b, h, i, j}, off = 0;
+                        for (int d = 0; d < 4; d++) off = off * bdims[d] + (bdims[d] == 1 ? 0 : at[d]);
+                        s[j] += bias[off];
+                    }
+                    if (s[j] > m) m = s[j];
+                }
+                (void)full;
+                for (int64_t j = 0; j < SK; j++) sum += (s[j] = exp(s[j] - m));
+                for (int64_t c = 0; c < DV; c++) {
+                    double acc = 0;
+                    for (int64_t j = 0; j < SK; j++) acc += s[j] / sum * v[((kbi * SK + j) * H + h) * DV + c];
+                    o[((b * SQ + i) * H + h) * DV + c] = (float)acc;
+                }
+            }
+}
+
+static void attention_check(int64_t B, int64_t SQ, int64_t SK, int64_t H, int64_t D, int64_t DV, int64_t KB,
+                            const int64_t *bd, int br, float scale, onyx_dtype dt) {
+    enum { N = 1024 };
+    float q[N], k[N], v[N], bias[N], want[N], got[N];
+    uint16_t q16[N], k16[N], v16[N], b16[N];
+    for (int i = 0; i < N; i++) {
+        q[i] = (float)sin(0.37 * i) * 1.5f;
+        k[i] = (float)cos(0.91 * i + 0.2) * 1.2f;
+        v[i] = (float)sin(1.3 * i + 0.5) * 2.0f;
+        bias[i] = i % 5 == 4 ? -1e4f : 0.25f * (float)(i % 3); /* some keys masked */
+    }
+    if (dt == ONYX_DTYPE_FLOAT16) /* the reference reads the values float16 holds */
+        for (int i = 0; i < N; i++) {
+            q[i] = onyx_f16_to_f32(q16[i] = onyx_f32_to_f16(q[i]));
+            k[i] = onyx_f16_to_f32(k16[i] = onyx_f32_to_f16(k[i]));
+            v[i] = onyx_f16_to_f32(v16[i] = onyx_f32_to_f16(v[i]));
+            bias[i] = onyx_f16_to_f32(b16[i] = onyx_f32_to_f16(bias[i]));
+        }
+    int half = dt == ONYX_DTYPE_FLOAT16;
+    op_case c;
+    case_init(&c, "Attention", 1, 1);
+    c.node.domain = "onyx";
+    case_input(&c, 0, dt, (int64_t[]){B, SQ, H, D}, 4, half ? (void *)q16 : (void *)q);
+    case_input(&c, 1, dt, (int64_t[]){KB, SK, H, D}, 4, half ? (void *)k16 : (void *)k);
+    case_input(&c, 2, dt, (int64_t[]){KB, SK, H, DV}, 4, half ? (void *)v16 : (void *)v);
+    if (br) case_input(&c, 3, dt, bd, br, half ? (void *)b16 : (void *)bias);
+    if (scale != 1.0f) attr_float(&c, "scale", scale);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){B, SQ, H, DV}, 4);
+    int64_t n = B * SQ * H * DV;
+    if (SK) attention_reference(q, k, v, bias, bd, br, B, SQ, SK, H, D, DV, KB, scale, want);
+    else memset(want, 0, sizeof want); /* no keys: the weighted sum of nothing */
+    for (int64_t i = 0; i < n; i++)
+        got[i] = half ? onyx_f16_to_f32(((const uint16_t *)c.outputs[0]->data)[i]) : out_f32(&c, 0)[i];
+    ONYX_CHECK_FLOATS(got, want, n, half ? 2e-3 : 1e-5, half ? 2e-3 : 1e-5);
+    case_free(&c);
+}
+
+static void test_attention(void) {
+    static const onyx_dtype types[2] = {ONYX_DTYPE_FLOAT32, ONYX_DTYPE_FLOAT16};
+    for (int t = 0; t < 2; t++) {
+        attention_check(2, 3, 5, 2, 4, 4, 2, (int64_t[]){2, 1, 1, 5}, 4, 0.5f, types[t]); /* a padding mask */
+        attention_check(2, 3, 5, 2, 4, 3, 2, (int64_t[]){2, 2, 3, 5}, 4, 1.0f, types[t]); /* full bias, V narrower */
+        attention_check(3, 2, 4, 2, 5, 6, 1, (int64_t[]){2, 1, 4}, 3, 0.25f, types[t]);   /* K, V shared; 3-D bias */
+        attention_check(1, 4, 6, 3, 2, 2, 1, NULL, 0, 1.0f, types[t]);                     /* no bias */
+        attention_check(2, 3, 0, 2, 4, 4, 2, NULL, 0, 1.0f, types[t]);                     /* no keys */
+    }
+    /* a bias wider than the scores, K of another batch, a rank-3 Q: errors naming the input */
+    float data[256] = {0};
+    const int64_t qd[4] = {1, 3, 2, 4}, kd[4] = {1, 5, 2, 4}, bad_b[4] = {4, 2, 3, 5}, kd2[4] = {3, 5, 2, 4};
+    const int64_t *ks[3] = {kd, kd2, kd};
+    for (int e = 0; e < 3; e++) {
+        op_case c;
+        case_init(&c, "Attention", 1, 1);
+        c.node.domain = "onyx";
+        case_input(&c, 0, ONYX_DTYPE_FLOAT32, qd, e == 2 ? 3 : 4, data);
+        case_input(&c, 1, ONYX_DTYPE_FLOAT32, ks[e], 4, data);
+        case_input(&c, 2, ONYX_DTYPE_FLOAT32, ks[e], 4, data);
+        if (e == 0) case_input(&c, 3, ONYX_DTYPE_FLOAT32, bad_b, 4, data);
+        ONYX_CHECK_INT(case_run(&c), ONYX_ERR_INVALID_ARGUMENT);
+        ONYX_CHECK(strstr(onyx_last_error(), e == 0 ? "input 3 (B)" : e == 1 ? "do not agree" : "input 0 (Q)") != NULL);
+        case_free(&c);
+    }
+}
+
 static void test_softmax_axis_semantics(void) {
     float x[8];
     for (int i = 0; i < 8; i++) x[i] = (float)i / 4;
@@ -1140,6 +1243,7 @@ static void test_dynamic_quantize(void) {
 }
 
 int main(void) {
+    ONYX_TEST_RUN(test_attention);
     ONYX_TEST_RUN(test_matmul_2d);
     ONYX_TEST_RUN(test_matmul_broadcast_batch);
     ONYX_TEST_RUN(test_matmul_vector_promotion);
