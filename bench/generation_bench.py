@@ -57,6 +57,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import report as R  # noqa: E402
 import suite_models as SM  # noqa: E402
 
 ALL_VARIANTS = ["onyx-fp32", "onyx-fp16", "torch-fp32", "torch-fp16", "torch-compile-fp32", "torch-compile-fp16"]
@@ -244,6 +245,13 @@ def derive(results, facts, env):
             with open(path) as f:
                 target.update(json.load(f))
     copy_gbps = fnum(env.get("copy_bandwidth_gbps"))
+    # A merged folder's rows come from several runs: each row's GB/s is set against the copy
+    # bandwidth its own run measured (env.json's runs), the current run's for its own rows.
+    runs = env.get("runs")
+    if runs is None and os.path.exists(os.path.join(results.out, "env.json")):
+        with open(os.path.join(results.out, "env.json")) as f:
+            runs = json.load(f).get("runs")
+    runs = runs or []
     for r in rows.values():
         for k in ("compared_with", "savings_pct", "valid", "matched_tokens", "rows_matching", "seq_match",
                   "step_mb", "gbps", "gbps_pct_of_copy"):
@@ -301,8 +309,9 @@ def derive(results, facts, env):
         gbps = step_bytes / (per_token / 1e3) / 1e9
         r["step_mb"] = f"{step_bytes / 1e6:.1f}"
         r["gbps"] = f"{gbps:.1f}"
-        if copy_gbps:
-            r["gbps_pct_of_copy"] = f"{100.0 * gbps / copy_gbps:.1f}"
+        copy = fnum((R.run_of(r, runs) or {}).get("copy_bandwidth_gbps")) or copy_gbps
+        if copy:
+            r["gbps_pct_of_copy"] = f"{100.0 * gbps / copy:.1f}"
 
 
 def _add_note(notes, text):

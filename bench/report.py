@@ -215,20 +215,28 @@ def r_len(rows, model):
 
 # ---------------------------------------------------------------------------------------------- markdown
 
-def commit_of(row, runs):
-    """The onyx commit of the suite run during which a row was measured (its measured_utc inside
-    the run's start and end), or None."""
+def run_of(row, runs):
+    """The suite run (an entry of env.json's runs) during which a row was measured: of the runs
+    whose start and end hold its measured_utc, the one started last; None when there is none."""
     import datetime
     try:
         t = datetime.datetime.strptime(row.get("measured_utc", ""), "%Y-%m-%dT%H:%M:%SZ").replace(
             tzinfo=datetime.timezone.utc).timestamp()
     except ValueError:
         return None
+    best = None
     for run in runs:
         start = run.get("started")
         if start is not None and start - 1 <= t <= start + (run.get("elapsed_s") or 0) + 60:
-            return run.get("onyx_commit")
-    return None
+            if best is None or start > best["started"]:
+                best = run
+    return best
+
+
+def commit_of(row, runs):
+    """The onyx commit of the suite run during which a row was measured, or None."""
+    run = run_of(row, runs)
+    return run.get("onyx_commit") if run else None
 
 
 def rows_by_commit(rows, env):

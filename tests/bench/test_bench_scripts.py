@@ -273,6 +273,27 @@ class ReportCommits(unittest.TestCase):
         self.assertEqual(report.rows_by_commit(rows[:1], env), "")  # one commit: nothing to say
 
 
+    def test_a_merged_row_is_set_against_its_own_runs_copy_bandwidth(self):
+        t0 = 1796169600.0  # 2026-12-02 00:00:00 UTC
+        env = {"copy_bandwidth_gbps": 4000.0,
+               "runs": [{"started": t0, "elapsed_s": 100, "copy_bandwidth_gbps": 2000.0},
+                        {"started": t0 + 50, "elapsed_s": 10, "copy_bandwidth_gbps": 1000.0}]}
+        with tempfile.TemporaryDirectory() as out:
+            _, rows = rows_for(out)
+            results = G.Results(out)
+            for r in rows:
+                results.rows[G.row_key(r)] = r
+            r = find(rows, "onyx-fp32", "greedy")
+            r.update(status="ok", p50_ms="50", per_token_ms="1.0", new_tokens="64", num_beams="1")
+            facts = {"gpt2": {"layers": 1, "heads": 1, "head_dim": 1, "decode_step_params": 250_000_000}}
+            for utc, pct in (("2026-12-02T00:02:30Z", "50.0"),   # the first run: 1 GB a step in 1 ms
+                             ("2026-12-02T00:00:55Z", "100.0"),  # inside both: the later run's
+                             ("2026-12-02T05:00:00Z", "25.0")):  # in no run: the folder's
+                r["measured_utc"] = utc
+                G.derive(results, facts, env)
+                self.assertEqual(r["gbps_pct_of_copy"], pct, utc)
+
+
 class NcuSummary(unittest.TestCase):
     def write(self, path, kernels):
         with open(path, "w", newline="") as f:
