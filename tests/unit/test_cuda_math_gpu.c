@@ -472,10 +472,11 @@ static void test_attention(void) {
     onyx_cuda_attention_shape s = {2, 3, 77, 45, 64, 64, {77 * 192, 192, 64}, {45 * 192, 192, 64},
                                    {45 * 192, 192, 64}, {77 * 192, 192, 64}, {0}, 0.125f};
     static uint4 aligned[1];
-    ONYX_CHECK(onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT16, aligned, aligned, aligned, aligned, &s));
-    ONYX_CHECK(!onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT32, aligned, aligned, aligned, aligned, &s));
+    ONYX_CHECK(onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT16, 9, aligned, aligned, aligned, aligned, &s));
+    ONYX_CHECK(!onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT32, 9, aligned, aligned, aligned, aligned, &s));
+    ONYX_CHECK(!onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT16, 7, aligned, aligned, aligned, aligned, &s));
     s.head_dim = s.v_dim = 32;
-    ONYX_CHECK(!onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT16, aligned, aligned, aligned, aligned, &s));
+    ONYX_CHECK(!onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT16, 9, aligned, aligned, aligned, aligned, &s));
 #endif
 }
 

@@ -93,10 +93,14 @@ static_assert(MMA_N == MMA_D, "the K and V tiles share one shape");
  * g + 8, a[2] and a[3] the same rows at cols 2t + 8; b[0] (rows 2t, 2t+1 of col g), b[1] rows
  * 2t + 8; d[0], d[1] (row g, cols 2t, 2t+1), d[2], d[3] row g + 8. */
 __device__ __forceinline__ void mma_16816(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+    __trap(); /* never launched there: onyx_cuda_attention asks for compute capability 8.0 */
+#else
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
                  "{%0, %1, %2, %3};\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
 }
 
 __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
@@ -288,9 +292,9 @@ bool strides_of_8(const int64_t *strides, int n) {
     return true;
 }
 
-bool mma_applies(int dtype, const void *q, const void *k, const void *v, const void *o,
+bool mma_applies(int dtype, int cc_major, const void *q, const void *k, const void *v, const void *o,
                  const onyx_cuda_attention_shape *s) {
-    return dtype == ONYX_CUDA_DT_FLOAT16 && s->head_dim == MMA_D && s->v_dim == MMA_D && s->batch <= 65535 &&
+    return dtype == ONYX_CUDA_DT_FLOAT16 && cc_major >= 8 && s->head_dim == MMA_D && s->v_dim == MMA_D && s->batch <= 65535 &&
            s->heads <= 65535 && (s->q_len + MMA_M - 1) / MMA_M <= INT32_MAX && aligned16(q) && aligned16(k) &&
            aligned16(v) && aligned16(o) && strides_of_8(s->q_strides, 3) && strides_of_8(s->k_strides, 3) &&
            strides_of_8(s->v_strides, 3) && strides_of_8(s->o_strides, 3);
@@ -308,16 +312,18 @@ cudaError_t launch_rows(const void *q, const void *k, const void *v, const void 
 
 } // namespace
 
-extern "C" int onyx_cuda_attention_uses_tensor_cores(int dtype, const void *q, const void *k, const void *v,
-                                                     const void *o, const onyx_cuda_attention_shape *shape) {
-    return mma_applies(dtype, q, k, v, o, shape);
+extern "C" int onyx_cuda_attention_uses_tensor_cores(int dtype, int cc_major, const void *q, const void *k,
+                                                     const void *v, const void *o,
+                                                     const onyx_cuda_attention_shape *shape) {
+    return mma_applies(dtype, cc_major, q, k, v, o, shape);
 }
 
-extern "C" cudaError_t onyx_cuda_attention(int dtype, const void *q, const void *k, const void *v, const void *bias,
-                                           void *o, const onyx_cuda_attention_shape *s, cudaStream_t stream) {
+extern "C" cudaError_t onyx_cuda_attention(int dtype, int cc_major, const void *q, const void *k, const void *v,
+                                           const void *bias, void *o, const onyx_cuda_attention_shape *s,
+                                           cudaStream_t stream) {
     if (s->kv_len <= 0 || s->v_dim > ONYX_CUDA_ATTENTION_MAX_V_DIM) return cudaErrorInvalidValue;
     if (s->batch * s->heads * s->q_len == 0) return cudaSuccess;
-    if (mma_applies(dtype, q, k, v, o, s)) {
+    if (mma_applies(dtype, cc_major, q, k, v, o, s)) {
         dim3 grid((unsigned)((s->q_len + MMA_M - 1) / MMA_M), (unsigned)s->heads, (unsigned)s->batch);
         attention_mma_kernel<<<grid, MMA_WARPS * 32, 0, stream>>>((const __half *)q, (const __half *)k,
                                                                  (const __half *)v, (const __half *)bias,

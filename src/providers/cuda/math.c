@@ -310,8 +310,9 @@ static onyx_status cuda_attention_run(onyx_kernel_ctx *ctx) {
     memcpy(s.bias_strides, v.bias_strides, sizeof s.bias_strides);
     s.scale = v.scale;
     const void *bias = v.has_bias ? ctx->inputs[3]->data : NULL;
-    return onyx_cuda_status(onyx_cuda_attention((int)o->dtype, ctx->inputs[0]->data, ctx->inputs[1]->data,
-                                                ctx->inputs[2]->data, bias, o->data, &s, stream_of(ctx)),
+    return onyx_cuda_status(onyx_cuda_attention((int)o->dtype, onyx_cuda_state_of(ctx)->cc_major, ctx->inputs[0]->data,
+                                                ctx->inputs[1]->data, ctx->inputs[2]->data, bias, o->data, &s,
+                                                stream_of(ctx)),
                             "Attention kernel");
 }
 
