@@ -10,15 +10,18 @@
  * The transposes become strides and the (q_len, kv_len) scores never leave the kernel; the scores
  * and the softmax are float32 (the unfused float16 graph rounds them to float16 at each node).
  *
- * The view (shapes and strides) is shared with the CUDA provider. The CPU kernel works per
- * (batch, head) pair, OpenMP over the pairs: K's and V's rows of the pair widened to float32 in
- * the thread's workspace, then each query row's scores, softmax and weighted sum of V.
+ * The view (shapes and strides) is shared with the CUDA provider. The CPU kernel works in tasks of
+ * up to 64 query rows of one (batch, head) pair, OpenMP over the tasks: the scores by one sgemm
+ * (Q and K read in place through their strides in float32, widened to float32 in the thread's
+ * workspace otherwise), the bias and softmax of each row, the output by another sgemm.
  */
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+#include <cblas.h>
 
 #include "core/dtype.h"
 #include "core/status.h"
@@ -90,13 +93,23 @@ onyx_status math_attention_view(const onyx_kernel_ctx *ctx, math_attention *v) {
     return ONYX_OK;
 }
 
+/* Query rows per task: a task's scores are ATTENTION_ROWS x kv_len floats. */
+#define ATTENTION_ROWS 64
+
+/* Floats of one thread's workspace: the task's scores, and for float16/bfloat16 its (batch, head)
+ * pair's K and V rows, its Q rows and its output rows widened to float32. */
+static size_t attention_thread_floats(const math_attention *v, onyx_dtype dt) {
+    size_t n = (size_t)(ATTENTION_ROWS * v->kv_len);
+    if (dt != ONYX_DTYPE_FLOAT32)
+        n += (size_t)(v->kv_len * (v->head_dim + v->v_dim) + ATTENTION_ROWS * (v->head_dim + v->v_dim));
+    return n;
+}
+
 onyx_status math_attention_prepare(onyx_kernel_ctx *ctx) {
     math_attention v;
     ONYX_TRY(math_attention_view(ctx, &v));
     ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], ctx->inputs[0]->dtype, v.out_dims, 4, "output 0 (O)"));
-    /* per thread: K's and V's rows of one (batch, head) pair, one query row, its scores */
-    size_t per_thread = (size_t)(v.kv_len * (v.head_dim + v.v_dim + 1) + v.head_dim + v.v_dim) * sizeof(float);
-    ctx->workspace_bytes = (size_t)math_threads(ctx) * per_thread;
+    ctx->workspace_bytes = (size_t)math_threads(ctx) * attention_thread_floats(&v, ctx->inputs[0]->dtype) * sizeof(float);
     return ONYX_OK;
 }
 
@@ -106,58 +119,90 @@ static void gather_rows(onyx_dtype dt, const void *data, int64_t base, int64_t r
     for (int64_t r = 0; r < rows; r++) math_to_f32(dt, data, base + r * row_stride, size, dst + r * size);
 }
 
+/* Each row of s (rows x n): + its bias row, then softmax. */
+static void bias_softmax_rows(const math_attention *v, onyx_dtype dt, const void *bias, int64_t bi, int64_t h,
+                              int64_t i0, int64_t rows, float *s) {
+    const int64_t n = v->kv_len;
+    for (int64_t r = 0; r < rows; r++) {
+        float *row = s + r * n;
+        if (bias) {
+            int64_t base = bi * v->bias_strides[0] + h * v->bias_strides[1] + (i0 + r) * v->bias_strides[2];
+            for (int64_t j = 0; j < n; j++) row[j] += (float)math_load(dt, bias, base + j * v->bias_strides[3]);
+        }
+        float m = -INFINITY, sum = 0.0f;
+        for (int64_t j = 0; j < n; j++) m = row[j] > m ? row[j] : m;
+        for (int64_t j = 0; j < n; j++) sum += row[j] = expf(row[j] - m);
+        float inv = 1.0f / sum;
+        for (int64_t j = 0; j < n; j++) row[j] *= inv;
+    }
+}
+
+/* One task: query rows i0 .. i0 + rows of pair (bi, h). S = scale Q K^T and O = softmax(S + B) V
+ * are two sgemm calls; float32 operands are read and written in place through their row strides
+ * (a head's rows are heads * size apart), others widened into the workspace first. */
+static void attention_task(const math_attention *v, onyx_dtype dt, const void *q, const void *k, const void *val,
+                           const void *bias, void *o, int64_t bi, int64_t h, int64_t i0, int64_t rows, float *ws) {
+    const int64_t D = v->head_dim, DV = v->v_dim, T = v->kv_len;
+    const int64_t qo = bi * v->q_strides[0] + i0 * v->q_strides[1] + h * v->q_strides[2];
+    const int64_t ko = bi * v->k_strides[0] + h * v->k_strides[2], vo = bi * v->v_strides[0] + h * v->v_strides[2];
+    const int64_t oo = bi * v->o_strides[0] + i0 * v->o_strides[1] + h * v->o_strides[2];
+    float *s = ws;
+    const float *Q, *K, *V;
+    float *O;
+    int64_t ldq, ldk, ldv, ldo;
+    if (dt == ONYX_DTYPE_FLOAT32) {
+        Q = (const float *)q + qo, K = (const float *)k + ko, V = (const float *)val + vo, O = (float *)o + oo;
+        ldq = v->q_strides[1], ldk = v->k_strides[1], ldv = v->v_strides[1], ldo = v->o_strides[1];
+    } else {
+        float *kf = s + ATTENTION_ROWS * T, *vf = kf + T * D, *qf = vf + T * DV;
+        O = qf + ATTENTION_ROWS * D;
+        gather_rows(dt, k, ko, v->k_strides[1], T, D, kf);
+        gather_rows(dt, val, vo, v->v_strides[1], T, DV, vf);
+        gather_rows(dt, q, qo, v->q_strides[1], rows, D, qf);
+        Q = qf, K = kf, V = vf;
+        ldq = ldk = D, ldv = ldo = DV;
+    }
+    if (D > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)rows, (blasint)T, (blasint)D, v->scale, Q,
+                    (blasint)ldq, K, (blasint)ldk, 0.0f, s, (blasint)T);
+    else
+        memset(s, 0, (size_t)(rows * T) * sizeof(float));
+    bias_softmax_rows(v, dt, bias, bi, h, i0, rows, s);
+    if (DV > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)rows, (blasint)DV, (blasint)T, 1.0f, s,
+                    (blasint)T, V, (blasint)ldv, 0.0f, O, (blasint)ldo);
+    if (dt != ONYX_DTYPE_FLOAT32)
+        for (int64_t r = 0; r < rows; r++) math_from_f32(dt, O + r * DV, DV, o, oo + r * v->o_strides[1]);
+}
+
 onyx_status math_attention_run(onyx_kernel_ctx *ctx) {
     math_attention v;
     ONYX_TRY(math_attention_view(ctx, &v));
     const onyx_tensor *q = ctx->inputs[0], *k = ctx->inputs[1], *val = ctx->inputs[2];
-    const onyx_tensor *b = v.has_bias ? ctx->inputs[3] : NULL;
+    const void *bias = v.has_bias ? ctx->inputs[3]->data : NULL;
     onyx_tensor *o = ctx->outputs[0];
     onyx_dtype dt = q->dtype;
-    const int64_t D = v.head_dim, DV = v.v_dim, T = v.kv_len;
     if (onyx_tensor_numel(o) == 0) return ONYX_OK;
+    if (v.kv_len == 0) { /* no keys: the weighted sum of nothing (0), as the unfused MatMul gives */
+        memset(o->data, 0, o->nbytes);
+        return ONYX_OK;
+    }
     int threads = math_threads(ctx);
-    size_t per_thread = (size_t)(T * (D + DV + 1) + D + DV);
+    size_t per_thread = attention_thread_floats(&v, dt);
     float *ws = ctx->workspace;
-    int64_t pairs = v.batch * v.heads;
-#pragma omp parallel for num_threads(threads) if (pairs > 1 && pairs * v.q_len * T * (D + DV) > (1 << 16))
-    for (int64_t p = 0; p < pairs; p++) {
-        int t = 0;
+    int64_t chunks = (v.q_len + ATTENTION_ROWS - 1) / ATTENTION_ROWS, tasks = v.batch * v.heads * chunks;
+    int64_t work = v.batch * v.heads * v.q_len * v.kv_len * (v.head_dim + v.v_dim);
+    /* BLAS runs single-threaded inside the region with OpenBLAS's OpenMP build (matmul.c) */
+#pragma omp parallel for num_threads(threads) schedule(dynamic) if (tasks > 1 && work > (1 << 18))
+    for (int64_t t = 0; t < tasks; t++) {
+        int tid = 0;
 #ifdef _OPENMP
-        t = omp_get_thread_num();
+        tid = omp_get_thread_num();
 #endif
-        float *kf = ws + (size_t)t * per_thread, *vf = kf + T * D, *s = vf + T * DV, *qf = s + T, *acc = qf + D;
-        int64_t bi = p / v.heads, h = p % v.heads;
-        gather_rows(dt, k->data, bi * v.k_strides[0] + h * v.k_strides[2], v.k_strides[1], T, D, kf);
-        gather_rows(dt, val->data, bi * v.v_strides[0] + h * v.v_strides[2], v.v_strides[1], T, DV, vf);
-        for (int64_t i = 0; i < v.q_len; i++) {
-            math_to_f32(dt, q->data, bi * v.q_strides[0] + i * v.q_strides[1] + h * v.q_strides[2], D, qf);
-            float m = -INFINITY;
-            for (int64_t j = 0; j < T; j++) {
-                const float *kr = kf + j * D;
-                float dot = 0.0f;
-                for (int64_t d = 0; d < D; d++) dot += qf[d] * kr[d];
-                float x = dot * v.scale;
-                if (b)
-                    x += (float)math_load(dt, b->data, bi * v.bias_strides[0] + h * v.bias_strides[1] +
-                                                           i * v.bias_strides[2] + j * v.bias_strides[3]);
-                s[j] = x;
-                if (x > m) m = x;
-            }
-            float sum = 0.0f;
-            for (int64_t j = 0; j < T; j++) {
-                s[j] = expf(s[j] - m);
-                sum += s[j];
-            }
-            for (int64_t c = 0; c < DV; c++) acc[c] = 0.0f;
-            for (int64_t j = 0; j < T; j++) {
-                const float *vr = vf + j * DV;
-                for (int64_t c = 0; c < DV; c++) acc[c] += s[j] * vr[c];
-            }
-            /* no keys: the weighted sum of nothing (0), as the unfused MatMul gives */
-            float inv = T ? 1.0f / sum : 0.0f;
-            for (int64_t c = 0; c < DV; c++) acc[c] *= inv;
-            math_from_f32(dt, acc, DV, o->data, bi * v.o_strides[0] + i * v.o_strides[1] + h * v.o_strides[2]);
-        }
+        int64_t c = t % chunks, p = t / chunks, i0 = c * ATTENTION_ROWS;
+        int64_t rows = v.q_len - i0 < ATTENTION_ROWS ? v.q_len - i0 : ATTENTION_ROWS;
+        attention_task(&v, dt, q->data, k->data, val->data, bias, o->data, p / v.heads, p % v.heads, i0, rows,
+                       ws + (size_t)tid * per_thread);
     }
     return ONYX_OK;
 }
