@@ -45,11 +45,18 @@ __attribute__((target("avx,f16c"))) static void f32_to_f16_f16c(const float *src
         _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
     for (; i < n; i++) dst[i] = onyx_f32_to_f16(src[i]);
 }
-/* Asked per conversion (a cpuid is cheap next to a tensor's worth of conversions), so there is no
- * shared cache to race on. */
+/* Asked once (an atomic int, so threads racing on the first call store the same answer): CPUID
+ * traps to the hypervisor in a virtual machine, microseconds a call, and the conversions below
+ * run once per row in float16 kernels (Softmax, the norms, Attention). */
 static int cpu_has_f16c(void) {
-    unsigned eax, ebx, ecx, edx;
-    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) && __builtin_cpu_supports("avx");
+    static int known = -1;
+    int has = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (has < 0) {
+        unsigned eax, ebx, ecx, edx;
+        has = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) && __builtin_cpu_supports("avx");
+        __atomic_store_n(&known, has, __ATOMIC_RELAXED);
+    }
+    return has;
 }
 #endif
 
