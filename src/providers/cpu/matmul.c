@@ -20,58 +20,18 @@
 #include <omp.h>
 #endif
 #include <stdio.h>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#include <immintrin.h>
-#endif
 #include <string.h>
 
 #include "core/alloc.h"
+#include "providers/cpu/elementwise_plan.h"
 #include "providers/cpu/math_kernels.h"
 
-
-/* float16 <-> float32 with the F16C instructions when the CPU has them (8 at a time, round to
- * nearest even like onyx_f32_to_f16); the scalar converters finish the tail. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define MATMUL_HAVE_F16C_PATH 1
-__attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const uint16_t *src, float *dst, int64_t n) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
-    for (; i < n; i++) dst[i] = onyx_f16_to_f32(src[i]);
-}
-__attribute__((target("avx,f16c"))) static void f32_to_f16_f16c(const float *src, uint16_t *dst, int64_t n) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-    for (; i < n; i++) dst[i] = onyx_f32_to_f16(src[i]);
-}
-/* Asked once (an atomic int, so threads racing on the first call store the same answer): CPUID
- * traps to the hypervisor in a virtual machine, microseconds a call, and the conversions below
- * run once per row in float16 kernels (Softmax, the norms, Attention). */
-static int cpu_has_f16c(void) {
-    static int known = -1;
-    int has = __atomic_load_n(&known, __ATOMIC_RELAXED);
-    if (has < 0) {
-        unsigned eax, ebx, ecx, edx;
-        has = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) && __builtin_cpu_supports("avx");
-        __atomic_store_n(&known, has, __ATOMIC_RELAXED);
-    }
-    return has;
-}
-#endif
 
 void math_to_f32(onyx_dtype dtype, const void *src, int64_t offset, int64_t n, float *dst) {
     if (dtype == ONYX_DTYPE_FLOAT32) {
         memcpy(dst, (const float *)src + offset, (size_t)n * sizeof(float));
     } else if (dtype == ONYX_DTYPE_FLOAT16) {
-        const uint16_t *s = (const uint16_t *)src + offset;
-#ifdef MATMUL_HAVE_F16C_PATH
-        if (cpu_has_f16c()) {
-            f16_to_f32_f16c(s, dst, n);
-            return;
-        }
-#endif
-        for (int64_t i = 0; i < n; i++) dst[i] = onyx_f16_to_f32(s[i]);
+        ew_f16_to_f32_n(dst, (const uint16_t *)src + offset, n); /* F16C where the CPU has it */
     } else if (dtype == ONYX_DTYPE_BFLOAT16) {
         const uint16_t *s = (const uint16_t *)src + offset;
         for (int64_t i = 0; i < n; i++) dst[i] = onyx_bf16_to_f32(s[i]);
@@ -84,14 +44,7 @@ void math_from_f32(onyx_dtype dtype, const float *src, int64_t n, void *dst, int
     if (dtype == ONYX_DTYPE_FLOAT32) {
         memcpy((float *)dst + offset, src, (size_t)n * sizeof(float));
     } else if (dtype == ONYX_DTYPE_FLOAT16) {
-        uint16_t *d = (uint16_t *)dst + offset;
-#ifdef MATMUL_HAVE_F16C_PATH
-        if (cpu_has_f16c()) {
-            f32_to_f16_f16c(src, d, n);
-            return;
-        }
-#endif
-        for (int64_t i = 0; i < n; i++) d[i] = onyx_f32_to_f16(src[i]);
+        ew_f32_to_f16_n((uint16_t *)dst + offset, src, n);
     } else if (dtype == ONYX_DTYPE_BFLOAT16) {
         uint16_t *d = (uint16_t *)dst + offset;
         for (int64_t i = 0; i < n; i++) d[i] = onyx_f32_to_bf16(src[i]);
