@@ -25,9 +25,10 @@
  *
  * Linear layers' MatMul + Add(bias) become onyx MatMulBias (the bias in the GEMM's epilogue).
  *
- * Attention's scale, mask Add and Softmax become onyx ScaleAddSoftmax; in float16 the whole
- * attention of an encoder (the Q, K and V transposes, both MatMuls, that softmax and the output
- * transpose) becomes onyx Attention (src/providers/cpu/attention.c says what it computes).
+ * Attention's scale, mask Add and Softmax become onyx ScaleAddSoftmax; in float16 (and in float32
+ * for the CPU) the whole attention of an encoder (the Q, K and V transposes, both MatMuls, that
+ * softmax and the output transpose) becomes onyx Attention (src/providers/cpu/attention.c says
+ * what it computes).
  *
  * The rewrite turns the chain's last node into the fused node and leaves the rest without
  * readers, for dead-node removal. A chain is fused only when each of its intermediate values has
@@ -45,6 +46,7 @@
 typedef struct fusion_ctx {
     onyx_graph *g;
     int *readers; /* per value: nodes reading it, +2 for graph outputs and subgraph uses */
+    unsigned flags; /* ONYX_FUSE_* */
 } fusion_ctx;
 
 static int is_op(const onyx_node *n, const char *op) { return !strcmp(n->domain, "") && !strcmp(n->op_type, op); }
@@ -479,9 +481,10 @@ static int keys_transposed_of(const fusion_ctx *f, int v, int *k) {
  * (transformers' eager attention after the projections' Reshapes). Sets in[] = {Q, K, V, B} (B
  * -1 without a bias) and *scale.
  *
- * Float16 only: there the fused kernel (tensor cores, scores in registers and shared memory)
- * beats the two batched GEMMs, the softmax and four transposes that it replaces. In float32
- * without TF32 the GEMMs dominate and cuBLAS's are the faster ones. */
+ * Float16, and float32 with ONYX_FUSE_F32_ATTENTION: in float16 the CUDA kernel (tensor cores,
+ * scores in registers) beats the two batched GEMMs, the softmax and four transposes that it
+ * replaces; in float32 without TF32 cuBLAS's GEMMs are the faster ones, while on the CPU the
+ * fused kernel saves the transposes and a pass over the scores. */
 static int match_attention(const fusion_ctx *f, const onyx_node *n, int in[4], double *scale) {
     int o, p, s, vt;
     if (!is_transpose(n, heads_first) || n->n_outputs != 1) return 0;
@@ -508,9 +511,11 @@ static int match_attention(const fusion_ctx *f, const onyx_node *n, int in[4], d
     const onyx_node *qk = producer(f, s);
     if (!sole_reader(f, s) || !qk || !is_op(qk, "MatMul") || qk->n_inputs != 2) return 0;
     if (!heads_first_of(f, qk->inputs[0], &in[0]) || !keys_transposed_of(f, qk->inputs[1], &in[1])) return 0;
+    onyx_dtype dt = f->g->values[n->outputs[0]].dtype;
+    if (dt != ONYX_DTYPE_FLOAT16 && !(dt == ONYX_DTYPE_FLOAT32 && (f->flags & ONYX_FUSE_F32_ATTENTION))) return 0;
     for (int i = 0; i < 4; i++)
-        if (in[i] >= 0 && f->g->values[in[i]].dtype != ONYX_DTYPE_FLOAT16) return 0;
-    return f->g->values[n->outputs[0]].dtype == ONYX_DTYPE_FLOAT16;
+        if (in[i] >= 0 && f->g->values[in[i]].dtype != dt) return 0;
+    return 1;
 }
 
 /* Replace the attributes of node n (rewritten) with float attributes names[i] = values[i], or
@@ -642,12 +647,20 @@ static void bypass_constant_identities(onyx_graph *g, int *count) {
     }
 }
 
-static onyx_status fuse_graph(onyx_graph *g, int *fused);
+typedef struct fuse_args {
+    unsigned flags;
+    int *fused;
+} fuse_args;
 
-static onyx_status fuse_subgraph(onyx_graph *sub, void *fused) { return fuse_graph(sub, fused); }
+static onyx_status fuse_graph(onyx_graph *g, unsigned flags, int *fused);
 
-static onyx_status fuse_graph(onyx_graph *g, int *fused) {
-    fusion_ctx f = {g, onyx_calloc((size_t)g->n_values + 1, sizeof(int))};
+static onyx_status fuse_subgraph(onyx_graph *sub, void *args) {
+    fuse_args *a = args;
+    return fuse_graph(sub, a->flags, a->fused);
+}
+
+static onyx_status fuse_graph(onyx_graph *g, unsigned flags, int *fused) {
+    fusion_ctx f = {g, onyx_calloc((size_t)g->n_values + 1, sizeof(int)), flags};
     if (!f.readers) return ONYX_ERR_OUT_OF_MEMORY;
     int casts = 0, chains = 0, removed = 0, bypassed = 0;
     onyx_status st = drop_noop_casts(g, &casts);
@@ -731,11 +744,12 @@ static onyx_status fuse_graph(onyx_graph *g, int *fused) {
     onyx_free(f.readers);
     *fused += casts + chains + attentions + linears + skips;
     /* If branches (the merged decoders of Optimum) hold whole models: fuse inside them too. */
-    if (st == ONYX_OK) st = onyx_graph_each_subgraph(g, fuse_subgraph, fused);
+    fuse_args args = {flags, fused};
+    if (st == ONYX_OK) st = onyx_graph_each_subgraph(g, fuse_subgraph, &args);
     return st;
 }
 
-onyx_status onyx_graph_fuse(onyx_graph *g, int *fused) {
+onyx_status onyx_graph_fuse(onyx_graph *g, unsigned flags, int *fused) {
     *fused = 0;
-    return fuse_graph(g, fused);
+    return fuse_graph(g, flags, fused);
 }

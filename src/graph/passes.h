@@ -17,9 +17,13 @@ onyx_status onyx_graph_infer_dtypes(onyx_graph *g);
 onyx_status onyx_graph_remove_dead_nodes(onyx_graph *g, int *removed);
 
 /* Opt level ALL fusions (fusion.c): erf GELU chains become com.microsoft Gelu, and BiasGelu
- * when a bias Add feeds them only; MatMul + bias Add becomes onyx MatMulBias. Recurses into
- * subgraphs. *fused counts the fusions. */
-onyx_status onyx_graph_fuse(onyx_graph *g, int *fused);
+ * when a bias Add feeds them only; MatMul + bias Add becomes onyx MatMulBias; and the rest that
+ * fusion.c lists. Recurses into subgraphs. *fused counts the fusions. flags (ONYX_FUSE_*) turn on
+ * fusions that pay on one provider only. */
+#define ONYX_FUSE_F32_ATTENTION 1u /* float32 attention into onyx Attention too: for the CPU, whose
+                                      kernel is two sgemm calls without the transposes (on CUDA
+                                      without TF32, cuBLAS's batched GEMMs beat its kernel) */
+onyx_status onyx_graph_fuse(onyx_graph *g, unsigned flags, int *fused);
 
 /* Output output of g is wanted at the last position of its axis 1 only (last_position.c): when
  * it is declared with rank >= 3 and is a MatMul of a 2-D constant (through Identity, Cast,

@@ -124,7 +124,7 @@ static void check_fused_branches(const char *folder, int want_norms, int want_li
     ONYX_CHECK_OK(onyx_fold_constants(m->graph, onyx_cpu_kernel_tables, 1, &folded));
     branch_ops before = {0}, after = {0};
     count_branch_ops(m->graph, &before);
-    ONYX_CHECK_OK(onyx_graph_fuse(m->graph, &fused));
+    ONYX_CHECK_OK(onyx_graph_fuse(m->graph, 0, &fused));
     count_branch_ops(m->graph, &after);
     fprintf(stderr, "  %s: ReduceMean %d -> %d, norms %d, Linear %d -> MatMulBias %d, Identity of a constant %d -> %d\n",
             folder, before.reduce_means, after.reduce_means, after.norms, before.biased_matmuls, after.matmul_bias,
@@ -157,7 +157,33 @@ static void test_folding_in_if_branches(void) {
     check_merged_decoder("m2m100-ts14");
 }
 
+/* Attention over heads fuses in float16 always and in float32 only with ONYX_FUSE_F32_ATTENTION
+ * (sessions whose first provider is the CPU): the BERT fixtures' two layers. */
+static int count_attention(const char *model, unsigned flags) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/models/%s/model.onnx", ONYX_SOURCE_DIR, model);
+    onyx_onnx_model *m = NULL;
+    ONYX_CHECK_OK(onyx_onnx_load_file(path, &m));
+    if (!m) return -1;
+    int folded = 0, fused = 0, n = 0;
+    ONYX_CHECK_OK(onyx_graph_infer_dtypes(m->graph));
+    ONYX_CHECK_OK(onyx_fold_constants(m->graph, onyx_cpu_kernel_tables, 1, &folded));
+    ONYX_CHECK_OK(onyx_graph_fuse(m->graph, flags, &fused));
+    for (int i = 0; i < m->graph->n_nodes; i++)
+        n += !strcmp(m->graph->nodes[i].domain, "onyx") && !strcmp(m->graph->nodes[i].op_type, "Attention");
+    onyx_onnx_model_destroy(m);
+    return n;
+}
+
+static void test_attention_fusion_by_dtype_and_flag(void) {
+    ONYX_CHECK_INT(count_attention("bert-text-classification-fp16-ts17", 0), 2);
+    ONYX_CHECK_INT(count_attention("bert-text-classification-ts17", 0), 0);
+    ONYX_CHECK_INT(count_attention("bert-text-classification-ts17", ONYX_FUSE_F32_ATTENTION), 2);
+    ONYX_CHECK_INT(count_attention("distilbert-text-classification-ts14", ONYX_FUSE_F32_ATTENTION), 2);
+}
+
 int main(void) {
+    ONYX_TEST_RUN(test_attention_fusion_by_dtype_and_flag);
     ONYX_TEST_RUN(test_folding_in_if_branches);
     ONYX_TEST_RUN(test_fusion_in_if_branches);
     return onyx_test_finish();
