@@ -63,10 +63,9 @@ onyx_status math_attention_view(const onyx_kernel_ctx *ctx, math_attention *v) {
                           "Attention: Q %s, K %s and V %s do not agree: K and V need Q's batch (or 1) and heads, K "
                           "Q's head size, V K's length",
                           shape_of(q, qs, sizeof qs), shape_of(k, ks, sizeof ks), shape_of(val, vs, sizeof vs));
-    const onyx_tensor *t4[4] = {q, k, val, NULL};
     int64_t *strides[3] = {v->q_strides, v->k_strides, v->v_strides};
     for (int i = 0; i < 3; i++) { /* dense (batch, sequence, heads, size): strides of the first three */
-        const int64_t *d = t4[i]->dims;
+        const int64_t *d = qkv[i]->dims;
         strides[i][2] = d[3];
         strides[i][1] = d[2] * d[3];
         strides[i][0] = d[0] == 1 ? 0 : d[1] * d[2] * d[3];
@@ -97,11 +96,11 @@ onyx_status math_attention_view(const onyx_kernel_ctx *ctx, math_attention *v) {
 #define ATTENTION_ROWS 64
 
 /* Floats of one thread's workspace: the task's scores, and for float16/bfloat16 its (batch, head)
- * pair's K and V rows, its Q rows and its output rows widened to float32. */
+ * pair's K and V rows, its Q rows, its output rows and one bias row widened to float32. */
 static size_t attention_thread_floats(const math_attention *v, onyx_dtype dt) {
     size_t n = (size_t)(ATTENTION_ROWS * v->kv_len);
     if (dt != ONYX_DTYPE_FLOAT32)
-        n += (size_t)(v->kv_len * (v->head_dim + v->v_dim) + ATTENTION_ROWS * (v->head_dim + v->v_dim));
+        n += (size_t)(v->kv_len * (v->head_dim + v->v_dim + 1) + ATTENTION_ROWS * (v->head_dim + v->v_dim));
     return n;
 }
 
@@ -119,21 +118,29 @@ static void gather_rows(onyx_dtype dt, const void *data, int64_t base, int64_t r
     for (int64_t r = 0; r < rows; r++) math_to_f32(dt, data, base + r * row_stride, size, dst + r * size);
 }
 
-/* Each row of s (rows x n): + its bias row, then softmax. */
+/* Each row of s (rows x n): + its bias row, then softmax. The bias's last axis is dense (stride 1)
+ * or broadcast (stride 0): a dense float32 row is added in place, other dtypes are widened once
+ * per row into brow (n floats), a broadcast one is one value. */
 static void bias_softmax_rows(const math_attention *v, onyx_dtype dt, const void *bias, int64_t bi, int64_t h,
-                              int64_t i0, int64_t rows, float *s) {
+                              int64_t i0, int64_t rows, float *s, float *brow) {
     const int64_t n = v->kv_len;
     for (int64_t r = 0; r < rows; r++) {
         float *row = s + r * n;
         if (bias) {
             int64_t base = bi * v->bias_strides[0] + h * v->bias_strides[1] + (i0 + r) * v->bias_strides[2];
-            for (int64_t j = 0; j < n; j++) row[j] += (float)math_load(dt, bias, base + j * v->bias_strides[3]);
+            if (v->bias_strides[3] == 0) {
+                float b = (float)math_load(dt, bias, base);
+                for (int64_t j = 0; j < n; j++) row[j] += b;
+            } else {
+                const float *b = (const float *)bias + base;
+                if (dt != ONYX_DTYPE_FLOAT32) {
+                    math_to_f32(dt, bias, base, n, brow);
+                    b = brow;
+                }
+                for (int64_t j = 0; j < n; j++) row[j] += b[j];
+            }
         }
-        float m = -INFINITY, sum = 0.0f;
-        for (int64_t j = 0; j < n; j++) m = row[j] > m ? row[j] : m;
-        for (int64_t j = 0; j < n; j++) sum += row[j] = expf(row[j] - m);
-        float inv = 1.0f / sum;
-        for (int64_t j = 0; j < n; j++) row[j] *= inv;
+        math_softmax_row_f32(row, row, n, 0);
     }
 }
 
@@ -146,7 +153,7 @@ static void attention_task(const math_attention *v, onyx_dtype dt, const void *q
     const int64_t qo = bi * v->q_strides[0] + i0 * v->q_strides[1] + h * v->q_strides[2];
     const int64_t ko = bi * v->k_strides[0] + h * v->k_strides[2], vo = bi * v->v_strides[0] + h * v->v_strides[2];
     const int64_t oo = bi * v->o_strides[0] + i0 * v->o_strides[1] + h * v->o_strides[2];
-    float *s = ws;
+    float *s = ws, *brow = NULL;
     const float *Q, *K, *V;
     float *O;
     int64_t ldq, ldk, ldv, ldo;
@@ -156,6 +163,7 @@ static void attention_task(const math_attention *v, onyx_dtype dt, const void *q
     } else {
         float *kf = s + ATTENTION_ROWS * T, *vf = kf + T * D, *qf = vf + T * DV;
         O = qf + ATTENTION_ROWS * D;
+        brow = O + ATTENTION_ROWS * DV;
         gather_rows(dt, k, ko, v->k_strides[1], T, D, kf);
         gather_rows(dt, val, vo, v->v_strides[1], T, DV, vf);
         gather_rows(dt, q, qo, v->q_strides[1], rows, D, qf);
@@ -167,7 +175,7 @@ static void attention_task(const math_attention *v, onyx_dtype dt, const void *q
                     (blasint)ldq, K, (blasint)ldk, 0.0f, s, (blasint)T);
     else
         memset(s, 0, (size_t)(rows * T) * sizeof(float));
-    bias_softmax_rows(v, dt, bias, bi, h, i0, rows, s);
+    bias_softmax_rows(v, dt, bias, bi, h, i0, rows, s, brow);
     if (DV > 0)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)rows, (blasint)DV, (blasint)T, 1.0f, s,
                     (blasint)T, V, (blasint)ldv, 0.0f, O, (blasint)ldo);

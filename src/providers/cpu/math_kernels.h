@@ -85,6 +85,10 @@ int math_threads(const onyx_kernel_ctx *ctx);
 void math_to_f32(onyx_dtype dtype, const void *src, int64_t offset, int64_t n, float *dst);
 void math_from_f32(onyx_dtype dtype, const float *src, int64_t n, void *dst, int64_t offset);
 
+/* normalize.c: yr (cols) = softmax, or log-softmax when log_output, of xr (cols) in float32; yr
+ * may be xr. Softmax's float32 rows and Attention's score rows share it. */
+void math_softmax_row_f32(float *yr, const float *xr, int64_t cols, int log_output);
+
 /* matmul.c */
 onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_matmul_run(onyx_kernel_ctx *ctx);

@@ -107,9 +107,8 @@ static float row_sum_f32(const float *x, int64_t n) {
     return sum;
 }
 
-/* yr (cols) = softmax or log-softmax of xr (cols), float32; yr may be xr. exp is fast_math.h's
- * (within 1e-7 relative of libm's, vectorized). */
-static void softmax_row_f32(float *yr, const float *xr, int64_t cols, int log_output) {
+/* exp is fast_math.h's (within 1e-7 relative of libm's, vectorized). */
+void math_softmax_row_f32(float *yr, const float *xr, int64_t cols, int log_output) {
     float max = row_max_f32(xr, cols);
     if (isinf(max) && max < 0) max = 0.0f; /* a row of -inf: exp gives 0s, sum 0, NaN like the reference */
     if (log_output) {
@@ -145,7 +144,7 @@ onyx_status math_softmax_run(onyx_kernel_ctx *ctx) {
         const float *X = x->data;
         float *Y = y->data;
 #pragma omp parallel for num_threads(math_threads(ctx)) if (rows * cols > NORMALIZE_PARALLEL_MIN)
-        for (int64_t r = 0; r < rows; r++) softmax_row_f32(Y + r * cols, X + r * cols, cols, log_output);
+        for (int64_t r = 0; r < rows; r++) math_softmax_row_f32(Y + r * cols, X + r * cols, cols, log_output);
         return ONYX_OK;
     }
     if (is_half(dt) && v.inner == 1 && cols > 0) { /* widen a row, compute in float32, round back */
@@ -155,7 +154,7 @@ onyx_status math_softmax_run(onyx_kernel_ctx *ctx) {
         for (int64_t r = 0; r < rows; r++) {
             float *row = (float *)ctx->workspace + (int64_t)thread_slot() * cols;
             math_to_f32(dt, x->data, r * cols, cols, row);
-            softmax_row_f32(row, row, cols, log_output);
+            math_softmax_row_f32(row, row, cols, log_output);
             math_from_f32(dt, row, cols, y->data, r * cols);
         }
         return ONYX_OK;
@@ -934,7 +933,7 @@ onyx_status math_scale_add_softmax_run(onyx_kernel_ctx *ctx) {
                 if (use_scale) t *= v.scale;
                 yr[c] = t + Bd[bo + c * v.b_last];
             }
-            softmax_row_f32(yr, yr, v.n, 0);
+            math_softmax_row_f32(yr, yr, v.n, 0);
         }
         return ONYX_OK;
     }
