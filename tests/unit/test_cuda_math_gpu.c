@@ -461,22 +461,37 @@ static void test_attention(void) {
         padding_mask(dt, 2, 300, mask);
         attention_case(dt, 2, 1, 300, 2, 64, 64, 2, DIMS(2, 1, 1, 300), 0.125f, mask); /* one query row */
         attention_case(dt, 1, 5, 1000, 2, 64, 64, 1, DIMS(1, 1, 5, 1000), 0.125f, NULL); /* many key steps */
-        attention_case(dt, 2, 17, 19, 3, 32, 32, 2, DIMS(2, 1, 1, 19), 0.25f, NULL);     /* head size 32: by row */
+        attention_case(dt, 2, 17, 19, 3, 32, 32, 2, DIMS(2, 1, 1, 19), 0.25f, NULL);     /* head size 32 */
+        attention_case(dt, 2, 70, 130, 2, 32, 32, 2, DIMS(2, 2, 70, 130), 0.5f, NULL);  /* head size 32, tiles */
         attention_case(dt, 2, 7, 11, 3, 12, 20, 2, DIMS(2, 3, 7, 11), 0.5f, NULL);       /* V's head size differs */
         attention_case(dt, 1, 3, 5, 1, 40, 256, 1, NULL, 0, 0.5f, NULL);                 /* V's widest head */
         attention_case(dt, 2, 4, 0, 3, 64, 64, 2, NULL, 0, 1.0f, NULL);                  /* no keys: zeros */
         attention_case(dt, 0, 4, 6, 3, 64, 64, 0, NULL, 0, 1.0f, NULL);                  /* empty batch */
     }
 #ifdef ONYX_HAVE_CUDA
-    /* the float16 cases of head size 64 above are the tensor-core kernel's */
+    /* which kernel the cases above ran: float16 of head size 64 the tensor-core one, float32 of
+     * head size 64 and 32 the FFMA tiles, the rest by row */
     onyx_cuda_attention_shape s = {2, 3, 77, 45, 64, 64, {77 * 192, 192, 64}, {45 * 192, 192, 64},
                                    {45 * 192, 192, 64}, {77 * 192, 192, 64}, {0}, 0.125f};
-    static uint4 aligned[1];
-    ONYX_CHECK(onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT16, 9, aligned, aligned, aligned, aligned, &s));
-    ONYX_CHECK(!onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT32, 9, aligned, aligned, aligned, aligned, &s));
-    ONYX_CHECK(!onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT16, 7, aligned, aligned, aligned, aligned, &s));
+    static uint4 aligned[2];
+    const void *a16 = aligned, *off8 = (const char *)aligned + 8;
+    ONYX_CHECK_INT(onyx_cuda_attention_kernel(ONYX_CUDA_DT_FLOAT16, 9, a16, a16, a16, a16, &s), ONYX_CUDA_ATTENTION_MMA);
+    ONYX_CHECK_INT(onyx_cuda_attention_kernel(ONYX_CUDA_DT_FLOAT32, 9, a16, a16, a16, a16, &s),
+                   ONYX_CUDA_ATTENTION_F32_TILES);
+    ONYX_CHECK_INT(onyx_cuda_attention_kernel(ONYX_CUDA_DT_FLOAT32, 7, a16, a16, a16, a16, &s),
+                   ONYX_CUDA_ATTENTION_F32_TILES);
+    ONYX_CHECK_INT(onyx_cuda_attention_kernel(ONYX_CUDA_DT_FLOAT16, 7, a16, a16, a16, a16, &s), ONYX_CUDA_ATTENTION_ROWS);
+    ONYX_CHECK_INT(onyx_cuda_attention_kernel(ONYX_CUDA_DT_BFLOAT16, 9, a16, a16, a16, a16, &s), ONYX_CUDA_ATTENTION_ROWS);
+    ONYX_CHECK_INT(onyx_cuda_attention_kernel(ONYX_CUDA_DT_FLOAT32, 9, a16, off8, a16, a16, &s), ONYX_CUDA_ATTENTION_ROWS);
+    s.k_strides[1] = 194; /* K rows not on 16 bytes */
+    ONYX_CHECK_INT(onyx_cuda_attention_kernel(ONYX_CUDA_DT_FLOAT32, 9, a16, a16, a16, a16, &s), ONYX_CUDA_ATTENTION_ROWS);
+    s.k_strides[1] = 192;
     s.head_dim = s.v_dim = 32;
-    ONYX_CHECK(!onyx_cuda_attention_uses_tensor_cores(ONYX_CUDA_DT_FLOAT16, 9, aligned, aligned, aligned, aligned, &s));
+    ONYX_CHECK_INT(onyx_cuda_attention_kernel(ONYX_CUDA_DT_FLOAT16, 9, a16, a16, a16, a16, &s), ONYX_CUDA_ATTENTION_ROWS);
+    ONYX_CHECK_INT(onyx_cuda_attention_kernel(ONYX_CUDA_DT_FLOAT32, 9, a16, a16, a16, a16, &s),
+                   ONYX_CUDA_ATTENTION_F32_TILES);
+    s.v_dim = 64; /* V's head size differs */
+    ONYX_CHECK_INT(onyx_cuda_attention_kernel(ONYX_CUDA_DT_FLOAT32, 9, a16, a16, a16, a16, &s), ONYX_CUDA_ATTENTION_ROWS);
 #endif
 }
 

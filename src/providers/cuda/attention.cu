@@ -7,6 +7,12 @@
  * how). The (q_len, kv_len) scores never reach global memory, and Q, K, V are read in place
  * through their strides.
  *
+ * attention_f32_kernel: float32, head size 32 or 64 (K and V), FFMA on tiles in shared memory:
+ * the scores of 64 query rows against 64 keys at a time, the online softmax in registers, P
+ * through shared memory into O += P V. Without TF32 there are no tensor cores for float32; what
+ * it saves over two batched GEMMs and a softmax is the transposes and the scores' round trips
+ * through global memory.
+ *
  * attention_rows_kernel: any float dtype and head size, one warp per query row: each key's dot
  * product across the warp, the online softmax in registers, the lanes holding V's columns.
  */
@@ -76,6 +82,177 @@ __global__ void __launch_bounds__(ROWS_WARPS * 32)
     for (int c = 0; c < ROWS_PER_LANE; c++) {
         int64_t col = lane + 32 * c;
         if (col < s.v_dim) orow[col] = from_f<T>(acc[c] * inv);
+    }
+}
+
+/* ---- float32, head size 32 or 64: FFMA tiles ---- */
+
+constexpr int F32_M = 64;        /* query rows per block */
+constexpr int F32_N = 64;        /* keys per step */
+constexpr int F32_THREADS = 256; /* 16 x 16: thread (ty, tx) holds query rows 4 ty .. 4 ty + 3 */
+
+/* Row stride of the shared tiles in floats: a multiple of 4 (float4 reads) that is 4 mod 32 for
+ * D = 64, so the key rows tx + 16 c that lanes tx = 0..7 read fall in distinct banks. */
+template <int D> __host__ __device__ constexpr int f32_ld() { return D + 4; }
+/* W consecutive floats, W = 2 or 4, in one 8- or 16-byte access (both addresses aligned to it) */
+template <int W> __device__ __forceinline__ void copy_w(float *dst, const float *src) {
+    if constexpr (W == 4) *(float4 *)dst = *(const float4 *)src;
+    else *(float2 *)dst = *(const float2 *)src;
+}
+
+template <int D> constexpr size_t f32_smem_bytes() { return (size_t)(F32_M + 2 * F32_N) * f32_ld<D>() * sizeof(float); }
+
+/* A block of 256 threads takes 64 query rows of one (batch, head) and walks the keys 64 at a
+ * time. Shared memory holds Q (row-major, read once), a K tile (row-major) and a V tile; thread
+ * (ty, tx) computes the scores of its 4 rows against keys tx, tx + 16, tx + 32, tx + 48 (Q reads
+ * are broadcasts, K reads conflict-free), keeps each row's running max and sum across the 16
+ * lanes of its half-warp (shuffles), writes P over the K tile (the scores are taken), and adds
+ * P V into its 4 x D/16 outputs (columns tx D/16 ..). Keys past the end are zeros with weight 0. */
+template <int D>
+__global__ void __launch_bounds__(F32_THREADS)
+    attention_f32_kernel(const float *__restrict__ q, const float *__restrict__ k, const float *__restrict__ v,
+                         const float *__restrict__ bias, float *__restrict__ o, onyx_cuda_attention_shape s) {
+    constexpr int LD = f32_ld<D>(), W = D / 16, C4 = D / 4;
+    static_assert(D == 32 || D == 64, "head sizes 32 and 64");
+    extern __shared__ float4 f32_smem[];
+    float *qs = (float *)f32_smem;  /* [row][dim] */
+    float *ks = qs + F32_M * LD;    /* [key][dim]; P [row][key] once the scores are taken */
+    float *vs = ks + F32_N * LD;    /* [key][dim] */
+    const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    const int64_t b = blockIdx.z, h = blockIdx.y, i_block = (int64_t)blockIdx.x * F32_M;
+    const float *qb = q + b * s.q_strides[0] + h * s.q_strides[2];
+    const float *kb = k + b * s.k_strides[0] + h * s.k_strides[2];
+    const float *vb = v + b * s.v_strides[0] + h * s.v_strides[2];
+
+    for (int c = tid; c < F32_M * C4; c += F32_THREADS) {
+        int r = c / C4, col = (c % C4) * 4;
+        float4 val = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (i_block + r < s.q_len) val = *(const float4 *)(qb + (i_block + r) * s.q_strides[1] + col);
+        *(float4 *)(qs + r * LD + col) = val;
+    }
+    const float *br[4] = {nullptr, nullptr, nullptr, nullptr};
+    if (bias) {
+        const float *bh = bias + b * s.bias_strides[0] + h * s.bias_strides[1];
+#pragma unroll
+        for (int r = 0; r < 4; r++) {
+            int64_t row = i_block + ty * 4 + r;
+            br[r] = bh + (row < s.q_len ? row : s.q_len - 1) * s.bias_strides[2];
+        }
+    }
+    alignas(16) float acc[4][W];
+    float m[4], l[4];
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        m[r] = -CUDART_INF_F;
+        l[r] = 0.0f;
+#pragma unroll
+        for (int c = 0; c < W; c++) acc[r][c] = 0.0f;
+    }
+
+    for (int64_t j0 = 0; j0 < s.kv_len; j0 += F32_N) {
+        __syncthreads(); /* the last step's P and V are read */
+        for (int c = tid; c < F32_N * C4; c += F32_THREADS) {
+            int r = c / C4, col = (c % C4) * 4;
+            float4 kv = make_float4(0.0f, 0.0f, 0.0f, 0.0f), vv = kv;
+            if (j0 + r < s.kv_len) {
+                kv = *(const float4 *)(kb + (j0 + r) * s.k_strides[1] + col);
+                vv = *(const float4 *)(vb + (j0 + r) * s.v_strides[1] + col);
+            }
+            *(float4 *)(ks + r * LD + col) = kv;
+            *(float4 *)(vs + r * LD + col) = vv;
+        }
+        __syncthreads();
+        float sc[4][4];
+#pragma unroll
+        for (int r = 0; r < 4; r++)
+#pragma unroll
+            for (int c = 0; c < 4; c++) sc[r][c] = 0.0f;
+#pragma unroll 4
+        for (int d = 0; d < D; d += 4) {
+            float4 qa[4], kk[4];
+#pragma unroll
+            for (int r = 0; r < 4; r++) qa[r] = *(const float4 *)(qs + (ty * 4 + r) * LD + d);
+#pragma unroll
+            for (int c = 0; c < 4; c++) kk[c] = *(const float4 *)(ks + (tx + 16 * c) * LD + d);
+#pragma unroll
+            for (int r = 0; r < 4; r++)
+#pragma unroll
+                for (int c = 0; c < 4; c++) {
+                    float t = sc[r][c];
+                    t = fmaf(qa[r].x, kk[c].x, t);
+                    t = fmaf(qa[r].y, kk[c].y, t);
+                    t = fmaf(qa[r].z, kk[c].z, t);
+                    sc[r][c] = fmaf(qa[r].w, kk[c].w, t);
+                }
+        }
+#pragma unroll
+        for (int r = 0; r < 4; r++) {
+            float t = -CUDART_INF_F;
+#pragma unroll
+            for (int c = 0; c < 4; c++) {
+                int64_t j = j0 + tx + 16 * c;
+                float x = -CUDART_INF_F;
+                if (j < s.kv_len) {
+                    x = sc[r][c] * s.scale;
+                    if (bias) x += br[r][j * s.bias_strides[3]];
+                }
+                sc[r][c] = x;
+                t = fmaxf(t, x);
+            }
+#pragma unroll
+            for (int off = 1; off < 16; off <<= 1) t = fmaxf(t, __shfl_xor_sync(0xffffffffu, t, off));
+            const float n = fmaxf(m[r], t);
+            /* as in the row kernel: no weight while every score so far is -inf */
+            const bool none = n == -CUDART_INF_F;
+            const float a = none ? 1.0f : __expf(m[r] - n);
+            float sum = 0.0f;
+#pragma unroll
+            for (int c = 0; c < 4; c++) {
+                float p = none ? 0.0f : __expf(sc[r][c] - n);
+                sc[r][c] = p;
+                sum += p;
+            }
+#pragma unroll
+            for (int off = 1; off < 16; off <<= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+            l[r] = l[r] * a + sum;
+            m[r] = n;
+#pragma unroll
+            for (int c = 0; c < W; c++) acc[r][c] *= a;
+        }
+        __syncthreads(); /* every thread's scores are taken: P goes over the K tile */
+        float *ps = ks;
+#pragma unroll
+        for (int r = 0; r < 4; r++)
+#pragma unroll
+            for (int c = 0; c < 4; c++) ps[(ty * 4 + r) * LD + tx + 16 * c] = sc[r][c];
+        __syncthreads();
+#pragma unroll 4
+        for (int j = 0; j < F32_N; j += 4) {
+            float4 pa[4];
+#pragma unroll
+            for (int r = 0; r < 4; r++) pa[r] = *(const float4 *)(ps + (ty * 4 + r) * LD + j);
+#pragma unroll
+            for (int jj = 0; jj < 4; jj++) {
+                alignas(16) float vr[W];
+                copy_w<W>(vr, vs + (j + jj) * LD + tx * W);
+#pragma unroll
+                for (int r = 0; r < 4; r++) {
+                    const float p = jj == 0 ? pa[r].x : jj == 1 ? pa[r].y : jj == 2 ? pa[r].z : pa[r].w;
+#pragma unroll
+                    for (int c = 0; c < W; c++) acc[r][c] = fmaf(p, vr[c], acc[r][c]);
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        const int64_t row = i_block + ty * 4 + r;
+        if (row >= s.q_len) continue;
+        float *orow = o + b * s.o_strides[0] + row * s.o_strides[1] + h * s.o_strides[2] + tx * W;
+        const float inv = 1.0f / l[r];
+#pragma unroll
+        for (int c = 0; c < W; c++) acc[r][c] *= inv;
+        copy_w<W>(orow, acc[r]);
     }
 }
 
@@ -292,12 +469,51 @@ bool strides_of_8(const int64_t *strides, int n) {
     return true;
 }
 
+bool grid_fits(const onyx_cuda_attention_shape *s, int rows_per_block) {
+    return s->batch <= 65535 && s->heads <= 65535 && (s->q_len + rows_per_block - 1) / rows_per_block <= INT32_MAX;
+}
+
 bool mma_applies(int dtype, int cc_major, const void *q, const void *k, const void *v, const void *o,
                  const onyx_cuda_attention_shape *s) {
-    return dtype == ONYX_CUDA_DT_FLOAT16 && cc_major >= 8 && s->head_dim == MMA_D && s->v_dim == MMA_D && s->batch <= 65535 &&
-           s->heads <= 65535 && (s->q_len + MMA_M - 1) / MMA_M <= INT32_MAX && aligned16(q) && aligned16(k) &&
-           aligned16(v) && aligned16(o) && strides_of_8(s->q_strides, 3) && strides_of_8(s->k_strides, 3) &&
-           strides_of_8(s->v_strides, 3) && strides_of_8(s->o_strides, 3);
+    return dtype == ONYX_CUDA_DT_FLOAT16 && cc_major >= 8 && s->head_dim == MMA_D && s->v_dim == MMA_D &&
+           grid_fits(s, MMA_M) && aligned16(q) && aligned16(k) && aligned16(v) && aligned16(o) &&
+           strides_of_8(s->q_strides, 3) && strides_of_8(s->k_strides, 3) && strides_of_8(s->v_strides, 3) &&
+           strides_of_8(s->o_strides, 3);
+}
+
+bool strides_of_4(const int64_t *strides, int n) {
+    for (int d = 0; d < n; d++)
+        if (strides[d] % 4) return false;
+    return true;
+}
+
+bool f32_applies(int dtype, const void *q, const void *k, const void *v, const void *o,
+                 const onyx_cuda_attention_shape *s) {
+    return dtype == ONYX_CUDA_DT_FLOAT32 && (s->head_dim == 32 || s->head_dim == 64) && s->v_dim == s->head_dim &&
+           grid_fits(s, F32_M) && aligned16(q) && aligned16(k) && aligned16(v) && aligned16(o) &&
+           strides_of_4(s->q_strides, 3) && strides_of_4(s->k_strides, 3) && strides_of_4(s->v_strides, 3) &&
+           strides_of_4(s->o_strides, 3);
+}
+
+int kernel_for(int dtype, int cc_major, const void *q, const void *k, const void *v, const void *o,
+               const onyx_cuda_attention_shape *s) {
+    if (mma_applies(dtype, cc_major, q, k, v, o, s)) return ONYX_CUDA_ATTENTION_MMA;
+    if (f32_applies(dtype, q, k, v, o, s)) return ONYX_CUDA_ATTENTION_F32_TILES;
+    return ONYX_CUDA_ATTENTION_ROWS;
+}
+
+template <int D>
+cudaError_t launch_f32(const void *q, const void *k, const void *v, const void *bias, void *o,
+                       const onyx_cuda_attention_shape *s, cudaStream_t stream) {
+    /* above the 48 KiB a launch gets unasked for D = 64 (per device: asked at every launch, which
+     * costs a host call; graph replays make none) */
+    cudaError_t err = cudaFuncSetAttribute(attention_f32_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           (int)f32_smem_bytes<D>());
+    if (err != cudaSuccess) return err;
+    dim3 grid((unsigned)((s->q_len + F32_M - 1) / F32_M), (unsigned)s->heads, (unsigned)s->batch);
+    attention_f32_kernel<D><<<grid, F32_THREADS, f32_smem_bytes<D>(), stream>>>(
+        (const float *)q, (const float *)k, (const float *)v, (const float *)bias, (float *)o, *s);
+    return cudaGetLastError();
 }
 
 template <typename T>
@@ -312,10 +528,9 @@ cudaError_t launch_rows(const void *q, const void *k, const void *v, const void 
 
 } // namespace
 
-extern "C" int onyx_cuda_attention_uses_tensor_cores(int dtype, int cc_major, const void *q, const void *k,
-                                                     const void *v, const void *o,
-                                                     const onyx_cuda_attention_shape *shape) {
-    return mma_applies(dtype, cc_major, q, k, v, o, shape);
+extern "C" int onyx_cuda_attention_kernel(int dtype, int cc_major, const void *q, const void *k, const void *v,
+                                          const void *o, const onyx_cuda_attention_shape *shape) {
+    return kernel_for(dtype, cc_major, q, k, v, o, shape);
 }
 
 extern "C" cudaError_t onyx_cuda_attention(int dtype, int cc_major, const void *q, const void *k, const void *v,
@@ -323,12 +538,18 @@ extern "C" cudaError_t onyx_cuda_attention(int dtype, int cc_major, const void *
                                            cudaStream_t stream) {
     if (s->kv_len <= 0 || s->v_dim > ONYX_CUDA_ATTENTION_MAX_V_DIM) return cudaErrorInvalidValue;
     if (s->batch * s->heads * s->q_len == 0) return cudaSuccess;
-    if (mma_applies(dtype, cc_major, q, k, v, o, s)) {
+    switch (kernel_for(dtype, cc_major, q, k, v, o, s)) {
+    case ONYX_CUDA_ATTENTION_MMA: {
         dim3 grid((unsigned)((s->q_len + MMA_M - 1) / MMA_M), (unsigned)s->heads, (unsigned)s->batch);
         attention_mma_kernel<<<grid, MMA_WARPS * 32, 0, stream>>>((const __half *)q, (const __half *)k,
                                                                  (const __half *)v, (const __half *)bias,
                                                                  (__half *)o, *s);
         return cudaGetLastError();
+    }
+    case ONYX_CUDA_ATTENTION_F32_TILES:
+        return s->head_dim == 64 ? launch_f32<64>(q, k, v, bias, o, s, stream)
+                                 : launch_f32<32>(q, k, v, bias, o, s, stream);
+    default: break;
     }
     switch (dtype) {
     case ONYX_CUDA_DT_FLOAT32: return launch_rows<float>(q, k, v, bias, o, s, stream);

@@ -93,10 +93,12 @@ cudaError_t onyx_cuda_scale_add_softmax(int dtype, const void *x, const void *bi
 /* onyx Attention (src/providers/cpu/attention.c): o[b, i, h, :] = softmax_j(scale * q[b, i, h, :] .
  * k[b, j, h, :] + bias[b, h, i, j]) v[b, j, h, :], float32 scores and softmax. Element strides
  * along (batch, sequence, head) for q, k, v and o (a head's vector contiguous; a batch stride of
- * 0 shares one K or V), bias (may be NULL) strides along (batch, head, query, key). float16 with
- * head size 64 for both K and V on a device of compute capability cc_major >= 8 takes the
- * tensor-core kernel; other cases (float32, bfloat16, other sizes up to
- * ONYX_CUDA_ATTENTION_MAX_V_DIM for V) one warp per query row. kv_len > 0. */
+ * 0 shares one K or V), bias (may be NULL) strides along (batch, head, query, key). The kernel
+ * (onyx_cuda_attention_kernel says which): float16 with head size 64 for both K and V on a device
+ * of compute capability cc_major >= 8, the tensor-core one (ONYX_CUDA_ATTENTION_MMA); float32 with
+ * head size 32 or 64 for both, FFMA tiles (ONYX_CUDA_ATTENTION_F32_TILES); both need 16-byte
+ * aligned Q, K, V and O and strides of 8 (float16) or 4 (float32) elements. Other cases (bfloat16,
+ * other sizes up to ONYX_CUDA_ATTENTION_MAX_V_DIM for V) one warp per query row. kv_len > 0. */
 #define ONYX_CUDA_ATTENTION_MAX_V_DIM 256
 typedef struct onyx_cuda_attention_shape {
     int64_t batch, heads, q_len, kv_len, head_dim, v_dim;
@@ -107,9 +109,10 @@ typedef struct onyx_cuda_attention_shape {
 cudaError_t onyx_cuda_attention(int dtype, int cc_major, const void *q, const void *k, const void *v,
                                 const void *bias, void *o, const onyx_cuda_attention_shape *shape,
                                 cudaStream_t stream);
-/* Whether onyx_cuda_attention takes the tensor-core kernel for these arguments (for tests). */
-int onyx_cuda_attention_uses_tensor_cores(int dtype, int cc_major, const void *q, const void *k, const void *v,
-                                          const void *o, const onyx_cuda_attention_shape *shape);
+/* Which kernel onyx_cuda_attention takes for these arguments (for tests). */
+enum { ONYX_CUDA_ATTENTION_ROWS = 0, ONYX_CUDA_ATTENTION_MMA = 1, ONYX_CUDA_ATTENTION_F32_TILES = 2 };
+int onyx_cuda_attention_kernel(int dtype, int cc_major, const void *q, const void *k, const void *v, const void *o,
+                               const onyx_cuda_attention_shape *shape);
 
 /* LayerNormalization of rows: x and y are (rows, cols), scale and bias (may be NULL) are (cols)
  * of x's dtype; mean and inv_std (float32, may be NULL) are (rows). rms: the RMS norm (the mean
