@@ -351,8 +351,9 @@ static onyx_status session_build(onyx_session *s) {
     }
     if (s->options.opt_level >= ONYX_OPT_ALL) {
         int fused = 0;
-        /* float32 attention fuses where the CPU runs the graph; CUDA keeps cuBLAS's GEMMs there */
-        unsigned flags = strcmp(s->providers[0]->ops->name, "cpu") == 0 ? ONYX_FUSE_F32_ATTENTION : 0;
+        /* float32 attention fuses on both providers: the CPU's kernel is two sgemm calls without the
+         * transposes, CUDA's FFMA tiles keep the scores on chip (docs/cuda.md) */
+        unsigned flags = ONYX_FUSE_F32_ATTENTION;
         ONYX_TRY(onyx_graph_fuse(g, flags, &fused));
         if (fused) onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: %d fusions (no-op Casts, GELU, FastGelu, RMS norm, bias GELU, attention, MatMul + bias)", s->model->display_name, fused);
     }
