@@ -100,7 +100,15 @@ template <int W> __device__ __forceinline__ void copy_w(float *dst, const float 
     else *(float2 *)dst = *(const float2 *)src;
 }
 
-template <int D> constexpr size_t f32_smem_bytes() { return (size_t)(F32_M + 2 * F32_N) * f32_ld<D>() * sizeof(float); }
+/* P's row stride (64 keys; 4 mod 32 again, for its column-wise stores) and the floats of the
+ * K tile's space, which P takes over */
+constexpr int F32_PLD = F32_N + 4;
+template <int D> __host__ __device__ constexpr int f32_k_floats() {
+    return F32_N * f32_ld<D>() > F32_M * F32_PLD ? F32_N * f32_ld<D>() : F32_M * F32_PLD;
+}
+template <int D> constexpr size_t f32_smem_bytes() {
+    return (size_t)((F32_M + F32_N) * f32_ld<D>() + f32_k_floats<D>()) * sizeof(float);
+}
 
 /* A block of 256 threads takes 64 query rows of one (batch, head) and walks the keys 64 at a
  * time. Shared memory holds Q (row-major, read once), a K tile (row-major) and a V tile; thread
@@ -117,7 +125,7 @@ __global__ void __launch_bounds__(F32_THREADS)
     extern __shared__ float4 f32_smem[];
     float *qs = (float *)f32_smem;  /* [row][dim] */
     float *ks = qs + F32_M * LD;    /* [key][dim]; P [row][key] once the scores are taken */
-    float *vs = ks + F32_N * LD;    /* [key][dim] */
+    float *vs = ks + f32_k_floats<D>(); /* [key][dim] */
     const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
     const int64_t b = blockIdx.z, h = blockIdx.y, i_block = (int64_t)blockIdx.x * F32_M;
     const float *qb = q + b * s.q_strides[0] + h * s.q_strides[2];
@@ -224,13 +232,13 @@ __global__ void __launch_bounds__(F32_THREADS)
 #pragma unroll
         for (int r = 0; r < 4; r++)
 #pragma unroll
-            for (int c = 0; c < 4; c++) ps[(ty * 4 + r) * LD + tx + 16 * c] = sc[r][c];
+            for (int c = 0; c < 4; c++) ps[(ty * 4 + r) * F32_PLD + tx + 16 * c] = sc[r][c];
         __syncthreads();
 #pragma unroll 4
         for (int j = 0; j < F32_N; j += 4) {
             float4 pa[4];
 #pragma unroll
-            for (int r = 0; r < 4; r++) pa[r] = *(const float4 *)(ps + (ty * 4 + r) * LD + j);
+            for (int r = 0; r < 4; r++) pa[r] = *(const float4 *)(ps + (ty * 4 + r) * F32_PLD + j);
 #pragma unroll
             for (int jj = 0; jj < 4; jj++) {
                 alignas(16) float vr[W];
