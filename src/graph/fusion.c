@@ -483,8 +483,8 @@ static int keys_transposed_of(const fusion_ctx *f, int v, int *k) {
  *
  * Float16, and float32 with ONYX_FUSE_F32_ATTENTION: in float16 the CUDA kernel (tensor cores,
  * scores in registers) beats the two batched GEMMs, the softmax and four transposes that it
- * replaces; in float32 without TF32 cuBLAS's GEMMs are the faster ones, while on the CPU the
- * fused kernel saves the transposes and a pass over the scores. */
+ * replaces; in float32 the CUDA kernel's FFMA tiles and the CPU's two sgemm calls save the
+ * transposes and the passes over the scores. */
 static int match_attention(const fusion_ctx *f, const onyx_node *n, int in[4], double *scale) {
     int o, p, s, vt;
     if (!is_transpose(n, heads_first) || n->n_outputs != 1) return 0;

@@ -20,9 +20,9 @@ onyx_status onyx_graph_remove_dead_nodes(onyx_graph *g, int *removed);
  * when a bias Add feeds them only; MatMul + bias Add becomes onyx MatMulBias; and the rest that
  * fusion.c lists. Recurses into subgraphs. *fused counts the fusions. flags (ONYX_FUSE_*) turn on
  * fusions that pay on one provider only. */
-#define ONYX_FUSE_F32_ATTENTION 1u /* float32 attention into onyx Attention too: for the CPU, whose
-                                      kernel is two sgemm calls without the transposes (on CUDA
-                                      without TF32, cuBLAS's batched GEMMs beat its kernel) */
+#define ONYX_FUSE_F32_ATTENTION 1u /* float32 attention into onyx Attention too: the CPU's kernel is
+                                      two sgemm calls without the transposes, CUDA's FFMA tiles keep
+                                      the scores on chip (sessions set it on both providers) */
 onyx_status onyx_graph_fuse(onyx_graph *g, unsigned flags, int *fused);
 
 /* Output output of g is wanted at the last position of its axis 1 only (last_position.c): when
