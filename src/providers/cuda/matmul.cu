@@ -96,6 +96,21 @@ STORE_F64_SIGNED(int64_t)
 // ----------------------------------------------------------------------------
 // CUDA kernels
 
+/* One level of a reduce-scatter over lanes off apart: v[0, 2N) holds this lane's sums; the
+ * lane keeps the upper or the lower half, sends its partner the other, and adds the partner's
+ * copy of the half it keeps (own value first, as a butterfly does) into v[0, N). The halves are
+ * chosen by a bitwise select: a ?: over v[] made nvcc put the array in local memory. */
+template <int N> __device__ __forceinline__ void reduce_scatter_half(float *v, int off, bool upper) {
+    const int mask = upper ? -1 : 0;
+#pragma unroll
+    for (int i = 0; i < N; i++) {
+        const int lo = __float_as_int(v[i]), hi = __float_as_int(v[i + N]);
+        float keep = __int_as_float((hi & mask) | (lo & ~mask));
+        float send = __int_as_float((lo & mask) | (hi & ~mask));
+        v[i] = keep + __shfl_xor_sync(0xffffffffu, send, off);
+    }
+}
+
 /* y (batch, M, N) = alpha * op(a - a_zero) op(b - b_zero) + beta * y. The zero points are NULL
  * for plain products. Acc is the accumulator: float for float/half/bfloat16, double, or an
  * unsigned integer whose wrap-around is the integer dtypes' two's complement arithmetic. */
@@ -242,19 +257,39 @@ skinny_gemm_kernel(T *y, const T *a, const T *b, const T *bias, int M, int64_t N
             }
         }
     }
-    /* lanes of one group (consecutive lanes) reduce by shuffles */
+    /* Lanes of one group (consecutive lanes) reduce by shuffles. With 8 lanes a group and MR * VEC a
+     * multiple of 8, a reduce-scatter (reduce_scatter_half): each level halves the values a lane holds (it keeps one half, sends
+     * the other to its partner and adds the partner's copy of its own half), so 8 lanes reduce
+     * 64 sums with 56 shuffles instead of 192, and each lane ends with 1/8 of the sums. Each sum
+     * is added in the same pairs, in the same order, as the butterfly over all values that the
+     * other shapes run, so the results are the same bits. */
+    constexpr int NV = MR * VEC;
+    if (S::lanes == 8 && NV % 8 == 0) {
+        float *v = &acc[0][0];
+        const int l = lane % 8;
+        reduce_scatter_half<NV / 2>(v, 4, (l & 4) != 0);
+        reduce_scatter_half<NV / 4>(v, 2, (l & 2) != 0);
+        reduce_scatter_half<NV / 8>(v, 1, (l & 1) != 0);
+        const int base = (l & 4 ? NV / 2 : 0) + (l & 2 ? NV / 4 : 0) + (l & 1 ? NV / 8 : 0);
 #pragma unroll
-    for (int m = 0; m < MR; m++)
-#pragma unroll
-        for (int q = 0; q < VEC; q++)
-#pragma unroll
-            for (int off = S::lanes / 2; off > 0; off /= 2)
-                acc[m][q] += __shfl_xor_sync(0xffffffffu, acc[m][q], off);
-    if (lane % S::lanes == 0)
+        for (int i = 0; i < NV / 8; i++) {
+            int idx = base + i;
+            sums[warp][idx / VEC][group * VEC + idx % VEC] = v[i];
+        }
+    } else {
 #pragma unroll
         for (int m = 0; m < MR; m++)
 #pragma unroll
-            for (int q = 0; q < VEC; q++) sums[warp][m][group * VEC + q] = acc[m][q];
+            for (int q = 0; q < VEC; q++)
+#pragma unroll
+                for (int off = S::lanes / 2; off > 0; off /= 2)
+                    acc[m][q] += __shfl_xor_sync(0xffffffffu, acc[m][q], off);
+        if (lane % S::lanes == 0)
+#pragma unroll
+            for (int m = 0; m < MR; m++)
+#pragma unroll
+                for (int q = 0; q < VEC; q++) sums[warp][m][group * VEC + q] = acc[m][q];
+    }
     __syncthreads();
     const int64_t tile = (int64_t)blockIdx.y * gridDim.x + blockIdx.x, tiles = (int64_t)gridDim.y * gridDim.x;
     const int per_tile = MR * S::cols;
