@@ -96,6 +96,31 @@ STORE_F64_SIGNED(int64_t)
 // ----------------------------------------------------------------------------
 // CUDA kernels
 
+/* Columns of K whose A values a several-row skinny block stages in shared memory at a time (a
+ * multiple of every shape's step), and the row stride of that stage: MR floats, 8 padded to 12 so
+ * that the 8 k rows one warp reads with 16-byte loads fall in distinct banks. */
+#define SKINNY_A_STAGE 256
+template <int MR> struct skinny_a_pad {
+    static constexpr int value = MR == 8 ? 12 : MR;
+};
+
+/* x[0, MR) = row[0, MR) by 16-byte (or 8-byte) loads from shared memory. */
+template <int MR> __device__ __forceinline__ void skinny_a_row(float *x, const float *row) {
+    if (MR % 4 == 0) {
+#pragma unroll
+        for (int i = 0; i < MR; i += 4) {
+            float4 v = *(const float4 *)(row + i);
+            x[i] = v.x, x[i + 1] = v.y, x[i + 2] = v.z, x[i + 3] = v.w;
+        }
+    } else if (MR == 2) {
+        float2 v = *(const float2 *)row;
+        x[0] = v.x, x[1] = v.y;
+    } else {
+#pragma unroll
+        for (int i = 0; i < MR; i++) x[i] = row[i];
+    }
+}
+
 /* One level of a reduce-scatter over lanes off apart: v[0, 2N) holds this lane's sums; the
  * lane keeps the upper or the lower half, sends its partner the other, and adds the partner's
  * copy of the half it keeps (own value first, as a butterfly does) into v[0, N). The halves are
@@ -243,17 +268,44 @@ skinny_gemm_kernel(T *y, const T *a, const T *b, const T *bias, int M, int64_t N
     for (int m = 0; m < MR; m++)
 #pragma unroll
         for (int q = 0; q < VEC; q++) acc[m][q] = 0.0f;
-    if (col < N) {
-        const int64_t step = S::lanes * SKINNY_WARPS;
+    const int64_t step = S::lanes * SKINNY_WARPS;
+    if (MR == 1) {
+        if (col < N) {
 #pragma unroll 4
-        for (int64_t k = k_begin + slice; k < k_end; k += step) {
-            P w = *(const P *)(b + k * ldb + col);
+            for (int64_t k = k_begin + slice; k < k_end; k += step) {
+                P w = *(const P *)(b + k * ldb + col);
+                float x = load_as<float>(a, k);
 #pragma unroll
-            for (int m = 0; m < MR; m++) {
-                if (m >= M) break;
-                float x = load_as<float>(a, m * lda + k);
+                for (int q = 0; q < VEC; q++) acc[0][q] += x * load_as<float>(w.v, q);
+            }
+        }
+    } else {
+        /* Several rows: A's rows are staged through shared memory as float, SKINNY_A_STAGE
+         * columns of K at a time, so that one or two vector loads from shared memory give a
+         * thread all MR values of its k (MR scalar global loads and conversions did, per 16 bytes
+         * of B). Each thread still takes k = k_begin + slice, + step, ..., in that order. */
+        __shared__ __align__(16) float as[SKINNY_A_STAGE][skinny_a_pad<MR>::value];
+        for (int64_t k0 = k_begin; k0 < k_end; k0 += SKINNY_A_STAGE) {
+            const int kn = k_end - k0 < SKINNY_A_STAGE ? (int)(k_end - k0) : SKINNY_A_STAGE;
+            __syncthreads(); /* the previous stage has been read */
+            for (int o = threadIdx.x; o < MR * SKINNY_A_STAGE; o += SKINNY_THREADS) {
+                const int m = o / SKINNY_A_STAGE, kk = o % SKINNY_A_STAGE;
+                as[kk][m] = m < M && kk < kn ? load_as<float>(a, m * lda + k0 + kk) : 0.0f;
+            }
+            __syncthreads();
+            if (col < N) {
+#pragma unroll 4
+                for (int kk = slice; kk < kn; kk += (int)step) {
+                    P w = *(const P *)(b + (k0 + kk) * ldb + col);
+                    float x[MR];
+                    skinny_a_row<MR>(x, as[kk]);
 #pragma unroll
-                for (int q = 0; q < VEC; q++) acc[m][q] += x * load_as<float>(w.v, q);
+                    for (int m = 0; m < MR; m++) {
+                        if (m >= M) break;
+#pragma unroll
+                        for (int q = 0; q < VEC; q++) acc[m][q] += x[m] * load_as<float>(w.v, q);
+                    }
+                }
             }
         }
     }
