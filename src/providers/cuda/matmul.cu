@@ -11,8 +11,9 @@
  *    sequence or beam), float32/float16/bfloat16, B row-major (K, N). The step reads every
  *    weight once, so the product is a stream over B: a block owns 4 column groups of VEC columns
  *    (16-byte loads) and all of K, split over its 64 threads per group (8 lanes of a warp times
- *    8 warps); lanes reduce by shuffles, warps through shared memory, then alpha and the bias
- *    are applied. Rows that are not 16-byte multiples (an LM head of 50257 columns) take single
+ *    8 warps); with several rows, A's rows are staged in shared memory as float, 256 columns of K
+ *    at a time; lanes reduce by shuffles (a reduce-scatter when each holds 8 or more sums),
+ *    warps through shared memory, then alpha and the bias are applied. Rows that are not 16-byte multiples (an LM head of 50257 columns) take single
  *    elements, a warp across 32 columns. A product of too few column blocks to fill the GPU
  *    also splits K over blocks (grid z); the last block of a column block adds the splits' sums
  *    in a fixed order. One kernel where cuBLASLt ran a split-K GEMM and its reduction, and no
