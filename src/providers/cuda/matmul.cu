@@ -11,10 +11,10 @@
  *    sequence or beam), float32/float16/bfloat16, B row-major (K, N). The step reads every
  *    weight once, so the product is a stream over B: a block owns 4 column groups of VEC columns
  *    (16-byte loads) and all of K, split over its 64 threads per group (8 lanes of a warp times
- *    8 warps); with several rows, A's rows are staged in shared memory as float, 256 columns of K
- *    at a time; lanes reduce by shuffles (a reduce-scatter when each holds 8 or more sums),
- *    warps through shared memory, then alpha and the bias are applied. Rows that are not 16-byte multiples (an LM head of 50257 columns) take single
- *    elements, a warp across 32 columns. A product of too few column blocks to fill the GPU
+ *    8 warps); with several rows, A's rows are staged in shared memory as float, 256 columns of
+ *    K at a time; lanes reduce by shuffles (a reduce-scatter when each holds 8 or more sums),
+ *    warps through shared memory, then alpha and the bias are applied. Rows that are not
+ *    16-byte multiples (an LM head of 50257 columns) take single elements, a warp across 32 columns. A product of too few column blocks to fill the GPU
  *    also splits K over blocks (grid z); the last block of a column block adds the splits' sums
  *    in a fixed order. One kernel where cuBLASLt ran a split-K GEMM and its reduction, and no
  *    heuristic query for the attention products, whose shapes grow with every step.
@@ -105,17 +105,14 @@ template <int MR> struct skinny_a_pad {
     static constexpr int value = MR == 8 ? 12 : MR;
 };
 
-/* x[0, MR) = row[0, MR) by 16-byte (or 8-byte) loads from shared memory. */
+/* x[0, MR) = row[0, MR) from shared memory, by 16-byte loads when MR is a multiple of 4. */
 template <int MR> __device__ __forceinline__ void skinny_a_row(float *x, const float *row) {
-    if (MR % 4 == 0) {
+    if constexpr (MR % 4 == 0) {
 #pragma unroll
         for (int i = 0; i < MR; i += 4) {
             float4 v = *(const float4 *)(row + i);
             x[i] = v.x, x[i + 1] = v.y, x[i + 2] = v.z, x[i + 3] = v.w;
         }
-    } else if (MR == 2) {
-        float2 v = *(const float2 *)row;
-        x[0] = v.x, x[1] = v.y;
     } else {
 #pragma unroll
         for (int i = 0; i < MR; i++) x[i] = row[i];
@@ -270,7 +267,7 @@ skinny_gemm_kernel(T *y, const T *a, const T *b, const T *bias, int M, int64_t N
 #pragma unroll
         for (int q = 0; q < VEC; q++) acc[m][q] = 0.0f;
     const int64_t step = S::lanes * SKINNY_WARPS;
-    if (MR == 1) {
+    if constexpr (MR == 1) {
         if (col < N) {
 #pragma unroll 4
             for (int64_t k = k_begin + slice; k < k_end; k += step) {
@@ -310,14 +307,16 @@ skinny_gemm_kernel(T *y, const T *a, const T *b, const T *bias, int M, int64_t N
             }
         }
     }
-    /* Lanes of one group (consecutive lanes) reduce by shuffles. With 8 lanes a group and MR * VEC a
-     * multiple of 8, a reduce-scatter (reduce_scatter_half): each level halves the values a lane holds (it keeps one half, sends
-     * the other to its partner and adds the partner's copy of its own half), so 8 lanes reduce
-     * 64 sums with 56 shuffles instead of 192, and each lane ends with 1/8 of the sums. Each sum
-     * is added in the same pairs, in the same order, as the butterfly over all values that the
-     * other shapes run, so the results are the same bits. */
+    /* Lanes of one group (consecutive lanes) reduce by shuffles. With 8 lanes a group and
+     * MR * VEC a multiple of 8, a reduce-scatter (reduce_scatter_half): each level halves the
+     * values a lane holds (it keeps one half, sends the other to its partner and adds the
+     * partner's copy of its own half), so 8 lanes reduce 64 sums with 56 shuffles instead of
+     * 192, and each lane ends with 1/8 of the sums. Each sum is added in the same pairs, in the
+     * same order, as the butterfly over all values that the other shapes run, so the results are
+     * the same bits. */
     constexpr int NV = MR * VEC;
-    if (S::lanes == 8 && NV % 8 == 0) {
+    static_assert(SKINNY_LANES == 8, "the reduce-scatter below has three levels: 8 lanes a group");
+    if constexpr (S::lanes == SKINNY_LANES && NV % SKINNY_LANES == 0) {
         float *v = &acc[0][0];
         const int l = lane % 8;
         reduce_scatter_half<NV / 2>(v, 4, (l & 4) != 0);
