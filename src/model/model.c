@@ -21,6 +21,7 @@
 #include "core/status.h"
 #include "model/model_internal.h"
 #include "model/onnx_writer.h"
+#include "runtime/session_internal.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Task names (Optimum's TasksManager names and its synonyms)
@@ -200,16 +201,36 @@ void onyx_model_options_init(onyx_model_options *options) {
     options->use_io_binding = 1;
 }
 
+/* After session s opened: the first with a GPU provider lends its queue to the sessions opened
+ * after it (model_internal.h, queue_shared), unless the caller gave one already. */
+static onyx_status share_queue(onyx_model *m, const onyx_session *s) {
+    uintptr_t queue = session_queue(s);
+    if (m->queue_shared || !queue) return ONYX_OK;
+    m->queue_shared = 1;
+    const char *given = m->provider_options ? m->provider_options : "";
+    if (strstr(given, "user_compute_stream=")) return ONYX_OK;
+    size_t size = strlen(given) + 64;
+    char *options = onyx_malloc(size);
+    if (!options) return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "onyx_model_load: no memory for the options of '%s'", m->dir);
+    snprintf(options, size, "%s%scuda.user_compute_stream=%llu", given, *given ? ";" : "", (unsigned long long)queue);
+    onyx_free(m->provider_options);
+    m->provider_options = options;
+    m->session_options.provider_options = options;
+    return ONYX_OK;
+}
+
 static onyx_status open_session(onyx_model *m, const onyx_session_options *base, const char *file, onyx_session **out) {
     char path[4096], name[4200];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", m->dir, file) >= sizeof path)
         return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "model folder path '%s' is too long", m->dir);
     onyx_session_options options = *base;
+    options.provider_options = m->provider_options; /* the caller's, and the shared queue */
     if (!options.model_name) {
         snprintf(name, sizeof name, "%s", path);
         options.model_name = name;
     }
     ONYX_TRY(onyx_session_create(path, &options, out));
+    ONYX_TRY(share_queue(m, *out));
     size_t used = strlen(m->files);
     int n = snprintf(m->files + used, sizeof m->files - used, "%s%s", used ? "," : "", file);
     if (n < 0 || (size_t)n >= sizeof m->files - used)
@@ -360,7 +381,7 @@ static onyx_status open_generative_task(onyx_model *m, const onyx_model_options 
     const char *providers = onyx_session_providers(m->decoder);
     m->cache_device = options->use_io_binding && providers && strncmp(providers, "cuda", 4) == 0 ? ONYX_DEVICE_CUDA
                                                                                                  : ONYX_DEVICE_CPU;
-    return open_cache_gather(so, m->dir, cache_dtype, &m->cache_gather);
+    return open_cache_gather(&m->session_options, m->dir, cache_dtype, &m->cache_gather);
 }
 
 static onyx_status read_labels(onyx_model *m) {
@@ -478,6 +499,7 @@ onyx_status onyx_model_load(const char *dir, onyx_task task, const onyx_model_op
 
 void onyx_model_destroy(onyx_model *model) {
     if (!model) return;
+    /* The reverse of the order the sessions were opened in: the first owns the shared queue. */
     for (int i = 0; i < ONYX_MODEL_CHOOSERS; i++) onyx_session_destroy(model->choosers[i].session);
     onyx_session_destroy(model->cache_gather);
     onyx_session_destroy(model->decoder_with_past);

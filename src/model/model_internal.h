@@ -23,8 +23,8 @@
 
 /* What the token chooser graph (chooser.c) computes for one step. */
 typedef enum onyx_chooser_mode {
-    ONYX_CHOOSER_GREEDY = 0,     /* next (N): argmax of the processed scores */
-    ONYX_CHOOSER_SAMPLE = 1,     /* next (N): a draw from the warped softmax */
+    ONYX_CHOOSER_GREEDY = 0,     /* next (N, 1): argmax of the processed scores */
+    ONYX_CHOOSER_SAMPLE = 1,     /* next (N, 1): a draw from the warped softmax */
     ONYX_CHOOSER_BEAM = 2,       /* values, indices (B, K): the best accumulated log-probabilities */
     ONYX_CHOOSER_BEAM_SAMPLE = 3 /* scores (B, beams * V): warped accumulated log-probabilities */
 } onyx_chooser_mode;
@@ -67,6 +67,12 @@ struct onyx_model {
      * for the helper graphs opened later (the token choosers). */
     onyx_session_options session_options;
     char *providers, *provider_options;
+    /* Set once the first session with a GPU provider is open: every later session runs on its
+     * queue (provider_options gains its user_compute_stream), so tensors pass between the
+     * sessions (logits to the token chooser, its choice back to the decoder, the encoder's
+     * states) in queue order, without waiting for the device. That session owns the queue
+     * and is destroyed last. */
+    int queue_shared;
     onyx_model_chooser_slot choosers[ONYX_MODEL_CHOOSERS];
     int next_chooser; /* the slot the next new chooser replaces */
 };

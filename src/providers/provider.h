@@ -9,6 +9,7 @@
 #define ONYX_PROVIDERS_PROVIDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "graph/ir.h"
 #include "providers/kernel.h"
@@ -55,6 +56,16 @@ typedef struct onyx_provider_ops {
     onyx_status (*capture_begin)(onyx_provider *p);
     onyx_status (*capture_node)(onyx_provider *p);
     onyx_status (*capture_end)(onyx_provider *p, int run, uint64_t *instantiations);
+    /* Optional (NULL for host providers): the queue the provider's work goes on, as the integer
+     * its user_compute_stream option takes, so that other sessions can share it (a model's
+     * sessions do: a tensor one of them made is then read and freed in queue order). */
+    uintptr_t (*queue)(onyx_provider *p);
+    /* Optional (NULL for host providers): queue a copy of bytes at src (device memory) into
+     * host memory the provider keeps, behind the work queued so far, and return; readback_wait
+     * waits for that copy alone (not for work queued after it) and copies the bytes to dst. One
+     * readback at a time; neither may be called while a run is recorded. */
+    onyx_status (*readback_begin)(onyx_provider *p, const void *src, size_t bytes);
+    onyx_status (*readback_wait)(onyx_provider *p, void *dst, size_t bytes);
 } onyx_provider_ops;
 
 struct onyx_provider {

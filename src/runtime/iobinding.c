@@ -182,7 +182,9 @@ void onyx_io_binding_clear_outputs(onyx_io_binding *b) {
     }
 }
 
-onyx_status onyx_session_run_with_binding(onyx_session *s, onyx_io_binding *b) {
+onyx_status onyx_session_run_with_binding(onyx_session *s, onyx_io_binding *b) { return session_run_binding(s, b, 1); }
+
+onyx_status session_run_binding(onyx_session *s, onyx_io_binding *b, int sync) {
     onyx_error_clear();
     if (!s || !b) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_run_with_binding: NULL argument");
     if (b->session != s)
@@ -226,7 +228,7 @@ onyx_status onyx_session_run_with_binding(onyx_session *s, onyx_io_binding *b) {
             st = onyx_exec_take_output(s->exec, id, b->outputs[i].device, &b->outputs[i].result);
     }
     uint64_t t1 = onyx_clock_ns();
-    if (st == ONYX_OK) st = session_sync(s);
+    if (st == ONYX_OK && sync) st = session_sync(s);
     session_record_stats(s, &before, t1 - t0, onyx_clock_ns() - t1);
     onyx_exec_finish(s->exec);
     onyx_exec_release_given(s->exec);

@@ -690,6 +690,37 @@ onyx_status session_sync(onyx_session *s) {
     return ONYX_OK;
 }
 
+uintptr_t session_queue(const onyx_session *s) {
+    for (int p = 0; p < s->n_providers; p++)
+        if (s->providers[p]->ops->queue) return s->providers[p]->ops->queue(s->providers[p]);
+    return 0;
+}
+
+static onyx_provider *readback_provider(onyx_session *s, const onyx_tensor *t) {
+    if (t->device == ONYX_DEVICE_CPU) return NULL;
+    onyx_provider *p = onyx_provider_for_device(s->providers, s->n_providers, t->device);
+    return p && p->ops->readback_begin && p->ops->readback_wait ? p : NULL;
+}
+
+onyx_status session_readback_begin(onyx_session *s, const onyx_tensor *t) {
+    if (t->device == ONYX_DEVICE_CPU) return ONYX_OK; /* read at wait */
+    onyx_provider *p = readback_provider(s, t);
+    if (!p) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: no provider of the session reads that device back",
+                              s->model->display_name);
+    return p->ops->readback_begin(p, t->data, t->nbytes);
+}
+
+onyx_status session_readback_wait(onyx_session *s, const onyx_tensor *t, void *dst) {
+    if (t->device == ONYX_DEVICE_CPU) {
+        if (t->nbytes) memcpy(dst, t->data, t->nbytes);
+        return ONYX_OK;
+    }
+    onyx_provider *p = readback_provider(s, t);
+    if (!p) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: no provider of the session reads that device back",
+                              s->model->display_name);
+    return p->ops->readback_wait(p, dst, t->nbytes);
+}
+
 int session_find_input(const onyx_session *s, const char *name) {
     for (size_t i = 0; i < s->n_inputs; i++)
         if (!strcmp(s->inputs[i].info.name, name)) return (int)i;

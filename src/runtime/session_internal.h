@@ -46,6 +46,16 @@ const char *session_list_names(const session_io *ios, size_t n, char *buf, size_
 /* Wait for the queued work of every provider: runs return when the work is done, as ONNX
  * Runtime's Run does, so callers may read device outputs on any stream. */
 onyx_status session_sync(onyx_session *s);
+/* onyx_session_run_with_binding; with sync == 0 the run returns once its work is queued (outputs
+ * copied to the host excepted): its device outputs may be read by work queued later on the
+ * session's queue (session_queue), or on the host after session_sync or a readback. */
+onyx_status session_run_binding(onyx_session *s, onyx_io_binding *b, int sync);
+/* The queue of the session's GPU provider as user_compute_stream takes it; 0 without one. */
+uintptr_t session_queue(const onyx_session *s);
+/* Read device tensor t back to dst (t->nbytes) without waiting for work queued after begin:
+ * the provider's readback (provider.h). A host tensor is read at wait. */
+onyx_status session_readback_begin(onyx_session *s, const onyx_tensor *t);
+onyx_status session_readback_wait(onyx_session *s, const onyx_tensor *t, void *dst);
 /* Device arena counters before a run, and the run's stats after it (host_ns and wait_ns as
  * onyx_run_stats defines them), added to the session's totals. */
 void session_memory_snapshot(const onyx_session *s, onyx_device_memory_stats *out);

@@ -132,6 +132,8 @@ static void cuda_destroy(onyx_provider *p) {
         if (cs->lt_workspace) cudaFree(cs->lt_workspace);
         if (cs->skinny.partial) cudaFree(cs->skinny.partial);
         if (cs->skinny.counters) cudaFree(cs->skinny.counters);
+        if (cs->readback) cudaFreeHost(cs->readback);
+        if (cs->readback_done) cudaEventDestroy(cs->readback_done);
         onyx_cuda_arena_destroy(&cs->arena);
         if (cs->own_stream && cs->stream) cudaStreamDestroy(cs->stream);
         onyx_free(cs);
@@ -169,6 +171,42 @@ static onyx_status cuda_capture_end(onyx_provider *p, int run, uint64_t *instant
     return onyx_cuda_graph_end(p->state, run, instantiations);
 }
 
+static uintptr_t cuda_queue(onyx_provider *p) { return (uintptr_t)((onyx_cuda_state *)p->state)->stream; }
+
+/* A copy to the host that the host waits for later: the device goes on with the work queued
+ * after it (a decode loop queues the next step before it reads the token just chosen). */
+static onyx_status cuda_readback_begin(onyx_provider *p, const void *src, size_t bytes) {
+    onyx_cuda_state *cs = p->state;
+    if (cs->graphs.capturing) return onyx_error(ONYX_ERR_RUNTIME, "cuda: a readback cannot be part of a graph");
+    if (cs->readback_pending) return onyx_error(ONYX_ERR_RUNTIME, "cuda: a readback is pending already");
+    if (bytes > cs->readback_capacity) {
+        size_t capacity = bytes < 4096 ? 4096 : bytes;
+        if (cs->readback) cudaFreeHost(cs->readback);
+        cs->readback = NULL;
+        cs->readback_capacity = 0;
+        ONYX_CUDA_TRY(cudaMallocHost(&cs->readback, capacity), "allocating pinned memory for a readback");
+        cs->readback_capacity = capacity;
+    }
+    if (!cs->readback_done)
+        ONYX_CUDA_TRY(cudaEventCreateWithFlags(&cs->readback_done, cudaEventDisableTiming), "creating a readback event");
+    ONYX_CUDA_TRY(cudaMemcpyAsync(cs->readback, src, bytes, cudaMemcpyDeviceToHost, cs->stream), "queueing a readback");
+    ONYX_CUDA_TRY(cudaEventRecord(cs->readback_done, cs->stream), "recording a readback's event");
+    cs->readback_bytes = bytes;
+    cs->readback_pending = 1;
+    return ONYX_OK;
+}
+
+static onyx_status cuda_readback_wait(onyx_provider *p, void *dst, size_t bytes) {
+    onyx_cuda_state *cs = p->state;
+    if (!cs->readback_pending) return onyx_error(ONYX_ERR_RUNTIME, "cuda: no readback is pending");
+    cs->readback_pending = 0;
+    if (bytes != cs->readback_bytes)
+        return onyx_error(ONYX_ERR_RUNTIME, "cuda: a readback of %zu bytes was asked for %zu", cs->readback_bytes, bytes);
+    ONYX_CUDA_TRY(cudaEventSynchronize(cs->readback_done), "waiting for a readback");
+    memcpy(dst, cs->readback, bytes);
+    return ONYX_OK;
+}
+
 static const onyx_provider_ops cuda_ops = {
     .name = "cuda",
     .ort_name = "CUDAExecutionProvider",
@@ -187,6 +225,9 @@ static const onyx_provider_ops cuda_ops = {
     .capture_begin = cuda_capture_begin,
     .capture_node = cuda_capture_node,
     .capture_end = cuda_capture_end,
+    .queue = cuda_queue,
+    .readback_begin = cuda_readback_begin,
+    .readback_wait = cuda_readback_wait,
 };
 
 /* ---- options ---- */

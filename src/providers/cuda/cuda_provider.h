@@ -122,6 +122,11 @@ typedef struct onyx_cuda_state {
     int cc_major, cc_minor;
     onyx_cuda_arena arena;
     onyx_cuda_graphs graphs;
+    /* readback_begin/readback_wait: pinned host memory the copy lands in, and its event */
+    void *readback;
+    size_t readback_capacity, readback_bytes;
+    cudaEvent_t readback_done;
+    int readback_pending;
 } onyx_cuda_state;
 
 static inline onyx_cuda_state *onyx_cuda_state_of(const onyx_kernel_ctx *ctx) {
