@@ -11,11 +11,11 @@
  *   repetition penalty: at the (row, token) pairs `seen` (P, 2):  x = x < 0 ? x * p : x / p
  *   bans: at the pairs `banned` (M, 2): x = min(x, banned_values) (-inf bans; a +inf entry is
  *     the padding of a step without bans)
- *   greedy: next = argmax(x)                                      (N)
+ *   greedy: next = argmax(x)                                      (N, 1)
  *   sampling modes: x /= temperature; top-k: x < kth largest -> -inf; top-p: the sorted
  *     probabilities' reverse cumulative sum keeps tokens above 1 - top_p (at least min_keep),
  *     tokens below the last kept value -> -inf
- *   sampling: next = the first token whose cumulative softmax exceeds uniform * total   (N)
+ *   sampling: next = the first token whose cumulative softmax exceeds uniform * total   (N, 1)
  *   beam search: (values, indices) = topk(reshape(x + beam_scores, (B, beams * V)), K)  (B, K)
  *   beam sampling: scores = reshape(x + beam_scores, (B, beams * V)), drawn from on the host.
  * No-repeat n-grams and min_new_tokens become bans, computed by the search on the host (they
@@ -57,7 +57,7 @@ static void list_int64(onyx_graph_writer *w, const char *name, const int64_t *v,
 /* Writes the graph of spec (inputs, nodes, outputs) into w. */
 static void write_graph(onyx_graph_writer *w, const onyx_chooser_spec *s) {
     const onyx_node_attr_value axis1 = ONYX_ATTR_INT("axis", 1);
-    const onyx_node_attr_value keep0 = ONYX_ATTR_INT("keepdims", 0);
+    const onyx_node_attr_value keep1 = ONYX_ATTR_INT("keepdims", 1); /* next: (N, 1), the next input_ids */
     const int64_t last = -1, end = INT64_MAX, one = 1;
     list_int64(w, "last_start", &last, 1);
     list_int64(w, "last_end", &end, 1);
@@ -99,9 +99,9 @@ static void write_graph(onyx_graph_writer *w, const onyx_chooser_spec *s) {
         x = "scores_processed";
     }
     if (s->mode == ONYX_CHOOSER_GREEDY) {
-        onyx_node_attr_value attrs[2] = {axis1, keep0};
+        onyx_node_attr_value attrs[2] = {axis1, keep1};
         onyx_graph_writer_node(w, "ArgMax", x, "next", attrs, 2);
-        onyx_graph_writer_output(w, "next", ONYX_DTYPE_INT64, 1);
+        onyx_graph_writer_output(w, "next", ONYX_DTYPE_INT64, 2);
         return;
     }
     if (sampling(s)) {
@@ -163,9 +163,9 @@ static void write_graph(onyx_graph_writer *w, const onyx_chooser_spec *s) {
         onyx_graph_writer_node(w, "Greater", "cumulative,target", "past_target", NULL, 0);
         onyx_node_attr_value to_int32 = ONYX_ATTR_INT("to", ONYX_DTYPE_INT32);
         onyx_graph_writer_node(w, "Cast", "past_target", "past_target_int", &to_int32, 1);
-        onyx_node_attr_value attrs[2] = {axis1, keep0};
+        onyx_node_attr_value attrs[2] = {axis1, keep1};
         onyx_graph_writer_node(w, "ArgMax", "past_target_int", "next", attrs, 2);
-        onyx_graph_writer_output(w, "next", ONYX_DTYPE_INT64, 1);
+        onyx_graph_writer_output(w, "next", ONYX_DTYPE_INT64, 2);
         return;
     }
     /* beam modes */

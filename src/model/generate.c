@@ -41,6 +41,7 @@
 #include "core/dtype.h"
 #include "core/status.h"
 #include "model/model_internal.h"
+#include "runtime/session_internal.h"
 
 #define MAX_KV_SLOTS 256
 #define MAX_STEP_TEMPS (MAX_KV_SLOTS + 8)
@@ -266,9 +267,13 @@ static onyx_status take_outputs(decoder_run *r, onyx_session *session, onyx_io_b
     return ONYX_OK;
 }
 
-/* One decoder run. ids is (N, fed): the tokens of this step; total is the sequence length the
- * step ends at (past + fed). *logits receives the host logits (N, fed or 1, V). */
-static onyx_status decoder_step(decoder_run *r, const int64_t *ids, int64_t fed, int64_t total, onyx_tensor **logits) {
+/* One decoder run. ids is (N, fed): the tokens of this step, on the host, or device_ids, (N, 1) on
+ * the cache device (then ids is NULL and fed 1); total is the sequence length the step ends at
+ * (past + fed). *logits receives the logits (N, fed or 1, V) on the cache device. With sync == 0
+ * the run returns once it is queued (session_run_binding): the logits are for work queued after
+ * it on the model's shared queue, or for a readback. */
+static onyx_status decoder_step(decoder_run *r, const int64_t *ids, const onyx_tensor *device_ids, int64_t fed,
+                                int64_t total, int sync, onyx_tensor **logits) {
     onyx_model *m = r->model;
     *logits = NULL;
     onyx_session *session = r->steps > 0 && m->decoder_with_past ? m->decoder_with_past : m->decoder;
@@ -292,7 +297,8 @@ static onyx_status decoder_step(decoder_run *r, const int64_t *ids, int64_t fed,
             break;
         }
         if (strcmp(info.name, "input_ids") == 0) {
-            st = onyx_model_int64_tensor(ids, rows, fed, &made);
+            if (device_ids) bound = device_ids;
+            else st = onyx_model_int64_tensor(ids, rows, fed, &made);
         } else if (strcmp(info.name, "attention_mask") == 0 && !r->encoder_hidden_states) {
             for (int64_t b = 0; b < rows; b++)
                 memcpy(columns + b * total, r->mask + b * r->max_length, (size_t)total * sizeof(int64_t));
@@ -345,7 +351,7 @@ static onyx_status decoder_step(decoder_run *r, const int64_t *ids, int64_t fed,
             st = onyx_io_binding_bind_input(*binding, info.name, made ? made : bound);
         }
     }
-    if (st == ONYX_OK) st = onyx_session_run_with_binding(session, *binding);
+    if (st == ONYX_OK) st = session_run_binding(session, *binding, sync);
     onyx_io_binding_clear_inputs(*binding);
     for (int i = 0; i < n_temps; i++) onyx_tensor_destroy(temps[i]);
     onyx_free(columns);
@@ -359,17 +365,23 @@ static onyx_status decoder_step(decoder_run *r, const int64_t *ids, int64_t fed,
     return ONYX_OK;
 }
 
-/* Run the decoder on the tokens (N, L) between fed_from and cur_len; *logits receives its logits
- * (N, fed, V) on the cache device and *vocab their V. */
-static onyx_status decode(decoder_run *r, const int64_t *tokens, int64_t fed_from, int64_t cur_len,
-                          onyx_tensor **logits, int64_t *vocab) {
+/* Run the decoder on the tokens (N, L) between fed_from and cur_len, or on device_ids (N, 1) for
+ * the one token at fed_from = cur_len - 1 when given; *logits receives its logits (N, fed, V) on the
+ * cache device and *vocab their V. sync as in decoder_step. */
+static onyx_status decode(decoder_run *r, const int64_t *tokens, const onyx_tensor *device_ids, int64_t fed_from,
+                          int64_t cur_len, int sync, onyx_tensor **logits, int64_t *vocab) {
     int64_t fed = cur_len - fed_from, rows = r->rows;
-    int64_t *step_ids = onyx_malloc((size_t)(rows * fed) * sizeof(int64_t));
-    if (!step_ids) return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for the step's ids", r->model->dir);
-    for (int64_t b = 0; b < rows; b++)
-        memcpy(step_ids + b * fed, tokens + b * r->max_length + fed_from, (size_t)fed * sizeof(int64_t));
-    onyx_status st = decoder_step(r, step_ids, fed, cur_len, logits);
-    onyx_free(step_ids);
+    onyx_status st;
+    if (device_ids) {
+        st = decoder_step(r, NULL, device_ids, 1, cur_len, sync, logits);
+    } else {
+        int64_t *step_ids = onyx_malloc((size_t)(rows * fed) * sizeof(int64_t));
+        if (!step_ids) return onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for the step's ids", r->model->dir);
+        for (int64_t b = 0; b < rows; b++)
+            memcpy(step_ids + b * fed, tokens + b * r->max_length + fed_from, (size_t)fed * sizeof(int64_t));
+        st = decoder_step(r, step_ids, NULL, fed, cur_len, sync, logits);
+        onyx_free(step_ids);
+    }
     if (st != ONYX_OK) return st;
     const int64_t *dims = onyx_tensor_dims(*logits);
     if (onyx_tensor_rank(*logits) != 3 || dims[0] != rows || dims[1] < 1 || dims[2] <= 0 ||
@@ -427,9 +439,10 @@ static void chooser_run_release(chooser_run *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* Open the chooser for mode once V and the logits' dtype are known. */
+/* Open the chooser for mode once V and the logits' dtype are known; its outputs land on
+ * out_device. */
 static onyx_status chooser_open(decoder_run *r, const search_setup *s, chooser_run *c, onyx_chooser_mode mode,
-                                const onyx_tensor *logits, int64_t vocab, int min_keep) {
+                                const onyx_tensor *logits, int64_t vocab, int min_keep, onyx_device_type out_device) {
     const onyx_generation_config *g = s->config;
     onyx_chooser_spec spec = {mode, onyx_tensor_dtype(logits), vocab, g->num_beams, 0, g->repetition_penalty,
                               1.0f, 0, 1.0f, 1};
@@ -449,7 +462,7 @@ static onyx_status chooser_open(decoder_run *r, const search_setup *s, chooser_r
     for (size_t i = 0; i < onyx_session_output_count(c->session); i++) {
         onyx_value_info info;
         ONYX_TRY(onyx_session_output_info(c->session, i, &info));
-        ONYX_TRY(onyx_io_binding_bind_output_to_device(c->binding, info.name, ONYX_DEVICE_CPU));
+        ONYX_TRY(onyx_io_binding_bind_output_to_device(c->binding, info.name, out_device));
     }
     c->capacity = r->rows * (s->max_length + ONYX_MAX_EOS_TOKENS + 1);
     c->pairs = onyx_malloc((size_t)c->capacity * 2 * sizeof(int64_t));
@@ -534,7 +547,8 @@ static int64_t collect_seen(chooser_run *c, const search_setup *s, const int64_t
 /* Run the chooser on this step's logits. uniform (N) for sampling, beam_scores (N) for the beam
  * modes, else NULL. The outputs stay in c->binding (host tensors). */
 static onyx_status chooser_step(decoder_run *r, const search_setup *s, chooser_run *c, const onyx_tensor *logits,
-                                const int64_t *tokens, int64_t cur_len, const float *uniform, const float *beam_scores) {
+                                const int64_t *tokens, int64_t cur_len, const float *uniform, const float *beam_scores,
+                                int sync) {
     onyx_model *m = r->model;
     int64_t rows = r->rows;
     int64_t bans = collect_bans(c, s, tokens, rows, cur_len);
@@ -554,7 +568,7 @@ static onyx_status chooser_step(decoder_run *r, const search_setup *s, chooser_r
     if (st == ONYX_OK && beam_scores)
         st = bind_host(c, "beam_scores", ONYX_DTYPE_FLOAT32, row_dims, 2, beam_scores, &inputs[4]);
     if (st == ONYX_OK) st = onyx_io_binding_bind_input(c->binding, "logits", logits);
-    if (st == ONYX_OK) st = onyx_session_run_with_binding(c->session, c->binding);
+    if (st == ONYX_OK) st = session_run_binding(c->session, c->binding, sync);
     onyx_io_binding_clear_inputs(c->binding);
     for (int i = 0; i < 5; i++) onyx_tensor_destroy(inputs[i]);
     return st;
@@ -628,50 +642,80 @@ static void softmax_weights(const float *scores, int64_t count, double *weights)
 
 /* tokens is (N, L) with the prompt in its first cur_len columns; *out_len receives the final
  * length. */
+/* Greedy search and sampling. With the cache on a GPU the chosen ids stay there: each step's
+ * decoder run is queued with the ids the chooser is still computing (the model's sessions share
+ * one queue), and only then does the host wait for them (a readback). So the host records step
+ * t + 1 while the device runs step t, instead of the two taking turns. A row that has finished
+ * (eos) is fed its chosen id rather than the pad the host writes for it: rows do not see each
+ * other, and a finished row's later ids are pads whatever its logits. */
 static onyx_status search_greedy(decoder_run *r, const search_setup *s, int64_t *tokens, int64_t cur_len,
                                  int64_t *out_len) {
     const onyx_generation_config *c = s->config;
-    int64_t rows = r->rows, vocab = 0, fed_from = 0;
+    int64_t rows = r->rows, vocab = 0;
+    int ahead = r->model->cache_device != ONYX_DEVICE_CPU;
     chooser_run chooser = {0};
     uint8_t *unfinished = onyx_malloc((size_t)rows);
     float *uniform = onyx_malloc((size_t)rows * sizeof(float));
-    onyx_status st = unfinished && uniform ? ONYX_OK
-                                           : onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for the search", r->model->dir);
+    int64_t *read = onyx_malloc((size_t)rows * sizeof(int64_t));
+    onyx_status st = unfinished && uniform && read
+                         ? ONYX_OK
+                         : onyx_error(ONYX_ERR_OUT_OF_MEMORY, "%s: no memory for the search", r->model->dir);
     if (unfinished) memset(unfinished, 1, (size_t)rows);
     rng random;
     rng_seed(&random, c->seed);
     int any_unfinished = 1;
+    onyx_tensor *logits = NULL;
+    if (st == ONYX_OK && cur_len < s->max_length) st = decode(r, tokens, NULL, 0, cur_len, !ahead, &logits, &vocab);
     while (st == ONYX_OK && any_unfinished && cur_len < s->max_length) {
-        onyx_tensor *logits = NULL, *next = NULL;
-        st = decode(r, tokens, fed_from, cur_len, &logits, &vocab);
-        if (st == ONYX_OK && !chooser.session)
-            st = chooser_open(r, s, &chooser, c->do_sample ? ONYX_CHOOSER_SAMPLE : ONYX_CHOOSER_GREEDY, logits, vocab, 1);
+        onyx_tensor *next = NULL, *next_logits = NULL;
+        if (!chooser.session)
+            st = chooser_open(r, s, &chooser, c->do_sample ? ONYX_CHOOSER_SAMPLE : ONYX_CHOOSER_GREEDY, logits, vocab, 1,
+                              ahead ? r->model->cache_device : ONYX_DEVICE_CPU);
         /* one uniform per row and step, drawn whether or not it is used */
         for (int64_t b = 0; c->do_sample && b < rows; b++) uniform[b] = rng_uniform_float(&random);
         int64_t forced = forced_token(s, cur_len, vocab);
         if (st == ONYX_OK && forced < 0) {
-            st = chooser_step(r, s, &chooser, logits, tokens, cur_len, c->do_sample ? uniform : NULL, NULL);
+            st = chooser_step(r, s, &chooser, logits, tokens, cur_len, c->do_sample ? uniform : NULL, NULL, !ahead);
             if (st == ONYX_OK) st = onyx_io_binding_get_output(chooser.binding, "next", &next);
+            if (st == ONYX_OK && ahead) st = session_readback_begin(chooser.session, next);
         }
         onyx_tensor_destroy(logits);
-        if (st != ONYX_OK) break;
-        const int64_t *chosen = next ? onyx_tensor_data(next) : NULL;
+        logits = NULL;
+        for (int64_t b = 0; b < rows; b++) r->mask[b * r->max_length + cur_len] = 1;
+        int queued = 0;
+        if (st == ONYX_OK && next && ahead) {
+            if (cur_len + 1 < s->max_length) {
+                st = decode(r, tokens, next, cur_len, cur_len + 1, 0, &next_logits, &vocab);
+                queued = 1;
+            }
+            onyx_status got = session_readback_wait(chooser.session, next, read);
+            if (st == ONYX_OK) st = got;
+        } else if (st == ONYX_OK && next) {
+            memcpy(read, onyx_tensor_data(next), (size_t)rows * sizeof(int64_t));
+        }
+        onyx_tensor_destroy(next);
+        if (st != ONYX_OK) {
+            onyx_tensor_destroy(next_logits);
+            break;
+        }
         any_unfinished = 0;
         for (int64_t b = 0; b < rows; b++) {
             int64_t *row = tokens + b * s->max_length;
-            int64_t token = chosen ? chosen[b] : forced;
+            int64_t token = forced < 0 ? read[b] : forced;
             if (c->n_eos > 0 && !unfinished[b]) token = s->pad;
             row[cur_len] = token;
-            r->mask[b * r->max_length + cur_len] = 1;
             if (c->n_eos > 0 && is_eos(c, token)) unfinished[b] = 0;
             any_unfinished |= unfinished[b];
         }
-        onyx_tensor_destroy(next);
-        fed_from = cur_len;
+        if (!queued && any_unfinished && cur_len + 1 < s->max_length)
+            st = decode(r, tokens, NULL, cur_len, cur_len + 1, !ahead, &next_logits, &vocab);
+        logits = next_logits;
         cur_len++;
     }
+    onyx_tensor_destroy(logits);
     *out_len = cur_len;
     chooser_run_release(&chooser);
+    onyx_free(read);
     onyx_free(uniform);
     onyx_free(unfinished);
     return st;
@@ -790,10 +834,10 @@ static onyx_status search_beam(decoder_run *r, const search_setup *s, int64_t ba
     int running = 1;
     while (st == ONYX_OK && running && cur_len < L) {
         onyx_tensor *logits = NULL, *values_out = NULL, *indices_out = NULL, *scores_out = NULL;
-        st = decode(r, b.running, fed_from, cur_len, &logits, &vocab);
+        st = decode(r, b.running, NULL, fed_from, cur_len, 1, &logits, &vocab);
         if (st == ONYX_OK && !chooser.session) {
             st = chooser_open(r, s, &chooser, c->do_sample ? ONYX_CHOOSER_BEAM_SAMPLE : ONYX_CHOOSER_BEAM, logits,
-                              vocab, min_keep);
+                              vocab, min_keep, ONYX_DEVICE_CPU);
             b.flat = onyx_malloc((size_t)(beams * vocab) * sizeof(float));
             b.order = onyx_malloc((size_t)(beams + K) * sizeof(int64_t));
             b.weights = onyx_malloc((size_t)(beams * vocab) * sizeof(double));
@@ -805,7 +849,7 @@ static onyx_status search_beam(decoder_run *r, const search_setup *s, int64_t ba
         }
         int64_t forced = forced_token(s, cur_len, vocab);
         if (st == ONYX_OK && forced < 0) {
-            st = chooser_step(r, s, &chooser, logits, b.running, cur_len, NULL, b.running_scores);
+            st = chooser_step(r, s, &chooser, logits, b.running, cur_len, NULL, b.running_scores, 1);
             if (st == ONYX_OK && c->do_sample) st = onyx_io_binding_get_output(chooser.binding, "scores", &scores_out);
             if (st == ONYX_OK && !c->do_sample) st = onyx_io_binding_get_output(chooser.binding, "values", &values_out);
             if (st == ONYX_OK && !c->do_sample) st = onyx_io_binding_get_output(chooser.binding, "indices", &indices_out);
