@@ -568,7 +568,14 @@ static cudaError_t skinny_rows(int M, int64_t N, int64_t K, float alpha, const v
     if (M <= 1) return SKINNY_CALL(1);
     if (M <= 2) return SKINNY_CALL(2);
     if (M <= 4) return SKINNY_CALL(4);
-    return SKINNY_CALL(ONYX_CUDA_SKINNY_MAX_M);
+    /* 16-bit weights at 8 rows take 8-byte packets (4 columns a thread, as float32's 16 bytes do):
+     * with 16-byte ones a thread held 8 x 8 sums and did 64 multiply-adds per load, and the
+     * float16 decode step at batch 8 was slower than the float32 one, which reads twice the bytes. */
+    if constexpr (sizeof(T) == 2 && VEC == 8)
+        return launch_skinny<T, 4, ONYX_CUDA_SKINNY_MAX_M>(M, N, K, alpha, a, lda, stride_a, b, ldb, stride_b, bias, y,
+                                                           ldy, stride_y, batch, ws, stream);
+    else
+        return SKINNY_CALL(ONYX_CUDA_SKINNY_MAX_M);
 #undef SKINNY_CALL
 }
 
