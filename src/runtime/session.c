@@ -718,7 +718,14 @@ onyx_status session_readback_wait(onyx_session *s, const onyx_tensor *t, void *d
     onyx_provider *p = readback_provider(s, t);
     if (!p) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "%s: no provider of the session reads that device back",
                               s->model->display_name);
-    return p->ops->readback_wait(p, dst, t->nbytes);
+    /* The wait counts as the session's wait for the device (its last run's and its totals'):
+     * in a loop that queues ahead it is where the device's time shows. */
+    uint64_t t0 = onyx_clock_ns();
+    onyx_status st = p->ops->readback_wait(p, dst, t->nbytes);
+    uint64_t waited = onyx_clock_ns() - t0;
+    s->last_stats.wait_ns += waited;
+    s->totals.wait_ns += waited;
+    return st;
 }
 
 int session_find_input(const onyx_session *s, const char *name) {

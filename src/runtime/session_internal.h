@@ -53,7 +53,8 @@ onyx_status session_run_binding(onyx_session *s, onyx_io_binding *b, int sync);
 /* The queue of the session's GPU provider as user_compute_stream takes it; 0 without one. */
 uintptr_t session_queue(const onyx_session *s);
 /* Read device tensor t back to dst (t->nbytes) without waiting for work queued after begin:
- * the provider's readback (provider.h). A host tensor is read at wait. */
+ * the provider's readback (provider.h). A host tensor is read at wait. The time wait blocks is
+ * added to the session's wait_ns (last run and totals). */
 onyx_status session_readback_begin(onyx_session *s, const onyx_tensor *t);
 onyx_status session_readback_wait(onyx_session *s, const onyx_tensor *t, void *dst);
 /* Device arena counters before a run, and the run's stats after it (host_ns and wait_ns as
