@@ -545,7 +545,8 @@ static int64_t collect_seen(chooser_run *c, const search_setup *s, const int64_t
 }
 
 /* Run the chooser on this step's logits. uniform (N) for sampling, beam_scores (N) for the beam
- * modes, else NULL. The outputs stay in c->binding (host tensors). */
+ * modes, else NULL. The outputs stay in c->binding, on chooser_open's out_device; sync as in
+ * decoder_step. */
 static onyx_status chooser_step(decoder_run *r, const search_setup *s, chooser_run *c, const onyx_tensor *logits,
                                 const int64_t *tokens, int64_t cur_len, const float *uniform, const float *beam_scores,
                                 int sync) {
@@ -640,9 +641,8 @@ static void softmax_weights(const float *scores, int64_t count, double *weights)
  * Greedy search and sampling (transformers' _sample)
  */
 
-/* tokens is (N, L) with the prompt in its first cur_len columns; *out_len receives the final
- * length. */
-/* Greedy search and sampling. With the cache on a GPU the chosen ids stay there: each step's
+/* Greedy search and sampling. tokens is (N, L) with the prompt in its first cur_len columns;
+ * *out_len receives the final length. With the cache on a GPU the chosen ids stay there: each step's
  * decoder run is queued with the ids the chooser is still computing (the model's sessions share
  * one queue), and only then does the host wait for them (a readback). So the host records step
  * t + 1 while the device runs step t, instead of the two taking turns. A row that has finished
@@ -670,28 +670,26 @@ static onyx_status search_greedy(decoder_run *r, const search_setup *s, int64_t 
         onyx_tensor *next = NULL, *next_logits = NULL;
         if (!chooser.session)
             st = chooser_open(r, s, &chooser, c->do_sample ? ONYX_CHOOSER_SAMPLE : ONYX_CHOOSER_GREEDY, logits, vocab, 1,
-                              ahead ? r->model->cache_device : ONYX_DEVICE_CPU);
+                              r->model->cache_device);
         /* one uniform per row and step, drawn whether or not it is used */
         for (int64_t b = 0; c->do_sample && b < rows; b++) uniform[b] = rng_uniform_float(&random);
         int64_t forced = forced_token(s, cur_len, vocab);
         if (st == ONYX_OK && forced < 0) {
             st = chooser_step(r, s, &chooser, logits, tokens, cur_len, c->do_sample ? uniform : NULL, NULL, !ahead);
             if (st == ONYX_OK) st = onyx_io_binding_get_output(chooser.binding, "next", &next);
-            if (st == ONYX_OK && ahead) st = session_readback_begin(chooser.session, next);
+            if (st == ONYX_OK) st = session_readback_begin(chooser.session, next);
         }
         onyx_tensor_destroy(logits);
         logits = NULL;
         for (int64_t b = 0; b < rows; b++) r->mask[b * r->max_length + cur_len] = 1;
         int queued = 0;
-        if (st == ONYX_OK && next && ahead) {
-            if (cur_len + 1 < s->max_length) {
+        if (st == ONYX_OK && next) {
+            if (ahead && cur_len + 1 < s->max_length) {
                 st = decode(r, tokens, next, cur_len, cur_len + 1, 0, &next_logits, &vocab);
                 queued = 1;
             }
             onyx_status got = session_readback_wait(chooser.session, next, read);
             if (st == ONYX_OK) st = got;
-        } else if (st == ONYX_OK && next) {
-            memcpy(read, onyx_tensor_data(next), (size_t)rows * sizeof(int64_t));
         }
         onyx_tensor_destroy(next);
         if (st != ONYX_OK) {

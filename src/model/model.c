@@ -204,8 +204,9 @@ void onyx_model_options_init(onyx_model_options *options) {
 /* After session s opened: the first with a GPU provider lends its queue to the sessions opened
  * after it (model_internal.h, queue_shared), unless the caller gave one already. */
 static onyx_status share_queue(onyx_model *m, const onyx_session *s) {
+    if (m->queue_shared) return ONYX_OK;
     uintptr_t queue = session_queue(s);
-    if (m->queue_shared || !queue) return ONYX_OK;
+    if (!queue) return ONYX_OK;
     m->queue_shared = 1;
     const char *given = m->provider_options ? m->provider_options : "";
     if (strstr(given, "user_compute_stream=")) return ONYX_OK;

@@ -697,7 +697,6 @@ uintptr_t session_queue(const onyx_session *s) {
 }
 
 static onyx_provider *readback_provider(onyx_session *s, const onyx_tensor *t) {
-    if (t->device == ONYX_DEVICE_CPU) return NULL;
     onyx_provider *p = onyx_provider_for_device(s->providers, s->n_providers, t->device);
     return p && p->ops->readback_begin && p->ops->readback_wait ? p : NULL;
 }
