@@ -431,15 +431,17 @@ static void test_gemm_transposes_and_bias(void) {
 }
 
 /* Every row count of the float32 product paths (sgemv for 1 row, the few-rows kernel from 2 to
- * 8, sgemm above), with transposes, alpha, beta and a bias, against a plain double-precision
- * loop. K = 21 and the column counts leave tails after the kernel's 16-wide blocks: N = 37 is two
- * blocks, N = 229 fourteen (a span of 8 walked 4 blocks at a time, then a span of 6: 4 + 1 + 1). */
+ * 8, sgemm above, split by columns across the 2 threads from 9 rows when N >= 64), with
+ * transposes, alpha, beta and a C that is a bias (N), a full matrix (M, N) or a column (M, 1),
+ * against a plain double-precision loop. K = 21 and the column counts leave tails after the
+ * kernel's 16-wide blocks: N = 37 is two blocks, N = 229 fourteen (a span of 8 walked 4 blocks at
+ * a time, then a span of 6: 4 + 1 + 1), and its column split is 112 + 117. */
 static void gemm_row_counts(int64_t N) {
     enum { K = 21, MAX_M = 10, MAX_N = 229 };
-    static float a[MAX_M * K], b[K * MAX_N], bias[MAX_N];
+    static float a[MAX_M * K], b[K * MAX_N], cm[MAX_M * MAX_N];
     uint64_t seed = 0x243f6a8885a308d3ull;
-    float *all[3] = {a, b, bias};
-    int64_t sizes[3] = {MAX_M * K, K * N, N};
+    float *all[3] = {a, b, cm};
+    int64_t sizes[3] = {MAX_M * K, K * N, MAX_M * N};
     for (int t = 0; t < 3; t++)
         for (int64_t i = 0; i < sizes[t]; i++) {
             seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
@@ -447,31 +449,35 @@ static void gemm_row_counts(int64_t N) {
         }
     for (int m = 1; m <= MAX_M; m++)
         for (int trans_a = 0; trans_a < 2; trans_a++)
-            for (int trans_b = 0; trans_b < 2; trans_b++) {
-                op_case c;
-                case_init(&c, "Gemm", 13, 1);
-                attr_int(&c, "transA", trans_a);
-                attr_int(&c, "transB", trans_b);
-                attr_float(&c, "alpha", 0.5f);
-                attr_float(&c, "beta", 2.0f);
-                case_input(&c, 0, ONYX_DTYPE_FLOAT32, trans_a ? (int64_t[]){K, m} : (int64_t[]){m, K}, 2, a);
-                case_input(&c, 1, ONYX_DTYPE_FLOAT32, trans_b ? (int64_t[]){N, K} : (int64_t[]){K, N}, 2, b);
-                case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){N}, 1, bias);
-                ONYX_CHECK_OK(case_run(&c));
-                static float want[MAX_M * MAX_N];
-                for (int i = 0; i < m; i++)
-                    for (int64_t j = 0; j < N; j++) {
-                        double sum = 0;
-                        for (int k = 0; k < K; k++)
-                            sum += (double)(trans_a ? a[k * m + i] : a[i * K + k]) * (trans_b ? b[j * K + k] : b[k * N + j]);
-                        want[i * N + j] = (float)(0.5 * sum + 2.0 * bias[j]);
+            for (int trans_b = 0; trans_b < 2; trans_b++)
+                for (int c_kind = 0; c_kind < 3; c_kind++) {
+                    op_case c;
+                    case_init(&c, "Gemm", 13, 1);
+                    attr_int(&c, "transA", trans_a);
+                    attr_int(&c, "transB", trans_b);
+                    attr_float(&c, "alpha", 0.5f);
+                    attr_float(&c, "beta", 2.0f);
+                    case_input(&c, 0, ONYX_DTYPE_FLOAT32, trans_a ? (int64_t[]){K, m} : (int64_t[]){m, K}, 2, a);
+                    case_input(&c, 1, ONYX_DTYPE_FLOAT32, trans_b ? (int64_t[]){N, K} : (int64_t[]){K, N}, 2, b);
+                    if (c_kind == 0) case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){N}, 1, cm);
+                    else if (c_kind == 1) case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){m, N}, 2, cm);
+                    else case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){m, 1}, 2, cm);
+                    ONYX_CHECK_OK(case_run(&c));
+                    static float want[MAX_M * MAX_N];
+                    for (int i = 0; i < m; i++)
+                        for (int64_t j = 0; j < N; j++) {
+                            double sum = 0;
+                            for (int k = 0; k < K; k++)
+                                sum += (double)(trans_a ? a[k * m + i] : a[i * K + k]) * (trans_b ? b[j * K + k] : b[k * N + j]);
+                            float cv = c_kind == 0 ? cm[j] : c_kind == 1 ? cm[i * N + j] : cm[i];
+                            want[i * N + j] = (float)(0.5 * sum + 2.0 * cv);
+                        }
+                    if (c.outputs[0]) {
+                        check_shape(c.outputs[0], (int64_t[]){m, N}, 2);
+                        ONYX_CHECK_FLOATS(out_f32(&c, 0), want, m * N, 1e-5, 1e-5);
                     }
-                if (c.outputs[0]) {
-                    check_shape(c.outputs[0], (int64_t[]){m, N}, 2);
-                    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, m * N, 1e-5, 1e-5);
+                    case_free(&c);
                 }
-                case_free(&c);
-            }
 }
 
 static void test_gemm_row_counts(void) {
