@@ -4,7 +4,9 @@
  * cblas_sgemm per tile of the output (tm x tn tiles; OpenBLAS's OpenMP build runs single-threaded
  * inside a parallel region). The shapes are the products of a batch-1, 128-token forward pass of
  * BERT-base and GPT2 (and the same at 512 rows); each line prints p50 milliseconds and GFLOP/s
- * per strategy, and the largest difference from the one-call result (the tiles must agree).
+ * per strategy, and the largest difference from the one-call result (the tiles must agree). The
+ * one-row products of a decode step compare sgemv alone with one sgemv per column part (GB/s of
+ * the weights read).
  *   sgemm_split [THREADS] [RUNS]     (THREADS default: all cores; RUNS default 30)
  * Run it with OPENBLAS_CORETYPE set as `onyx --version` suggests, and OpenBLAS's OpenMP build on
  * the library path (scripts/gpu-check does both).
@@ -49,6 +51,16 @@ static void split_gemm(int tm, int tn, int M, int N, int K, const float *A, cons
     }
 }
 
+/* y (1,N) = x (1,K) B (K,N): n_parts single-threaded sgemv calls on column parts, side by side */
+static void split_gemv(int n_parts, int N, int K, const float *x, const float *B, float *y) {
+#pragma omp parallel for num_threads(n_parts) schedule(static)
+    for (int t = 0; t < n_parts; t++) {
+        int c0, c1;
+        span(N, n_parts, t, 16, &c0, &c1);
+        if (c1 > c0) cblas_sgemv(CblasRowMajor, CblasTrans, K, c1 - c0, 1.0f, B + c0, N, x, 1, 0.0f, y + c0, 1);
+    }
+}
+
 typedef struct shape {
     const char *name;
     int M, N, K;
@@ -66,6 +78,9 @@ int main(int argc, char **argv) {
         {"ffn up 128x3072x768", 128, 3072, 768},       {"ffn down 128x768x3072", 128, 768, 3072},
         {"gpt2 lm head 128x50257x768", 128, 50257, 768}, {"q/k/v/o 512x768x768", 512, 768, 768},
         {"ffn up 512x3072x768", 512, 3072, 768},       {"ffn down 512x768x3072", 512, 768, 3072},
+        {"decode q/k/v/o 1x768x768", 1, 768, 768},     {"decode gpt2 qkv 1x2304x768", 1, 2304, 768},
+        {"decode ffn up 1x3072x768", 1, 3072, 768},    {"decode ffn down 1x768x3072", 1, 768, 3072},
+        {"decode lm head 1x50257x768", 1, 50257, 768},
     };
     printf("openblas: %s; %d threads; p50 of %d runs; ms (GFLOP/s)\n", openblas_get_config(), threads, runs);
     int grids[16][2], n_grids = 0;
@@ -89,6 +104,29 @@ int main(int argc, char **argv) {
         for (long i = 0; i < (long)s->K * s->N; i++) B[i] = (float)rand() / RAND_MAX - 0.5f;
         double flop = 2.0 * s->M * s->N * s->K;
         printf("%-28s", s->name);
+        if (s->M == 1) { /* one row: sgemv, OpenBLAS's threads or one call per column part */
+            omp_set_num_threads(threads);
+            for (int mode = 0; mode < 2; mode++) {
+                float *out = mode ? C : C0;
+                for (int r = -3; r < runs; r++) {
+                    double t0 = now_ms();
+                    if (mode) split_gemv(threads, s->N, s->K, A, B, out);
+                    else cblas_sgemv(CblasRowMajor, CblasTrans, s->K, s->N, 1.0f, B, s->N, A, 1, 0.0f, out, 1);
+                    if (r >= 0) times[r] = now_ms() - t0;
+                }
+                qsort(times, (size_t)runs, sizeof(double), cmp_double);
+                double p50 = times[runs / 2], diff = 0;
+                for (long i = 0; mode && i < s->N; i++) diff = fmax(diff, fabs((double)C[i] - C0[i]));
+                printf("  %s %.3f (%.1f GB/s)%s", mode ? "split" : "sgemv", p50, 4.0 * s->N * s->K / p50 / 1e6,
+                       diff > 1e-3 ? " DIFFERS" : "");
+            }
+            printf("\n");
+            free(A);
+            free(B);
+            free(C0);
+            free(C);
+            continue;
+        }
         for (int g = -1; g < n_grids; g++) {
             float *out = g < 0 ? C0 : C;
             omp_set_num_threads(threads);
