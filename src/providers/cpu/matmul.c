@@ -302,37 +302,28 @@ static void gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, 
         few_rows_f32(trans_b, M, N, K, alpha, A, B, beta, C);
         return;
     }
+    if (M <= GEMV_MAX_ROWS) {
+        /* Row i of op(A) is A + i * K (A + i with stride M when transposed). */
+        for (int64_t i = 0; i < M; i++)
+            cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, (blasint)(trans_b ? N : K),
+                        (blasint)(trans_b ? K : N), alpha, B, (blasint)(trans_b ? K : N), trans_a ? A + i : A + i * K,
+                        (blasint)(trans_a ? M : 1), beta, C + i * N, 1);
+        return;
+    }
     /* A batch-1 forward pass multiplies 128 rows by each weight. OpenBLAS's own threads split
      * such a product poorly on 16 cores; one single-threaded sgemm per thread on its own columns
      * of B and C (B's columns are packed once, A's few rows by every thread) ran 25-33% faster
      * (bench/sgemm_split on a 16-core Xeon, SkylakeX kernels: 128 x 768 x 768 0.251 -> 0.188 ms,
      * 128 x 3072 x 768 0.937 -> 0.675, GPT2's 128 x 50257 x 768 head 11.9 -> 9.0). At 512 rows
-     * OpenBLAS's split was as fast or faster, so larger products keep it. One row (sgemv) splits
-     * the same way. */
+     * OpenBLAS's split was as fast or faster, so larger products keep it. The same split of a
+     * one-row product (sgemv) measured no faster (GPT2's decode products and head, 0.02-0.88 ms),
+     * so rows of one keep OpenBLAS's threads too. */
     int64_t parts = N / SPLIT_MIN_COLS < threads ? N / SPLIT_MIN_COLS : threads;
 #ifdef _OPENMP
     if (omp_in_parallel()) parts = 1;
 #endif
-    const int64_t units = (N + 15) / 16; /* column parts start on multiples of 16 */
-    if (M <= GEMV_MAX_ROWS) {
-        /* Row i of op(A) is A + i * K (A + i with stride M when transposed); columns c0 .. c1 of
-         * op(B) start at B + c0 (B + c0 * K when transposed). */
-        if (parts < 1) parts = 1;
-        for (int64_t i = 0; i < M; i++) {
-#pragma omp parallel for num_threads((int)parts) schedule(static) if (parts > 1)
-            for (int64_t p = 0; p < parts; p++) {
-                int64_t c0 = units * p / parts * 16, c1 = units * (p + 1) / parts * 16;
-                if (c1 > N) c1 = N;
-                if (c1 <= c0) continue;
-                cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, (blasint)(trans_b ? c1 - c0 : K),
-                            (blasint)(trans_b ? K : c1 - c0), alpha, trans_b ? B + c0 * K : B + c0,
-                            (blasint)(trans_b ? K : N), trans_a ? A + i : A + i * K, (blasint)(trans_a ? M : 1), beta,
-                            C + i * N + c0, 1);
-            }
-        }
-        return;
-    }
     if (M <= SPLIT_MAX_ROWS && parts > 1) {
+        const int64_t units = (N + 15) / 16; /* column parts start on multiples of 16 */
 #pragma omp parallel for num_threads((int)parts) schedule(static)
         for (int64_t p = 0; p < parts; p++) {
             int64_t c0 = units * p / parts * 16, c1 = units * (p + 1) / parts * 16;
