@@ -641,7 +641,7 @@ onyx_status math_gemm_run(onyx_kernel_ctx *ctx) {
             B = wb;
             Y = wb + K * N;
         }
-        if (c) {
+        if (c && beta != 0.0f) { /* with beta 0 the product overwrites Y */
             /* C's stored elements (at most M x N) widened after Y in the workspace, then broadcast */
             const float *C = c->data;
             if (dt != ONYX_DTYPE_FLOAT32) {
