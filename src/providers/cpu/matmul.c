@@ -315,7 +315,8 @@ static void gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, 
      * of B and C (B's columns are packed once, A's few rows by every thread) ran 25-33% faster
      * (bench/sgemm_split on a 16-core Xeon, SkylakeX kernels: 128 x 768 x 768 0.251 -> 0.188 ms,
      * 128 x 3072 x 768 0.937 -> 0.675, GPT2's 128 x 50257 x 768 head 11.9 -> 9.0). At 512 rows
-     * OpenBLAS's split was as fast or faster, so larger products keep it. The same split of a
+     * OpenBLAS's split was as fast or faster, so larger products keep it (the limit, 256, lies
+     * between the two measured sizes; 256 rows itself is not measured). The same split of a
      * one-row product (sgemv) measured no faster (GPT2's decode products and head, 0.02-0.88 ms),
      * so rows of one keep OpenBLAS's threads too. */
     int64_t parts = N / SPLIT_MIN_COLS < threads ? N / SPLIT_MIN_COLS : threads;
