@@ -100,8 +100,8 @@ int main(int argc, char **argv) {
             return 1;
         }
         srand(1);
-        for (long i = 0; i < (long)s->M * s->K; i++) A[i] = (float)rand() / RAND_MAX - 0.5f;
-        for (long i = 0; i < (long)s->K * s->N; i++) B[i] = (float)rand() / RAND_MAX - 0.5f;
+        for (long i = 0; i < (long)s->M * s->K; i++) A[i] = (float)((double)rand() / RAND_MAX - 0.5);
+        for (long i = 0; i < (long)s->K * s->N; i++) B[i] = (float)((double)rand() / RAND_MAX - 0.5);
         double flop = 2.0 * s->M * s->N * s->K;
         printf("%-28s", s->name);
         if (s->M == 1) { /* one row: sgemv, OpenBLAS's threads or one call per column part */
