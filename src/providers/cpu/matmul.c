@@ -323,23 +323,18 @@ static void gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, 
 #ifdef _OPENMP
     if (omp_in_parallel()) parts = 1;
 #endif
-    if (M <= SPLIT_MAX_ROWS && parts > 1) {
-        const int64_t units = (N + 15) / 16; /* column parts start on multiples of 16 */
-#pragma omp parallel for num_threads((int)parts) schedule(static)
-        for (int64_t p = 0; p < parts; p++) {
-            int64_t c0 = units * p / parts * 16, c1 = units * (p + 1) / parts * 16;
-            if (c1 > N) c1 = N;
-            if (c1 <= c0) continue;
-            const float *Bp = trans_b ? B + c0 * K : B + c0;
-            cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                        (blasint)M, (blasint)(c1 - c0), (blasint)K, alpha, A, (blasint)(trans_a ? M : K), Bp,
-                        (blasint)(trans_b ? K : N), beta, C + c0, (blasint)N);
-        }
-        return;
+    if (M > SPLIT_MAX_ROWS || parts < 1) parts = 1; /* one part: one sgemm on OpenBLAS's threads */
+    const int64_t units = (N + 15) / 16;            /* column parts start on multiples of 16 */
+#pragma omp parallel for num_threads((int)parts) schedule(static) if (parts > 1)
+    for (int64_t p = 0; p < parts; p++) {
+        int64_t c0 = units * p / parts * 16, c1 = units * (p + 1) / parts * 16;
+        if (c1 > N) c1 = N;
+        if (c1 <= c0) continue;
+        const float *Bp = trans_b ? B + c0 * K : B + c0;
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                    (blasint)M, (blasint)(c1 - c0), (blasint)K, alpha, A, (blasint)(trans_a ? M : K), Bp,
+                    (blasint)(trans_b ? K : N), beta, C + c0, (blasint)N);
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)M,
-                (blasint)N, (blasint)K, alpha, A, (blasint)(trans_a ? M : K), B, (blasint)(trans_b ? K : N), beta, C,
-                (blasint)N);
 }
 
 static void gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha, const double *A,
@@ -484,8 +479,7 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bi
             for (int64_t bi = 0; bi < s.batch; bi++) {
                 int64_t ai, bj;
                 matmul_batch_offsets(&s, bi, &ai, &bj);
-                gemm_f32(0, 0, M, N, K, 1.0f, A + ai * M * K, B + bj * K * N, beta, Y + bi * M * N,
-                         side_by_side ? 1 : threads);
+                gemm_f32(0, 0, M, N, K, 1.0f, A + ai * M * K, B + bj * K * N, beta, Y + bi * M * N, threads);
             }
         }
         if (dt != ONYX_DTYPE_FLOAT32) math_from_f32(dt, Y, y_n, y->data, 0);
