@@ -20,7 +20,7 @@ def kernels(path):
             continue
         v = float(r["Metric Value"].replace(",", ""))
         scale = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3, "second": 1e6}.get(r.get("Metric Unit", "nsecond"), 1e-3)
-        k = r["Kernel Name"][:90]
+        k = r["Kernel Name"][:150]
         t[k] += v * scale
         n[k] += 1
     return t, n
