@@ -336,6 +336,83 @@ static void test_matmul_bias(void) {
     case_free(&c);
 }
 
+/* MatMulBias with transB = 1 (the cuda provider's weight layout, src/graph/weight_layout.c): B
+ * stored (N, K). The hand-computed results of test_matmul_bias's first case with B transposed,
+ * without the bias too; 1, 4 and 15 rows (sgemv per row, the few-row kernel, sgemm) against MatMul
+ * on the untransposed B in float32 and float16; the errors. */
+static void test_matmul_bias_transposed(void) {
+    float a[12], bt[6] = {7, 9, 11, 8, 10, 12}, bias[2] = {0.5f, -1.0f};
+    for (int i = 0; i < 12; i++) a[i] = (float)i;
+    op_case c;
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){2, 3}, 2, bt, (int64_t[]){2}, 1,
+                     bias);
+    attr_int(&c, "transB", 1);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 2, 2}, 3);
+    float want[8] = {31.5f, 33, 112.5f, 123, 193.5f, 213, 274.5f, 303};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 8, 0, 1e-6);
+    case_free(&c);
+    case_init(&c, "MatMulBias", 1, 1); /* no bias */
+    c.node.domain = "onyx";
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 3}, 2, bt);
+    attr_int(&c, "transB", 1);
+    ONYX_CHECK_OK(case_run(&c));
+    float want_nobias[8];
+    for (int i = 0; i < 8; i++) want_nobias[i] = want[i] - bias[i % 2];
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want_nobias, 8, 0, 1e-6);
+    case_free(&c);
+
+    enum { K = 40, N = 37, MAX_ROWS = 15 };
+    static float af[MAX_ROWS * K], bf[K * N], btf[N * K], biasf[N];
+    static uint16_t ah[MAX_ROWS * K], bh[K * N], bth[N * K], biash[N];
+    for (int i = 0; i < MAX_ROWS * K; i++) af[i] = (float)((i * 37) % 17 - 8) / 8.0f;
+    for (int k = 0; k < K; k++)
+        for (int n = 0; n < N; n++) bf[k * N + n] = btf[n * K + k] = (float)((k * N + n) * 11 % 13 - 6) / 4.0f;
+    for (int n = 0; n < N; n++) biasf[n] = (float)(n - 18) * 0.25f;
+    for (int i = 0; i < MAX_ROWS * K; i++) ah[i] = onyx_f32_to_f16(af[i]);
+    for (int i = 0; i < K * N; i++) bh[i] = onyx_f32_to_f16(bf[i]), bth[i] = onyx_f32_to_f16(btf[i]);
+    for (int n = 0; n < N; n++) biash[n] = onyx_f32_to_f16(biasf[n]);
+    const int rows[3] = {1, 4, MAX_ROWS};
+    for (int t = 0; t < 2; t++) {
+        onyx_dtype dt = t == 0 ? ONYX_DTYPE_FLOAT32 : ONYX_DTYPE_FLOAT16;
+        const void *A = t == 0 ? (const void *)af : ah, *B = t == 0 ? (const void *)bf : bh;
+        const void *BT = t == 0 ? (const void *)btf : bth, *BIAS = t == 0 ? (const void *)biasf : biash;
+        for (int r = 0; r < 3; r++) {
+            op_case mm;
+            matmul_bias_case(&mm, dt, (int64_t[]){rows[r], K}, 2, A, (int64_t[]){K, N}, 2, B, (int64_t[]){N}, 1, BIAS);
+            ONYX_CHECK_OK(case_run(&mm));
+            matmul_bias_case(&c, dt, (int64_t[]){rows[r], K}, 2, A, (int64_t[]){N, K}, 2, BT, (int64_t[]){N}, 1, BIAS);
+            attr_int(&c, "transB", 1);
+            ONYX_CHECK_OK(case_run(&c));
+            check_shape(c.outputs[0], (int64_t[]){rows[r], N}, 2);
+            /* the same products in another order: float32 sums of 40 terms of magnitude <= 1.5 */
+            double tol = t == 0 ? 1e-4 : 0.05;
+            for (int64_t i = 0; i < (int64_t)rows[r] * N; i++)
+                ONYX_CHECK_CLOSE(math_load(dt, c.outputs[0]->data, i), math_load(dt, mm.outputs[0]->data, i), tol, 0);
+            case_free(&mm);
+            case_free(&c);
+        }
+    }
+
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){1, 2, 3}, 3, bt, (int64_t[]){2}, 1,
+                     bias);
+    attr_int(&c, "transB", 1);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_MODEL,
+                     "MatMulBias: input B is [1,2,3] with transB = 1; a transposed B must be 2-D (N, K)");
+    case_free(&c);
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){2, 3}, 2, bt, (int64_t[]){2}, 1,
+                     bias);
+    attr_int(&c, "transB", 2);
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_MODEL, "MatMulBias: attribute transB is 2; expected 0 or 1");
+    case_free(&c);
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){3, 2}, 2, bt, (int64_t[]){2}, 1,
+                     bias);
+    attr_int(&c, "transB", 1); /* (N, K) = (3, 2): K = 2 does not match A's 3 */
+    ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT, "inner dimensions 3 and 2 differ");
+    case_free(&c);
+}
+
 /* The bulk float16 converters (F16C when present) agree with the scalar ones in core/dtype.h
  * on every float16 bit pattern, and on float32 values around the float16 range edges. */
 static void test_float16_bulk_conversion(void) {
@@ -1260,6 +1337,7 @@ int main(void) {
     ONYX_TEST_RUN(test_gemm_transposes_and_bias);
     ONYX_TEST_RUN(test_gemm_row_counts);
     ONYX_TEST_RUN(test_matmul_bias);
+    ONYX_TEST_RUN(test_matmul_bias_transposed);
     ONYX_TEST_RUN(test_matmul_integer_zero_points);
     ONYX_TEST_RUN(test_qlinear_matmul);
     ONYX_TEST_RUN(test_einsum_patterns);

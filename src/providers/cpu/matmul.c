@@ -3,7 +3,9 @@
  * and Det.
  *
  * MatMulBias (domain "onyx", made by the graph optimizer from MatMul + Add) is MatMul followed by
- * a bias over the last axis, added in float32 (float64) before half results are rounded.
+ * a bias over the last axis, added in float32 (float64) before half results are rounded. Its
+ * bias is optional, and with attribute transB = 1 its B is a 2-D weight stored transposed, (N, K)
+ * (the layout src/graph/weight_layout.c gives the cuda provider's weights).
  *
  * float32 and float64 products go through OpenBLAS (cblas_sgemm / cblas_dgemm), one call per
  * broadcast batch matrix, or one call for the whole batch when B is shared and A is contiguous
@@ -385,9 +387,10 @@ static onyx_status matmul_check_inputs(const onyx_kernel_ctx *ctx) {
     return ONYX_OK;
 }
 
-onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx) {
+/* MatMul's shape checks and output with b as input B (MatMulBias passes its logical B). */
+static onyx_status matmul_prepare_with(onyx_kernel_ctx *ctx, const onyx_tensor *b) {
     ONYX_TRY(matmul_check_inputs(ctx));
-    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    const onyx_tensor *a = ctx->inputs[0];
     matmul_shape s = {0};
     ONYX_TRY(matmul_shape_infer(ctx, a, b, &s));
     ONYX_TRY(onyx_tensor_set_shape(ctx->outputs[0], a->dtype, s.out_dims, s.out_rank, "MatMul output Y"));
@@ -398,6 +401,11 @@ onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx) {
         ctx->workspace_bytes = (size_t)floats * sizeof(float);
     }
     return ONYX_OK;
+}
+
+onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx) {
+    ONYX_TRY(onyx_kernel_require(ctx, 1));
+    return matmul_prepare_with(ctx, ctx->inputs[1]);
 }
 
 /* Matrices of at least this many elements have their rows filled by the OpenMP team. */
@@ -429,9 +437,11 @@ static void add_bias_f64(double *Y, int64_t n, const double *bias, int64_t L) {
 
 /* MatMul, and MatMulBias when bias is given: bias (1-D, the length of Y's last axis) is added
  * to every row of Y before float16/bfloat16 results are rounded (one rounding, as the fused
- * GPU epilogue). The workspace of a float16/bfloat16 product is [A | B | Y | bias] in float32. */
-static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bias) {
-    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+ * GPU epilogue). b is B as MatMul reads it (K, N); trans_b: its data are stored (N, K) (2-D b
+ * only, so its one matrix is shared by the batch). The workspace of a float16/bfloat16 product is
+ * [A | B | Y | bias] in float32. */
+static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *b, int trans_b, const onyx_tensor *bias) {
+    const onyx_tensor *a = ctx->inputs[0];
     onyx_tensor *y = ctx->outputs[0];
     matmul_shape s = {0};
     ONYX_TRY(matmul_shape_infer(ctx, a, b, &s));
@@ -465,7 +475,7 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bi
         }
         if (s.b_matrices == 1 && s.a_matrices == s.batch) {
             /* One weight matrix for every batch: fold the batch into M. */
-            gemm_f32(0, 0, s.batch * M, N, K, 1.0f, A, B, beta, Y, math_threads(ctx));
+            gemm_f32(0, trans_b, s.batch * M, N, K, 1.0f, A, B, beta, Y, math_threads(ctx));
         } else {
             /* Attention's per-head products. With OpenBLAS's OpenMP build they run side by side, one
              * product per thread (BLAS runs single-threaded inside the parallel region), when there
@@ -479,7 +489,7 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bi
             for (int64_t bi = 0; bi < s.batch; bi++) {
                 int64_t ai, bj;
                 matmul_batch_offsets(&s, bi, &ai, &bj);
-                gemm_f32(0, 0, M, N, K, 1.0f, A + ai * M * K, B + bj * K * N, beta, Y + bi * M * N, threads);
+                gemm_f32(0, trans_b, M, N, K, 1.0f, A + ai * M * K, B + bj * K * N, beta, Y + bi * M * N, threads);
             }
         }
         if (dt != ONYX_DTYPE_FLOAT32) math_from_f32(dt, Y, y_n, y->data, 0);
@@ -491,7 +501,7 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bi
         for (int64_t bi = 0; bi < s.batch; bi++) {
             int64_t ai, bj;
             matmul_batch_offsets(&s, bi, &ai, &bj);
-            gemm_f64(0, 0, M, N, K, 1.0, A + ai * M * K, B + bj * K * N, 0.0, Y + bi * M * N);
+            gemm_f64(0, trans_b, M, N, K, 1.0, A + ai * M * K, B + bj * K * N, 0.0, Y + bi * M * N);
         }
         if (bias) add_bias_f64(Y, y_n, bias->data, L);
         return ONYX_OK;
@@ -499,7 +509,7 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bi
     for (int64_t bi = 0; bi < s.batch; bi++) {
         int64_t ai, bj;
         matmul_batch_offsets(&s, bi, &ai, &bj);
-        gemm_int(dt, 0, 0, M, N, K, 1, a->data, ai * M * K, b->data, bj * K * N, 0, y->data, bi * M * N);
+        gemm_int(dt, 0, trans_b, M, N, K, 1, a->data, ai * M * K, b->data, bj * K * N, 0, y->data, bi * M * N);
     }
     if (bias) /* no table row gives MatMulBias integers; kept generic for completeness */
         for (int64_t i = 0; i < y_n; i++)
@@ -509,15 +519,37 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bi
 
 onyx_status math_matmul_run(onyx_kernel_ctx *ctx) {
     blas_threads(ctx);
-    return matmul_run_common(ctx, NULL);
+    return matmul_run_common(ctx, ctx->inputs[1], 0, NULL);
 }
 
 /* ---- MatMulBias (domain "onyx"): Y = MatMul(A, B) + bias, bias 1-D over Y's last axis ---- */
 
+onyx_status math_matmul_bias_b(const onyx_kernel_ctx *ctx, onyx_tensor *logical, int *trans_b) {
+    ONYX_TRY(onyx_kernel_require(ctx, 1));
+    const onyx_tensor *b = ctx->inputs[1];
+    int64_t t = onyx_node_attr_int(ctx->node, "transB", 0);
+    char bbuf[128];
+    if (t != 0 && t != 1)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: attribute transB is %lld; expected 0 or 1", ctx->node->op_type,
+                          (long long)t);
+    *logical = *b;
+    *trans_b = (int)t;
+    if (!t) return ONYX_OK;
+    if (b->rank != 2)
+        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input B is %s with transB = 1; a transposed B must be 2-D (N, K)",
+                          ctx->node->op_type, onyx_shape_describe(b->dims, b->rank, bbuf, sizeof bbuf));
+    logical->dims[0] = b->dims[1];
+    logical->dims[1] = b->dims[0];
+    return ONYX_OK;
+}
+
 onyx_status math_matmul_bias_prepare(onyx_kernel_ctx *ctx) {
-    ONYX_TRY(math_matmul_prepare(ctx));
-    ONYX_TRY(onyx_kernel_require(ctx, 2));
-    const onyx_tensor *a = ctx->inputs[0], *bias = ctx->inputs[2];
+    onyx_tensor b;
+    int trans_b;
+    ONYX_TRY(math_matmul_bias_b(ctx, &b, &trans_b));
+    ONYX_TRY(matmul_prepare_with(ctx, &b));
+    const onyx_tensor *a = ctx->inputs[0], *bias = onyx_input(ctx, 2);
+    if (!bias) return ONYX_OK;
     const onyx_tensor *y = ctx->outputs[0];
     char bbuf[128], ybuf[128];
     if (bias->dtype != a->dtype)
@@ -541,8 +573,11 @@ onyx_status math_matmul_bias_prepare(onyx_kernel_ctx *ctx) {
 }
 
 onyx_status math_matmul_bias_run(onyx_kernel_ctx *ctx) {
+    onyx_tensor b;
+    int trans_b;
+    ONYX_TRY(math_matmul_bias_b(ctx, &b, &trans_b));
     blas_threads(ctx);
-    return matmul_run_common(ctx, ctx->inputs[2]);
+    return matmul_run_common(ctx, &b, trans_b, onyx_input(ctx, 2));
 }
 
 /* ---- Gemm ---- */

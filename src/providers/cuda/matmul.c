@@ -492,21 +492,24 @@ static onyx_status cuda_matmul_prepare(onyx_kernel_ctx *ctx) {
     return ONYX_OK;
 }
 
-/* MatMul, and MatMulBias when bias (1-D, the length of Y's last axis) is given. One GEMM (a
+/* MatMul, and MatMulBias when bias (1-D, the length of Y's last axis) is given; b is B as MatMul
+ * reads it, (K, N), and trans_b says its data are stored (N, K) (MatMulBias's transB: 2-D b,
+ * so always one GEMM, single or folded). One GEMM (a
  * single matrix, or the batch folded into M) with B of rank >= 2 takes the bias as cuBLASLt's
  * bias epilogue: cuBLASLt computes Y^T (N, M) column-major, whose rows are Y's columns, and
  * CUBLASLT_EPILOGUE_BIAS adds bias[i] to row i of that D, i.e. bias[j] to column j of Y. Every
  * other layout (batched or looped GEMMs, 1-D B whose output's last axis is M) broadcasts the bias
  * into Y first and runs the GEMMs with beta 1. */
-static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bias) {
+static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *b, int trans_b, const onyx_tensor *bias) {
     onyx_cuda_state *state = onyx_cuda_state_of(ctx);
-    const onyx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    const onyx_tensor *a = ctx->inputs[0];
     onyx_tensor *y = ctx->outputs[0];
     matmul_layout l;
     matmul_layout_of(a, b, &l);
     if (l.batch == 0 || l.M == 0 || l.N == 0) return ONYX_OK;
     size_t elem = onyx_dtype_size(a->dtype);
-    gemm_call g = {.dtype = a->dtype, .M = l.M, .N = l.N, .K = l.K, .lda = l.K, .ldb = l.N, .batch = 1, .alpha = 1.0};
+    gemm_call g = {.dtype = a->dtype, .trans_b = trans_b, .M = l.M, .N = l.N, .K = l.K, .lda = l.K,
+                   .ldb = trans_b ? l.K : l.N, .batch = 1, .alpha = 1.0};
     /* one matrix each (batch dims all 1), or B shared by a contiguous batch of A (folded into M) */
     int single = l.rank == 0, folded = l.rank == 1 && l.b_strides[0] == 0 && l.a_strides[0] == l.M * l.K;
     if (bias && b->rank >= 2 && (single || folded)) {
@@ -541,7 +544,7 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *bi
     return ONYX_OK;
 }
 
-static onyx_status cuda_matmul_run(onyx_kernel_ctx *ctx) { return matmul_run_common(ctx, NULL); }
+static onyx_status cuda_matmul_run(onyx_kernel_ctx *ctx) { return matmul_run_common(ctx, ctx->inputs[1], 0, NULL); }
 
 /* ---- MatMulBias (domain "onyx"): MatMul + Add(bias) fused by the graph optimizer ---- */
 
@@ -551,7 +554,12 @@ static onyx_status cuda_matmul_bias_prepare(onyx_kernel_ctx *ctx) {
     return ONYX_OK;
 }
 
-static onyx_status cuda_matmul_bias_run(onyx_kernel_ctx *ctx) { return matmul_run_common(ctx, ctx->inputs[2]); }
+static onyx_status cuda_matmul_bias_run(onyx_kernel_ctx *ctx) {
+    onyx_tensor b;
+    int trans_b;
+    ONYX_TRY(math_matmul_bias_b(ctx, &b, &trans_b));
+    return matmul_run_common(ctx, &b, trans_b, onyx_input(ctx, 2));
+}
 
 /* ---- Gemm ---- */
 
