@@ -25,6 +25,11 @@ onyx_status onyx_graph_remove_dead_nodes(onyx_graph *g, int *removed);
                                       the scores on chip (sessions set it on both providers) */
 onyx_status onyx_graph_fuse(onyx_graph *g, unsigned flags, int *fused);
 
+/* Weights stored transposed (weight_layout.c): each MatMul and onyx MatMulBias placed on provider
+ * whose B is a 2-D float constant of g read by that node alone becomes onyx MatMulBias with
+ * transB = 1, and B's data become (N, K). *count counts them. Subgraphs are left alone. */
+onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, int *count);
+
 /* Output output of g is wanted at the last position of its axis 1 only (last_position.c): when
  * it is declared with rank >= 3 and is a MatMul of a 2-D constant (through Identity, Cast,
  * elementwise ops with scalar or 1-D constants and If branches), a Slice of the last row goes in

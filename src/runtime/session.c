@@ -337,6 +337,32 @@ static onyx_status keep_last_positions(onyx_session *s, onyx_graph *g) {
     return ONYX_OK;
 }
 
+/* A key/value cache among g's inputs (Optimum's past_key_values.*): g runs decode steps, whose
+ * products of a few rows the cuda provider's few-row kernel reads with B as (K, N). */
+static int has_cache_inputs(const onyx_graph *g) {
+    for (int i = 0; i < g->n_inputs; i++)
+        if (!strncmp(g->values[g->inputs[i]].name, "past_key_values.", 16)) return 1;
+    return 0;
+}
+
+/* Linear layers' weights stored (N, K) for the providers that want them so (weight_layout.c);
+ * the rewritten nodes are placed again for their new kernel rows. Graphs with a key/value cache
+ * keep (K, N) for their decode steps. */
+static onyx_status transpose_weights(onyx_session *s, onyx_graph *g) {
+    if (has_cache_inputs(g)) return ONYX_OK;
+    int total = 0;
+    for (int p = 0; p < s->n_providers; p++) {
+        if (!s->providers[p]->ops->weights_transposed) continue;
+        int count = 0;
+        ONYX_TRY(onyx_graph_transpose_weights(g, p, &count));
+        total += count;
+    }
+    if (!total) return ONYX_OK;
+    onyx_log(s->options.log_level, ONYX_LOG_VERBOSE, "%s: %d MatMul weights stored transposed, (N, K)",
+             s->model->display_name, total);
+    return place_graph(s, g);
+}
+
 static onyx_status session_build(onyx_session *s) {
     onyx_graph *g = s->graph;
     onyx_log_level lvl = s->options.log_level;
@@ -358,6 +384,7 @@ static onyx_status session_build(onyx_session *s) {
         if (fused) onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: %d fusions (no-op Casts, GELU, FastGelu, RMS norm, bias GELU, attention, MatMul + bias)", s->model->display_name, fused);
     }
     ONYX_TRY(place_graph(s, g));
+    if (s->options.opt_level >= ONYX_OPT_ALL) ONYX_TRY(transpose_weights(s, g));
     log_placement(s);
     size_t used = 0;
     s->providers_used[0] = '\0';

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "graph/ir.h"
 #include "graph/passes.h"
 #include "harness.h"
@@ -182,9 +183,71 @@ static void test_attention_fusion_by_dtype_and_flag(void) {
     ONYX_CHECK_INT(count_attention("distilbert-text-classification-ts14", ONYX_FUSE_F32_ATTENTION), 2);
 }
 
+/* Weights stored transposed for one provider (src/graph/weight_layout.c), on the BERT fixture
+ * after the session's folding and fusions: each layer's q, k, v, attention output and FFN down
+ * MatMulBias and its FFN up MatMul (its bias went to BiasGelu) become MatMulBias with transB = 1
+ * and their weights (N, K), the same numbers; a node placed on another provider keeps its own. */
+static void test_transposed_weights(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/models/bert-text-classification-ts17/model.onnx", ONYX_SOURCE_DIR);
+    onyx_onnx_model *m = NULL;
+    ONYX_CHECK_OK(onyx_onnx_load_file(path, &m));
+    if (!m) return;
+    onyx_graph *g = m->graph;
+    int folded = 0, fused = 0, count = -1;
+    ONYX_CHECK_OK(onyx_graph_infer_dtypes(g));
+    ONYX_CHECK_OK(onyx_fold_constants(g, onyx_cpu_kernel_tables, 1, &folded));
+    ONYX_CHECK_OK(onyx_graph_fuse(g, ONYX_FUSE_F32_ATTENTION, &fused));
+    enum { MAX_W = 64 };
+    int nodes[MAX_W], n_w = 0, other = -1;
+    float *before[MAX_W];
+    int64_t rows[MAX_W], cols[MAX_W];
+    for (int i = 0; i < g->n_nodes; i++) {
+        onyx_node *n = &g->nodes[i];
+        n->provider = 0;
+        int mm = !strcmp(n->op_type, "MatMul") || !strcmp(n->op_type, "MatMulBias");
+        const onyx_tensor *w = mm && n->n_inputs >= 2 ? onyx_graph_constant(g, n->inputs[1]) : NULL;
+        if (!w || w->rank != 2 || n_w == MAX_W) continue;
+        if (other < 0) { /* the first one stays on "provider 1" */
+            other = i;
+            n->provider = 1;
+            continue;
+        }
+        nodes[n_w] = i;
+        rows[n_w] = w->dims[0];
+        cols[n_w] = w->dims[1];
+        before[n_w] = onyx_malloc(w->nbytes);
+        if (before[n_w]) memcpy(before[n_w], w->data, w->nbytes);
+        n_w++;
+    }
+    ONYX_CHECK_INT(n_w + 1, 2 * 6);
+    ONYX_CHECK_OK(onyx_graph_transpose_weights(g, 0, &count));
+    ONYX_CHECK_INT(count, n_w);
+    for (int k = 0; k < n_w; k++) {
+        const onyx_node *n = &g->nodes[nodes[k]];
+        ONYX_CHECK(!strcmp(n->op_type, "MatMulBias"));
+        ONYX_CHECK(!strcmp(n->domain, "onyx"));
+        ONYX_CHECK_INT(onyx_node_attr_int(n, "transB", 0), 1);
+        const onyx_tensor *w = onyx_graph_constant(g, n->inputs[1]);
+        ONYX_CHECK(w && w->rank == 2 && w->dims[0] == cols[k] && w->dims[1] == rows[k]);
+        if (!w || !before[k] || w->rank != 2 || w->dims[0] != cols[k]) continue;
+        int bad = 0;
+        for (int64_t r = 0; r < rows[k]; r++)
+            for (int64_t c = 0; c < cols[k]; c++) bad += ((const float *)w->data)[c * rows[k] + r] != before[k][r * cols[k] + c];
+        ONYX_CHECK_INT(bad, 0);
+    }
+    for (int k = 0; k < n_w; k++) onyx_free(before[k]);
+    ONYX_CHECK_INT(onyx_node_attr_int(&g->nodes[other], "transB", 0), 0);
+    /* a second pass finds nothing left to do */
+    ONYX_CHECK_OK(onyx_graph_transpose_weights(g, 0, &count));
+    ONYX_CHECK_INT(count, 0);
+    onyx_onnx_model_destroy(m);
+}
+
 int main(void) {
     ONYX_TEST_RUN(test_attention_fusion_by_dtype_and_flag);
     ONYX_TEST_RUN(test_folding_in_if_branches);
     ONYX_TEST_RUN(test_fusion_in_if_branches);
+    ONYX_TEST_RUN(test_transposed_weights);
     return onyx_test_finish();
 }

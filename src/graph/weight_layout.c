@@ -1,0 +1,103 @@
+/*
+ * weight_layout.c - Linear layers' weights stored transposed, (N, K), for a provider whose
+ * GEMMs run faster that way.
+ *
+ * An ONNX export stores a Linear layer's weight as MatMul's B, (K, N). PyTorch keeps it (N, K)
+ * and multiplies by its transpose; in cuBLAS's column-major terms that is the "tn" product, the
+ * other an "nn" one, and cuBLASLt offers them different kernels (bench/gemm_layouts.cu times
+ * both; docs/cuda.md has the numbers). The pass rewrites, for the nodes placed on one provider,
+ *     MatMul(A, W)              -> onyx MatMulBias(A, W^T)        transB = 1
+ *     onyx MatMulBias(A, W, b)  -> onyx MatMulBias(A, W^T, b)     transB = 1
+ * when W is a 2-D float constant of this graph (not a graph input a caller may feed) that this
+ * node alone reads, and replaces W's data by its transpose. The initializer's old data are
+ * freed when the model owned them (a tensor read from an mmap'd file keeps its pages, which are
+ * the file's).
+ */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/dtype.h"
+#include "core/status.h"
+#include "core/tensor.h"
+#include "graph/passes.h"
+
+static int is_graph_input(const onyx_graph *g, int v) {
+    for (int i = 0; i < g->n_inputs; i++)
+        if (g->inputs[i] == v) return 1;
+    return 0;
+}
+
+/* dst (cols, rows) = the transpose of src (rows, cols), elements of elem bytes, in blocks of 32 x
+ * 32 so that both sides are read and written a cache line at a time. */
+static void transpose_bytes(void *dst, const void *src, int64_t rows, int64_t cols, size_t elem) {
+    const unsigned char *s = src;
+    unsigned char *d = dst;
+    for (int64_t r0 = 0; r0 < rows; r0 += 32)
+        for (int64_t c0 = 0; c0 < cols; c0 += 32) {
+            int64_t r1 = r0 + 32 < rows ? r0 + 32 : rows, c1 = c0 + 32 < cols ? c0 + 32 : cols;
+            for (int64_t r = r0; r < r1; r++)
+                for (int64_t c = c0; c < c1; c++)
+                    memcpy(d + ((size_t)c * (size_t)rows + (size_t)r) * elem, s + ((size_t)r * (size_t)cols + (size_t)c) * elem,
+                           elem);
+        }
+}
+
+/* The value v's data transposed into a new model tensor, the value re-declared (N, K). */
+static onyx_status transpose_constant(onyx_graph *g, int v) {
+    onyx_value *val = &g->values[v];
+    onyx_tensor *old = val->constant, *t;
+    int64_t dims[2] = {old->dims[1], old->dims[0]};
+    ONYX_TRY(onyx_onnx_model_new_tensor(g->model, &t));
+    ONYX_TRY(onyx_tensor_set_shape(t, old->dtype, dims, 2, "transposed weight"));
+    ONYX_TRY(onyx_tensor_alloc_data(t));
+    transpose_bytes(t->data, old->data, old->dims[0], old->dims[1], onyx_dtype_size(old->dtype));
+    val->constant = t;
+    val->rank = 2;
+    val->dims[0].value = dims[0];
+    val->dims[1].value = dims[1];
+    val->dims[0].param = val->dims[1].param = NULL;
+    if (old->owns_data && !old->release) onyx_tensor_release(old);
+    return ONYX_OK;
+}
+
+onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, int *count) {
+    *count = 0;
+    int *readers = onyx_calloc((size_t)g->n_values + 1, sizeof *readers);
+    if (!readers) return ONYX_ERR_OUT_OF_MEMORY;
+    onyx_status st = onyx_graph_count_readers(g, readers);
+    for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
+        onyx_node *n = &g->nodes[i];
+        int matmul = !strcmp(n->domain, "") && !strcmp(n->op_type, "MatMul") && n->n_inputs == 2;
+        int biased = !strcmp(n->domain, "onyx") && !strcmp(n->op_type, "MatMulBias") && n->n_inputs >= 2 &&
+                     !onyx_node_attr(n, "transB");
+        if (n->provider != provider || !(matmul || biased)) continue;
+        int w = n->inputs[1];
+        if (w < 0 || g->values[w].kind != ONYX_VALUE_CONSTANT || readers[w] != 1 || is_graph_input(g, w)) continue;
+        const onyx_tensor *t = g->values[w].constant;
+        if (!t || !t->data || t->rank != 2 || t->dims[0] < 1 || t->dims[1] < 1 ||
+            (t->dtype != ONYX_DTYPE_FLOAT32 && t->dtype != ONYX_DTYPE_FLOAT16 && t->dtype != ONYX_DTYPE_BFLOAT16))
+            continue;
+        onyx_attr *attrs = onyx_region_alloc(&g->model->region, (size_t)(n->n_attrs + 1) * sizeof *attrs);
+        if (!attrs) {
+            st = ONYX_ERR_OUT_OF_MEMORY;
+            break;
+        }
+        if (n->n_attrs) memcpy(attrs, n->attrs, (size_t)n->n_attrs * sizeof *attrs);
+        memset(&attrs[n->n_attrs], 0, sizeof *attrs);
+        attrs[n->n_attrs].name = "transB";
+        attrs[n->n_attrs].type = ONYX_ATTR_INT;
+        attrs[n->n_attrs].i = 1;
+        st = transpose_constant(g, w);
+        if (st != ONYX_OK) break;
+        n->attrs = attrs;
+        n->n_attrs++;
+        if (matmul) {
+            n->op_type = "MatMulBias";
+            n->domain = "onyx";
+            n->opset = 1;
+        }
+        (*count)++;
+    }
+    onyx_free(readers);
+    return st;
+}
