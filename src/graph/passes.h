@@ -26,9 +26,10 @@ onyx_status onyx_graph_remove_dead_nodes(onyx_graph *g, int *removed);
 onyx_status onyx_graph_fuse(onyx_graph *g, unsigned flags, int *fused);
 
 /* Weights stored transposed (weight_layout.c): each MatMul and onyx MatMulBias placed on provider
- * whose B is a 2-D float constant of g read by that node alone becomes onyx MatMulBias with
- * transB = 1, and B's data become (N, K). *count counts them. Subgraphs are left alone. */
-onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, int *count);
+ * whose B is a 2-D float constant of g of a dtype in dtypes (an ONYX_DT mask of float32, float16,
+ * bfloat16) read by that node alone becomes onyx MatMulBias with transB = 1, and B's data become
+ * (N, K). *count counts them. Subgraphs are left alone. */
+onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, uint64_t dtypes, int *count);
 
 /* Output output of g is wanted at the last position of its axis 1 only (last_position.c): when
  * it is declared with rank >= 3 and is a MatMul of a 2-D constant (through Identity, Cast,

@@ -8,8 +8,10 @@
  * both; docs/cuda.md has the numbers). The pass rewrites, for the nodes placed on one provider,
  *     MatMul(A, W)              -> onyx MatMulBias(A, W^T)        transB = 1
  *     onyx MatMulBias(A, W, b)  -> onyx MatMulBias(A, W^T, b)     transB = 1
- * when W is a 2-D float constant of this graph (not a graph input a caller may feed) that this
- * node alone reads, and replaces W's data by its transpose. The initializer's old data are
+ * when W is a 2-D constant of this graph (not a graph input a caller may feed) of one of the
+ * dtypes the provider names, that this node alone reads, and replaces W's data by its transpose.
+ * On an H200 the cuda provider's float32 GEMMs gained 3-6% (128x128 tiles where "nn" got 256x128),
+ * its float16 ones nothing, so it asks for float32 only. The initializer's old data are
  * freed when the model owned them (a tensor read from an mmap'd file keeps its pages, which are
  * the file's).
  */
@@ -60,7 +62,7 @@ static onyx_status transpose_constant(onyx_graph *g, int v) {
     return ONYX_OK;
 }
 
-onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, int *count) {
+onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, uint64_t dtypes, int *count) {
     *count = 0;
     int *readers = onyx_calloc((size_t)g->n_values + 1, sizeof *readers);
     if (!readers) return ONYX_ERR_OUT_OF_MEMORY;
@@ -74,8 +76,9 @@ onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, int *count
         int w = n->inputs[1];
         if (w < 0 || g->values[w].kind != ONYX_VALUE_CONSTANT || readers[w] != 1 || is_graph_input(g, w)) continue;
         const onyx_tensor *t = g->values[w].constant;
+        const uint64_t floats = ONYX_DT(FLOAT32) | ONYX_DT(FLOAT16) | ONYX_DT(BFLOAT16);
         if (!t || !t->data || t->rank != 2 || t->dims[0] < 1 || t->dims[1] < 1 ||
-            (t->dtype != ONYX_DTYPE_FLOAT32 && t->dtype != ONYX_DTYPE_FLOAT16 && t->dtype != ONYX_DTYPE_BFLOAT16))
+            !((UINT64_C(1) << t->dtype) & dtypes & floats))
             continue;
         onyx_attr *attrs = onyx_region_alloc(&g->model->region, (size_t)(n->n_attrs + 1) * sizeof *attrs);
         if (!attrs) {

@@ -20,9 +20,10 @@ typedef struct onyx_provider_ops {
     const char *name;     /* short name: "cpu" */
     const char *ort_name; /* ONNX Runtime's name: "CPUExecutionProvider" */
     onyx_device_type device;
-    /* 1: the provider's GEMMs run faster with Linear layers' weights stored transposed, (N, K)
-     * (sessions then rewrite its MatMuls, src/graph/weight_layout.c). */
-    int weights_transposed;
+    /* ONYX_DT mask of the dtypes whose GEMMs run faster on this provider with Linear layers'
+     * weights stored transposed, (N, K): sessions rewrite its MatMuls of those dtypes
+     * (src/graph/weight_layout.c). 0: none. */
+    uint64_t transposed_weights;
     /* For each node of g, set claimed[i] to the kernel row that runs it, or leave it NULL; why[i]
      * (may be NULL) gets the reason for nodes not claimed. Claimed rows must be in the
      * provider's kernel table. */

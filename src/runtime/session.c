@@ -352,9 +352,10 @@ static onyx_status transpose_weights(onyx_session *s, onyx_graph *g) {
     if (has_cache_inputs(g)) return ONYX_OK;
     int total = 0;
     for (int p = 0; p < s->n_providers; p++) {
-        if (!s->providers[p]->ops->weights_transposed) continue;
+        uint64_t dtypes = s->providers[p]->ops->transposed_weights;
+        if (!dtypes) continue;
         int count = 0;
-        ONYX_TRY(onyx_graph_transpose_weights(g, p, &count));
+        ONYX_TRY(onyx_graph_transpose_weights(g, p, dtypes, &count));
         total += count;
     }
     if (!total) return ONYX_OK;

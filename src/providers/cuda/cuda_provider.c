@@ -211,7 +211,8 @@ static const onyx_provider_ops cuda_ops = {
     .name = "cuda",
     .ort_name = "CUDAExecutionProvider",
     .device = ONYX_DEVICE_CUDA,
-    .weights_transposed = 1, /* cuBLASLt's "tn" kernels (bench/gemm_layouts.cu, docs/cuda.md) */
+    /* float32: cuBLASLt's 128x128 "tn" FFMA kernels (bench/gemm_layouts.cu, docs/cuda.md) */
+    .transposed_weights = ONYX_DT(FLOAT32),
     .claim = onyx_provider_claim_by_table,
     .compile = NULL,
     .alloc = cuda_alloc,
