@@ -76,6 +76,9 @@ onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, uint64_t d
         int w = n->inputs[1];
         if (w < 0 || g->values[w].kind != ONYX_VALUE_CONSTANT || readers[w] != 1 || is_graph_input(g, w)) continue;
         const onyx_tensor *t = g->values[w].constant;
+        int shared = 0; /* the tensor itself behind another value too: its data must stay */
+        for (int v = 0; v < g->n_values && !shared; v++) shared = v != w && g->values[v].constant == t;
+        if (shared) continue;
         const uint64_t floats = ONYX_DT(FLOAT32) | ONYX_DT(FLOAT16) | ONYX_DT(BFLOAT16);
         if (!t || !t->data || t->rank != 2 || t->dims[0] < 1 || t->dims[1] < 1 ||
             !((UINT64_C(1) << t->dtype) & dtypes & floats))
