@@ -119,6 +119,12 @@ int onyx_graph_find_value(const onyx_graph *g, const char *name) {
     return onyx_strmap_get(&g->value_index, name);
 }
 
+int onyx_graph_is_input(const onyx_graph *g, int v) {
+    for (int i = 0; i < g->n_inputs; i++)
+        if (g->inputs[i] == v) return 1;
+    return 0;
+}
+
 const onyx_tensor *onyx_graph_constant(const onyx_graph *g, int v) {
     while (g && v >= 0) {
         const onyx_value *val = &g->values[v];

@@ -169,6 +169,9 @@ int64_t onyx_onnx_model_opset(const onyx_onnx_model *model, const char *domain);
 
 /* The id of the value named name in this graph, or -1 (outer graphs are not searched). */
 int onyx_graph_find_value(const onyx_graph *g, const char *name);
+/* 1 when value v is one of g's inputs (an initializer that is also an input may be fed by the
+ * caller, so passes must not treat it as a constant they can rewrite). */
+int onyx_graph_is_input(const onyx_graph *g, int v);
 /* The data of value v of g when it is a constant: an initializer or folded constant of g, or for
  * an OUTER value of an If branch the constant of an enclosing graph it names (Optimum's merged
  * decoders keep both branches' weights in the main graph). NULL otherwise. */

@@ -23,12 +23,6 @@
 #include "core/tensor.h"
 #include "graph/passes.h"
 
-static int is_graph_input(const onyx_graph *g, int v) {
-    for (int i = 0; i < g->n_inputs; i++)
-        if (g->inputs[i] == v) return 1;
-    return 0;
-}
-
 /* dst (cols, rows) = the transpose of src (rows, cols), elements of elem bytes, in blocks of 32 x
  * 32 so that both sides are read and written a cache line at a time. */
 static void transpose_bytes(void *dst, const void *src, int64_t rows, int64_t cols, size_t elem) {
@@ -74,15 +68,15 @@ onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, uint64_t d
                      !onyx_node_attr(n, "transB");
         if (n->provider != provider || !(matmul || biased)) continue;
         int w = n->inputs[1];
-        if (w < 0 || g->values[w].kind != ONYX_VALUE_CONSTANT || readers[w] != 1 || is_graph_input(g, w)) continue;
+        if (w < 0 || g->values[w].kind != ONYX_VALUE_CONSTANT || readers[w] != 1 || onyx_graph_is_input(g, w)) continue;
         const onyx_tensor *t = g->values[w].constant;
-        int shared = 0; /* the tensor itself behind another value too: its data must stay */
-        for (int v = 0; v < g->n_values && !shared; v++) shared = v != w && g->values[v].constant == t;
-        if (shared) continue;
         const uint64_t floats = ONYX_DT(FLOAT32) | ONYX_DT(FLOAT16) | ONYX_DT(BFLOAT16);
         if (!t || !t->data || t->rank != 2 || t->dims[0] < 1 || t->dims[1] < 1 ||
             !((UINT64_C(1) << t->dtype) & dtypes & floats))
             continue;
+        int shared = 0; /* the tensor itself behind another value too: its data must stay */
+        for (int v = 0; v < g->n_values && !shared; v++) shared = v != w && g->values[v].constant == t;
+        if (shared) continue;
         onyx_attr *attrs = onyx_region_alloc(&g->model->region, (size_t)(n->n_attrs + 1) * sizeof *attrs);
         if (!attrs) {
             st = ONYX_ERR_OUT_OF_MEMORY;

@@ -18,12 +18,6 @@ static int fold_would_bloat(const onyx_node *n, const onyx_tensor *const *output
     return 0;
 }
 
-static int is_graph_input(const onyx_graph *g, int v) {
-    for (int i = 0; i < g->n_inputs; i++)
-        if (g->inputs[i] == v) return 1;
-    return 0;
-}
-
 static onyx_status fold_node(onyx_graph *g, onyx_node *n, const onyx_kernel_def *k, int threads, int *done) {
     enum { MAX_IO = 64 };
     const onyx_tensor *inputs[MAX_IO];
@@ -101,7 +95,7 @@ onyx_status onyx_fold_constants(onyx_graph *g, const onyx_kernel_def *const *tab
             if (n->attrs[a].type == ONYX_ATTR_GRAPH || n->attrs[a].type == ONYX_ATTR_GRAPHS) foldable = 0;
         for (int k = 0; k < n->n_inputs && foldable; k++) {
             int v = n->inputs[k];
-            if (v >= 0 && (g->values[v].kind != ONYX_VALUE_CONSTANT || is_graph_input(g, v))) foldable = 0;
+            if (v >= 0 && (g->values[v].kind != ONYX_VALUE_CONSTANT || onyx_graph_is_input(g, v))) foldable = 0;
         }
         for (int o = 0; o < n->n_outputs && foldable; o++)
             if (n->outputs[o] >= 0 && g->values[n->outputs[o]].is_graph_output) foldable = 0;

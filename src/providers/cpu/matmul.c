@@ -403,10 +403,7 @@ static onyx_status matmul_prepare_with(onyx_kernel_ctx *ctx, const onyx_tensor *
     return ONYX_OK;
 }
 
-onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx) {
-    ONYX_TRY(onyx_kernel_require(ctx, 1));
-    return matmul_prepare_with(ctx, ctx->inputs[1]);
-}
+onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx) { return matmul_prepare_with(ctx, ctx->inputs[1]); }
 
 /* Matrices of at least this many elements have their rows filled by the OpenMP team. */
 #define FILL_PARALLEL_MIN ((int64_t)1 << 15)
