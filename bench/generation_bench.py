@@ -686,11 +686,7 @@ class Suite:
         torch = self.init_torch()
         model = self.torch_model(r["model"], r["dtype"])
         b, s = int(r["batch"]), int(r["length"])
-        g = torch.Generator(device="cpu").manual_seed(b * 1000 + s)
-        ids = torch.randint(0, 1000, (b, s), generator=g).to("cuda")
-        kw = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-        if r["model"] == "bert-base":
-            kw["token_type_ids"] = torch.zeros_like(ids)
+        kw = SM.encoder_inputs(torch, r["model"], b, s)
         with torch.no_grad():
             for _ in range(5):
                 model(**kw)

@@ -86,6 +86,18 @@ def build_model(name):
     return model
 
 
+def encoder_inputs(torch, name, batch, seq):
+    """PyTorch's inputs for an encoder row on the GPU: ids below 1000 (as `onyx bench --max-id 1000`
+    draws them) from a generator seeded by the shape, a full attention mask, and for BERT-base
+    token types of zero."""
+    g = torch.Generator(device="cpu").manual_seed(batch * 1000 + seq)
+    ids = torch.randint(0, 1000, (batch, seq), generator=g).to("cuda")
+    kw = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    if name == "bert-base":
+        kw["token_type_ids"] = torch.zeros_like(ids)
+    return kw
+
+
 def fingerprint(model):
     """A cheap digest of the weights: the float64 sum of the first 64 values of every parameter."""
     import torch

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """torch_encoder_run.py - PyTorch's side of bench/encoder-profile: the suite's encoder (same seeded
-weights as its ONNX export, bench/suite_models.py) on the GPU with SDPA attention, the same inputs'
-shape as `onyx bench` gets there, run WARMUP + RUNS times.
+weights as its ONNX export, bench/suite_models.py) on the GPU with SDPA attention, on the inputs
+the suite's PyTorch encoder rows use (suite_models.encoder_inputs), run WARMUP + RUNS times.
 
     torch_encoder_run.py MODEL DTYPE [--batch 128] [--seq 128] [--runs 50] [--warmup 5]
 
@@ -44,11 +44,7 @@ def main():
         model = model.half()
     model.set_attn_implementation("sdpa")
     model = model.to("cuda")
-    g = torch.Generator(device="cpu").manual_seed(a.batch * 1000 + a.seq)
-    ids = torch.randint(0, 1000, (a.batch, a.seq), generator=g).to("cuda")
-    kw = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-    if a.model == "bert-base":
-        kw["token_type_ids"] = torch.zeros_like(ids)
+    kw = SM.encoder_inputs(torch, a.model, a.batch, a.seq)
     times = []
     with torch.no_grad():
         for i in range(a.warmup + a.runs):
