@@ -395,11 +395,11 @@ static void test_matmul_bias_transposed(void) {
         }
     }
 
-    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){1, 2, 3}, 3, bt, (int64_t[]){2}, 1,
+    matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){3}, 1, bt, (int64_t[]){2}, 1,
                      bias);
     attr_int(&c, "transB", 1);
     ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_MODEL,
-                     "MatMulBias: input B is [1,2,3] with transB = 1; a transposed B must be 2-D (N, K)");
+                     "MatMulBias: input B is [3] with transB = 1; a transposed B must have rank >= 2 (..., N, K)");
     case_free(&c);
     matmul_bias_case(&c, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, a, (int64_t[]){2, 3}, 2, bt, (int64_t[]){2}, 1,
                      bias);
@@ -411,6 +411,65 @@ static void test_matmul_bias_transposed(void) {
     attr_int(&c, "transB", 1); /* (N, K) = (3, 2): K = 2 does not match A's 3 */
     ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_ARGUMENT, "inner dimensions 3 and 2 differ");
     case_free(&c);
+}
+
+/* MatMulBias with transB = 1 and a batched B (attention's keys, their Transpose fused in by
+ * src/graph/fusion.c): hand-computed values for two heads of one query row; then heads of 1, 4
+ * and 15 query rows (sgemv per head, the few-row kernel, sgemm) against MatMul on the explicitly
+ * transposed keys in float32 and float16, with B's batch broadcast over A's leading axis too. */
+static void test_matmul_transposed_batched(void) {
+    float q[6] = {1, 2, 3, 4, 5, 6}, keys[12] = {1, 0, 0, 0, 1, 1, 1, 1, 1, 2, 0, -1};
+    op_case c;
+    case_init(&c, "MatMulBias", 1, 1);
+    c.node.domain = "onyx";
+    case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 1, 3}, 3, q);
+    case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){2, 2, 3}, 3, keys);
+    attr_int(&c, "transB", 1);
+    ONYX_CHECK_OK(case_run(&c));
+    check_shape(c.outputs[0], (int64_t[]){2, 1, 2}, 3);
+    float want[4] = {1, 5, 15, 2};
+    ONYX_CHECK_FLOATS(out_f32(&c, 0), want, 4, 0, 0);
+    case_free(&c);
+
+    enum { H = 3, K = 24, N = 29, MAX_ROWS = 15 };
+    static float af[2 * H * MAX_ROWS * K], kf[2 * H * N * K], ktf[2 * H * K * N];
+    static uint16_t ah[2 * H * MAX_ROWS * K], kh[2 * H * N * K], kth[2 * H * K * N];
+    for (int i = 0; i < 2 * H * MAX_ROWS * K; i++) af[i] = (float)((i * 29) % 19 - 9) / 8.0f;
+    for (int m = 0; m < 2 * H; m++)
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < K; k++)
+                kf[(m * N + n) * K + k] = ktf[(m * K + k) * N + n] = (float)(((m * N + n) * K + k) * 7 % 11 - 5) / 4.0f;
+    for (int i = 0; i < 2 * H * MAX_ROWS * K; i++) ah[i] = onyx_f32_to_f16(af[i]);
+    for (int i = 0; i < 2 * H * N * K; i++) kh[i] = onyx_f32_to_f16(kf[i]), kth[i] = onyx_f32_to_f16(ktf[i]);
+    const int rows[3] = {1, 4, MAX_ROWS};
+    for (int t = 0; t < 2; t++) {
+        onyx_dtype dt = t == 0 ? ONYX_DTYPE_FLOAT32 : ONYX_DTYPE_FLOAT16;
+        const void *A = t == 0 ? (const void *)af : ah, *KEYS = t == 0 ? (const void *)kf : kh;
+        const void *KT = t == 0 ? (const void *)ktf : kth;
+        for (int r = 0; r < 3; r++)
+            for (int shared = 0; shared < 2; shared++) { /* shared: B (1, H, N, K) for A (2, H, M, K) */
+                int64_t b_lead = shared ? 1 : 2, M = rows[r];
+                op_case mm;
+                case_init(&mm, "MatMul", 13, 1);
+                case_input(&mm, 0, dt, (int64_t[]){2, H, M, K}, 4, A);
+                case_input(&mm, 1, dt, (int64_t[]){b_lead, H, K, N}, 4, KT);
+                ONYX_CHECK_OK(case_run(&mm));
+                case_init(&c, "MatMulBias", 1, 1);
+                c.node.domain = "onyx";
+                case_input(&c, 0, dt, (int64_t[]){2, H, M, K}, 4, A);
+                case_input(&c, 1, dt, (int64_t[]){b_lead, H, N, K}, 4, KEYS);
+                attr_int(&c, "transB", 1);
+                ONYX_CHECK_OK(case_run(&c));
+                check_shape(c.outputs[0], (int64_t[]){2, H, M, N}, 4);
+                /* the same products in another order: sums of 24 terms of magnitude <= 1.4 */
+                double tol = t == 0 ? 1e-4 : 0.05;
+                int64_t total = 2 * H * M * N;
+                for (int64_t i = 0; i < total && mm.outputs[0]->data && c.outputs[0]->data; i++)
+                    ONYX_CHECK_CLOSE(math_load(dt, c.outputs[0]->data, i), math_load(dt, mm.outputs[0]->data, i), tol, 0);
+                case_free(&mm);
+                case_free(&c);
+            }
+    }
 }
 
 /* The bulk float16 converters (F16C when present) agree with the scalar ones in core/dtype.h
@@ -1338,6 +1397,7 @@ int main(void) {
     ONYX_TEST_RUN(test_gemm_row_counts);
     ONYX_TEST_RUN(test_matmul_bias);
     ONYX_TEST_RUN(test_matmul_bias_transposed);
+    ONYX_TEST_RUN(test_matmul_transposed_batched);
     ONYX_TEST_RUN(test_matmul_integer_zero_points);
     ONYX_TEST_RUN(test_qlinear_matmul);
     ONYX_TEST_RUN(test_einsum_patterns);

@@ -244,6 +244,21 @@ static void matmul_bias_case(onyx_dtype dt, const int64_t *a_dims, int a_rank, c
     opc_run(&c, t.atol, t.rtol);
 }
 
+/* MatMulBias with transB = 1: B stored (..., N, K), with a bias or none (attention's keys with
+ * their Transpose fused in have none). */
+static void matmul_bias_transposed_case(onyx_dtype dt, const int64_t *a_dims, int a_rank, const int64_t *b_dims,
+                                        int b_rank, int with_bias) {
+    opc_case c;
+    opc_init(&c, "MatMulBias", 1, 1);
+    c.node.domain = "onyx";
+    opc_attr_int(&c, "transB", 1);
+    opc_input(&c, 0, dt, a_dims, a_rank, NULL);
+    opc_input(&c, 1, dt, b_dims, b_rank, NULL);
+    if (with_bias) opc_input(&c, 2, dt, &b_dims[b_rank - 2], 1, NULL); /* N */
+    float_tol t = tol_for(dt, a_dims[a_rank - 1] + 1);
+    opc_run(&c, t.atol, t.rtol);
+}
+
 static void matmul_bias_shapes(onyx_dtype dt) {
     matmul_bias_case(dt, DIMS(2, 7, 9), DIMS(9, 12));          /* Linear layer: folded batch, epilogue */
     matmul_bias_case(dt, DIMS(1, 1, 768), DIMS(768, 3072));    /* decode-step MLP up-projection */
@@ -259,6 +274,10 @@ static void matmul_bias_shapes(onyx_dtype dt) {
     matmul_bias_case(dt, DIMS(4, 0), DIMS(0, 3));              /* K == 0: Y = bias */
     matmul_bias_case(dt, DIMS(2, 4, 0), DIMS(0, 3));
     matmul_bias_case(dt, DIMS(0, 5), DIMS(5, 3));              /* zero-size */
+    matmul_bias_transposed_case(dt, DIMS(2, 7, 9), DIMS(12, 9), 1);         /* a weight stored (N, K) */
+    matmul_bias_transposed_case(dt, DIMS(1, 12, 1, 64), DIMS(1, 12, 129, 64), 0); /* a decode step's keys */
+    matmul_bias_transposed_case(dt, DIMS(2, 3, 5, 16), DIMS(1, 3, 33, 16), 0);    /* B's batch broadcast */
+    matmul_bias_transposed_case(dt, DIMS(2, 3, 5, 16), DIMS(2, 3, 33, 16), 1);    /* strided batch + bias */
 }
 
 static void test_matmul_bias(void) {

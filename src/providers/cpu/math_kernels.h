@@ -94,10 +94,11 @@ onyx_status math_matmul_prepare(onyx_kernel_ctx *ctx);
 onyx_status math_matmul_run(onyx_kernel_ctx *ctx);
 /* MatMulBias (domain "onyx"): inputs A, B, optional bias; Y = MatMul(A, B) + bias, bias 1-D
  * with the length of Y's last axis (N when B has rank >= 2), same dtype as A and B. Attribute
- * transB = 1: B is 2-D and stored (N, K). The CUDA row reuses the prepare. */
+ * transB = 1: B has rank >= 2 and each of its matrices is stored (N, K). The CUDA row reuses
+ * the prepare. */
 onyx_status math_matmul_bias_prepare(onyx_kernel_ctx *ctx);
-/* MatMulBias's input B as MatMul reads it, (K, N): with transB = 1, *logical gets B's header
- * with its two dims swapped (same data) and *trans_b is 1. */
+/* MatMulBias's input B as MatMul reads it, (..., K, N): with transB = 1, *logical gets B's
+ * header with its last two dims swapped (same data) and *trans_b is 1. */
 onyx_status math_matmul_bias_b(const onyx_kernel_ctx *ctx, onyx_tensor *logical, int *trans_b);
 onyx_status math_matmul_bias_run(onyx_kernel_ctx *ctx);
 onyx_status math_gemm_prepare(onyx_kernel_ctx *ctx);

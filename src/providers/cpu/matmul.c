@@ -4,8 +4,9 @@
  *
  * MatMulBias (domain "onyx", made by the graph optimizer from MatMul + Add) is MatMul followed by
  * a bias over the last axis, added in float32 (float64) before half results are rounded. Its
- * bias is optional, and with attribute transB = 1 its B is a 2-D weight stored transposed, (N, K)
- * (the layout src/graph/weight_layout.c gives the cuda provider's weights).
+ * bias is optional, and with attribute transB = 1 each matrix of its B (rank >= 2) is stored
+ * transposed, (..., N, K): the layout src/graph/weight_layout.c gives the cuda provider's 2-D
+ * weights, and attention's keys when the fusion folds their Transpose in (src/graph/fusion.c).
  *
  * float32 and float64 products go through OpenBLAS (cblas_sgemm / cblas_dgemm), one call per
  * broadcast batch matrix, or one call for the whole batch when B is shared and A is contiguous
@@ -434,8 +435,10 @@ static void add_bias_f64(double *Y, int64_t n, const double *bias, int64_t L) {
 
 /* MatMul, and MatMulBias when bias is given: bias (1-D, the length of Y's last axis) is added
  * to every row of Y before float16/bfloat16 results are rounded (one rounding, as the fused
- * GPU epilogue). b is B as MatMul reads it (K, N); trans_b: its data are stored (N, K) (2-D b
- * only, so its one matrix is shared by the batch). The workspace of a float16/bfloat16 product is
+ * GPU epilogue). b is B as MatMul reads it (..., K, N); trans_b: each of its matrices is stored
+ * (N, K) (a weight of the cuda provider's layout, or attention's keys with their Transpose fused
+ * in: src/graph/fusion.c). Each matrix holds K * N elements either way, so the batch offsets
+ * are the same. The workspace of a float16/bfloat16 product is
  * [A | B | Y | bias] in float32. */
 static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *b, int trans_b, const onyx_tensor *bias) {
     const onyx_tensor *a = ctx->inputs[0];
@@ -532,11 +535,12 @@ onyx_status math_matmul_bias_b(const onyx_kernel_ctx *ctx, onyx_tensor *logical,
     *logical = *b;
     *trans_b = (int)t;
     if (!t) return ONYX_OK;
-    if (b->rank != 2)
-        return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: input B is %s with transB = 1; a transposed B must be 2-D (N, K)",
+    if (b->rank < 2)
+        return onyx_error(ONYX_ERR_INVALID_MODEL,
+                          "%s: input B is %s with transB = 1; a transposed B must have rank >= 2 (..., N, K)",
                           ctx->node->op_type, onyx_shape_describe(b->dims, b->rank, bbuf, sizeof bbuf));
-    logical->dims[0] = b->dims[1];
-    logical->dims[1] = b->dims[0];
+    logical->dims[b->rank - 2] = b->dims[b->rank - 1];
+    logical->dims[b->rank - 1] = b->dims[b->rank - 2];
     return ONYX_OK;
 }
 

@@ -493,8 +493,8 @@ static onyx_status cuda_matmul_prepare(onyx_kernel_ctx *ctx) {
 }
 
 /* MatMul, and MatMulBias when bias (1-D, the length of Y's last axis) is given; b is B as MatMul
- * reads it, (K, N), and trans_b says its data are stored (N, K) (MatMulBias's transB: 2-D b,
- * so always one GEMM, single or folded). One GEMM (a
+ * reads it, (..., K, N), and trans_b says each of its matrices is stored (N, K) (MatMulBias's
+ * transB; the batch strides are the same either way, K * N per matrix). One GEMM (a
  * single matrix, or the batch folded into M) with B of rank >= 2 takes the bias as cuBLASLt's
  * bias epilogue: cuBLASLt computes Y^T (N, M) column-major, whose rows are Y's columns, and
  * CUBLASLT_EPILOGUE_BIAS adds bias[i] to row i of that D, i.e. bias[j] to column j of Y. Every
