@@ -25,6 +25,11 @@
  *
  * Linear layers' MatMul + Add(bias) become onyx MatMulBias (the bias in the GEMM's epilogue).
  *
+ * With ONYX_FUSE_TRANSPOSED_B, a MatMul whose B is a Transpose swapping the last two axes (the
+ * keys of a decoder's attention, K^T of the cache that grows each step) reads the Transpose's
+ * input directly: onyx MatMulBias(A, X) with transB = 1 and no bias (ONNX Runtime's FusedMatMul
+ * with transB). A decode step of GPT2 wrote each layer's whole K^T, (1, 12, 64, past + 1), first.
+ *
  * Attention's scale, mask Add and Softmax become onyx ScaleAddSoftmax; in float16 (and in float32
  * for the CPU) the whole attention of an encoder (the Q, K and V transposes, both MatMuls, that
  * softmax and the output transpose) becomes onyx Attention (src/providers/cpu/attention.c says
@@ -248,6 +253,46 @@ static onyx_status fuse_matmul_bias(fusion_ctx *f, int *count) {
             (*count)++;
             break;
         }
+    }
+    return ONYX_OK;
+}
+
+/* Is node n a Transpose swapping the last two of its input's axes (rank >= 2), the others in place? */
+static int swaps_last_two(const fusion_ctx *f, const onyx_node *n) {
+    if (!n || !is_op(n, "Transpose") || n->n_inputs != 1 || n->inputs[0] < 0) return 0;
+    size_t count = 0;
+    const int64_t *p = onyx_node_attr_ints(n, "perm", &count);
+    int rank = f->g->values[n->inputs[0]].rank;
+    if (!p || count < 2 || (int)count != rank) return 0; /* no perm reverses every axis */
+    for (size_t i = 0; i + 2 < count; i++)
+        if (p[i] != (int64_t)i) return 0;
+    return p[count - 2] == (int64_t)count - 1 && p[count - 1] == (int64_t)count - 2;
+}
+
+static onyx_status set_attrs(onyx_graph *g, onyx_node *n, const char *const *names, const double *values, int count,
+                             int int_first);
+
+/* MatMul(A, Transpose(X, swapping the last two axes)), the Transpose read only by it and A and X
+ * of one float dtype, becomes onyx MatMulBias(A, X) with transB = 1. */
+static onyx_status fuse_transposed_b(fusion_ctx *f, int *count) {
+    static const char *const names[1] = {"transB"};
+    static const double one = 1;
+    onyx_graph *g = f->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        onyx_node *mm = &g->nodes[i];
+        if (!is_op(mm, "MatMul") || mm->n_inputs != 2 || mm->inputs[0] < 0 || mm->inputs[1] < 0) continue;
+        int bt = mm->inputs[1];
+        const onyx_node *t = producer(f, bt);
+        if (!sole_reader(f, bt) || !swaps_last_two(f, t)) continue;
+        int x = t->inputs[0];
+        onyx_dtype dt = g->values[x].dtype;
+        if ((dt != ONYX_DTYPE_FLOAT32 && dt != ONYX_DTYPE_FLOAT16 && dt != ONYX_DTYPE_BFLOAT16 && dt != ONYX_DTYPE_FLOAT64) ||
+            g->values[mm->inputs[0]].dtype != dt)
+            continue;
+        int in[2] = {mm->inputs[0], x};
+        ONYX_TRY(rewrite_in(g, mm, "onyx", "MatMulBias", in, 2));
+        ONYX_TRY(set_attrs(g, mm, names, &one, 1, 1));
+        (*count)++;
     }
     return ONYX_OK;
 }
@@ -735,6 +780,12 @@ static onyx_status fuse_graph(onyx_graph *g, unsigned flags, int *fused) {
     if (st == ONYX_OK) st = onyx_graph_count_readers(f.g, f.readers);
     if (st == ONYX_OK) st = fuse_matmul_bias(&f, &linears);
     if (st == ONYX_OK && linears) st = onyx_graph_remove_dead_nodes(g, &removed);
+    /* Then products of a transposed B (after the attention and Linear fusions, which match the
+     * Transposes and MatMuls they replace). */
+    int transposed = 0;
+    if (st == ONYX_OK && (flags & ONYX_FUSE_TRANSPOSED_B)) st = onyx_graph_count_readers(f.g, f.readers);
+    if (st == ONYX_OK && (flags & ONYX_FUSE_TRANSPOSED_B)) st = fuse_transposed_b(&f, &transposed);
+    if (st == ONYX_OK && transposed) st = onyx_graph_remove_dead_nodes(g, &removed);
     /* Last, residual Adds into the norms after them (the norm fusions above made theirs). */
     int skips = 0;
     if (st == ONYX_OK) st = onyx_graph_count_readers(f.g, f.readers);
@@ -742,7 +793,7 @@ static onyx_status fuse_graph(onyx_graph *g, unsigned flags, int *fused) {
     if (st == ONYX_OK && skips) st = onyx_graph_sort(g);
     if (st == ONYX_OK && skips) st = onyx_graph_remove_dead_nodes(g, &removed);
     onyx_free(f.readers);
-    *fused += casts + chains + attentions + linears + skips;
+    *fused += casts + chains + attentions + linears + transposed + skips;
     /* If branches (the merged decoders of Optimum) hold whole models: fuse inside them too. */
     fuse_args args = {flags, fused};
     if (st == ONYX_OK) st = onyx_graph_each_subgraph(g, fuse_subgraph, &args);

@@ -23,6 +23,10 @@ onyx_status onyx_graph_remove_dead_nodes(onyx_graph *g, int *removed);
 #define ONYX_FUSE_F32_ATTENTION 1u /* float32 attention into onyx Attention too: the CPU's kernel is
                                       two sgemm calls without the transposes, CUDA's FFMA tiles keep
                                       the scores on chip (sessions set it on both providers) */
+#define ONYX_FUSE_TRANSPOSED_B 2u /* MatMul(A, Transpose(X) over the last two axes) into onyx
+                                      MatMulBias(A, X) with transB = 1: the CPU's products read X's
+                                      rows; CUDA's few-row kernel reads B untransposed, so sessions
+                                      with a GPU provider leave it off */
 onyx_status onyx_graph_fuse(onyx_graph *g, unsigned flags, int *fused);
 
 /* Weights stored transposed (weight_layout.c): each MatMul and onyx MatMulBias placed on provider

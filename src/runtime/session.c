@@ -364,6 +364,8 @@ static onyx_status transpose_weights(onyx_session *s, onyx_graph *g) {
     return place_graph(s, g);
 }
 
+static onyx_provider *session_device_provider(const onyx_session *s);
+
 static onyx_status session_build(onyx_session *s) {
     onyx_graph *g = s->graph;
     onyx_log_level lvl = s->options.log_level;
@@ -381,8 +383,11 @@ static onyx_status session_build(onyx_session *s) {
         /* float32 attention fuses on both providers: the CPU's kernel is two sgemm calls without the
          * transposes, CUDA's FFMA tiles keep the scores on chip (docs/cuda.md) */
         unsigned flags = ONYX_FUSE_F32_ATTENTION;
+        /* keys' Transposes into their MatMuls on the host only: CUDA's few-row kernel for decode
+         * steps reads B untransposed (cuBLASLt ran them slower: is_skinny in cuda/matmul.c) */
+        if (!session_device_provider(s)) flags |= ONYX_FUSE_TRANSPOSED_B;
         ONYX_TRY(onyx_graph_fuse(g, flags, &fused));
-        if (fused) onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: %d fusions (no-op Casts, GELU, FastGelu, RMS norm, bias GELU, attention, MatMul + bias)", s->model->display_name, fused);
+        if (fused) onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: %d fusions (no-op Casts, GELU, FastGelu, RMS norm, bias GELU, attention, MatMul + bias, transposed B)", s->model->display_name, fused);
     }
     ONYX_TRY(place_graph(s, g));
     if (s->options.opt_level >= ONYX_OPT_ALL) ONYX_TRY(transpose_weights(s, g));

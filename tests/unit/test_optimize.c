@@ -246,10 +246,65 @@ static void test_transposed_weights(void) {
     onyx_onnx_model_destroy(m);
 }
 
+/* Products of a transposed B on the GPT2 fixture with a key/value cache: each layer's
+ * MatMul(Q, Transpose(Concat(past key, key), swapping the last two axes)) becomes onyx
+ * MatMulBias(Q, Concat) with transB = 1 and its Transpose is removed, only with
+ * ONYX_FUSE_TRANSPOSED_B. That the fused model still computes transformers' logits is
+ * test_model's part (the cpu sessions fuse it). */
+static int count_key_products(const char *folder, unsigned flags, int *fused_nodes, int *transposes) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/models/%s/model.onnx", ONYX_SOURCE_DIR, folder);
+    onyx_onnx_model *m = NULL;
+    ONYX_CHECK_OK(onyx_onnx_load_file(path, &m));
+    if (!m) return -1;
+    onyx_graph *g = m->graph;
+    int folded = 0, fused = 0, plain = 0;
+    ONYX_CHECK_OK(onyx_graph_infer_dtypes(g));
+    ONYX_CHECK_OK(onyx_fold_constants(g, onyx_cpu_kernel_tables, 1, &folded));
+    ONYX_CHECK_OK(onyx_graph_fuse(g, flags, &fused));
+    *fused_nodes = 0;
+    *transposes = 0;
+    int *producer = onyx_calloc((size_t)g->n_values + 1, sizeof *producer);
+    for (int i = 0; producer && i < g->n_nodes; i++)
+        for (int o = 0; o < g->nodes[i].n_outputs; o++)
+            if (g->nodes[i].outputs[o] >= 0) producer[g->nodes[i].outputs[o]] = i + 1;
+    for (int i = 0; producer && i < g->n_nodes; i++) {
+        const onyx_node *n = &g->nodes[i];
+        *transposes += !strcmp(n->op_type, "Transpose");
+        if (n->n_inputs < 2 || n->inputs[1] < 0 || !producer[n->inputs[1]]) continue;
+        const onyx_node *b = &g->nodes[producer[n->inputs[1]] - 1];
+        if (!strcmp(n->op_type, "MatMul") && !strcmp(b->op_type, "Transpose")) plain++;
+        if (!strcmp(n->op_type, "MatMulBias") && onyx_node_attr_int(n, "transB", 0) == 1) {
+            ONYX_CHECK(!strcmp(n->domain, "onyx"));
+            ONYX_CHECK_INT(n->n_inputs, 2);
+            ONYX_CHECK(!strcmp(b->op_type, "Concat")); /* the cache, read directly */
+            (*fused_nodes)++;
+        }
+    }
+    onyx_free(producer);
+    onyx_onnx_model_destroy(m);
+    return plain;
+}
+
+static void test_transposed_b_fusion(void) {
+    int fused = -1, transposes_before = -1, transposes_after = -1;
+    /* the fixture has 3 layers */
+    ONYX_CHECK_INT(count_key_products("gpt2-ts17", ONYX_FUSE_F32_ATTENTION, &fused, &transposes_before), 3);
+    ONYX_CHECK_INT(fused, 0);
+    ONYX_CHECK_INT(count_key_products("gpt2-ts17", ONYX_FUSE_F32_ATTENTION | ONYX_FUSE_TRANSPOSED_B, &fused,
+                                      &transposes_after),
+                   0);
+    ONYX_CHECK_INT(fused, 3);
+    ONYX_CHECK_INT(transposes_after, transposes_before - 3);
+    ONYX_CHECK_INT(count_key_products("gpt2-fp16-ts17", ONYX_FUSE_TRANSPOSED_B, &fused, &transposes_after), 0);
+    ONYX_CHECK_INT(fused, 3);
+}
+
 int main(void) {
     ONYX_TEST_RUN(test_attention_fusion_by_dtype_and_flag);
     ONYX_TEST_RUN(test_folding_in_if_branches);
     ONYX_TEST_RUN(test_fusion_in_if_branches);
     ONYX_TEST_RUN(test_transposed_weights);
+    ONYX_TEST_RUN(test_transposed_b_fusion);
     return onyx_test_finish();
 }
