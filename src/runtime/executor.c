@@ -733,7 +733,7 @@ static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, si
     /* Strings need their element slots zeroed so release can free them. */
     if (b < nv && e->vals[b].dtype == ONYX_DTYPE_STRING) memset(p, 0, bytes);
     mark_owned(e, b, dev);
-    if (dev == ONYX_DEVICE_CPU) e->stats.host_allocations++;
+    if (dev == ONYX_DEVICE_CPU && !detached) e->stats.host_allocations++; /* outputs handed over are not counted */
     if (!plan) {
         e->rec_size[b] = detached ? NOT_PLANNED : bytes;
         e->rec_device[b] = (unsigned char)dev;

@@ -856,6 +856,11 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
                             session_list_names(s->outputs, s->n_outputs, names, sizeof names));
         else out_ids[k] = s->outputs[i].value_id;
     }
+    /* A host-only session writes the requested outputs into buffers of their own and hands them
+     * over: no copy out of the arena (a GPT2 decode step returns its whole key/value cache, 9.7 MB
+     * a step). With a GPU provider they are copied to the host as before. */
+    int hand_over = st == ONYX_OK && !session_device_provider(s);
+    for (size_t k = 0; k < n_outputs && hand_over; k++) onyx_exec_set_detach(s->exec, out_ids[k], 1);
     onyx_device_memory_stats mem_before;
     session_memory_snapshot(s, &mem_before);
     uint64_t t0 = onyx_clock_ns();
@@ -863,9 +868,11 @@ onyx_status onyx_session_run(onyx_session *s, const char *const *input_names, co
     uint64_t t1 = onyx_clock_ns();
     if (st == ONYX_OK) st = session_sync(s);
     for (size_t k = 0; k < n_outputs && st == ONYX_OK; k++)
-        st = onyx_exec_output_to_host(s->exec, out_ids[k], &outputs[k]);
+        st = hand_over ? onyx_exec_take_output(s->exec, out_ids[k], ONYX_DEVICE_CPU, &outputs[k])
+                       : onyx_exec_output_to_host(s->exec, out_ids[k], &outputs[k]);
     session_record_stats(s, &mem_before, t1 - t0, onyx_clock_ns() - t1);
     onyx_exec_finish(s->exec);
+    for (size_t k = 0; k < n_outputs && hand_over; k++) onyx_exec_set_detach(s->exec, out_ids[k], 0);
     for (size_t i = 0; i < s->n_inputs; i++) onyx_exec_bind(s->exec, s->inputs[i].value_id, NULL);
     if (out_ids != out_ids_small) onyx_free(out_ids);
     if (st != ONYX_OK)
