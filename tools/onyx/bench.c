@@ -327,6 +327,8 @@ int cli_bench(int argc, char **argv) {
                    (unsigned long long)rs.nodes_run, rs.graph_launched ? " (as CUDA graphs)" : "",
                    (unsigned long long)rs.device_copies, (unsigned long long)rs.device_bytes_copied,
                    (unsigned long long)rs.device_allocations, (unsigned long long)rs.host_allocations);
+            printf("           %.3f ms preparing and running nodes, %.3f ms waiting for devices and taking outputs\n",
+                   rs.host_ns / 1e6, rs.wait_ns / 1e6);
             if (have_mem)
                 printf("device mem peak in use %.1f MiB, peak reserved %.1f MiB\n", mem.peak_in_use_bytes / 1048576.0,
                        mem.peak_reserved_bytes / 1048576.0);
