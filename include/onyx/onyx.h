@@ -337,8 +337,9 @@ ONYX_API void onyx_device_memory_stats_init(onyx_device_memory_stats *stats);
 ONYX_API onyx_status onyx_session_device_memory(const onyx_session *session,
                                                 onyx_device_memory_stats *out);
 /* Give the device memory the arena caches but does not use back to the driver (ONNX Runtime's
- * memory.enable_memory_arena_shrinkage). Plans keep working; the next run obtains what it needs
- * again. A no-op for sessions without a GPU provider. */
+ * memory.enable_memory_arena_shrinkage), and free the host blocks that destroyed output tensors
+ * gave back for later outputs (kept, up to 256 MB, while any session exists). Plans keep
+ * working; the next run obtains what it needs again. */
 ONYX_API onyx_status onyx_session_release_cached_memory(onyx_session *session);
 
 /* ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/host_cache.h"
 #include "core/log.h"
 #include "core/status.h"
 
@@ -728,7 +729,8 @@ static onyx_status buffer_acquire(onyx_exec *e, const exec_plan *plan, int b, si
         *out = (char *)e->arena[dev] + plan->offset[b];
         return ONYX_OK;
     }
-    void *p = device_alloc(e, dev, bytes);
+    /* an output to hand over on the host: a block the caller's earlier outputs gave back, when one fits */
+    void *p = detached && dev == ONYX_DEVICE_CPU ? onyx_host_cache_alloc(bytes) : device_alloc(e, dev, bytes);
     if (!p) return onyx_error_prefix(ONYX_ERR_OUT_OF_MEMORY, "%s: ", e->cfg.model_name);
     /* Strings need their element slots zeroed so release can free them. */
     if (b < nv && e->vals[b].dtype == ONYX_DTYPE_STRING) memset(p, 0, bytes);
@@ -1340,7 +1342,7 @@ onyx_status onyx_exec_take_output(onyx_exec *e, int value_id, onyx_device_type d
     if (!r) return ONYX_ERR_OUT_OF_MEMORY;
     *r = *t;
     r->owns_data = 1;
-    r->release = p ? onyx_provider_release_tensor : NULL;
+    r->release = p ? onyx_provider_release_tensor : onyx_host_cache_release_tensor;
     r->release_ctx = p;
     e->owned[value_id] = 0;
     *out = r;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/host_cache.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "graph/passes.h"
@@ -422,6 +423,7 @@ static onyx_status session_start(const onyx_session_options *options, onyx_sessi
                           options->enable_profiling);
     onyx_session *s = onyx_calloc(1, sizeof *s);
     if (!s) return ONYX_ERR_OUT_OF_MEMORY;
+    onyx_host_cache_hold(); /* for the outputs it hands over; onyx_session_destroy drops it */
     if (options) s->options = *options;
     else onyx_session_options_init(&s->options);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -476,6 +478,7 @@ onyx_status onyx_session_create_from_memory(const void *data, size_t size, const
 
 void onyx_session_destroy(onyx_session *s) {
     if (!s) return;
+    onyx_host_cache_drop();
     onyx_exec_destroy(s->exec);
     onyx_onnx_model_destroy(s->model);
     for (int p = 0; p < s->n_providers; p++) onyx_provider_destroy(s->providers[p]);
@@ -712,6 +715,7 @@ onyx_status onyx_session_release_cached_memory(onyx_session *s) {
     if (!s) return onyx_error(ONYX_ERR_INVALID_ARGUMENT, "onyx_session_release_cached_memory: session is NULL");
     onyx_provider *p = session_device_provider(s);
     if (p && p->ops->release_cached) p->ops->release_cached(p);
+    onyx_host_cache_trim(); /* host blocks that earlier outputs gave back */
     return ONYX_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/alloc.h"
+#include "core/host_cache.h"
 #include "harness.h"
 #include "model/onnx_writer.h"
 #include "onnx/loader.h"
@@ -680,6 +681,66 @@ static onyx_tensor *filled(int64_t n, float first) {
     return t;
 }
 
+/* Outputs handed over by onyx_session_run come back to the host cache when destroyed, and the
+ * next run's outputs of that size reuse those blocks (no fresh pages), holding the new run's
+ * values; small outputs are not kept; destroying the last session frees what is kept, and
+ * onyx_session_release_cached_memory frees it earlier. */
+static void test_outputs_reuse_their_blocks(void) {
+    enum { N = 1 << 15 }; /* present: 2N floats (256 KB); y the same */
+    uint64_t live_before = onyx_alloc_aligned_live_bytes();
+    onyx_session *s = kv_step_session();
+    onyx_tensor *x = filled(N, 1.0f), *past = filled(N, 3.0f), *x2 = filled(N, 7.0f), *small = filled(8, 1.0f);
+    const char *in_names[2] = {"past", "x"}, *out_names[2] = {"present", "y"};
+    if (!s || !x || !past || !x2 || !small) goto done;
+    onyx_tensor *out[2] = {0};
+    const onyx_tensor *in1[2] = {past, x}, *in2[2] = {past, x2};
+    ONYX_CHECK_OK(onyx_session_run(s, in_names, in1, 2, out_names, 2, out));
+    const void *first[2] = {out[0] ? onyx_tensor_data(out[0]) : NULL, out[1] ? onyx_tensor_data(out[1]) : NULL};
+    size_t kept_before = onyx_host_cache_blocks();
+    for (int k = 0; k < 2; k++) onyx_tensor_destroy(out[k]);
+    ONYX_CHECK_INT(onyx_host_cache_blocks(), kept_before + 2);
+    ONYX_CHECK_OK(onyx_session_run(s, in_names, in2, 2, out_names, 2, out));
+    ONYX_CHECK_INT(onyx_host_cache_blocks(), kept_before);
+    for (int k = 0; k < 2 && out[k]; k++) { /* the same two blocks, in either order */
+        const void *d = onyx_tensor_data(out[k]);
+        ONYX_CHECK(d == first[0] || d == first[1]);
+    }
+    if (out[0] && out[1]) {
+        const float *pv = onyx_tensor_data(out[0]), *yv = onyx_tensor_data(out[1]);
+        int bad = 0;
+        for (int64_t i = 0; i < 2 * N; i++) {
+            float want = i < N ? 3.0f - (float)(i % 5) : 7.0f - (float)((i - N) % 5);
+            if (pv[i] != want || yv[i] != (want < 0 ? -want : 0.0f)) bad++;
+        }
+        ONYX_CHECK_INT(bad, 0);
+    }
+    for (int k = 0; k < 2; k++) onyx_tensor_destroy(out[k]);
+    ONYX_CHECK(onyx_host_cache_blocks() >= 2);
+    ONYX_CHECK_OK(onyx_session_release_cached_memory(s));
+    ONYX_CHECK_INT(onyx_host_cache_blocks(), 0);
+    /* small outputs (8 + 8 floats) are freed, not kept */
+    const onyx_tensor *in3[2] = {small, small};
+    ONYX_CHECK_OK(onyx_session_run(s, in_names, in3, 2, out_names, 2, out));
+    for (int k = 0; k < 2; k++) onyx_tensor_destroy(out[k]);
+    ONYX_CHECK_INT(onyx_host_cache_blocks(), 0);
+    /* kept blocks go with the last session; an output destroyed after it is freed at once */
+    ONYX_CHECK_OK(onyx_session_run(s, in_names, in1, 2, out_names, 2, out));
+    onyx_tensor_destroy(out[1]);
+    ONYX_CHECK_INT(onyx_host_cache_blocks(), 1);
+    onyx_session_destroy(s);
+    s = NULL;
+    ONYX_CHECK_INT(onyx_host_cache_blocks(), 0);
+    onyx_tensor_destroy(out[0]);
+    ONYX_CHECK_INT(onyx_host_cache_blocks(), 0);
+done:
+    onyx_session_destroy(s);
+    onyx_tensor_destroy(x);
+    onyx_tensor_destroy(x2);
+    onyx_tensor_destroy(past);
+    onyx_tensor_destroy(small);
+    ONYX_CHECK(onyx_alloc_aligned_live_bytes() == live_before);
+}
+
 static void test_given_inputs_are_freed_after_their_reader(void) {
     enum { N = 1 << 16 };
     onyx_session *lent = kv_step_session(), *handed = kv_step_session();
@@ -723,6 +784,8 @@ static void test_given_inputs_are_freed_after_their_reader(void) {
             }
             onyx_tensor_destroy(present);
             onyx_tensor_destroy(y);
+            /* the outputs' blocks went back to the host cache: freed, so live bytes compare */
+            ONYX_CHECK_OK(onyx_session_release_cached_memory(give ? handed : lent));
             if (!give) onyx_tensor_destroy(past);
             grown[give] = onyx_alloc_aligned_live_bytes() - before_past; /* the recording run's plan arena */
         }
@@ -766,6 +829,7 @@ static void test_given_inputs_are_freed_after_their_reader(void) {
         else ONYX_CHECK_INT(st, ONYX_ERR_OUT_OF_MEMORY);
         onyx_tensor_destroy(present);
         onyx_io_binding_clear_outputs(bh);
+        ONYX_CHECK_OK(onyx_session_release_cached_memory(handed));
         ONYX_CHECK(onyx_alloc_aligned_live_bytes() == before_past);
         if (st == ONYX_OK) break;
         failed_runs++;
@@ -865,6 +929,7 @@ int main(void) {
     ONYX_TEST_RUN(test_transpose_views);
     ONYX_TEST_RUN(test_views_release_their_source);
     ONYX_TEST_RUN(test_given_inputs_are_freed_after_their_reader);
+    ONYX_TEST_RUN(test_outputs_reuse_their_blocks);
     ONYX_TEST_RUN(test_allocation_failures);
     ONYX_TEST_RUN(test_runtime_info);
     ONYX_TEST_RUN(test_blas_core_suggestion);
