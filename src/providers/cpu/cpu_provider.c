@@ -46,6 +46,9 @@ static const onyx_provider_ops cpu_ops = {
     .name = "cpu",
     .ort_name = "CPUExecutionProvider",
     .device = ONYX_DEVICE_CPU,
+    /* float32: OpenBLAS reads each thread's columns of an (N, K) weight as one contiguous run;
+     * BERT-base and DistilBERT at 1 x 128 on 16 cores ran 3-4% faster (docs/cpu.md) */
+    .transposed_weights = ONYX_DT(FLOAT32),
     .claim = onyx_provider_claim_by_table,
     .compile = NULL,
     .alloc = cpu_alloc,
