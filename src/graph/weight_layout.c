@@ -11,9 +11,8 @@
  * when W is a 2-D constant of this graph (not a graph input a caller may feed) of one of the
  * dtypes the provider names, that this node alone reads, and replaces W's data by its transpose.
  * On an H200 the cuda provider's float32 GEMMs gained 3-6% (128x128 tiles where "nn" got 256x128),
- * its float16 ones nothing, so it asks for float32 only. The cpu provider asks for float32 too:
- * each thread's part of a product is then a contiguous run of W^T's rows for OpenBLAS to pack
- * (BERT-base on 16 cores 3-4% faster, docs/cpu.md). The initializer's old data are
+ * its float16 ones nothing, so it asks for float32 only. (The cpu provider asks for none: its
+ * products pack B from (K, N) themselves, docs/cpu.md.) The initializer's old data are
  * freed when the model owned them (a tensor read from an mmap'd file keeps its pages, which are
  * the file's).
  */

@@ -567,13 +567,15 @@ static void test_gemm_transposes_and_bias(void) {
 }
 
 /* Every row count of the float32 product paths (sgemv for 1 row, the few-rows kernel from 2 to
- * 8, sgemm above, split by columns across the 2 threads from 9 rows when N >= 64), with
- * transposes, alpha, beta and a C that is a bias (N), a full matrix (M, N) or a column (M, 1),
- * against a plain double-precision loop. K = 21 and the column counts leave tails after the
- * kernel's 16-wide blocks: N = 37 is two blocks, N = 229 fourteen (a span of 8 walked 4 blocks at
- * a time, then a span of 6: 4 + 1 + 1), and its column split is 112 + 117. */
+ * 8, sgemm above, split by columns across the 2 threads from 9 rows when N >= 64: on AVX-512 the
+ * panel product, each thread packing its own 16-column panels of B, in row tiles of 24, 16, 8, 4,
+ * 2 and 1, which 17 to 45 rows use each; elsewhere, and with A transposed, one sgemm per thread),
+ * with transposes, alpha, beta and a C that is a bias (N), a full matrix (M, N) or a column
+ * (M, 1), against a plain double-precision loop. K = 21 and the column counts leave tails after
+ * the kernels' 16-wide blocks: N = 37 is two blocks, N = 229 fourteen (a span of 8 walked 4
+ * blocks at a time, then a span of 6: 4 + 1 + 1; panels 7 + 8), and its column split is 112 + 117. */
 static void gemm_row_counts(int64_t N) {
-    enum { K = 21, MAX_M = 10, MAX_N = 229 };
+    enum { K = 21, MAX_M = 45, MAX_N = 229 };
     static float a[MAX_M * K], b[K * MAX_N], cm[MAX_M * MAX_N];
     uint64_t seed = 0x243f6a8885a308d3ull;
     float *all[3] = {a, b, cm};
@@ -583,7 +585,8 @@ static void gemm_row_counts(int64_t N) {
             seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
             all[t][i] = (float)((double)(seed >> 11) / 9007199254740992.0 * 2.0 - 1.0);
         }
-    for (int m = 1; m <= MAX_M; m++)
+    /* 1 to 10 rows, then 17, 24, 31, 38 and 45: every tile size of the AVX-512 panel product */
+    for (int m = 1; m <= MAX_M; m = m < 10 ? m + 1 : m + 7)
         for (int trans_a = 0; trans_a < 2; trans_a++)
             for (int trans_b = 0; trans_b < 2; trans_b++)
                 for (int c_kind = 0; c_kind < 3; c_kind++) {

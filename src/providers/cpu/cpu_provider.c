@@ -46,9 +46,8 @@ static const onyx_provider_ops cpu_ops = {
     .name = "cpu",
     .ort_name = "CPUExecutionProvider",
     .device = ONYX_DEVICE_CPU,
-    /* float32: OpenBLAS reads each thread's columns of an (N, K) weight as one contiguous run;
-     * BERT-base and DistilBERT at 1 x 128 on 16 cores ran 3-4% faster (docs/cpu.md) */
-    .transposed_weights = ONYX_DT(FLOAT32),
+    /* none: the products of up to 256 rows pack B from the export's (K, N) in rows of a panel
+     * (matmul.c); packing an (N, K) weight transposes it, and ran BERT-base 25-45% slower */
     .claim = onyx_provider_claim_by_table,
     .compile = NULL,
     .alloc = cpu_alloc,
