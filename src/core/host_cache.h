@@ -7,6 +7,7 @@
  * time (glibc maps blocks this large anew, or trims them off its heap), and faulting them in cost
  * more than the copy the hand-over saved (a GPT2 decode step: 9.7 MB of cache, 2.1 ms of its 9.6
  * at 16 threads). Blocks released here wait, up to a budget, for the next allocation they fit.
+ * The cpu provider's products take their packing buffers from here too (matmul.c).
  *
  * The cache lives while at least one user (a session) holds it: the last release frees every
  * block it keeps, and blocks released when no session exists are freed at once, so a process

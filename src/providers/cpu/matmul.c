@@ -474,10 +474,11 @@ static void gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, 
     if (omp_in_parallel()) parts = 1;
 #endif
 #if defined(__x86_64__)
-    /* With AVX-512, the panel product instead (above): on the 16-core Xeon, BERT-base and
-     * DistilBERT 1 x 128 and GPT2's prefill measured 0-24% faster than the split below, 7% less
-     * time in the products by op type (docs/cpu.md). A transposed B (packed by transposing)
-     * measured slower than the split, so it keeps the split. */
+    /* With AVX-512, the panel product instead (above). On the 16-core Xeon, 1 x 128, against
+     * the split below in two rounds: DistilBERT 8-24% faster, GPT2's prefill 2% slower and 15%
+     * faster, BERT-base within that machine's noise (6% faster, 11% slower), its products 7%
+     * less time by op type (docs/cpu.md). A transposed B (packed by transposing) measured slower
+     * than the split, so it keeps the split. */
     if (!trans_a && !trans_b && M <= SPLIT_MAX_ROWS && parts > 1 && panel_gemm_usable() &&
         (size_t)((N + PANEL_W - 1) / PANEL_W) * (size_t)K * PANEL_W * sizeof(float) <= PANEL_MAX_BYTES &&
         panel_gemm_f32(M, N, K, alpha, A, B, beta, C, threads))
