@@ -8,7 +8,7 @@
 
 #include "core/alloc.h"
 
-#define CACHE_MIN_BYTES ((size_t)64 << 10)    /* smaller blocks come from malloc's heap anyway */
+#define CACHE_MIN_BYTES ((size_t)16 << 10) /* smaller blocks: malloc's heap serves them without new pages */
 #define CACHE_MAX_BLOCKS 64
 #define CACHE_MAX_BYTES ((size_t)256 << 20)
 

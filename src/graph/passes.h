@@ -35,6 +35,13 @@ onyx_status onyx_graph_fuse(onyx_graph *g, unsigned flags, int *fused);
  * (N, K). *count counts them. Subgraphs are left alone. */
 onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, uint64_t dtypes, int *count);
 
+/* Weights packed in panels (weight_layout.c) for the cpu provider's panel product: the same
+ * nodes, float32 only, become onyx MatMulBias with attribute packedN = N, and B's (K, N) data
+ * become (ceil(N / ONYX_WEIGHT_PANEL), K, ONYX_WEIGHT_PANEL), each panel's K rows of
+ * ONYX_WEIGHT_PANEL columns side by side, the columns past N zero. */
+#define ONYX_WEIGHT_PANEL 32
+onyx_status onyx_graph_pack_weights(onyx_graph *g, int provider, int *count);
+
 /* Output output of g is wanted at the last position of its axis 1 only (last_position.c): when
  * it is declared with rank >= 3 and is a MatMul of a 2-D constant (through Identity, Cast,
  * elementwise ops with scalar or 1-D constants and If branches), a Slice of the last row goes in

@@ -57,6 +57,47 @@ static onyx_status transpose_constant(onyx_graph *g, int v) {
     return ONYX_OK;
 }
 
+/* Node n's weight when the layout pass may rewrite it: a MatMul, or an onyx MatMulBias not yet
+ * rewritten, placed on provider, whose B is a 2-D constant of g (not a graph input) of a dtype in
+ * dtypes, read by n alone and not held by another value. -1 otherwise; *matmul: n is a MatMul. */
+static int layout_weight(const onyx_graph *g, const onyx_node *n, int provider, uint64_t dtypes, const int *readers,
+                         int *matmul) {
+    *matmul = !strcmp(n->domain, "") && !strcmp(n->op_type, "MatMul") && n->n_inputs == 2;
+    int biased = !strcmp(n->domain, "onyx") && !strcmp(n->op_type, "MatMulBias") && n->n_inputs >= 2 &&
+                 !onyx_node_attr(n, "transB") && !onyx_node_attr(n, "packedN");
+    if (n->provider != provider || !(*matmul || biased)) return -1;
+    int w = n->inputs[1];
+    if (w < 0 || g->values[w].kind != ONYX_VALUE_CONSTANT || readers[w] != 1 || onyx_graph_is_input(g, w)) return -1;
+    const onyx_tensor *t = g->values[w].constant;
+    const uint64_t floats = ONYX_DT(FLOAT32) | ONYX_DT(FLOAT16) | ONYX_DT(BFLOAT16);
+    if (!t || !t->data || t->rank != 2 || t->dims[0] < 1 || t->dims[1] < 1 ||
+        !((UINT64_C(1) << t->dtype) & dtypes & floats))
+        return -1;
+    for (int v = 0; v < g->n_values; v++) /* the tensor itself behind another value too: its data must stay */
+        if (v != w && g->values[v].constant == t) return -1;
+    return w;
+}
+
+/* Node n (a MatMul or MatMulBias) becomes onyx MatMulBias with the int attribute name = value
+ * added. */
+static onyx_status rewrite_with_attr(onyx_graph *g, onyx_node *n, int matmul, const char *name, int64_t value) {
+    onyx_attr *attrs = onyx_region_alloc(&g->model->region, (size_t)(n->n_attrs + 1) * sizeof *attrs);
+    if (!attrs) return ONYX_ERR_OUT_OF_MEMORY;
+    if (n->n_attrs) memcpy(attrs, n->attrs, (size_t)n->n_attrs * sizeof *attrs);
+    memset(&attrs[n->n_attrs], 0, sizeof *attrs);
+    attrs[n->n_attrs].name = name;
+    attrs[n->n_attrs].type = ONYX_ATTR_INT;
+    attrs[n->n_attrs].i = value;
+    n->attrs = attrs;
+    n->n_attrs++;
+    if (matmul) {
+        n->op_type = "MatMulBias";
+        n->domain = "onyx";
+        n->opset = 1;
+    }
+    return ONYX_OK;
+}
+
 onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, uint64_t dtypes, int *count) {
     *count = 0;
     int *readers = onyx_calloc((size_t)g->n_values + 1, sizeof *readers);
@@ -64,40 +105,55 @@ onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, uint64_t d
     onyx_status st = onyx_graph_count_readers(g, readers);
     for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
         onyx_node *n = &g->nodes[i];
-        int matmul = !strcmp(n->domain, "") && !strcmp(n->op_type, "MatMul") && n->n_inputs == 2;
-        int biased = !strcmp(n->domain, "onyx") && !strcmp(n->op_type, "MatMulBias") && n->n_inputs >= 2 &&
-                     !onyx_node_attr(n, "transB");
-        if (n->provider != provider || !(matmul || biased)) continue;
-        int w = n->inputs[1];
-        if (w < 0 || g->values[w].kind != ONYX_VALUE_CONSTANT || readers[w] != 1 || onyx_graph_is_input(g, w)) continue;
-        const onyx_tensor *t = g->values[w].constant;
-        const uint64_t floats = ONYX_DT(FLOAT32) | ONYX_DT(FLOAT16) | ONYX_DT(BFLOAT16);
-        if (!t || !t->data || t->rank != 2 || t->dims[0] < 1 || t->dims[1] < 1 ||
-            !((UINT64_C(1) << t->dtype) & dtypes & floats))
-            continue;
-        int shared = 0; /* the tensor itself behind another value too: its data must stay */
-        for (int v = 0; v < g->n_values && !shared; v++) shared = v != w && g->values[v].constant == t;
-        if (shared) continue;
-        onyx_attr *attrs = onyx_region_alloc(&g->model->region, (size_t)(n->n_attrs + 1) * sizeof *attrs);
-        if (!attrs) {
-            st = ONYX_ERR_OUT_OF_MEMORY;
-            break;
-        }
-        if (n->n_attrs) memcpy(attrs, n->attrs, (size_t)n->n_attrs * sizeof *attrs);
-        memset(&attrs[n->n_attrs], 0, sizeof *attrs);
-        attrs[n->n_attrs].name = "transB";
-        attrs[n->n_attrs].type = ONYX_ATTR_INT;
-        attrs[n->n_attrs].i = 1;
+        int matmul, w = layout_weight(g, n, provider, dtypes, readers, &matmul);
+        if (w < 0) continue;
         st = transpose_constant(g, w);
-        if (st != ONYX_OK) break;
-        n->attrs = attrs;
-        n->n_attrs++;
-        if (matmul) {
-            n->op_type = "MatMulBias";
-            n->domain = "onyx";
-            n->opset = 1;
-        }
-        (*count)++;
+        if (st == ONYX_OK) st = rewrite_with_attr(g, n, matmul, "transB", 1);
+        if (st == ONYX_OK) (*count)++;
+    }
+    onyx_free(readers);
+    return st;
+}
+
+/* The value v's (K, N) float32 data as panels of ONYX_WEIGHT_PANEL columns into a new model
+ * tensor (ceil(N / width), K, width), columns past N zero; the value re-declared so. */
+static onyx_status pack_constant(onyx_graph *g, int v) {
+    onyx_value *val = &g->values[v];
+    onyx_tensor *old = val->constant, *t;
+    const int64_t width = ONYX_WEIGHT_PANEL, K = old->dims[0], N = old->dims[1];
+    int64_t dims[3] = {(N + width - 1) / width, K, width};
+    ONYX_TRY(onyx_onnx_model_new_tensor(g->model, &t));
+    ONYX_TRY(onyx_tensor_set_shape(t, old->dtype, dims, 3, "packed weight"));
+    ONYX_TRY(onyx_tensor_alloc_data(t));
+    const float *src = old->data;
+    float *dst = t->data;
+    for (int64_t q = 0; q < dims[0]; q++)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = 0; j < width; j++)
+                dst[(q * K + k) * width + j] = q * width + j < N ? src[k * N + q * width + j] : 0.0f;
+    val->constant = t;
+    val->rank = 3;
+    for (int d = 0; d < 3; d++) {
+        val->dims[d].value = dims[d];
+        val->dims[d].param = NULL;
+    }
+    if (old->owns_data && !old->release) onyx_tensor_release(old);
+    return ONYX_OK;
+}
+
+onyx_status onyx_graph_pack_weights(onyx_graph *g, int provider, int *count) {
+    *count = 0;
+    int *readers = onyx_calloc((size_t)g->n_values + 1, sizeof *readers);
+    if (!readers) return ONYX_ERR_OUT_OF_MEMORY;
+    onyx_status st = onyx_graph_count_readers(g, readers);
+    for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
+        onyx_node *n = &g->nodes[i];
+        int matmul, w = layout_weight(g, n, provider, ONYX_DT(FLOAT32), readers, &matmul);
+        if (w < 0) continue;
+        int64_t N = g->values[w].constant->dims[1];
+        st = pack_constant(g, w);
+        if (st == ONYX_OK) st = rewrite_with_attr(g, n, matmul, "packedN", N);
+        if (st == ONYX_OK) (*count)++;
     }
     onyx_free(readers);
     return st;

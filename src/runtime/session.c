@@ -14,6 +14,7 @@
 #include "graph/passes.h"
 #include "onnx/loader.h"
 #include "providers/cpu/cpu_tables.h"
+#include "providers/cpu/math_kernels.h"
 #include "providers/provider.h"
 #include "runtime/dim_expr.h"
 #include "runtime/executor.h"
@@ -338,6 +339,8 @@ static onyx_status keep_last_positions(onyx_session *s, onyx_graph *g) {
     return ONYX_OK;
 }
 
+static onyx_provider *session_device_provider(const onyx_session *s);
+
 /* A key/value cache among g's inputs (Optimum's past_key_values.*): g runs decode steps, whose
  * products of a few rows the cuda provider's few-row kernel reads with B as (K, N). */
 static int has_cache_inputs(const onyx_graph *g) {
@@ -352,6 +355,15 @@ static int has_cache_inputs(const onyx_graph *g) {
 static onyx_status transpose_weights(onyx_session *s, onyx_graph *g) {
     if (has_cache_inputs(g)) return ONYX_OK;
     int total = 0;
+    if (!session_device_provider(s) && onyx_cpu_packs_weights()) { /* the panel product's layout */
+        int packed = 0;
+        for (int p = 0; p < s->n_providers; p++)
+            if (!strcmp(s->providers[p]->ops->name, "cpu")) ONYX_TRY(onyx_graph_pack_weights(g, p, &packed));
+        if (packed)
+            onyx_log(s->options.log_level, ONYX_LOG_VERBOSE, "%s: %d MatMul weights packed in panels of %d columns",
+                     s->model->display_name, packed, ONYX_WEIGHT_PANEL);
+        total += packed;
+    }
     for (int p = 0; p < s->n_providers; p++) {
         uint64_t dtypes = s->providers[p]->ops->transposed_weights;
         if (!dtypes) continue;
@@ -364,8 +376,6 @@ static onyx_status transpose_weights(onyx_session *s, onyx_graph *g) {
              s->model->display_name, total);
     return place_graph(s, g);
 }
-
-static onyx_provider *session_device_provider(const onyx_session *s);
 
 static onyx_status session_build(onyx_session *s) {
     onyx_graph *g = s->graph;

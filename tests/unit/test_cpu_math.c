@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "core/dtype.h"
 #include "core/tensor.h"
+#include "graph/passes.h"
 #include "harness.h"
 #include "providers/cpu/cpu_tables.h"
 #include "providers/cpu/math_kernels.h"
@@ -469,6 +470,81 @@ static void test_matmul_transposed_batched(void) {
                 case_free(&mm);
                 case_free(&c);
             }
+    }
+}
+
+/* B (K,N) in the weight-layout pass's panels (packedN): ceil(N / 32) panels of K rows of 32
+ * columns, the columns past N zero. */
+static void pack_panels(const float *b, int64_t K, int64_t N, float *out) {
+    const int64_t w = ONYX_WEIGHT_PANEL;
+    for (int64_t q = 0; q < (N + w - 1) / w; q++)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = 0; j < w; j++) out[(q * K + k) * w + j] = q * w + j < N ? b[k * N + q * w + j] : 0.0f;
+}
+
+/* MatMulBias with packedN (B in panels, the cpu provider's layout on AVX-512): against MatMul on
+ * the unpacked B for 1 to 300 rows (one tile to many, every tile size), with and without the
+ * bias, N with a partial last panel; the errors. Without AVX-512 the kernel refuses packed B. */
+static void test_matmul_packed_panels(void) {
+    enum { K = 21, MAX_M = 300, N_MAX = 229 };
+    static float a[MAX_M * K], b[K * N_MAX], bias[N_MAX], packed[8 * K * ONYX_WEIGHT_PANEL];
+    for (int i = 0; i < MAX_M * K; i++) a[i] = (float)((i * 31) % 23 - 11) / 8.0f;
+    for (int i = 0; i < K * N_MAX; i++) b[i] = (float)((i * 17) % 13 - 6) / 4.0f;
+    for (int i = 0; i < N_MAX; i++) bias[i] = (float)(i % 7) - 3.0f;
+    const int64_t ns[2] = {37, N_MAX}, ms[6] = {1, 4, 15, 45, 128, MAX_M};
+    op_case c, mm;
+    if (!onyx_cpu_packs_weights()) {
+        fprintf(stderr, "  no AVX-512 here: only the refusal of packed B is checked\n");
+        pack_panels(b, K, 37, packed);
+        case_init(&c, "MatMulBias", 1, 1);
+        c.node.domain = "onyx";
+        case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){4, K}, 2, a);
+        case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){2, K, ONYX_WEIGHT_PANEL}, 3, packed);
+        attr_int(&c, "packedN", 37);
+        ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_MODEL, "on a CPU with AVX-512");
+        case_free(&c);
+        return;
+    }
+    for (int ni = 0; ni < 2; ni++) {
+        int64_t N = ns[ni], P = (N + ONYX_WEIGHT_PANEL - 1) / ONYX_WEIGHT_PANEL;
+        pack_panels(b, K, N, packed);
+        for (int mi = 0; mi < 6; mi++)
+            for (int with_bias = 0; with_bias < 2; with_bias++) {
+                int64_t M = ms[mi];
+                case_init(&mm, with_bias ? "MatMulBias" : "MatMul", with_bias ? 1 : 13, 1);
+                if (with_bias) mm.node.domain = "onyx";
+                case_input(&mm, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){M, K}, 2, a);
+                case_input(&mm, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){K, N}, 2, b);
+                if (with_bias) case_input(&mm, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){N}, 1, bias);
+                ONYX_CHECK_OK(case_run(&mm));
+                case_init(&c, "MatMulBias", 1, 1);
+                c.node.domain = "onyx";
+                case_input(&c, 0, ONYX_DTYPE_FLOAT32, (int64_t[]){M, K}, 2, a);
+                case_input(&c, 1, ONYX_DTYPE_FLOAT32, (int64_t[]){P, K, ONYX_WEIGHT_PANEL}, 3, packed);
+                if (with_bias) case_input(&c, 2, ONYX_DTYPE_FLOAT32, (int64_t[]){N}, 1, bias);
+                attr_int(&c, "packedN", N);
+                ONYX_CHECK_OK(case_run(&c));
+                if (c.outputs[0]->data && mm.outputs[0]->data) {
+                    check_shape(c.outputs[0], (int64_t[]){M, N}, 2);
+                    /* sums of 21 products of magnitude <= 2.1, in another order */
+                    ONYX_CHECK_FLOATS(out_f32(&c, 0), out_f32(&mm, 0), (long)(M * N), 1e-4, 0);
+                }
+                case_free(&mm);
+                case_free(&c);
+            }
+    }
+    /* errors: panels of the wrong count, width or dtype; transB beside packedN */
+    pack_panels(b, K, 37, packed);
+    const int64_t bad[3][3] = {{3, K, ONYX_WEIGHT_PANEL}, {2, K, 16}, {2, K, ONYX_WEIGHT_PANEL}};
+    for (int e = 0; e < 4; e++) {
+        case_init(&c, "MatMulBias", 1, 1);
+        c.node.domain = "onyx";
+        case_input(&c, 0, e == 3 ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT32, (int64_t[]){4, K}, 2, a);
+        case_input(&c, 1, e == 3 ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT32, bad[e < 3 ? e : 2], 3, packed);
+        attr_int(&c, "packedN", 37);
+        if (e == 2) attr_int(&c, "transB", 1);
+        ONYX_CHECK_ERROR(case_run(&c), ONYX_ERR_INVALID_MODEL, "expected float32 panels [2,K,32]");
+        case_free(&c);
     }
 }
 
@@ -1401,6 +1477,7 @@ int main(void) {
     ONYX_TEST_RUN(test_matmul_bias);
     ONYX_TEST_RUN(test_matmul_bias_transposed);
     ONYX_TEST_RUN(test_matmul_transposed_batched);
+    ONYX_TEST_RUN(test_matmul_packed_panels);
     ONYX_TEST_RUN(test_matmul_integer_zero_points);
     ONYX_TEST_RUN(test_qlinear_matmul);
     ONYX_TEST_RUN(test_einsum_patterns);

@@ -246,6 +246,74 @@ static void test_transposed_weights(void) {
     onyx_onnx_model_destroy(m);
 }
 
+/* Weights packed in panels for the cpu provider (onyx_graph_pack_weights) on the BERT fixture
+ * after the session's folding and fusions: the same 11 nodes as the transposed layout become
+ * MatMulBias with packedN = N, their weights (ceil(N / 32), K, 32) with every element in its
+ * panel's place and the padding zero; a node on another provider keeps its weight; a second
+ * pass finds nothing to do. */
+static void test_packed_weights(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/models/bert-text-classification-ts17/model.onnx", ONYX_SOURCE_DIR);
+    onyx_onnx_model *m = NULL;
+    ONYX_CHECK_OK(onyx_onnx_load_file(path, &m));
+    if (!m) return;
+    onyx_graph *g = m->graph;
+    int folded = 0, fused = 0, count = -1;
+    ONYX_CHECK_OK(onyx_graph_infer_dtypes(g));
+    ONYX_CHECK_OK(onyx_fold_constants(g, onyx_cpu_kernel_tables, 1, &folded));
+    ONYX_CHECK_OK(onyx_graph_fuse(g, ONYX_FUSE_F32_ATTENTION, &fused));
+    enum { MAX_W = 64 };
+    int nodes[MAX_W], n_w = 0, other = -1;
+    float *before[MAX_W];
+    int64_t rows[MAX_W], cols[MAX_W];
+    for (int i = 0; i < g->n_nodes; i++) {
+        onyx_node *n = &g->nodes[i];
+        n->provider = 0;
+        int mm = !strcmp(n->op_type, "MatMul") || !strcmp(n->op_type, "MatMulBias");
+        const onyx_tensor *w = mm && n->n_inputs >= 2 ? onyx_graph_constant(g, n->inputs[1]) : NULL;
+        if (!w || w->rank != 2 || n_w == MAX_W) continue;
+        if (other < 0) {
+            other = i;
+            n->provider = 1;
+            continue;
+        }
+        nodes[n_w] = i;
+        rows[n_w] = w->dims[0];
+        cols[n_w] = w->dims[1];
+        before[n_w] = onyx_malloc(w->nbytes);
+        if (before[n_w]) memcpy(before[n_w], w->data, w->nbytes);
+        n_w++;
+    }
+    ONYX_CHECK_INT(n_w, 11);
+    ONYX_CHECK_OK(onyx_graph_pack_weights(g, 0, &count));
+    ONYX_CHECK_INT(count, n_w);
+    const int64_t width = ONYX_WEIGHT_PANEL;
+    for (int k = 0; k < n_w; k++) {
+        const onyx_node *n = &g->nodes[nodes[k]];
+        ONYX_CHECK(!strcmp(n->op_type, "MatMulBias") && !strcmp(n->domain, "onyx"));
+        ONYX_CHECK_INT(onyx_node_attr_int(n, "packedN", 0), cols[k]);
+        const onyx_tensor *w = onyx_graph_constant(g, n->inputs[1]);
+        int64_t panels = (cols[k] + width - 1) / width;
+        ONYX_CHECK(w && w->rank == 3 && w->dims[0] == panels && w->dims[1] == rows[k] && w->dims[2] == width);
+        if (!w || !before[k] || w->rank != 3 || w->dims[0] != panels || w->dims[1] != rows[k]) continue;
+        const float *p = w->data;
+        int bad = 0;
+        for (int64_t q = 0; q < panels; q++)
+            for (int64_t r = 0; r < rows[k]; r++)
+                for (int64_t j = 0; j < width; j++) {
+                    int64_t col = q * width + j;
+                    float want = col < cols[k] ? before[k][r * cols[k] + col] : 0.0f;
+                    bad += p[(q * rows[k] + r) * width + j] != want;
+                }
+        ONYX_CHECK_INT(bad, 0);
+    }
+    for (int k = 0; k < n_w; k++) onyx_free(before[k]);
+    ONYX_CHECK_INT(onyx_node_attr_int(&g->nodes[other], "packedN", 0), 0);
+    ONYX_CHECK_OK(onyx_graph_pack_weights(g, 0, &count));
+    ONYX_CHECK_INT(count, 0);
+    onyx_onnx_model_destroy(m);
+}
+
 /* Products of a transposed B on the GPT2 fixture with a key/value cache: each layer's
  * MatMul(Q, Transpose(Concat(past key, key), swapping the last two axes)) becomes onyx
  * MatMulBias(Q, Concat) with transB = 1 and its Transpose is removed, only with
@@ -306,5 +374,6 @@ int main(void) {
     ONYX_TEST_RUN(test_fusion_in_if_branches);
     ONYX_TEST_RUN(test_transposed_weights);
     ONYX_TEST_RUN(test_transposed_b_fusion);
+    ONYX_TEST_RUN(test_packed_weights);
     return onyx_test_finish();
 }

@@ -98,7 +98,13 @@ onyx_status math_matmul_run(onyx_kernel_ctx *ctx);
  * the prepare. */
 onyx_status math_matmul_bias_prepare(onyx_kernel_ctx *ctx);
 /* MatMulBias's input B as MatMul reads it, (..., K, N): with transB = 1, *logical gets B's
- * header with its last two dims swapped (same data) and *trans_b is 1. */
+ * header with its last two dims swapped (same data) and *trans_b is 1; with packedN = N (B in
+ * the weight-layout pass's panels, the cpu provider only), *logical is (K, N) and *trans_b is
+ * MATMUL_B_PANELS. */
+#define MATMUL_B_PANELS 2
+/* Whether the cpu provider's panel product runs on this CPU (AVX-512): host-only sessions then
+ * pack float32 weights into its panels (onyx_graph_pack_weights). */
+int onyx_cpu_packs_weights(void);
 onyx_status math_matmul_bias_b(const onyx_kernel_ctx *ctx, onyx_tensor *logical, int *trans_b);
 onyx_status math_matmul_bias_run(onyx_kernel_ctx *ctx);
 onyx_status math_gemm_prepare(onyx_kernel_ctx *ctx);

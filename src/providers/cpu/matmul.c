@@ -7,6 +7,8 @@
  * bias is optional, and with attribute transB = 1 each matrix of its B (rank >= 2) is stored
  * transposed, (..., N, K): the layout src/graph/weight_layout.c gives the cuda provider's 2-D
  * weights, and attention's keys when the fusion folds their Transpose in (src/graph/fusion.c).
+ * With attribute packedN = N its B is a float32 weight packed in the panel product's panels
+ * (ceil(N / 32), K, 32), the layout that pass gives host-only sessions on AVX-512.
  *
  * float32 and float64 products go through OpenBLAS (cblas_sgemm / cblas_dgemm), one call per
  * broadcast batch matrix, or one call for the whole batch when B is shared and A is contiguous
@@ -30,6 +32,7 @@
 
 #include "core/alloc.h"
 #include "core/host_cache.h"
+#include "graph/passes.h"
 #include "providers/cpu/elementwise_plan.h"
 #include "providers/cpu/math_kernels.h"
 
@@ -296,9 +299,10 @@ few_rows_f32(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const fl
  * after one barrier each thread multiplies its units (a panel times a group of tiles): two zmm
  * accumulators per row of a tile while k runs over the panel, A's element broadcast into the
  * multiply-adds. */
-#define PANEL_W 32
+#define PANEL_W ONYX_WEIGHT_PANEL /* 32: the weight-layout pass packs panels of this width */
 #define PANEL_MR 12
 #define PANEL_MAX_BYTES ((size_t)64 << 20) /* a larger packed B (a vocabulary head) keeps the split */
+#define PANEL_STACK_FLOATS 4096                 /* 16 KB: packing buffers this small live on the stack */
 
 #define PANEL_TILE(MR)                                                                                            \
     __attribute__((target("avx512f"))) static void panel_tile_##MR(int64_t K, const float *Ap, const float *Bp,   \
@@ -364,10 +368,11 @@ static __mmask16 panel_mask(int64_t N, int64_t n0) {
     return (__mmask16)(w >= 16 ? 0xFFFFu : w <= 0 ? 0u : (1u << w) - 1u);
 }
 
-/* C (M,N) = alpha * A B + beta * C with A (M,K) and B (K,N) row-major, over threads (see above).
- * Returns 0, with C untouched, when the packed operands' memory cannot be had. */
-static int panel_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float *A, const float *B, float beta,
-                          float *C, int threads) {
+/* C (M,N) = alpha * A B + beta * C with A (M,K) row-major and B (K,N) row-major, or (prepacked)
+ * B already in panels (the weight-layout pass's packedN layout), over threads (see above).
+ * Returns 0, with C untouched, when the packing buffers' memory cannot be had. */
+static int panel_gemm_f32(int prepacked, int64_t M, int64_t N, int64_t K, float alpha, const float *A, const float *B,
+                          float beta, float *C, int threads) {
     int64_t panels = (N + PANEL_W - 1) / PANEL_W, tiles = 0;
     for (int64_t m0 = 0; m0 < M; m0 += panel_tile_rows(M, m0)) tiles++;
     /* row groups: enough units (a panel times a group of tiles) for the team to share evenly */
@@ -375,13 +380,16 @@ static int panel_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const fl
     while (groups < tiles && panels * groups < 3 * (int64_t)threads) groups++;
     int64_t units = panels * groups;
     size_t a_floats = ((size_t)M * (size_t)K + 15) & ~(size_t)15; /* B's panels stay 64-byte aligned */
-    size_t bytes = (a_floats + (size_t)panels * (size_t)K * PANEL_W) * sizeof(float);
-    float *packed_a = onyx_host_cache_alloc(bytes); /* kept between calls while a session exists */
+    size_t bytes = (a_floats + (prepacked ? 0 : (size_t)panels * (size_t)K * PANEL_W)) * sizeof(float);
+    /* small products pack on the stack; larger ones in a block kept between calls while a
+     * session exists (no fresh pages, no allocation in a steady run) */
+    float small[PANEL_STACK_FLOATS] __attribute__((aligned(64)));
+    float *packed_a = bytes <= sizeof small ? small : onyx_host_cache_alloc(bytes);
     if (!packed_a) {
         onyx_error_clear();
         return 0;
     }
-    float *packed_b = packed_a + a_floats;
+    const float *packed_b = prepacked ? B : packed_a + a_floats;
     int parts = threads < units ? threads : (int)units;
 #pragma omp parallel num_threads(parts)
     {
@@ -400,7 +408,7 @@ static int panel_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const fl
             }
             m0 += mr;
         }
-        for (int64_t q = p; q < panels; q += n) panel_pack(N, K, B, q, packed_b + q * K * PANEL_W);
+        for (int64_t q = p; q < panels && !prepacked; q += n) panel_pack(N, K, B, q, packed_a + a_floats + q * K * PANEL_W);
 #pragma omp barrier
         int64_t u0 = units * p / n, u1 = units * (p + 1) / n;
         for (int64_t u = u0; u < u1; u++) { /* unit u: panel u / groups, tile group u % groups */
@@ -425,9 +433,31 @@ static int panel_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const fl
             }
         }
     }
-    onyx_host_cache_free(packed_a);
+    if (packed_a != small) onyx_host_cache_free(packed_a);
     return 1;
 }
+
+int onyx_cpu_packs_weights(void) { return panel_gemm_usable(); }
+
+/* C (M,N) = alpha * A B + beta * C with B in panels (packedN): the panel product, on the calling
+ * thread's team (one thread inside a parallel region); without memory for A's tiles, a plain
+ * loop over the panels. */
+static void packed_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float *A, const float *B, float beta,
+                            float *C, int threads) {
+#ifdef _OPENMP
+    if (omp_in_parallel()) threads = 1;
+#endif
+    if (panel_gemm_f32(1, M, N, K, alpha, A, B, beta, C, threads)) return;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) {
+            const float *col = B + (n / PANEL_W) * K * PANEL_W + n % PANEL_W;
+            float sum = 0.0f;
+            for (int64_t k = 0; k < K; k++) sum += A[m * K + k] * col[k * PANEL_W];
+            C[m * N + n] = alpha * sum + (beta == 0.0f ? 0.0f : beta * C[m * N + n]);
+        }
+}
+#else
+int onyx_cpu_packs_weights(void) { return 0; }
 #endif
 
 /* Products of up to this many rows are split by columns across onyx's OpenMP team (below). */
@@ -481,7 +511,7 @@ static void gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, 
      * than the split, so it keeps the split. */
     if (!trans_a && !trans_b && M <= SPLIT_MAX_ROWS && parts > 1 && panel_gemm_usable() &&
         (size_t)((N + PANEL_W - 1) / PANEL_W) * (size_t)K * PANEL_W * sizeof(float) <= PANEL_MAX_BYTES &&
-        panel_gemm_f32(M, N, K, alpha, A, B, beta, C, threads))
+        panel_gemm_f32(0, M, N, K, alpha, A, B, beta, C, threads))
         return;
 #endif
     if (M > SPLIT_MAX_ROWS || parts < 1) parts = 1; /* one part: one sgemm on OpenBLAS's threads */
@@ -631,7 +661,14 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *b,
             fill_rows_f32(ctx, Y, y_n / L, L, bias32, 0, 1);
             beta = 1.0f;
         }
-        if (s.b_matrices == 1 && s.a_matrices == s.batch) {
+        if (trans_b == MATMUL_B_PANELS) {
+#if defined(__x86_64__)
+            if (dt != ONYX_DTYPE_FLOAT32 || s.b_matrices != 1 || s.a_matrices != s.batch)
+                return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: a packed B (packedN) needs float32 and one B matrix",
+                                  ctx->node->op_type);
+            packed_gemm_f32(s.batch * M, N, K, 1.0f, A, B, beta, Y, math_threads(ctx));
+#endif
+        } else if (s.b_matrices == 1 && s.a_matrices == s.batch) {
             /* One weight matrix for every batch: fold the batch into M. */
             gemm_f32(0, trans_b, s.batch * M, N, K, 1.0f, A, B, beta, Y, math_threads(ctx));
         } else {
@@ -692,6 +729,23 @@ onyx_status math_matmul_bias_b(const onyx_kernel_ctx *ctx, onyx_tensor *logical,
                           (long long)t);
     *logical = *b;
     *trans_b = (int)t;
+    int64_t packed_n = onyx_node_attr_int(ctx->node, "packedN", 0);
+    if (packed_n) { /* the weight-layout pass's panels: (ceil(N / width), K, width) */
+        const int64_t width = ONYX_WEIGHT_PANEL;
+        if (t || packed_n < 1 || b->rank != 3 || b->dims[2] != width || b->dims[0] != (packed_n + width - 1) / width ||
+            b->dtype != ONYX_DTYPE_FLOAT32 || !onyx_cpu_packs_weights())
+            return onyx_error(ONYX_ERR_INVALID_MODEL,
+                              "%s: input B is %s %s with packedN = %lld%s; expected float32 panels [%lld,K,%lld] "
+                              "without transB, on a CPU with AVX-512",
+                              ctx->node->op_type, onyx_dtype_name(b->dtype),
+                              onyx_shape_describe(b->dims, b->rank, bbuf, sizeof bbuf), (long long)packed_n,
+                              t ? " and transB = 1" : "", (long long)((packed_n + width - 1) / width), (long long)width);
+        logical->rank = 2;
+        logical->dims[0] = b->dims[1];
+        logical->dims[1] = packed_n;
+        *trans_b = MATMUL_B_PANELS;
+        return ONYX_OK;
+    }
     if (!t) return ONYX_OK;
     if (b->rank < 2)
         return onyx_error(ONYX_ERR_INVALID_MODEL,

@@ -558,6 +558,9 @@ static onyx_status cuda_matmul_bias_run(onyx_kernel_ctx *ctx) {
     onyx_tensor b;
     int trans_b;
     ONYX_TRY(math_matmul_bias_b(ctx, &b, &trans_b));
+    if (trans_b == MATMUL_B_PANELS) /* host-only sessions pack weights; this is a hand-made graph */
+        return onyx_error(ONYX_ERR_NOT_IMPLEMENTED, "%s: a B packed in panels (packedN) is the cpu provider's layout",
+                          ctx->node->op_type);
     return matmul_run_common(ctx, &b, trans_b, onyx_input(ctx, 2));
 }
 
