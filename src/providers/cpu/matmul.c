@@ -311,7 +311,7 @@ few_rows_f32(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const fl
         __m512 acc0[MR], acc1[MR];                                                                                \
         _Pragma("GCC unroll 32") for (int r = 0; r < MR; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();           \
         for (int64_t k = 0; k < K; k++) {                                                                         \
-            __m512 b0 = _mm512_load_ps(Bp + k * PANEL_W), b1 = _mm512_load_ps(Bp + k * PANEL_W + 16);            \
+            __m512 b0 = _mm512_loadu_ps(Bp + k * PANEL_W), b1 = _mm512_loadu_ps(Bp + k * PANEL_W + 16);          \
             const float *a = Ap + k * MR;                                                                         \
             _Pragma("GCC unroll 32") for (int r = 0; r < MR; r++) {                                               \
                 __m512 av = _mm512_set1_ps(a[r]);                                                                 \
