@@ -183,43 +183,66 @@ static void test_attention_fusion_by_dtype_and_flag(void) {
     ONYX_CHECK_INT(count_attention("distilbert-text-classification-ts14", ONYX_FUSE_F32_ATTENTION), 2);
 }
 
-/* Weights stored transposed for one provider (src/graph/weight_layout.c), on the BERT fixture
- * after the session's folding and fusions: each layer's q, k, v, attention output and FFN down
- * MatMulBias and its FFN up MatMul (its bias went to BiasGelu) become MatMulBias with transB = 1
- * and their weights (N, K), the same numbers; a node placed on another provider keeps its own. */
-static void test_transposed_weights(void) {
+/* The BERT fixture after the session's folding and fusions, its nodes on "provider 0" but the
+ * first MatMul with a 2-D constant weight, which goes on "provider 1"; the other such nodes,
+ * their weights' dims and a copy of their data. */
+enum { MAX_W = 64 };
+typedef struct bert_weights {
+    onyx_onnx_model *m;
+    int nodes[MAX_W], n_w, other;
+    float *before[MAX_W];
+    int64_t rows[MAX_W], cols[MAX_W];
+} bert_weights;
+
+static int load_bert_weights(bert_weights *b) {
     char path[512];
     snprintf(path, sizeof path, "%s/tests/models/bert-text-classification-ts17/model.onnx", ONYX_SOURCE_DIR);
-    onyx_onnx_model *m = NULL;
-    ONYX_CHECK_OK(onyx_onnx_load_file(path, &m));
-    if (!m) return;
-    onyx_graph *g = m->graph;
-    int folded = 0, fused = 0, count = -1;
+    memset(b, 0, sizeof *b);
+    b->other = -1;
+    ONYX_CHECK_OK(onyx_onnx_load_file(path, &b->m));
+    if (!b->m) return -1;
+    onyx_graph *g = b->m->graph;
+    int folded = 0, fused = 0;
     ONYX_CHECK_OK(onyx_graph_infer_dtypes(g));
     ONYX_CHECK_OK(onyx_fold_constants(g, onyx_cpu_kernel_tables, 1, &folded));
     ONYX_CHECK_OK(onyx_graph_fuse(g, ONYX_FUSE_F32_ATTENTION, &fused));
-    enum { MAX_W = 64 };
-    int nodes[MAX_W], n_w = 0, other = -1;
-    float *before[MAX_W];
-    int64_t rows[MAX_W], cols[MAX_W];
     for (int i = 0; i < g->n_nodes; i++) {
         onyx_node *n = &g->nodes[i];
         n->provider = 0;
         int mm = !strcmp(n->op_type, "MatMul") || !strcmp(n->op_type, "MatMulBias");
         const onyx_tensor *w = mm && n->n_inputs >= 2 ? onyx_graph_constant(g, n->inputs[1]) : NULL;
-        if (!w || w->rank != 2 || n_w == MAX_W) continue;
-        if (other < 0) { /* the first one stays on "provider 1" */
-            other = i;
+        if (!w || w->rank != 2 || b->n_w == MAX_W) continue;
+        if (b->other < 0) {
+            b->other = i;
             n->provider = 1;
             continue;
         }
-        nodes[n_w] = i;
-        rows[n_w] = w->dims[0];
-        cols[n_w] = w->dims[1];
-        before[n_w] = onyx_malloc(w->nbytes);
-        if (before[n_w]) memcpy(before[n_w], w->data, w->nbytes);
-        n_w++;
+        int k = b->n_w++;
+        b->nodes[k] = i;
+        b->rows[k] = w->dims[0];
+        b->cols[k] = w->dims[1];
+        b->before[k] = onyx_malloc(w->nbytes);
+        if (b->before[k]) memcpy(b->before[k], w->data, w->nbytes);
     }
+    return 0;
+}
+
+static void free_bert_weights(bert_weights *b) {
+    for (int k = 0; k < b->n_w; k++) onyx_free(b->before[k]);
+    onyx_onnx_model_destroy(b->m);
+}
+
+/* Weights stored transposed for one provider (src/graph/weight_layout.c), on the BERT fixture
+ * after the session's folding and fusions: each layer's q, k, v, attention output and FFN down
+ * MatMulBias and its FFN up MatMul (its bias went to BiasGelu) become MatMulBias with transB = 1
+ * and their weights (N, K), the same numbers; a node placed on another provider keeps its own. */
+static void test_transposed_weights(void) {
+    bert_weights bw;
+    if (load_bert_weights(&bw)) return;
+    onyx_graph *g = bw.m->graph;
+    int count = -1, n_w = bw.n_w, other = bw.other, *nodes = bw.nodes;
+    float **before = bw.before;
+    const int64_t *rows = bw.rows, *cols = bw.cols;
     ONYX_CHECK_INT(n_w + 1, 2 * 6);
     ONYX_CHECK_OK(onyx_graph_transpose_weights(g, 0, ONYX_DT(FLOAT16), &count)); /* not this model's dtype */
     ONYX_CHECK_INT(count, 0);
@@ -238,12 +261,11 @@ static void test_transposed_weights(void) {
             for (int64_t c = 0; c < cols[k]; c++) bad += ((const float *)w->data)[c * rows[k] + r] != before[k][r * cols[k] + c];
         ONYX_CHECK_INT(bad, 0);
     }
-    for (int k = 0; k < n_w; k++) onyx_free(before[k]);
     ONYX_CHECK_INT(onyx_node_attr_int(&g->nodes[other], "transB", 0), 0);
     /* a second pass finds nothing left to do */
     ONYX_CHECK_OK(onyx_graph_transpose_weights(g, 0, ONYX_DT(FLOAT32), &count));
     ONYX_CHECK_INT(count, 0);
-    onyx_onnx_model_destroy(m);
+    free_bert_weights(&bw);
 }
 
 /* Weights packed in panels for the cpu provider (onyx_graph_pack_weights) on the BERT fixture
@@ -252,38 +274,12 @@ static void test_transposed_weights(void) {
  * panel's place and the padding zero; a node on another provider keeps its weight; a second
  * pass finds nothing to do. */
 static void test_packed_weights(void) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/models/bert-text-classification-ts17/model.onnx", ONYX_SOURCE_DIR);
-    onyx_onnx_model *m = NULL;
-    ONYX_CHECK_OK(onyx_onnx_load_file(path, &m));
-    if (!m) return;
-    onyx_graph *g = m->graph;
-    int folded = 0, fused = 0, count = -1;
-    ONYX_CHECK_OK(onyx_graph_infer_dtypes(g));
-    ONYX_CHECK_OK(onyx_fold_constants(g, onyx_cpu_kernel_tables, 1, &folded));
-    ONYX_CHECK_OK(onyx_graph_fuse(g, ONYX_FUSE_F32_ATTENTION, &fused));
-    enum { MAX_W = 64 };
-    int nodes[MAX_W], n_w = 0, other = -1;
-    float *before[MAX_W];
-    int64_t rows[MAX_W], cols[MAX_W];
-    for (int i = 0; i < g->n_nodes; i++) {
-        onyx_node *n = &g->nodes[i];
-        n->provider = 0;
-        int mm = !strcmp(n->op_type, "MatMul") || !strcmp(n->op_type, "MatMulBias");
-        const onyx_tensor *w = mm && n->n_inputs >= 2 ? onyx_graph_constant(g, n->inputs[1]) : NULL;
-        if (!w || w->rank != 2 || n_w == MAX_W) continue;
-        if (other < 0) {
-            other = i;
-            n->provider = 1;
-            continue;
-        }
-        nodes[n_w] = i;
-        rows[n_w] = w->dims[0];
-        cols[n_w] = w->dims[1];
-        before[n_w] = onyx_malloc(w->nbytes);
-        if (before[n_w]) memcpy(before[n_w], w->data, w->nbytes);
-        n_w++;
-    }
+    bert_weights bw;
+    if (load_bert_weights(&bw)) return;
+    onyx_graph *g = bw.m->graph;
+    int count = -1, n_w = bw.n_w, other = bw.other, *nodes = bw.nodes;
+    float **before = bw.before;
+    const int64_t *rows = bw.rows, *cols = bw.cols;
     ONYX_CHECK_INT(n_w, 11);
     ONYX_CHECK_OK(onyx_graph_pack_weights(g, 0, &count));
     ONYX_CHECK_INT(count, n_w);
@@ -307,11 +303,10 @@ static void test_packed_weights(void) {
                 }
         ONYX_CHECK_INT(bad, 0);
     }
-    for (int k = 0; k < n_w; k++) onyx_free(before[k]);
     ONYX_CHECK_INT(onyx_node_attr_int(&g->nodes[other], "packedN", 0), 0);
     ONYX_CHECK_OK(onyx_graph_pack_weights(g, 0, &count));
     ONYX_CHECK_INT(count, 0);
-    onyx_onnx_model_destroy(m);
+    free_bert_weights(&bw);
 }
 
 /* Products of a transposed B on the GPT2 fixture with a key/value cache: each layer's
