@@ -349,10 +349,11 @@ static int has_cache_inputs(const onyx_graph *g) {
     return 0;
 }
 
-/* Linear layers' weights stored (N, K) for the providers that want them so (weight_layout.c);
- * the rewritten nodes are placed again for their new kernel rows. Graphs with a key/value cache
- * keep (K, N) for their decode steps. */
-static onyx_status transpose_weights(onyx_session *s, onyx_graph *g) {
+/* Linear layers' weights laid out for their provider (weight_layout.c): packed in the cpu
+ * provider's panels in host-only sessions on AVX-512, stored (N, K) for the providers that want
+ * them so; the rewritten nodes are placed again for their new kernel rows. Graphs with a
+ * key/value cache keep (K, N) for their decode steps. */
+static onyx_status lay_out_weights(onyx_session *s, onyx_graph *g) {
     if (has_cache_inputs(g)) return ONYX_OK;
     int total = 0;
     if (!session_device_provider(s) && onyx_cpu_packs_weights()) { /* the panel product's layout */
@@ -401,7 +402,7 @@ static onyx_status session_build(onyx_session *s) {
         if (fused) onyx_log(lvl, ONYX_LOG_VERBOSE, "%s: %d fusions (no-op Casts, GELU, FastGelu, RMS norm, bias GELU, attention, MatMul + bias, transposed B)", s->model->display_name, fused);
     }
     ONYX_TRY(place_graph(s, g));
-    if (s->options.opt_level >= ONYX_OPT_ALL) ONYX_TRY(transpose_weights(s, g));
+    if (s->options.opt_level >= ONYX_OPT_ALL) ONYX_TRY(lay_out_weights(s, g));
     log_placement(s);
     size_t used = 0;
     s->providers_used[0] = '\0';
