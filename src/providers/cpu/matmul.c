@@ -334,7 +334,39 @@ PANEL_TILE(12)
 PANEL_TILE(8)
 PANEL_TILE(4)
 PANEL_TILE(2)
-PANEL_TILE(1)
+
+/* One row: four pairs of accumulators over k, summed at the end. With one pair each multiply-add
+ * waited for the one before (the latency, not the bandwidth, set the pace): a one-token encoder
+ * run on one thread measured 12-35% slower than OpenBLAS's sgemv on the unpacked weights. */
+__attribute__((target("avx512f"))) static void panel_tile_1(int64_t K, const float *Ap, const float *Bp, float *C,
+                                                           int64_t ldc, __mmask16 m0, __mmask16 m1, float alpha,
+                                                           float beta) {
+    (void)ldc;
+    __m512 acc[8];
+    for (int i = 0; i < 8; i++) acc[i] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4)
+        for (int u = 0; u < 4; u++) {
+            __m512 av = _mm512_set1_ps(Ap[k + u]);
+            acc[2 * u] = _mm512_fmadd_ps(av, _mm512_loadu_ps(Bp + (k + u) * PANEL_W), acc[2 * u]);
+            acc[2 * u + 1] = _mm512_fmadd_ps(av, _mm512_loadu_ps(Bp + (k + u) * PANEL_W + 16), acc[2 * u + 1]);
+        }
+    for (; k < K; k++) {
+        __m512 av = _mm512_set1_ps(Ap[k]);
+        acc[0] = _mm512_fmadd_ps(av, _mm512_loadu_ps(Bp + k * PANEL_W), acc[0]);
+        acc[1] = _mm512_fmadd_ps(av, _mm512_loadu_ps(Bp + k * PANEL_W + 16), acc[1]);
+    }
+    __m512 c0 = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[4], acc[6]));
+    __m512 c1 = _mm512_add_ps(_mm512_add_ps(acc[1], acc[3]), _mm512_add_ps(acc[5], acc[7]));
+    c0 = _mm512_mul_ps(c0, _mm512_set1_ps(alpha));
+    c1 = _mm512_mul_ps(c1, _mm512_set1_ps(alpha));
+    if (beta != 0.0f) {
+        c0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, C), _mm512_set1_ps(beta), c0);
+        c1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, C + 16), _mm512_set1_ps(beta), c1);
+    }
+    _mm512_mask_storeu_ps(C, m0, c0);
+    _mm512_mask_storeu_ps(C + 16, m1, c1);
+}
 
 /* Rows of the tile starting at row m0 of A (M rows): PANEL_MR, or the largest of 8, 4, 2, 1 that
  * the rows left fill. */
