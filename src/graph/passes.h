@@ -41,6 +41,9 @@ onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, uint64_t d
  * ONYX_WEIGHT_PANEL columns side by side, the columns past N zero. */
 #define ONYX_WEIGHT_PANEL 32
 onyx_status onyx_graph_pack_weights(onyx_graph *g, int provider, int *count);
+/* Panel q of b (K, N) row-major into dst: K rows of ONYX_WEIGHT_PANEL floats, the columns past N
+ * zero (the pass packs every panel once; the cpu provider packs a B that is no constant per call). */
+void onyx_pack_panel(const float *b, int64_t K, int64_t N, int64_t q, float *dst);
 
 /* Output output of g is wanted at the last position of its axis 1 only (last_position.c): when
  * it is declared with rank >= 3 and is a MatMul of a 2-D constant (through Identity, Cast,

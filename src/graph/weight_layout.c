@@ -39,21 +39,34 @@ static void transpose_bytes(void *dst, const void *src, int64_t rows, int64_t co
         }
 }
 
+/* A new model tensor of v's dtype and the given dims, its data allocated, for v's new layout. */
+static onyx_status new_layout(onyx_graph *g, int v, const int64_t *dims, int rank, const char *what, onyx_tensor **t) {
+    ONYX_TRY(onyx_onnx_model_new_tensor(g->model, t));
+    ONYX_TRY(onyx_tensor_set_shape(*t, g->values[v].constant->dtype, dims, rank, what));
+    return onyx_tensor_alloc_data(*t);
+}
+
+/* Value v re-declared as t (filled by the caller); the old data are freed when the model owned them. */
+static void take_layout(onyx_graph *g, int v, onyx_tensor *t) {
+    onyx_value *val = &g->values[v];
+    onyx_tensor *old = val->constant;
+    val->constant = t;
+    val->rank = t->rank;
+    for (int d = 0; d < t->rank; d++) {
+        val->dims[d].value = t->dims[d];
+        val->dims[d].param = NULL;
+    }
+    if (old->owns_data && !old->release) onyx_tensor_release(old);
+}
+
 /* The value v's data transposed into a new model tensor, the value re-declared (N, K). */
 static onyx_status transpose_constant(onyx_graph *g, int v) {
-    onyx_value *val = &g->values[v];
-    onyx_tensor *old = val->constant, *t;
+    const onyx_tensor *old = g->values[v].constant;
     int64_t dims[2] = {old->dims[1], old->dims[0]};
-    ONYX_TRY(onyx_onnx_model_new_tensor(g->model, &t));
-    ONYX_TRY(onyx_tensor_set_shape(t, old->dtype, dims, 2, "transposed weight"));
-    ONYX_TRY(onyx_tensor_alloc_data(t));
+    onyx_tensor *t;
+    ONYX_TRY(new_layout(g, v, dims, 2, "transposed weight", &t));
     transpose_bytes(t->data, old->data, old->dims[0], old->dims[1], onyx_dtype_size(old->dtype));
-    val->constant = t;
-    val->rank = 2;
-    val->dims[0].value = dims[0];
-    val->dims[1].value = dims[1];
-    val->dims[0].param = val->dims[1].param = NULL;
-    if (old->owns_data && !old->release) onyx_tensor_release(old);
+    take_layout(g, v, t);
     return ONYX_OK;
 }
 
@@ -115,29 +128,25 @@ onyx_status onyx_graph_transpose_weights(onyx_graph *g, int provider, uint64_t d
     return st;
 }
 
-/* The value v's (K, N) float32 data as panels of ONYX_WEIGHT_PANEL columns into a new model
- * tensor (ceil(N / width), K, width), columns past N zero; the value re-declared so. */
+void onyx_pack_panel(const float *b, int64_t K, int64_t N, int64_t q, float *dst) {
+    const int64_t width = ONYX_WEIGHT_PANEL, n0 = q * width, w = N - n0 < width ? N - n0 : width;
+    for (int64_t k = 0; k < K; k++) {
+        float *row = dst + k * width;
+        memcpy(row, b + k * N + n0, (size_t)w * sizeof(float));
+        for (int64_t j = w; j < width; j++) row[j] = 0.0f;
+    }
+}
+
+/* The value v's (K, N) float32 data as panels into a new model tensor (ceil(N / width), K,
+ * width), the value re-declared so. */
 static onyx_status pack_constant(onyx_graph *g, int v) {
-    onyx_value *val = &g->values[v];
-    onyx_tensor *old = val->constant, *t;
+    const onyx_tensor *old = g->values[v].constant;
     const int64_t width = ONYX_WEIGHT_PANEL, K = old->dims[0], N = old->dims[1];
     int64_t dims[3] = {(N + width - 1) / width, K, width};
-    ONYX_TRY(onyx_onnx_model_new_tensor(g->model, &t));
-    ONYX_TRY(onyx_tensor_set_shape(t, old->dtype, dims, 3, "packed weight"));
-    ONYX_TRY(onyx_tensor_alloc_data(t));
-    const float *src = old->data;
-    float *dst = t->data;
-    for (int64_t q = 0; q < dims[0]; q++)
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t j = 0; j < width; j++)
-                dst[(q * K + k) * width + j] = q * width + j < N ? src[k * N + q * width + j] : 0.0f;
-    val->constant = t;
-    val->rank = 3;
-    for (int d = 0; d < 3; d++) {
-        val->dims[d].value = dims[d];
-        val->dims[d].param = NULL;
-    }
-    if (old->owns_data && !old->release) onyx_tensor_release(old);
+    onyx_tensor *t;
+    ONYX_TRY(new_layout(g, v, dims, 3, "packed weight", &t));
+    for (int64_t q = 0; q < dims[0]; q++) onyx_pack_panel(old->data, K, N, q, (float *)t->data + q * K * width);
+    take_layout(g, v, t);
     return ONYX_OK;
 }
 

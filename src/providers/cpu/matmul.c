@@ -375,16 +375,6 @@ static int64_t panel_tile_rows(int64_t M, int64_t m0) {
     return left >= 12 ? 12 : left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
 }
 
-/* Panel q of B (K,N) row-major as K rows of PANEL_W floats, columns past N zero. */
-static void panel_pack(int64_t N, int64_t K, const float *B, int64_t q, float *dst) {
-    int64_t n0 = q * PANEL_W, w = N - n0 < PANEL_W ? N - n0 : PANEL_W;
-    for (int64_t k = 0; k < K; k++) {
-        float *row = dst + k * PANEL_W;
-        memcpy(row, B + k * N + n0, (size_t)w * sizeof(float));
-        for (int64_t j = w; j < PANEL_W; j++) row[j] = 0.0f;
-    }
-}
-
 static int panel_gemm_usable(void) {
     static int usable = -1; /* a benign race: every thread computes the same answer */
     if (usable < 0) {
@@ -440,7 +430,8 @@ static int panel_gemm_f32(int prepacked, int64_t M, int64_t N, int64_t K, float 
             }
             m0 += mr;
         }
-        for (int64_t q = p; q < panels && !prepacked; q += n) panel_pack(N, K, B, q, packed_a + a_floats + q * K * PANEL_W);
+        for (int64_t q = p; q < panels && !prepacked; q += n)
+            onyx_pack_panel(B, K, N, q, packed_a + a_floats + q * K * PANEL_W);
 #pragma omp barrier
         int64_t u0 = units * p / n, u1 = units * (p + 1) / n;
         for (int64_t u = u0; u < u1; u++) { /* unit u: panel u / groups, tile group u % groups */
@@ -693,11 +684,11 @@ static onyx_status matmul_run_common(onyx_kernel_ctx *ctx, const onyx_tensor *b,
             fill_rows_f32(ctx, Y, y_n / L, L, bias32, 0, 1);
             beta = 1.0f;
         }
-        if (trans_b == MATMUL_B_PANELS) {
-#if defined(__x86_64__)
+        if (trans_b == MATMUL_B_PANELS) { /* math_matmul_bias_b accepted it: AVX-512 on x86-64 */
             if (dt != ONYX_DTYPE_FLOAT32 || s.b_matrices != 1 || s.a_matrices != s.batch)
                 return onyx_error(ONYX_ERR_INVALID_MODEL, "%s: a packed B (packedN) needs float32 and one B matrix",
                                   ctx->node->op_type);
+#if defined(__x86_64__)
             packed_gemm_f32(s.batch * M, N, K, 1.0f, A, B, beta, Y, math_threads(ctx));
 #endif
         } else if (s.b_matrices == 1 && s.a_matrices == s.batch) {
